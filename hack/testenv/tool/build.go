@@ -1,0 +1,180 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// component is one Go module under hack/testenv that builds some of the binaries.
+type component struct {
+	module   string // folder under hack/testenv
+	requires string // the pinned module whose version keys the cache
+	packages []string
+	ldflags  func(version string) string
+}
+
+var components = []component{
+	{
+		module:   "etcd",
+		requires: "go.etcd.io/etcd/server/v3",
+		packages: []string{"go.etcd.io/etcd/server/v3"},
+		ldflags:  func(string) string { return "-s -w" },
+	},
+	{
+		module:   "kube",
+		requires: "k8s.io/kubernetes",
+		packages: []string{
+			"k8s.io/kubernetes/cmd/kube-apiserver",
+			"k8s.io/kubernetes/cmd/kube-controller-manager",
+			"k8s.io/kubernetes/cmd/kube-scheduler",
+			"k8s.io/kubernetes/cmd/kubectl",
+		},
+		ldflags: kubeLdflags,
+	},
+	{
+		module:   "kwok",
+		requires: "sigs.k8s.io/kwok",
+		packages: []string{"sigs.k8s.io/kwok/cmd/kwok"},
+		ldflags:  func(string) string { return "-s -w" },
+	},
+}
+
+// builtName is the file `go build -o DIR/` writes for a package: a major-version suffix is skipped.
+func builtName(pkg string) string {
+	if base := filepath.Base(pkg); !regexp.MustCompile(`^v[0-9]+$`).MatchString(base) {
+		return base
+	}
+	return filepath.Base(filepath.Dir(pkg))
+}
+
+// binaryName is the name the cache keeps a package's binary under.
+func binaryName(pkg string) string {
+	if pkg == "go.etcd.io/etcd/server/v3" {
+		return "etcd"
+	}
+	return builtName(pkg)
+}
+
+// kubeLdflags stamps the release into the binaries so /version reports it, as a released build does.
+func kubeLdflags(version string) string {
+	parts := strings.SplitN(strings.TrimPrefix(version, "v"), ".", 3)
+	stamp := func(pkg, key, value string) string { return fmt.Sprintf(" -X %s.%s=%s", pkg, key, value) }
+	flags := "-s -w"
+	for _, pkg := range []string{"k8s.io/component-base/version", "k8s.io/client-go/pkg/version"} {
+		flags += stamp(pkg, "gitVersion", version) + stamp(pkg, "gitMajor", parts[0]) + stamp(pkg, "gitMinor", parts[1]) +
+			stamp(pkg, "gitTreeState", "clean") + stamp(pkg, "buildDate", "1970-01-01T00:00:00Z")
+	}
+	return flags
+}
+
+// pinnedVersion asks go which version a component's go.mod requires, so go.mod stays the one place to pin.
+func pinnedVersion(env *environment, c component) (string, error) {
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Version}}", c.requires)
+	cmd.Dir = filepath.Join(env.hackDir, c.module)
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("read the pinned version of %s in hack/testenv/%s: %w", c.requires, c.module, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// binDir is the cache folder for the pinned set of versions.
+func binDir(env *environment) (string, error) {
+	var key []string
+	for _, c := range components {
+		v, err := pinnedVersion(env, c)
+		if err != nil {
+			return "", err
+		}
+		key = append(key, c.module+"-"+v)
+	}
+	return filepath.Join(env.cacheDir, "bin", strings.Join(key, "_")), nil
+}
+
+const stagesFile = "kwok-stages.yaml"
+
+// kwokStages are the stage files kwok ships, read from the pinned kwok module: nodes become Ready
+// and heartbeat through Leases; pods become Running and Ready, Jobs' pods complete, deletes finish.
+var kwokStages = []string{
+	"kustomize/stage/node/fast/node-initialize.yaml",
+	"kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+	"kustomize/stage/pod/fast/pod-ready.yaml",
+	"kustomize/stage/pod/fast/pod-complete.yaml",
+	"kustomize/stage/pod/fast/pod-delete.yaml",
+}
+
+// build makes every missing binary of the pinned versions; present ones are never rebuilt.
+func build(env *environment) (string, error) {
+	dir, err := binDir(env)
+	if err != nil {
+		return "", err
+	}
+	for _, c := range components {
+		version, _ := pinnedVersion(env, c)
+		missing := false
+		for _, pkg := range c.packages {
+			if _, err := os.Stat(filepath.Join(dir, binaryName(pkg))); err != nil {
+				missing = true
+			}
+		}
+		if !missing {
+			continue
+		}
+		started := time.Now()
+		logf("building %s %s (%s)", c.module, version, strings.Join(c.packages, " "))
+		staging, err := os.MkdirTemp(env.cacheDir, "build-")
+		if err != nil {
+			return "", err
+		}
+		defer os.RemoveAll(staging)
+		args := append([]string{"build", "-trimpath", "-ldflags", c.ldflags(version), "-o", staging + "/"}, c.packages...)
+		cmd := exec.Command("go", args...)
+		cmd.Dir = filepath.Join(env.hackDir, c.module)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod")
+		if err := cmd.Run(); err != nil {
+			return "", fmt.Errorf("go build in hack/testenv/%s: %w", c.module, err)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", err
+		}
+		for _, pkg := range c.packages {
+			if err := os.Rename(filepath.Join(staging, builtName(pkg)), filepath.Join(dir, binaryName(pkg))); err != nil {
+				return "", err
+			}
+		}
+		logf("built %s %s in %s", c.module, version, time.Since(started).Round(time.Second))
+	}
+	if _, err := os.Stat(filepath.Join(dir, stagesFile)); err != nil {
+		if err := writeKwokStages(env, dir); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
+}
+
+func writeKwokStages(env *environment, dir string) error {
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/kwok")
+	cmd.Dir = filepath.Join(env.hackDir, "kwok")
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("locate the kwok module: %w", err)
+	}
+	moduleDir := strings.TrimSpace(string(out))
+	var docs []string
+	for _, stage := range kwokStages {
+		data, err := os.ReadFile(filepath.Join(moduleDir, stage))
+		if err != nil {
+			return err
+		}
+		docs = append(docs, strings.TrimSpace(string(data)))
+	}
+	return os.WriteFile(filepath.Join(dir, stagesFile), []byte(strings.Join(docs, "\n---\n")+"\n"), 0o644)
+}

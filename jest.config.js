@@ -1,0 +1,33 @@
+// Two projects: fast unit tests beside the code, and e2e suites that run against real control
+// planes started by hack/testenv (see e2e/framework/).
+const transform = {
+  '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
+};
+const moduleNameMapper = { '^(\\.{1,2}/.*)\\.js$': '$1' };
+
+export default {
+  projects: [
+    {
+      displayName: 'unit',
+      extensionsToTreatAsEsm: ['.ts'],
+      transform,
+      moduleNameMapper,
+      testEnvironment: 'node',
+      roots: ['<rootDir>/src', '<rootDir>/hack'],
+      testMatch: ['**/*.test.ts'],
+    },
+    {
+      displayName: 'e2e',
+      extensionsToTreatAsEsm: ['.ts'],
+      transform,
+      moduleNameMapper,
+      testEnvironment: 'node',
+      roots: ['<rootDir>/e2e'],
+      testMatch: ['**/*.e2e.ts'],
+      globalSetup: '<rootDir>/e2e/framework/global-setup.ts',
+      globalTeardown: '<rootDir>/e2e/framework/global-teardown.ts',
+      testTimeout: 120000,
+      slowTestThreshold: 30,
+    },
+  ],
+};
