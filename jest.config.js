@@ -6,6 +6,9 @@ const transform = {
 const moduleNameMapper = { '^(\\.{1,2}/.*)\\.js$': '$1' };
 
 export default {
+  // e2e tests wait on real control planes; each bounds its own waits with eventually().
+  testTimeout: 120000,
+  reporters: ['default', '<rootDir>/hack/jest-summary-reporter.js'],
   projects: [
     {
       displayName: 'unit',
@@ -26,7 +29,6 @@ export default {
       testMatch: ['**/*.e2e.ts'],
       globalSetup: '<rootDir>/e2e/framework/global-setup.ts',
       globalTeardown: '<rootDir>/e2e/framework/global-teardown.ts',
-      testTimeout: 120000,
       slowTestThreshold: 30,
     },
   ],

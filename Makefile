@@ -1,0 +1,71 @@
+# flotilla — every entry point a developer, CI and the README use.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+TESTENV := hack/testenv/testenv
+JEST := NODE_OPTIONS=--experimental-vm-modules npx jest
+DEMO_PLANES := hub spoke-1 spoke-2
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: deps
+deps: node_modules/.package-lock.json ## install the npm dependencies (npm ci)
+
+.PHONY: generate
+generate: deps ## regenerate crds/, src/api/generated/ from schemas/
+	npx tsx hack/codegen/main.ts
+
+.PHONY: verify-generated
+verify-generated: deps ## fail when a generated file is stale
+	npx tsx hack/codegen/main.ts --check
+
+.PHONY: build
+build: deps ## compile TypeScript to dist/
+	npx tsc -p tsconfig.build.json
+
+.PHONY: lint
+lint: deps ## typecheck and lint everything
+	npx tsc -p tsconfig.json --noEmit
+	npx eslint .
+	cd hack/testenv/tool && test -z "$$(gofmt -l .)" && go vet .
+
+.PHONY: testenv
+testenv: ## build (or find cached) kube-apiserver, controller-manager, scheduler, kubectl, etcd, kwok
+	$(TESTENV) build
+
+.PHONY: test-unit
+test-unit: deps ## unit tests
+	$(JEST) --selectProjects unit
+
+.PHONY: test-e2e
+test-e2e: deps build testenv ## e2e tests on real local control planes (E2E_PROVIDER=kind for kind)
+ifeq ($(E2E_PROVIDER),kind)
+	hack/kind/up.sh
+	FLOTILLA_TESTENV_DIR=$(CURDIR)/.kind FLOTILLA_E2E_REUSE=1 $(JEST) --selectProjects e2e --runInBand
+else
+	$(JEST) --selectProjects e2e --runInBand
+endif
+
+.PHONY: test
+test: verify-generated lint build testenv ## everything CI runs: generated files, lint, unit and e2e tests
+	$(JEST) --runInBand
+
+.PHONY: demo
+demo: build testenv ## start a local hub and two spokes and show how to reach them
+	$(TESTENV) up $(DEMO_PLANES)
+	@hack/demo.sh
+
+.PHONY: demo-down
+demo-down: ## stop the demo's control planes
+	$(TESTENV) down
+
+.PHONY: clean
+clean: ## remove build output and stop local planes
+	-$(TESTENV) down
+	rm -rf dist .testenv

@@ -1,0 +1,42 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const testenvCommand = join(repoRoot, 'hack', 'testenv', 'testenv');
+
+export type PlaneName = 'hub' | 'spoke-1' | 'spoke-2';
+
+/** The control planes every e2e run starts (planes.json, which the global setup reads too). */
+export const planeNames = JSON.parse(readFileSync(join(repoRoot, 'e2e', 'framework', 'planes.json'), 'utf8')) as PlaneName[];
+
+/** What a plane's supervisor publishes in `.testenv/NAME/state.json` (hack/testenv/tool/plane.go). */
+export interface PlaneState {
+  name: string;
+  supervisorPID: number;
+  phase: 'Starting' | 'Ready' | 'Failed' | 'Stopped';
+  message?: string;
+  apiServerURL: string;
+  apiServerState: 'Running' | 'Stopped' | '';
+  kubeconfig: string;
+  binDir: string;
+  pids: Record<string, number>;
+}
+
+export function stateDir(): string {
+  return process.env.FLOTILLA_TESTENV_DIR ?? join(repoRoot, '.testenv');
+}
+
+export function readPlaneState(name: string): PlaneState {
+  return JSON.parse(readFileSync(join(stateDir(), name, 'state.json'), 'utf8')) as PlaneState;
+}
+
+/** Runs `hack/testenv/testenv ARGS...` and returns its standard output. */
+export async function testenv(...args: string[]): Promise<string> {
+  const { stdout } = await run(testenvCommand, args, { maxBuffer: 16 * 1024 * 1024 });
+  return stdout;
+}

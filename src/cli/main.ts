@@ -1,0 +1,22 @@
+import { Command, CommanderError } from 'commander';
+
+/** Builds the `flotilla` command line; every subcommand lives in its own file in src/cli/. */
+export function buildProgram(): Command {
+  const program = new Command('flotilla')
+    .description('Kubernetes fleet management: declare once on a hub, every member cluster converges to it.')
+    .showHelpAfterError()
+    .exitOverride();
+  return program;
+}
+
+/** Runs the CLI and returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    process.stderr.write(`flotilla: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
