@@ -44,13 +44,8 @@ test-unit: deps ## unit tests
 	$(JEST) --selectProjects unit
 
 .PHONY: test-e2e
-test-e2e: deps build testenv ## e2e tests on real local control planes (E2E_PROVIDER=kind for kind)
-ifeq ($(E2E_PROVIDER),kind)
-	hack/kind/up.sh
-	FLOTILLA_TESTENV_DIR=$(CURDIR)/.kind FLOTILLA_E2E_REUSE=1 $(JEST) --selectProjects e2e --runInBand
-else
+test-e2e: deps build $(if $(filter kind,$(E2E_PROVIDER)),,testenv) ## e2e tests on local control planes (E2E_PROVIDER=kind: kind clusters)
 	$(JEST) --selectProjects e2e --runInBand
-endif
 
 .PHONY: test
 test: verify-generated lint build testenv ## everything CI runs: generated files, lint, unit and e2e tests

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { type PlaneName, readPlaneState } from './testenv.js';
 
-export { planeNames, readPlaneState, repoRoot, testenv, type PlaneName, type PlaneState } from './testenv.js';
+export { planeNames, readPlaneState, repoRoot, setAPIServer, testenv, type PlaneName, type PlaneState } from './testenv.js';
 
 /** One running control plane, as a test sees it. */
 export interface Plane {

@@ -25,10 +25,12 @@ export interface PlaneState {
   kubeconfig: string;
   binDir: string;
   pids: Record<string, number>;
+  /** Set by hack/kind/up.sh; local planes leave it out. */
+  provider?: 'kind';
 }
 
 export function stateDir(): string {
-  return process.env.FLOTILLA_TESTENV_DIR ?? join(repoRoot, '.testenv');
+  return process.env.FLOTILLA_TESTENV_DIR ?? join(repoRoot, process.env.E2E_PROVIDER === 'kind' ? '.kind' : '.testenv');
 }
 
 export function readPlaneState(name: string): PlaneState {
@@ -39,4 +41,17 @@ export function readPlaneState(name: string): PlaneState {
 export async function testenv(...args: string[]): Promise<string> {
   const { stdout } = await run(testenvCommand, args, { maxBuffer: 16 * 1024 * 1024 });
   return stdout;
+}
+
+/**
+ * Takes a plane's apiserver off the network or brings it back, returning once that is true: an outage
+ * for tests of watches, autonomy and reconnection. Local planes stop the kube-apiserver process;
+ * kind clusters pause the node container.
+ */
+export async function setAPIServer(name: PlaneName, action: 'stop' | 'start'): Promise<void> {
+  if (readPlaneState(name).provider === 'kind') {
+    await run(join(repoRoot, 'hack', 'kind', 'apiserver.sh'), [name, action]);
+    return;
+  }
+  await testenv('apiserver', name, action);
 }
