@@ -1,0 +1,62 @@
+import { describe, expect, it } from '@jest/globals';
+import { memberAccessObjects } from './member-access.js';
+
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+
+const objects = memberAccessObjects({ cluster: 'paris', fleet: 'prod', uid: 'uid-1' });
+const rules = objects.flatMap((o) => (o.rules as Rule[] | undefined) ?? []);
+
+describe('memberAccessObjects', () => {
+  it('creates the namespace first and binds both roles to the agent ServiceAccount only', () => {
+    expect(objects.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`)).toEqual([
+      'Namespace//flotilla-member-paris',
+      'ServiceAccount/flotilla-member-paris/flotilla-agent',
+      'Role/flotilla-member-paris/flotilla-agent',
+      'RoleBinding/flotilla-member-paris/flotilla-agent',
+      'ClusterRole//flotilla:member:paris',
+      'ClusterRoleBinding//flotilla:member:paris',
+    ]);
+    for (const binding of objects.filter((o) => o.kind.endsWith('Binding'))) {
+      expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'flotilla-agent', namespace: 'flotilla-member-paris' }]);
+    }
+  });
+
+  it('is owned by the MemberCluster, so deleting it collects everything', () => {
+    for (const o of objects) {
+      expect(o.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'MemberCluster', name: 'paris', uid: 'uid-1' })]);
+    }
+  });
+
+  it('grants no wildcard, no Secret, no RBAC and no fleet-level resource', () => {
+    for (const rule of rules) {
+      expect(rule.verbs).not.toContain('*');
+      expect(rule.resources).not.toContain('*');
+      expect(rule.apiGroups).not.toContain('rbac.authorization.k8s.io');
+      expect(rule.resources).not.toContain('secrets');
+      for (const resource of ['fleets', 'clustergroups', 'globalservices', 'policybundles']) {
+        expect(rule.resources).not.toContain(resource);
+      }
+    }
+  });
+
+  it('limits every MemberCluster, Lease-update and token rule to its own name', () => {
+    const named = rules.filter((r) =>
+      r.resources.some((res) => res.startsWith('memberclusters') || res === 'serviceaccounts/token') ||
+      (r.resources.includes('leases') && !r.verbs.every((v) => v === 'create')));
+    expect(named.length).toBe(4);
+    for (const rule of named) {
+      expect(rule.resourceNames?.length).toBe(1);
+      expect(['paris', 'flotilla-agent', 'flotilla-agent-heartbeat']).toContain(rule.resourceNames?.[0]);
+    }
+  });
+
+  it('lets the agent write Work status but never Work itself', () => {
+    const works = rules.filter((r) => r.resources.includes('works'));
+    expect(works.flatMap((r) => r.verbs).sort()).toEqual(['get', 'list', 'watch']);
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * The identity the hub gives one member cluster's agent, and nothing more: the objects that let it
+ * read its own Work, report Work status, keep a heartbeat Lease and rotate its own token in its own
+ * namespace, and write the status of its own MemberCluster. No rule grants any other name, any
+ * Secret, any fleet-level resource or any RBAC verb, so the agent cannot escalate.
+ */
+
+export const memberNamespacePrefix = 'flotilla-member-';
+export const agentServiceAccount = 'flotilla-agent';
+export const heartbeatLease = 'flotilla-agent-heartbeat';
+
+export function memberNamespace(cluster: string): string {
+  return memberNamespacePrefix + cluster;
+}
+
+/** The name of the cluster-scoped Role and binding for one member's own MemberCluster. */
+export function memberClusterRoleName(cluster: string): string {
+  return `flotilla:member:${cluster}`;
+}
+
+interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+export interface AccessObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels: Record<string, string>;
+    ownerReferences?: OwnerReference[];
+  };
+  [field: string]: unknown;
+}
+
+export interface MemberIdentity {
+  cluster: string;
+  fleet: string;
+  /** The MemberCluster's uid: every object is owned by it, so the garbage collector is the backstop. */
+  uid: string;
+}
+
+const flotillaGroup = 'flotilla.dev';
+
+/** The objects, in creation order, that make up a member agent's identity and permissions on the hub. */
+export function memberAccessObjects({ cluster, fleet, uid }: MemberIdentity): AccessObject[] {
+  const namespace = memberNamespace(cluster);
+  const labels = { 'app.kubernetes.io/managed-by': 'flotilla', 'flotilla.dev/cluster': cluster, 'flotilla.dev/fleet': fleet };
+  const ownerReferences: OwnerReference[] = [
+    { apiVersion: `${flotillaGroup}/v1alpha1`, kind: 'MemberCluster', name: cluster, uid, controller: true, blockOwnerDeletion: true },
+  ];
+  const meta = (name: string, ns?: string) => ({ name, ...(ns ? { namespace: ns } : {}), labels, ownerReferences });
+  const subject = { kind: 'ServiceAccount', name: agentServiceAccount, namespace };
+  return [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: meta(namespace) },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(agentServiceAccount, namespace), automountServiceAccountToken: false },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: meta(agentServiceAccount, namespace),
+      rules: [
+        { apiGroups: [flotillaGroup], resources: ['works'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: [flotillaGroup], resources: ['works/status'], verbs: ['get', 'update', 'patch'] },
+        // create cannot be limited by name; every other verb is, to the one heartbeat Lease.
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [heartbeatLease], verbs: ['get', 'update', 'patch'] },
+        { apiGroups: [''], resources: ['serviceaccounts/token'], resourceNames: [agentServiceAccount], verbs: ['create'] },
+        { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+      ],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: meta(agentServiceAccount, namespace),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: agentServiceAccount },
+      subjects: [subject],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: meta(memberClusterRoleName(cluster)),
+      rules: [
+        { apiGroups: [flotillaGroup], resources: ['memberclusters'], resourceNames: [cluster], verbs: ['get', 'watch'] },
+        { apiGroups: [flotillaGroup], resources: ['memberclusters/status'], resourceNames: [cluster], verbs: ['get', 'update', 'patch'] },
+      ],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: meta(memberClusterRoleName(cluster)),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: memberClusterRoleName(cluster) },
+      subjects: [subject],
+    },
+  ];
+}

@@ -1,0 +1,66 @@
+/**
+ * Which member clusters a ClusterGroup, a placement or a rollout stage selects: Kubernetes
+ * LabelSelector semantics over a MemberCluster's labels, plus explicit names and exclusions.
+ */
+
+export interface LabelSelectorRequirement {
+  key: string;
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  values?: string[];
+}
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: LabelSelectorRequirement[];
+}
+
+/** What selection needs to know of a member cluster. */
+export interface SelectableCluster {
+  name: string;
+  labels: Readonly<Record<string, string>>;
+}
+
+export interface ClusterChoice {
+  /** Clusters whose labels match; an empty selector `{}` matches every cluster, an absent one none. */
+  selector?: LabelSelector | null;
+  /** Clusters chosen by name, whatever their labels. */
+  names?: readonly string[];
+  /** Clusters never chosen, even when named or matched. */
+  exclude?: readonly string[];
+}
+
+function requirementHolds(labels: Readonly<Record<string, string>>, req: LabelSelectorRequirement): boolean {
+  const present = Object.hasOwn(labels, req.key);
+  const values = req.values ?? [];
+  switch (req.operator) {
+    case 'In':
+      return present && values.includes(labels[req.key] ?? '');
+    case 'NotIn':
+      return !present || !values.includes(labels[req.key] ?? '');
+    case 'Exists':
+      return present;
+    case 'DoesNotExist':
+      return !present;
+  }
+}
+
+/** Whether labels satisfy a selector, as the Kubernetes API defines it (all terms ANDed). */
+export function selectorMatches(selector: LabelSelector, labels: Readonly<Record<string, string>>): boolean {
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
+    if (labels[key] !== value) return false;
+  }
+  return (selector.matchExpressions ?? []).every((req) => requirementHolds(labels, req));
+}
+
+/** The names of the clusters a choice selects, sorted so that results compare and render stably. */
+export function selectClusters(clusters: Iterable<SelectableCluster>, choice: ClusterChoice): string[] {
+  const named = new Set(choice.names ?? []);
+  const excluded = new Set(choice.exclude ?? []);
+  const chosen: string[] = [];
+  for (const cluster of clusters) {
+    if (excluded.has(cluster.name)) continue;
+    const bySelector = choice.selector != null && selectorMatches(choice.selector, cluster.labels);
+    if (bySelector || named.has(cluster.name)) chosen.push(cluster.name);
+  }
+  return chosen.sort();
+}
