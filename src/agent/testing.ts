@@ -1,0 +1,13 @@
+import type { ManifestObject, ObjectMeta } from './object.js';
+
+/** Builds a manifest for tests: `manifest('apps/v1', 'Deployment', 'web', 'shop', { spec: ... })`. */
+export function manifest(
+  apiVersion: string,
+  kind: string,
+  name: string,
+  namespace?: string,
+  rest: Record<string, unknown> & { metadata?: ObjectMeta } = {},
+): ManifestObject {
+  const { metadata, ...fields } = rest;
+  return { apiVersion, kind, metadata: { name, ...(namespace === undefined ? {} : { namespace }), ...metadata }, ...fields };
+}
