@@ -60,6 +60,20 @@ export function splitApiVersion(apiVersion: string): { group: string; version: s
     : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
 }
 
+export interface GroupKind {
+  group: string;
+  kind: string;
+}
+
+/** `Deployment.apps`, or just `ConfigMap` for the core group: how kubectl names a kind unambiguously. */
+export function groupKindKey({ group, kind }: GroupKind): string {
+  return group === '' ? kind : `${kind}.${group}`;
+}
+
+export function groupKindOf(object: { apiVersion: string; kind: string }): GroupKind {
+  return { group: splitApiVersion(object.apiVersion).group, kind: object.kind };
+}
+
 /**
  * Key-order-insensitive deep equality of JSON values, treating a key whose value is undefined as
  * absent (JSON serialisation drops it, so two statuses that serialise alike are equal).

@@ -1,9 +1,4 @@
-import { splitApiVersion, type ManifestObject } from './object.js';
-
-export interface GroupKind {
-  group: string;
-  kind: string;
-}
+import { groupKindKey, groupKindOf, splitApiVersion, type GroupKind, type ManifestObject } from './object.js';
 
 /** Where a manifest lives; `namespace` is empty for cluster-scoped objects. */
 export interface ManifestIdentity extends GroupKind {
@@ -17,8 +12,6 @@ export interface ManifestIdentity extends GroupKind {
  * know" and falls back to the built-in table, then to whether the manifest names a namespace.
  */
 export type ScopeResolver = (groupKind: GroupKind) => boolean | undefined;
-
-const groupKindKey = ({ group, kind }: GroupKind): string => (group === '' ? kind : `${kind}.${group}`);
 
 const WELL_KNOWN_CLUSTER_SCOPED = new Set([
   'Namespace',
@@ -46,10 +39,6 @@ const WELL_KNOWN_CLUSTER_SCOPED = new Set([
   'FlowSchema.flowcontrol.apiserver.k8s.io',
   'PriorityLevelConfiguration.flowcontrol.apiserver.k8s.io',
 ]);
-
-export function groupKindOf(manifest: ManifestObject): GroupKind {
-  return { group: splitApiVersion(manifest.apiVersion).group, kind: manifest.kind };
-}
 
 export function isClusterScoped(manifest: ManifestObject, resolveScope?: ScopeResolver): boolean {
   const groupKind = groupKindOf(manifest);
