@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { detectDrift } from './drift.js';
-import type { ManifestObject } from './object.js';
+import type { KubeObject } from '../runtime/kube.js';
 import { manifest } from './testing.js';
 
-const deployment = (spec: Record<string, unknown>, metadata: Record<string, unknown> = {}): ManifestObject =>
+const deployment = (spec: Record<string, unknown>, metadata: Record<string, unknown> = {}): KubeObject =>
   manifest('apps/v1', 'Deployment', 'web', 'shop', { metadata, spec });
 
 const podSpec = (spec: Record<string, unknown>): Record<string, unknown> => ({ template: { spec } });
@@ -24,7 +24,7 @@ const appliedWeb = deployment(
 );
 
 // What the apiserver gives back for appliedWeb: defaults filled in, quantities canonical, status set.
-const liveWeb = (containerChanges: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): ManifestObject =>
+const liveWeb = (containerChanges: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): KubeObject =>
   manifest('apps/v1', 'Deployment', 'web', 'shop', {
     metadata: { labels: { app: 'web', 'pod-template-hash': 'abc' }, annotations: { 'deployment.kubernetes.io/revision': '3' }, generation: 4 },
     spec: {

@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
-import { isJsonObject, splitApiVersion, withoutKey, type JsonObject, type ManifestObject } from './object.js';
+import type { KubeObject } from '../runtime/kube.js';
+import { isJsonObject, splitApiVersion, withoutKey, type JsonObject } from './object.js';
 import { quantitiesEqual } from './quantity.js';
 
 /**
@@ -188,7 +189,7 @@ const EXACT_KEY_MAPS = new Set(['data', 'binaryData']);
 const NOT_SPEC = new Set(['apiVersion', 'kind', 'metadata', 'status']);
 
 /** A Secret's `stringData` is write-only: the apiserver stores it base64-encoded under `data`. */
-function foldStringData(manifest: ManifestObject): JsonObject {
+function foldStringData(manifest: KubeObject): JsonObject {
   const stringData = manifest.stringData;
   if (manifest.kind !== 'Secret' || splitApiVersion(manifest.apiVersion).group !== '' || !isJsonObject(stringData)) {
     return manifest;
@@ -200,7 +201,7 @@ function foldStringData(manifest: ManifestObject): JsonObject {
 }
 
 /** All drifted paths of `live` against the `applied` manifest, uncapped and unsorted. */
-function driftedPaths(applied: ManifestObject, live: ManifestObject): string[] {
+function driftedPaths(applied: KubeObject, live: KubeObject): string[] {
   const out: string[] = [];
   const root = (path: string, isExactMap: boolean): Context => ({
     path,
@@ -220,7 +221,7 @@ function driftedPaths(applied: ManifestObject, live: ManifestObject): string[] {
   return out;
 }
 
-export function detectDrift(applied: ManifestObject, live: ManifestObject | undefined, options: DriftOptions = {}): DriftReport {
+export function detectDrift(applied: KubeObject, live: KubeObject | undefined, options: DriftOptions = {}): DriftReport {
   if (live === undefined || live.metadata.deletionTimestamp !== undefined) {
     return { drifted: true, missing: true, paths: [], count: 0 };
   }

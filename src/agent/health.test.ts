@@ -1,14 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { assessHealth, summarizeHealth, type HealthStatus } from './health.js';
-import type { ManifestObject } from './object.js';
+import type { KubeObject } from '../runtime/kube.js';
 import { manifest } from './testing.js';
 
-type Case = [name: string, live: ManifestObject, status: HealthStatus, reason: string];
+type Case = [name: string, live: KubeObject, status: HealthStatus, reason: string];
 
-const withStatus = (apiVersion: string, kind: string, spec: unknown, status: unknown, generation = 2): ManifestObject =>
+const withStatus = (apiVersion: string, kind: string, spec: unknown, status: unknown, generation = 2): KubeObject =>
   manifest(apiVersion, kind, 'x', 'shop', { metadata: { generation }, spec, status });
 
-const deployment = (status: Record<string, unknown>, spec: Record<string, unknown> = { replicas: 3 }): ManifestObject =>
+const deployment = (status: Record<string, unknown>, spec: Record<string, unknown> = { replicas: 3 }): KubeObject =>
   withStatus('apps/v1', 'Deployment', spec, { observedGeneration: 2, ...status });
 const complete = { replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3 };
 const cond = (type: string, status: string, reason = '', message = '', extra: Record<string, unknown> = {}): Record<string, unknown> => ({
@@ -19,14 +19,14 @@ const cond = (type: string, status: string, reason = '', message = '', extra: Re
   ...extra,
 });
 
-const statefulSet = (status: Record<string, unknown>, spec: Record<string, unknown> = { replicas: 3 }): ManifestObject =>
+const statefulSet = (status: Record<string, unknown>, spec: Record<string, unknown> = { replicas: 3 }): KubeObject =>
   withStatus('apps/v1', 'StatefulSet', spec, { observedGeneration: 2, ...status });
 const stsDone = { replicas: 3, readyReplicas: 3, updatedReplicas: 3, currentRevision: 'r2', updateRevision: 'r2' };
 
-const daemonSet = (status: Record<string, unknown>): ManifestObject =>
+const daemonSet = (status: Record<string, unknown>): KubeObject =>
   withStatus('apps/v1', 'DaemonSet', {}, { observedGeneration: 2, desiredNumberScheduled: 4, ...status });
 
-const custom = (status: unknown, generation = 2): ManifestObject => withStatus('example.com/v1', 'Widget', {}, status, generation);
+const custom = (status: unknown, generation = 2): KubeObject => withStatus('example.com/v1', 'Widget', {}, status, generation);
 
 describe('assessHealth', () => {
   it.each<Case>([

@@ -1,4 +1,5 @@
-import { field, groupKindKey, groupKindOf, isJsonObject, type ManifestObject } from './object.js';
+import type { KubeObject } from '../runtime/kube.js';
+import { field, groupKindKey, groupKindOf, isJsonObject } from './object.js';
 
 export type HealthStatus = 'Healthy' | 'Progressing' | 'Degraded' | 'Unknown';
 
@@ -25,7 +26,7 @@ function numberAt(value: unknown, ...path: string[]): number | undefined {
   return typeof found === 'number' ? found : undefined;
 }
 
-function conditionOf(live: ManifestObject, type: string): Condition | undefined {
+function conditionOf(live: KubeObject, type: string): Condition | undefined {
   const conditions = field(live, 'status', 'conditions');
   if (!Array.isArray(conditions)) return undefined;
   const found: unknown = conditions.find((c) => isJsonObject(c) && c.type === type);
@@ -49,7 +50,7 @@ function explain(condition: Condition | undefined, fallbackReason: string, fallb
  * observedGeneration, so for them (`required`) its absence means "not yet"; for other kinds it is
  * optional and only a stale value counts.
  */
-function staleGeneration(live: ManifestObject, required: boolean): Health | undefined {
+function staleGeneration(live: KubeObject, required: boolean): Health | undefined {
   const generation = live.metadata.generation;
   const observed = numberAt(live, 'status', 'observedGeneration');
   if (generation === undefined) return undefined;
@@ -59,7 +60,7 @@ function staleGeneration(live: ManifestObject, required: boolean): Health | unde
     : undefined;
 }
 
-function deploymentHealth(live: ManifestObject): Health {
+function deploymentHealth(live: KubeObject): Health {
   const stale = staleGeneration(live, true);
   if (stale) return stale;
   const progress = conditionOf(live, 'Progressing');
@@ -80,7 +81,7 @@ function deploymentHealth(live: ManifestObject): Health {
   return healthy('RolloutComplete', `${available} of ${desired} replicas available`);
 }
 
-function statefulSetHealth(live: ManifestObject): Health {
+function statefulSetHealth(live: KubeObject): Health {
   const stale = staleGeneration(live, true);
   if (stale) return stale;
   const desired = numberAt(live, 'spec', 'replicas') ?? 1;
@@ -108,7 +109,7 @@ function statefulSetHealth(live: ManifestObject): Health {
   return healthy('RolloutComplete', `${ready} of ${desired} replicas ready`);
 }
 
-function daemonSetHealth(live: ManifestObject): Health {
+function daemonSetHealth(live: KubeObject): Health {
   const stale = staleGeneration(live, true);
   if (stale) return stale;
   const desired = numberAt(live, 'status', 'desiredNumberScheduled') ?? 0;
@@ -119,7 +120,7 @@ function daemonSetHealth(live: ManifestObject): Health {
   return healthy('RolloutComplete', `${available} of ${desired} scheduled pods available`);
 }
 
-function jobHealth(live: ManifestObject): Health {
+function jobHealth(live: KubeObject): Health {
   const failed = conditionOf(live, 'Failed');
   if (failed?.status === 'True') return degraded(...explain(failed, 'JobFailed', 'the job failed'));
   if (conditionOf(live, 'Complete')?.status === 'True') return healthy('JobComplete', 'the job completed');
@@ -129,21 +130,21 @@ function jobHealth(live: ManifestObject): Health {
   return progressing('JobRunning', `${active} active, ${succeeded} succeeded`);
 }
 
-function persistentVolumeClaimHealth(live: ManifestObject): Health {
+function persistentVolumeClaimHealth(live: KubeObject): Health {
   const phase = field(live, 'status', 'phase');
   if (phase === 'Bound') return healthy('Bound', 'the claim is bound');
   if (phase === 'Lost') return degraded('ClaimLost', 'the claim lost its volume');
   return progressing('NotBound', `the claim is ${typeof phase === 'string' ? phase : 'not yet bound'}`);
 }
 
-function customResourceDefinitionHealth(live: ManifestObject): Health {
+function customResourceDefinitionHealth(live: KubeObject): Health {
   const names = conditionOf(live, 'NamesAccepted');
   if (names?.status === 'False') return degraded(...explain(names, 'NamesNotAccepted', 'the names conflict with another definition'));
   if (conditionOf(live, 'Established')?.status === 'True') return healthy('Established', 'the definition is established');
   return progressing('NotEstablished', 'waiting for the definition to be established');
 }
 
-function serviceHealth(live: ManifestObject): Health {
+function serviceHealth(live: KubeObject): Health {
   if (field(live, 'spec', 'type') !== 'LoadBalancer') return healthy('Exists', 'the service exists');
   const ingress = field(live, 'status', 'loadBalancer', 'ingress');
   return Array.isArray(ingress) && ingress.length > 0
@@ -151,7 +152,7 @@ function serviceHealth(live: ManifestObject): Health {
     : progressing('LoadBalancerPending', 'waiting for the load balancer to be provisioned');
 }
 
-function apiServiceHealth(live: ManifestObject): Health {
+function apiServiceHealth(live: KubeObject): Health {
   const available = conditionOf(live, 'Available');
   if (available?.status === 'True') return healthy('Available', 'the API service is available');
   // Not Degraded: an aggregated API is unavailable while its backing pods start, and the condition
@@ -160,7 +161,7 @@ function apiServiceHealth(live: ManifestObject): Health {
 }
 
 /** kstatus conventions, for custom resources and anything else that follows them. */
-function genericHealth(live: ManifestObject): Health {
+function genericHealth(live: KubeObject): Health {
   const stale = staleGeneration(live, false);
   if (stale) return stale;
   const stalled = conditionOf(live, 'Stalled');
@@ -179,7 +180,7 @@ function genericHealth(live: ManifestObject): Health {
     : progressing(...explain(ready, 'NotReady', 'the object is not ready'));
 }
 
-const RULES: Readonly<Record<string, (live: ManifestObject) => Health>> = {
+const RULES: Readonly<Record<string, (live: KubeObject) => Health>> = {
   'Deployment.apps': deploymentHealth,
   'StatefulSet.apps': statefulSetHealth,
   'DaemonSet.apps': daemonSetHealth,
@@ -191,7 +192,7 @@ const RULES: Readonly<Record<string, (live: ManifestObject) => Health>> = {
 };
 
 /** The health of a live object judged by its own status; `undefined` (not found) is Unknown. */
-export function assessHealth(live: ManifestObject | undefined): Health {
+export function assessHealth(live: KubeObject | undefined): Health {
   if (live === undefined) return { status: 'Unknown', reason: 'NotFound', message: 'the object does not exist' };
   if (live.metadata.deletionTimestamp !== undefined) return progressing('Terminating', 'the object is being deleted');
   const rule = RULES[groupKindKey(groupKindOf(live))] ?? genericHealth;

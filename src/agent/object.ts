@@ -1,40 +1,6 @@
-// The agent's decision logic works on raw JSON objects exactly as the apiserver serves them, so a
-// manifest from a Work and a live object read from the cache have the same shape. Only metadata is
-// typed; everything else stays `unknown` and is narrowed where it is read.
-
-export interface ManagedFieldsEntry {
-  manager?: string;
-  operation?: string;
-  apiVersion?: string;
-  time?: string;
-  fieldsType?: string;
-  fieldsV1?: unknown;
-  subresource?: string;
-}
-
-export interface ObjectMeta {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
-  ownerReferences?: unknown[];
-  managedFields?: ManagedFieldsEntry[];
-  [field: string]: unknown;
-}
-
-export interface ManifestObject {
-  apiVersion: string;
-  kind: string;
-  metadata: ObjectMeta;
-  [field: string]: unknown;
-}
+// Reading raw JSON objects. The agent's decisions take objects exactly as the apiserver serves them
+// (the runtime's KubeObject), so a manifest from a Work and a live object from the cache have one
+// shape: metadata is typed, everything else is `unknown` and narrowed where it is read.
 
 export type JsonObject = Record<string, unknown>;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { ManifestObject } from './object.js';
+import type { KubeObject } from '../runtime/kube.js';
 import {
   applyOrder,
   findDuplicateIdentities,
@@ -11,7 +11,7 @@ import {
 } from './order.js';
 import { manifest } from './testing.js';
 
-const label = (m: ManifestObject): string => `${m.kind}/${m.metadata.name ?? ''}`;
+const label = (m: KubeObject): string => `${m.kind}/${m.metadata.name ?? ''}`;
 
 describe('manifestIdentity and identityKey', () => {
   it.each([

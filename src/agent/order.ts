@@ -1,4 +1,5 @@
-import { groupKindKey, groupKindOf, splitApiVersion, type GroupKind, type ManifestObject } from './object.js';
+import type { KubeObject } from '../runtime/kube.js';
+import { groupKindKey, groupKindOf, splitApiVersion, type GroupKind } from './object.js';
 
 /** Where a manifest lives; `namespace` is empty for cluster-scoped objects. */
 export interface ManifestIdentity extends GroupKind {
@@ -40,7 +41,7 @@ const WELL_KNOWN_CLUSTER_SCOPED = new Set([
   'PriorityLevelConfiguration.flowcontrol.apiserver.k8s.io',
 ]);
 
-export function isClusterScoped(manifest: ManifestObject, resolveScope?: ScopeResolver): boolean {
+export function isClusterScoped(manifest: KubeObject, resolveScope?: ScopeResolver): boolean {
   const groupKind = groupKindOf(manifest);
   return (
     resolveScope?.(groupKind) ??
@@ -48,7 +49,7 @@ export function isClusterScoped(manifest: ManifestObject, resolveScope?: ScopeRe
   );
 }
 
-export function manifestIdentity(manifest: ManifestObject, resolveScope?: ScopeResolver): ManifestIdentity {
+export function manifestIdentity(manifest: KubeObject, resolveScope?: ScopeResolver): ManifestIdentity {
   const { group, version } = splitApiVersion(manifest.apiVersion);
   return {
     group,
@@ -77,7 +78,7 @@ export interface DuplicateIdentity {
 
 /** Finds manifests of one Work that address the same object; they are an error, not a merge. */
 export function findDuplicateIdentities(
-  manifests: readonly ManifestObject[],
+  manifests: readonly KubeObject[],
   resolveScope?: ScopeResolver,
 ): DuplicateIdentity[] {
   const byKey = new Map<string, number[]>();
@@ -153,7 +154,7 @@ const KIND_RANK = new Map(KIND_ORDER.map((key, rank) => [key, rank]));
 // in the order the author wrote them: that order often encodes a dependency (Issuer before Certificate).
 const UNKNOWN_KIND_RANK = KIND_ORDER.length;
 
-function phaseOf(manifest: ManifestObject, resolveScope?: ScopeResolver): Phase {
+function phaseOf(manifest: KubeObject, resolveScope?: ScopeResolver): Phase {
   const key = groupKindKey(groupKindOf(manifest));
   if (FOUNDATION_KINDS.has(key)) return PHASE.Foundations;
   if (ADMISSION_KINDS.has(key)) return PHASE.Admission;
@@ -161,7 +162,7 @@ function phaseOf(manifest: ManifestObject, resolveScope?: ScopeResolver): Phase 
 }
 
 /** The manifests in the order to apply them; a new array, the input is left alone. */
-export function applyOrder<T extends ManifestObject>(manifests: readonly T[], resolveScope?: ScopeResolver): T[] {
+export function applyOrder<T extends KubeObject>(manifests: readonly T[], resolveScope?: ScopeResolver): T[] {
   return manifests
     .map((manifest, index) => ({
       manifest,
@@ -174,6 +175,6 @@ export function applyOrder<T extends ManifestObject>(manifests: readonly T[], re
 }
 
 /** The order to delete in: the exact reverse of the apply order, so dependents go before what they need. */
-export function pruneOrder<T extends ManifestObject>(manifests: readonly T[], resolveScope?: ScopeResolver): T[] {
+export function pruneOrder<T extends KubeObject>(manifests: readonly T[], resolveScope?: ScopeResolver): T[] {
   return applyOrder(manifests, resolveScope).reverse();
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { ManifestObject } from './object.js';
+import type { KubeObject } from '../runtime/kube.js';
 import {
   decideAdoption,
   decidePrune,
@@ -16,7 +16,7 @@ import { manifest } from './testing.js';
 const work: WorkRef = { namespace: 'flotilla-member-eu1', name: 'shop-web' };
 const other: WorkRef = { namespace: 'flotilla-member-eu1', name: 'shop-api' };
 
-const configMap = (data: Record<string, string>, metadata: Record<string, unknown> = {}): ManifestObject =>
+const configMap = (data: Record<string, string>, metadata: Record<string, unknown> = {}): KubeObject =>
   manifest('v1', 'ConfigMap', 'cfg', 'shop', { metadata, data });
 
 describe('workLabelValue', () => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { detectDrift } from './drift.js';
-import { withoutKey, type ManifestObject, type ObjectMeta } from './object.js';
+import type { KubeObject, ObjectMeta } from '../runtime/kube.js';
+import { withoutKey } from './object.js';
 
 /** The Work that owns an object on the spoke. */
 export interface WorkRef {
@@ -32,7 +33,7 @@ export function workAnnotationValue(work: WorkRef): string {
 }
 
 /** A copy of the manifest carrying the marks of its Work; the input is left alone. */
-export function stampOwnership(manifest: ManifestObject, work: WorkRef): ManifestObject {
+export function stampOwnership(manifest: KubeObject, work: WorkRef): KubeObject {
   return {
     ...manifest,
     metadata: {
@@ -43,7 +44,7 @@ export function stampOwnership(manifest: ManifestObject, work: WorkRef): Manifes
   };
 }
 
-function withoutOwnershipMarks(manifest: ManifestObject): ManifestObject {
+function withoutOwnershipMarks(manifest: KubeObject): KubeObject {
   const labels = withoutKey(manifest.metadata.labels ?? {}, WORK_LABEL);
   const annotations = withoutKey(manifest.metadata.annotations ?? {}, WORK_ANNOTATION);
   return { ...manifest, metadata: { ...manifest.metadata, labels, annotations } };
@@ -88,8 +89,8 @@ export type AdoptionDecision =
  * conflict under every policy: two sources claiming one object must be reported, never raced.
  */
 export function decideAdoption(
-  manifest: ManifestObject,
-  live: ManifestObject | undefined,
+  manifest: KubeObject,
+  live: KubeObject | undefined,
   work: WorkRef,
   policy: AdoptionPolicy,
 ): AdoptionDecision {
@@ -126,7 +127,7 @@ export function decideAdoption(
 export type PruneDecision = { allowed: true } | { allowed: false; reason: 'NotOwned' | 'OwnedByOtherWork'; message: string };
 
 /** Whether a live object may be deleted when its manifest leaves the Work: only if it carries our mark. */
-export function decidePrune(live: ManifestObject, work: WorkRef): PruneDecision {
+export function decidePrune(live: KubeObject, work: WorkRef): PruneDecision {
   const ownership = ownershipOf(live.metadata, work);
   switch (ownership.state) {
     case 'Ours':

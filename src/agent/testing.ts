@@ -1,4 +1,4 @@
-import type { ManifestObject, ObjectMeta } from './object.js';
+import type { KubeObject, ObjectMeta } from '../runtime/kube.js';
 
 /** Builds a manifest for tests: `manifest('apps/v1', 'Deployment', 'web', 'shop', { spec: ... })`. */
 export function manifest(
@@ -7,7 +7,7 @@ export function manifest(
   name: string,
   namespace?: string,
   rest: Record<string, unknown> & { metadata?: ObjectMeta } = {},
-): ManifestObject {
+): KubeObject {
   const { metadata, ...fields } = rest;
   return { apiVersion, kind, metadata: { name, ...(namespace === undefined ? {} : { namespace }), ...metadata }, ...fields };
 }

@@ -1,0 +1,195 @@
+import { Buffer } from 'node:buffer';
+import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { KubeObject } from '../runtime/kube.js';
+import { isJsonObject } from './object.js';
+
+// How a Work's manifests travel (the Work schema's spec.manifests / spec.payload / spec.part):
+// inline when small, so `kubectl get work -o yaml` shows them; otherwise a gzip-compressed JSON array,
+// base64-encoded, split across several Work objects when one object cannot hold it. The apiserver
+// refuses requests over 1.5 MiB; a part's data stays within 1 MiB, which leaves room for metadata
+// and the bounded status the agent writes into the same object.
+
+export interface WorkPayload {
+  /** `gzip` is the only encoding written; anything else read back is refused, not guessed at. */
+  encoding: string;
+  /** Base64 of this part's slice of the compressed bytes. */
+  data: string;
+  /** Hex SHA-256 of the whole decompressed JSON, the same in every part. */
+  sha256: string;
+}
+
+export interface WorkPart {
+  index: number;
+  count: number;
+}
+
+interface InlineContent {
+  manifests: KubeObject[];
+}
+interface PayloadContent {
+  payload: WorkPayload;
+  part?: WorkPart;
+}
+/** What one Work's spec carries: the manifests inline, or one part of a payload. */
+export type WorkContent = InlineContent | PayloadContent;
+
+const isInline = (content: WorkContent): content is InlineContent => 'manifests' in content;
+const isPayload = (content: WorkContent): content is PayloadContent => 'payload' in content;
+
+export interface EncodeOptions {
+  /** Content whose JSON is at most this many bytes stays inline. */
+  inlineLimitBytes?: number;
+  /** The most base64 characters one part's data may hold (the schema's maxLength). */
+  maxDataChars?: number;
+  /** The most parts (Work objects) one content may take (the schema's maximum). */
+  maxParts?: number;
+}
+
+export const DEFAULT_INLINE_LIMIT_BYTES = 256 * 1024;
+export const DEFAULT_MAX_DATA_CHARS = 1024 * 1024;
+export const DEFAULT_MAX_PARTS = 64;
+/** The schema's bounds on inline manifests. */
+const INLINE_ITEMS = { min: 1, max: 1000 };
+
+export type EncodeResult = { ok: true; contents: WorkContent[] } | { ok: false; reason: 'TooLarge'; message: string };
+
+/** JSON with object keys sorted, so equal content always gives equal bytes, digests and parts. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) =>
+    isJsonObject(item) ? Object.fromEntries(Object.keys(item).sort().map((k) => [k, item[k]])) : item,
+  );
+}
+
+const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+
+/** Encodes a Work's manifests into one or more Work contents, deterministically. */
+export function encodeContent(manifests: readonly KubeObject[], options: EncodeOptions = {}): EncodeResult {
+  const json = Buffer.from(canonicalJson(manifests), 'utf8');
+  const inlineLimit = options.inlineLimitBytes ?? DEFAULT_INLINE_LIMIT_BYTES;
+  if (json.length <= inlineLimit && manifests.length >= INLINE_ITEMS.min && manifests.length <= INLINE_ITEMS.max) {
+    return { ok: true, contents: [{ manifests: [...manifests] }] };
+  }
+  const compressed = gzipSync(json);
+  // Each part is base64 of whole bytes, so that every part's data is valid base64 on its own.
+  const bytesPerPart = Math.floor((options.maxDataChars ?? DEFAULT_MAX_DATA_CHARS) / 4) * 3;
+  const count = Math.max(1, Math.ceil(compressed.length / bytesPerPart));
+  const maxParts = options.maxParts ?? DEFAULT_MAX_PARTS;
+  if (count > maxParts) {
+    return {
+      ok: false,
+      reason: 'TooLarge',
+      message: `${json.length} bytes of manifests compress to ${compressed.length} bytes, which needs ${count} parts; at most ${maxParts} are allowed`,
+    };
+  }
+  const digest = sha256(json);
+  const contents = Array.from({ length: count }, (_, index): WorkContent => {
+    const payload: WorkPayload = {
+      encoding: 'gzip',
+      data: compressed.subarray(index * bytesPerPart, (index + 1) * bytesPerPart).toString('base64'),
+      sha256: digest,
+    };
+    return count === 1 ? { payload } : { payload, part: { index, count } };
+  });
+  return { ok: true, contents };
+}
+
+export type DecodeFailureReason =
+  | 'NoContent'
+  | 'MixedContent'
+  | 'InvalidPart'
+  | 'MissingParts'
+  | 'UnsupportedEncoding'
+  | 'Corrupt'
+  | 'TooLarge'
+  | 'DigestMismatch';
+
+export type DecodeResult =
+  | { ok: true; manifests: KubeObject[] }
+  | {
+      ok: false;
+      reason: DecodeFailureReason;
+      message: string;
+      /** For MissingParts: the absent indexes, ascending. */
+      missing?: number[];
+    };
+
+export interface DecodeOptions {
+  /** Refuses to inflate beyond this many bytes, so a hostile payload cannot exhaust memory. */
+  maxDecodedBytes?: number;
+}
+
+export const DEFAULT_MAX_DECODED_BYTES = 64 * 1024 * 1024;
+
+const failure = (reason: DecodeFailureReason, message: string, missing?: number[]): DecodeResult =>
+  missing === undefined ? { ok: false, reason, message } : { ok: false, reason, message, missing };
+
+const shortDigest = (digest: string): string => digest.slice(0, 12);
+
+function isManifestList(value: unknown): value is KubeObject[] {
+  return (
+    Array.isArray(value) &&
+    value.every((item) => isJsonObject(item) && typeof item.apiVersion === 'string' && typeof item.kind === 'string' && isJsonObject(item.metadata))
+  );
+}
+
+/** Orders the parts of one payload by index, or says precisely what is wrong with the set. */
+function collectParts(contents: readonly PayloadContent[]): WorkPayload[] | DecodeResult {
+  const digests = [...new Set(contents.map((c) => c.payload.sha256))];
+  if (digests.length > 1) {
+    return failure('MixedContent', `parts belong to different contents (sha256 ${digests.map(shortDigest).join(', ')}); waiting for one content`);
+  }
+  const counts = [...new Set(contents.map((c) => c.part?.count ?? 1))];
+  if (counts.length > 1) return failure('InvalidPart', `parts disagree on the part count (${counts.join(', ')})`);
+  const count = counts[0] ?? 1;
+  const byIndex = new Map<number, WorkPayload>();
+  for (const { payload, part } of contents) {
+    const index = part?.index ?? 0;
+    if (!Number.isInteger(index) || index < 0 || index >= count) return failure('InvalidPart', `part index ${index} is outside 0..${count - 1}`);
+    const seen = byIndex.get(index);
+    if (seen !== undefined && seen.data !== payload.data) return failure('InvalidPart', `part ${index} appears twice with different data`);
+    byIndex.set(index, payload);
+  }
+  const missing = Array.from({ length: count }, (_, i) => i).filter((i) => !byIndex.has(i));
+  if (missing.length > 0) {
+    return failure('MissingParts', `${missing.length} of ${count} parts missing: ${missing.join(', ')}`, missing);
+  }
+  return [...byIndex].sort(([a], [b]) => a - b).map(([, payload]) => payload);
+}
+
+/** Joins the contents of all Works of one source back into its manifests, verifying the digest. */
+export function decodeContent(contents: readonly WorkContent[], options: DecodeOptions = {}): DecodeResult {
+  if (contents.length === 0) return failure('NoContent', 'no Work content to decode');
+  const inline = contents.filter(isInline);
+  if (inline.length > 0) {
+    return inline.length === 1 && contents.length === 1
+      ? { ok: true, manifests: inline[0]?.manifests ?? [] }
+      : failure('MixedContent', `${inline.length} inline and ${contents.length - inline.length} payload content(s) for one source`);
+  }
+  const parts = collectParts(contents.filter(isPayload));
+  if (!Array.isArray(parts)) return parts;
+  const unsupported = parts.find((p) => p.encoding !== 'gzip');
+  if (unsupported) return failure('UnsupportedEncoding', `payload encoding ${unsupported.encoding} is not supported`);
+  const limit = options.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES;
+  let json: Buffer;
+  try {
+    json = gunzipSync(Buffer.concat(parts.map((p) => Buffer.from(p.data, 'base64'))), { maxOutputLength: limit });
+  } catch (error) {
+    const code = isJsonObject(error) ? error.code : undefined;
+    return code === 'ERR_BUFFER_TOO_LARGE'
+      ? failure('TooLarge', `payload inflates beyond ${limit} bytes`)
+      : failure('Corrupt', `payload does not decompress: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const expected = parts[0]?.sha256 ?? '';
+  const actual = sha256(json);
+  if (actual !== expected) {
+    return failure('DigestMismatch', `payload sha256 is ${shortDigest(actual)}, expected ${shortDigest(expected)}`);
+  }
+  let manifests: unknown;
+  try {
+    manifests = JSON.parse(json.toString('utf8'));
+  } catch {
+    return failure('Corrupt', 'payload is not JSON');
+  }
+  return isManifestList(manifests) ? { ok: true, manifests } : failure('Corrupt', 'payload is not a list of Kubernetes objects');
+}
