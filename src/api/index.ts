@@ -1,0 +1,65 @@
+// The flotilla.dev API: group and version, kinds, the labels and annotations flotilla reads and
+// writes, and the generated types and validators (src/api/generated/, from schemas/).
+export * from './generated/types.js';
+export * from './generated/validators.js';
+export type { FieldError, KindValidator, ValidationResult } from './validation.js';
+
+export const group = 'flotilla.dev';
+export const version = 'v1alpha1';
+export const apiVersion = `${group}/${version}`;
+
+/** Each kind's plural resource name, as in its CRD (crds/flotilla.dev_PLURAL.yaml). */
+export const plurals = {
+  Fleet: 'fleets',
+  MemberCluster: 'memberclusters',
+  ClusterGroup: 'clustergroups',
+  GlobalService: 'globalservices',
+  PolicyBundle: 'policybundles',
+  Work: 'works',
+} as const;
+
+export type Kind = keyof typeof plurals;
+export const kinds = Object.keys(plurals) as Kind[];
+
+/** Labels flotilla sets on hub namespaces and Works and on every object an agent applies. */
+export const labels = {
+  /** The fleet a member namespace, Work or applied object belongs to. */
+  fleet: 'flotilla.dev/fleet',
+  /** The member cluster a hub namespace or Work is for. */
+  cluster: 'flotilla.dev/cluster',
+  /** The Work that applied an object on a member cluster. */
+  work: 'flotilla.dev/work',
+  /** The kind (GlobalService or PolicyBundle) of the source a Work renders. */
+  sourceKind: 'flotilla.dev/source-kind',
+  /** The name of the source a Work renders. */
+  sourceName: 'flotilla.dev/source-name',
+  /** The workspace namespace of the source a Work renders. */
+  sourceNamespace: 'flotilla.dev/source-namespace',
+} as const;
+
+/** Annotations flotilla reads or writes. */
+export const annotations = {
+  /** On a GlobalService: approves a Staged rollout's stage, as STAGE@REVISION. */
+  approvedStage: 'flotilla.dev/approved-stage',
+  /** On an applied object: the revision of the Work that last applied it. */
+  revision: 'flotilla.dev/revision',
+} as const;
+
+/** The finalizer that lets the hub remove what a GlobalService or PolicyBundle created everywhere. */
+export const finalizer = 'flotilla.dev/cleanup';
+
+/** The field manager of every server-side apply flotilla makes. */
+export const fieldManager = 'flotilla';
+
+const memberNamespacePrefix = 'flotilla-member-';
+const workspacePrefix = 'fleet-';
+
+/** The hub namespace that holds a member cluster's Works (its names fit: see ClusterName). */
+export function memberNamespace(cluster: string): string {
+  return `${memberNamespacePrefix}${cluster}`;
+}
+
+/** The workspace namespace of a fleet: spec.workspaceNamespace, or fleet-NAME. */
+export function workspaceNamespace(fleet: { metadata: { name?: string }; spec?: { workspaceNamespace?: string } }): string {
+  return fleet.spec?.workspaceNamespace ?? `${workspacePrefix}${fleet.metadata.name ?? ''}`;
+}
