@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerInstall } from './install.js';
 
 /** Builds the `flotilla` command line; every subcommand lives in its own file in src/cli/. */
 export function buildProgram(): Command {
@@ -6,6 +7,7 @@ export function buildProgram(): Command {
     .description('Kubernetes fleet management: declare once on a hub, every member cluster converges to it.')
     .showHelpAfterError()
     .exitOverride();
+  registerInstall(program);
   return program;
 }
 
