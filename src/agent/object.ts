@@ -40,21 +40,6 @@ export function groupKindOf(object: { apiVersion: string; kind: string }): Group
   return { group: splitApiVersion(object.apiVersion).group, kind: object.kind };
 }
 
-/**
- * Key-order-insensitive deep equality of JSON values, treating a key whose value is undefined as
- * absent (JSON serialisation drops it, so two statuses that serialise alike are equal).
- */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((item, i) => jsonEqual(item, b[i]));
-  }
-  if (!isJsonObject(a) || !isJsonObject(b)) return false;
-  const keysA = Object.keys(a).filter((key) => a[key] !== undefined);
-  const keysB = Object.keys(b).filter((key) => b[key] !== undefined);
-  return keysA.length === keysB.length && keysA.every((key) => jsonEqual(a[key], b[key]));
-}
-
 /** A copy of a map without one key. */
 export function withoutKey<V>(map: Readonly<Record<string, V>>, key: string): Record<string, V> {
   return Object.fromEntries(Object.entries(map).filter(([entryKey]) => entryKey !== key));

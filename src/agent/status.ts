@@ -1,0 +1,241 @@
+import { Buffer } from 'node:buffer';
+import { setCondition, setReadiness, type Condition, type ConditionInput } from '../runtime/conditions.js';
+import type { DriftReport } from './drift.js';
+import type { Health, HealthStatus } from './health.js';
+import { identityKey, type ManifestIdentity } from './order.js';
+
+// The Work status the agent writes (the Work schema's status), computed from what happened to each
+// manifest. Bounded whatever the Work's size: counts carry the totals, messages and drift paths are
+// cut, and the per-manifest list is capped by count and bytes with problems first.
+
+/** What the agent learned about one manifest in this reconcile. */
+export interface ManifestResult {
+  identity: ManifestIdentity;
+  /** Applied at the Work's current revision. */
+  applied: boolean;
+  /** The apiserver's message when the apply failed. */
+  error?: string;
+  /** Why the object was not applied because someone else holds it (see decideAdoption). */
+  conflict?: string;
+  health: Health;
+  drift?: DriftReport;
+}
+
+/** A problem with the Work as a whole, before any manifest is applied (bad payload, duplicates). */
+export interface ContentProblem {
+  reason: string;
+  message: string;
+  /** Needs a change to the Work to resolve (duplicates), rather than time (a part still to arrive). */
+  stalled: boolean;
+}
+
+export interface WorkStatusInput {
+  generation: number;
+  revision: string;
+  results: readonly ManifestResult[];
+  contentProblem?: ContentProblem;
+}
+
+export interface WorkCounts {
+  total: number;
+  applied: number;
+  available: number;
+  drifted: number;
+  failed: number;
+}
+
+export interface ManifestStatus {
+  group?: string;
+  version: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  applied: boolean;
+  health: HealthStatus;
+  drifted: boolean;
+  driftedFields?: string[];
+  message?: string;
+}
+
+export interface WorkStatus {
+  observedGeneration?: number;
+  appliedRevision?: string;
+  conditions?: Condition[];
+  counts?: WorkCounts;
+  manifests?: ManifestStatus[];
+}
+
+export const STATUS_LIMITS = {
+  /** Manifests named in one condition message before "and N more". */
+  namedInCondition: 3,
+  conditionMessageChars: 1024,
+  entryMessageChars: 1024,
+  driftedFields: 16,
+  fieldPathChars: 256,
+  entries: 1000,
+  /** The per-manifest list shares the Work object with up to 1 MiB of payload. */
+  entriesBytes: 256 * 1024,
+} as const;
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+const failedToApply = (r: ManifestResult): boolean => r.conflict !== undefined || r.error !== undefined;
+const isHealthy = (r: ManifestResult): boolean => r.applied && r.health.status === 'Healthy';
+const isDrifted = (r: ManifestResult): boolean => r.drift?.drifted === true;
+const isFailed = (r: ManifestResult): boolean => failedToApply(r) || r.health.status === 'Degraded';
+const needsAttention = (r: ManifestResult): boolean => !isHealthy(r) || isDrifted(r) || isFailed(r);
+
+/** Why one manifest needs attention, in the words of whoever knows best. */
+function problemOf(r: ManifestResult): string | undefined {
+  if (r.conflict !== undefined) return `conflict: ${r.conflict}`;
+  if (r.error !== undefined) return `apply failed: ${r.error}`;
+  if (r.drift?.missing === true) return 'deleted since it was applied';
+  if (!r.applied) return 'not applied yet';
+  if (r.health.status !== 'Healthy') return `${r.health.status} (${r.health.reason}): ${r.health.message}`;
+  if (isDrifted(r)) return `drifted: ${(r.drift?.paths ?? []).join(', ')}`;
+  return undefined;
+}
+
+function countsOf(results: readonly ManifestResult[]): WorkCounts {
+  return {
+    total: results.length,
+    applied: results.filter((r) => r.applied).length,
+    available: results.filter(isHealthy).length,
+    drifted: results.filter(isDrifted).length,
+    failed: results.filter(isFailed).length,
+  };
+}
+
+/** "2 of 5 manifests <what>: A: why; B: why; and 1 more", cut to the condition message limit. */
+function describe(what: string, matching: readonly ManifestResult[], total: number, why: (r: ManifestResult) => string): string {
+  const named = matching.slice(0, STATUS_LIMITS.namedInCondition).map((r) => `${identityKey(r.identity)}: ${why(r)}`);
+  const more = matching.length - named.length;
+  const text = `${matching.length} of ${total} manifests ${what}: ${named.join('; ')}${more > 0 ? `; and ${more} more` : ''}`;
+  return truncate(text, STATUS_LIMITS.conditionMessageChars);
+}
+
+const problemText = (r: ManifestResult): string => problemOf(r) ?? '';
+
+function driftText(r: ManifestResult): string {
+  if (r.drift?.missing === true) return 'deleted';
+  const paths = r.drift?.paths ?? [];
+  const unnamed = (r.drift?.count ?? 0) - paths.length;
+  return `${paths.join(', ')}${unnamed > 0 ? ` and ${unnamed} more` : ''}`;
+}
+
+type DesiredCondition = Omit<ConditionInput, 'observedGeneration'>;
+
+function appliedCondition(results: readonly ManifestResult[], problem: ContentProblem | undefined): DesiredCondition {
+  if (problem) return { type: 'Applied', status: 'False', reason: problem.reason, message: truncate(problem.message, STATUS_LIMITS.conditionMessageChars) };
+  const notApplied = results.filter((r) => !r.applied);
+  if (notApplied.length === 0) {
+    return { type: 'Applied', status: 'True', reason: 'AllApplied', message: `${results.length} of ${results.length} manifests applied` };
+  }
+  const reason = notApplied.some((r) => r.conflict !== undefined) ? 'Conflict' : notApplied.some((r) => r.error !== undefined) ? 'ApplyFailed' : 'Applying';
+  return { type: 'Applied', status: 'False', reason, message: describe('not applied', notApplied, results.length, problemText) };
+}
+
+function availableCondition(results: readonly ManifestResult[], problem: ContentProblem | undefined): DesiredCondition {
+  if (problem) return { type: 'Available', status: 'Unknown', reason: problem.reason, message: 'the Work content could not be read' };
+  const unhealthy = results.filter((r) => !isHealthy(r));
+  if (unhealthy.length === 0) {
+    return { type: 'Available', status: 'True', reason: 'AllHealthy', message: `${results.length} of ${results.length} manifests healthy` };
+  }
+  const worst = (['Degraded', 'Unknown', 'Progressing'] as const).find((s) => unhealthy.some((r) => r.applied && r.health.status === s));
+  const reason = worst ?? 'NotApplied';
+  return { type: 'Available', status: 'False', reason, message: describe('not healthy', unhealthy, results.length, problemText) };
+}
+
+function driftedCondition(results: readonly ManifestResult[]): DesiredCondition {
+  const drifted = results.filter(isDrifted);
+  return drifted.length === 0
+    ? { type: 'Drifted', status: 'False', reason: 'NoDrift', message: 'every applied object matches its manifest' }
+    : { type: 'Drifted', status: 'True', reason: 'DriftDetected', message: describe('drifted', drifted, results.length, driftText) };
+}
+
+function degradedCondition(results: readonly ManifestResult[], problem: ContentProblem | undefined): DesiredCondition {
+  if (problem) return { type: 'Degraded', status: 'True', reason: problem.reason, message: truncate(problem.message, STATUS_LIMITS.conditionMessageChars) };
+  const failed = results.filter(isFailed);
+  if (failed.length === 0) return { type: 'Degraded', status: 'False', reason: 'NoFailures', message: 'no manifest failed' };
+  const reason = failed.some((r) => r.conflict !== undefined) ? 'Conflict' : failed.some((r) => r.error !== undefined) ? 'ApplyFailed' : 'Unhealthy';
+  return { type: 'Degraded', status: 'True', reason, message: describe('failed', failed, results.length, problemText) };
+}
+
+type Readiness = Parameters<typeof setReadiness>[1];
+
+/**
+ * kstatus: Stalled when only a change can help (a conflict, a failed object, a bad Work), Failed
+ * (Ready False, not reconciling) for apply errors and drift left in place, Reconciling while
+ * objects are still being applied or becoming healthy, Ready when all is in place and unchanged.
+ */
+function readinessOf(conditions: readonly DesiredCondition[], results: readonly ManifestResult[], problem: ContentProblem | undefined): Omit<Readiness, 'observedGeneration'> {
+  const byType = (type: string): DesiredCondition | undefined => conditions.find((c) => c.type === type);
+  const summary = (type: string, state: Readiness['state']): Omit<Readiness, 'observedGeneration'> => ({
+    state,
+    reason: byType(type)?.reason ?? type,
+    message: byType(type)?.message ?? '',
+  });
+  if (problem) return summary('Applied', problem.stalled ? 'Stalled' : 'Reconciling');
+  if (results.some((r) => r.conflict !== undefined)) return summary('Applied', 'Stalled');
+  if (results.some((r) => r.health.status === 'Degraded')) return summary('Degraded', 'Stalled');
+  if (results.some((r) => r.error !== undefined)) return summary('Applied', 'Failed');
+  if (byType('Applied')?.status !== 'True') return summary('Applied', 'Reconciling');
+  if (byType('Available')?.status !== 'True') return summary('Available', 'Reconciling');
+  if (byType('Drifted')?.status === 'True') return summary('Drifted', 'Failed');
+  return { state: 'Ready', reason: 'Ready', message: byType('Available')?.message ?? '' };
+}
+
+function entryOf(r: ManifestResult): ManifestStatus {
+  const { group, version, kind, namespace, name } = r.identity;
+  const problem = problemOf(r);
+  const paths = r.drift?.paths.slice(0, STATUS_LIMITS.driftedFields).map((p) => truncate(`.${p}`, STATUS_LIMITS.fieldPathChars)) ?? [];
+  return {
+    ...(group === '' ? {} : { group }),
+    version,
+    kind,
+    ...(namespace === '' ? {} : { namespace }),
+    name,
+    applied: r.applied,
+    health: r.health.status,
+    drifted: isDrifted(r),
+    ...(paths.length > 0 ? { driftedFields: paths } : {}),
+    ...(problem === undefined ? {} : { message: truncate(problem, STATUS_LIMITS.entryMessageChars) }),
+  };
+}
+
+/** Problems first (each group in manifest order), cut to the entry count and byte budget. */
+function entriesOf(results: readonly ManifestResult[]): ManifestStatus[] {
+  const prioritised = [...results.filter(needsAttention), ...results.filter((r) => !needsAttention(r))];
+  const entries: ManifestStatus[] = [];
+  let bytes = 0;
+  for (const result of prioritised.slice(0, STATUS_LIMITS.entries)) {
+    const entry = entryOf(result);
+    bytes += Buffer.byteLength(JSON.stringify(entry));
+    if (bytes > STATUS_LIMITS.entriesBytes) break;
+    entries.push(entry);
+  }
+  return entries;
+}
+
+/**
+ * The status to write for this reconcile. Conditions keep their transition times unless their
+ * status flips, so recomputing an unchanged outcome yields an equal status and no write.
+ */
+export function computeWorkStatus(previous: WorkStatus | undefined, input: WorkStatusInput, now: Date = new Date()): WorkStatus {
+  const { results, contentProblem: problem, generation } = input;
+  const desired = [appliedCondition(results, problem), availableCondition(results, problem), driftedCondition(results), degradedCondition(results, problem)];
+  let conditions = previous?.conditions ?? [];
+  for (const condition of desired) conditions = setCondition(conditions, { ...condition, observedGeneration: generation }, now);
+  conditions = setReadiness(conditions, { ...readinessOf(desired, results, problem), observedGeneration: generation }, now);
+  const appliedInFull = problem === undefined && results.every((r) => r.applied);
+  const appliedRevision = appliedInFull ? input.revision : previous?.appliedRevision;
+  return {
+    observedGeneration: generation,
+    ...(appliedRevision === undefined ? {} : { appliedRevision }),
+    conditions,
+    counts: countsOf(results),
+    manifests: entriesOf(results),
+  };
+}
