@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import type { AdoptionPolicy } from '../api/index.js';
 import type { KubeObject } from '../runtime/kube.js';
 import {
   decideAdoption,
@@ -8,7 +9,6 @@ import {
   WORK_ANNOTATION,
   WORK_LABEL,
   workLabelValue,
-  type AdoptionPolicy,
   type WorkRef,
 } from './ownership.js';
 import { manifest } from './testing.js';

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { detectDrift } from './drift.js';
+import { labels, type AdoptionPolicy } from '../api/index.js';
 import type { KubeObject, ObjectMeta } from '../runtime/kube.js';
+import { detectDrift } from './drift.js';
 import { withoutKey } from './object.js';
 
 /** The Work that owns an object on the spoke. */
@@ -10,7 +11,7 @@ export interface WorkRef {
 }
 
 /** Selects a Work's objects (for pruning); its value is bounded, so it may be a shortened hash. */
-export const WORK_LABEL = 'flotilla.dev/work';
+export const WORK_LABEL = labels.work;
 /** The owning Work's full `namespace/name`; the authority when present. */
 export const WORK_ANNOTATION = 'flotilla.dev/work';
 
@@ -67,8 +68,6 @@ export function ownershipOf(metadata: ObjectMeta, work: WorkRef): Ownership {
   }
   return { state: 'Unowned' };
 }
-
-export type AdoptionPolicy = 'Never' | 'IfNoConflict' | 'Always';
 
 export type AdoptionDecision =
   | { action: 'Create' }

@@ -1,11 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { KubeObject } from '../runtime/kube.js';
-import { decodeContent, DEFAULT_MAX_DATA_CHARS, encodeContent, type WorkContent, type WorkPayload } from './payload.js';
+import type { Manifest, WorkPayload } from '../api/index.js';
+import { decodeContent, DEFAULT_MAX_DATA_CHARS, encodeContent, type WorkContent } from './payload.js';
 import { manifest } from './testing.js';
 
-function realisticManifests(count: number): KubeObject[] {
+function realisticManifests(count: number): Manifest[] {
   return Array.from({ length: count }, (_, i) =>
     i % 3 === 0
       ? manifest('v1', 'ConfigMap', `settings-${i}`, `team-${i % 17}`, {
@@ -37,23 +37,23 @@ function realisticManifests(count: number): KubeObject[] {
   );
 }
 
-function randomManifests(totalBytes: number): KubeObject[] {
+function randomManifests(totalBytes: number): Manifest[] {
   const chunk = 256 * 1024;
   return Array.from({ length: Math.ceil(totalBytes / chunk) }, (_, i) =>
     manifest('v1', 'ConfigMap', `blob-${i}`, 'data', { binaryData: { blob: randomBytes(chunk).toString('base64') } }),
   );
 }
 
-const jsonSize = (manifests: KubeObject[]): number => Buffer.byteLength(JSON.stringify(manifests));
+const jsonSize = (manifests: Manifest[]): number => Buffer.byteLength(JSON.stringify(manifests));
 
-function encoded(manifests: readonly KubeObject[], options = {}): WorkContent[] {
+function encoded(manifests: readonly Manifest[], options = {}): WorkContent[] {
   const result = encodeContent(manifests, options);
   if (!result.ok) throw new Error(result.message);
   return result.contents;
 }
 
 const payloadOf = (content: WorkContent | undefined): WorkPayload => {
-  if (content === undefined || !('payload' in content)) throw new Error('expected a payload');
+  if (content?.payload === undefined) throw new Error('expected a payload');
   return content.payload;
 };
 
@@ -109,7 +109,7 @@ describe('encodeContent', () => {
 
   it('is deterministic, whatever the key order of its input', () => {
     const manifests = realisticManifests(400);
-    const reordered = manifests.map((m) => Object.fromEntries(Object.entries(m).reverse()) as KubeObject);
+    const reordered = manifests.map((m) => Object.fromEntries(Object.entries(m).reverse()) as Manifest);
     expect(encoded(manifests, { maxDataChars: 4096 })).toEqual(encoded(manifests, { maxDataChars: 4096 }));
     expect(encoded(reordered, { maxDataChars: 4096 })).toEqual(encoded(manifests, { maxDataChars: 4096 }));
   });
@@ -163,18 +163,14 @@ describe('decodeContent', () => {
       /part 0 appears twice with different data/,
       undefined,
     ],
-    [
-      'an unsupported encoding',
-      () => parts.map((p) => ({ ...p, payload: { ...payloadOf(p), encoding: 'zstd' } })),
-      'UnsupportedEncoding',
-      /zstd/,
-      undefined,
-    ],
+    ['a Work with both manifests and a payload', () => [{ ...(parts[0] as WorkContent), manifests }], 'InvalidPart', /exactly one of manifests or payload/, undefined],
+    ['a Work with neither', () => [{}], 'InvalidPart', /exactly one of manifests or payload/, undefined],
     ['parts swapped between indexes', () => parts.map((p, i) => ({ ...p, part: { index: (i + 1) % parts.length, count: parts.length } })), 'Corrupt', /does not decompress/, undefined],
     ['a wrong digest', () => parts.map((p) => ({ ...p, payload: { ...payloadOf(p), sha256: '0'.repeat(64) } })), 'DigestMismatch', /expected 000000000000/, undefined],
     ['bytes that are not gzip', () => [{ payload: { encoding: 'gzip', data: 'aGVsbG8=', sha256: '0'.repeat(64) } }], 'Corrupt', /does not decompress/, undefined],
     ['JSON that is not a list of objects', () => [handmadePayload('{"a":1}')], 'Corrupt', /not a list of Kubernetes objects/, undefined],
-    ['a list with a non-object', () => [handmadePayload('[{"apiVersion":"v1","kind":"ConfigMap","metadata":{}}, 3]')], 'Corrupt', /not a list/, undefined],
+    ['a list with a non-object', () => [handmadePayload('[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}, 3]')], 'Corrupt', /not a list/, undefined],
+    ['a manifest without a name', () => [handmadePayload('[{"apiVersion":"v1","kind":"ConfigMap","metadata":{}}]')], 'Corrupt', /not a list/, undefined],
     ['text that is not JSON', () => [handmadePayload('not json')], 'Corrupt', /not JSON/, undefined],
   ])('reports %s', (_name, contents, reason, message, missing) => {
     const result = decodeContent(contents());
@@ -186,7 +182,7 @@ describe('decodeContent', () => {
   });
 
   it('refuses to inflate past its limit', () => {
-    const bomb = handmadePayload(`[${'{"apiVersion":"v1","kind":"ConfigMap","metadata":{}},'.repeat(20000)}{"apiVersion":"v1","kind":"ConfigMap","metadata":{}}]`);
+    const bomb = handmadePayload(`[${'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}},'.repeat(20000)}{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b"}}]`);
     expect(decodeContent([bomb], { maxDecodedBytes: 64 * 1024 })).toMatchObject({ ok: false, reason: 'TooLarge' });
     expect(decodeContent([bomb])).toMatchObject({ ok: true });
   });

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { KubeObject } from '../runtime/kube.js';
+import type { Manifest, WorkPayload, WorkSpec } from '../api/index.js';
 import { isJsonObject } from './object.js';
 
 // How a Work's manifests travel (the Work schema's spec.manifests / spec.payload / spec.part):
@@ -10,32 +10,9 @@ import { isJsonObject } from './object.js';
 // refuses requests over 1.5 MiB; a part's data stays within 1 MiB, which leaves room for metadata
 // and the bounded status the agent writes into the same object.
 
-export interface WorkPayload {
-  /** `gzip` is the only encoding written; anything else read back is refused, not guessed at. */
-  encoding: string;
-  /** Base64 of this part's slice of the compressed bytes. */
-  data: string;
-  /** Hex SHA-256 of the whole decompressed JSON, the same in every part. */
-  sha256: string;
-}
-
-export interface WorkPart {
-  index: number;
-  count: number;
-}
-
-interface InlineContent {
-  manifests: KubeObject[];
-}
-interface PayloadContent {
-  payload: WorkPayload;
-  part?: WorkPart;
-}
 /** What one Work's spec carries: the manifests inline, or one part of a payload. */
-export type WorkContent = InlineContent | PayloadContent;
-
-const isInline = (content: WorkContent): content is InlineContent => 'manifests' in content;
-const isPayload = (content: WorkContent): content is PayloadContent => 'payload' in content;
+export type WorkContent = Pick<WorkSpec, 'manifests' | 'payload' | 'part'>;
+type PayloadContent = Required<Pick<WorkSpec, 'payload'>> & Pick<WorkSpec, 'part'>;
 
 export interface EncodeOptions {
   /** Content whose JSON is at most this many bytes stays inline. */
@@ -64,7 +41,7 @@ function canonicalJson(value: unknown): string {
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
 /** Encodes a Work's manifests into one or more Work contents, deterministically. */
-export function encodeContent(manifests: readonly KubeObject[], options: EncodeOptions = {}): EncodeResult {
+export function encodeContent(manifests: readonly Manifest[], options: EncodeOptions = {}): EncodeResult {
   const json = Buffer.from(canonicalJson(manifests), 'utf8');
   const inlineLimit = options.inlineLimitBytes ?? DEFAULT_INLINE_LIMIT_BYTES;
   if (json.length <= inlineLimit && manifests.length >= INLINE_ITEMS.min && manifests.length <= INLINE_ITEMS.max) {
@@ -99,13 +76,12 @@ export type DecodeFailureReason =
   | 'MixedContent'
   | 'InvalidPart'
   | 'MissingParts'
-  | 'UnsupportedEncoding'
   | 'Corrupt'
   | 'TooLarge'
   | 'DigestMismatch';
 
 export type DecodeResult =
-  | { ok: true; manifests: KubeObject[] }
+  | { ok: true; manifests: Manifest[] }
   | {
       ok: false;
       reason: DecodeFailureReason;
@@ -126,10 +102,16 @@ const failure = (reason: DecodeFailureReason, message: string, missing?: number[
 
 const shortDigest = (digest: string): string => digest.slice(0, 12);
 
-function isManifestList(value: unknown): value is KubeObject[] {
+function isManifestList(value: unknown): value is Manifest[] {
   return (
     Array.isArray(value) &&
-    value.every((item) => isJsonObject(item) && typeof item.apiVersion === 'string' && typeof item.kind === 'string' && isJsonObject(item.metadata))
+    value.every(
+      (item) =>
+        isJsonObject(item) &&
+        typeof item.apiVersion === 'string' &&
+        typeof item.kind === 'string' &&
+        typeof (isJsonObject(item.metadata) ? item.metadata.name : undefined) === 'string',
+    )
   );
 }
 
@@ -160,16 +142,18 @@ function collectParts(contents: readonly PayloadContent[]): WorkPayload[] | Deco
 /** Joins the contents of all Works of one source back into its manifests, verifying the digest. */
 export function decodeContent(contents: readonly WorkContent[], options: DecodeOptions = {}): DecodeResult {
   if (contents.length === 0) return failure('NoContent', 'no Work content to decode');
-  const inline = contents.filter(isInline);
+  const inline = contents.flatMap((c) => (c.manifests ? [c.manifests] : []));
+  const payloads = contents.flatMap(({ payload, part }) => (payload ? [part ? { payload, part } : { payload }] : []));
+  if (contents.some((c) => (c.manifests === undefined) === (c.payload === undefined))) {
+    return failure('InvalidPart', 'a Work must carry exactly one of manifests or payload');
+  }
   if (inline.length > 0) {
     return inline.length === 1 && contents.length === 1
-      ? { ok: true, manifests: inline[0]?.manifests ?? [] }
-      : failure('MixedContent', `${inline.length} inline and ${contents.length - inline.length} payload content(s) for one source`);
+      ? { ok: true, manifests: inline[0] ?? [] }
+      : failure('MixedContent', `${inline.length} inline and ${payloads.length} payload content(s) for one source`);
   }
-  const parts = collectParts(contents.filter(isPayload));
+  const parts = collectParts(payloads);
   if (!Array.isArray(parts)) return parts;
-  const unsupported = parts.find((p) => p.encoding !== 'gzip');
-  if (unsupported) return failure('UnsupportedEncoding', `payload encoding ${unsupported.encoding} is not supported`);
   const limit = options.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES;
   let json: Buffer;
   try {

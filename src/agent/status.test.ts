@@ -3,7 +3,8 @@ import { findCondition, jsonEqual } from '../runtime/conditions.js';
 import type { DriftReport } from './drift.js';
 import type { Health } from './health.js';
 import type { ManifestIdentity } from './order.js';
-import { computeWorkStatus, STATUS_LIMITS, type ContentProblem, type ManifestResult, type WorkStatus } from './status.js';
+import type { WorkStatus } from '../api/index.js';
+import { computeWorkStatus, STATUS_LIMITS, type ContentProblem, type ManifestResult } from './status.js';
 
 const T0 = new Date('2024-05-01T10:00:00Z');
 const T1 = new Date('2024-05-01T10:05:00Z');

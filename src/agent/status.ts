@@ -1,7 +1,8 @@
 import { Buffer } from 'node:buffer';
-import { setCondition, setReadiness, type Condition, type ConditionInput } from '../runtime/conditions.js';
+import type { ManifestStatus, WorkCounts, WorkStatus } from '../api/index.js';
+import { setCondition, setReadiness, type ConditionInput } from '../runtime/conditions.js';
 import type { DriftReport } from './drift.js';
-import type { Health, HealthStatus } from './health.js';
+import type { Health } from './health.js';
 import { identityKey, type ManifestIdentity } from './order.js';
 
 // The Work status the agent writes (the Work schema's status), computed from what happened to each
@@ -34,35 +35,6 @@ export interface WorkStatusInput {
   revision: string;
   results: readonly ManifestResult[];
   contentProblem?: ContentProblem;
-}
-
-export interface WorkCounts {
-  total: number;
-  applied: number;
-  available: number;
-  drifted: number;
-  failed: number;
-}
-
-export interface ManifestStatus {
-  group?: string;
-  version: string;
-  kind: string;
-  namespace?: string;
-  name: string;
-  applied: boolean;
-  health: HealthStatus;
-  drifted: boolean;
-  driftedFields?: string[];
-  message?: string;
-}
-
-export interface WorkStatus {
-  observedGeneration?: number;
-  appliedRevision?: string;
-  conditions?: Condition[];
-  counts?: WorkCounts;
-  manifests?: ManifestStatus[];
 }
 
 export const STATUS_LIMITS = {

@@ -1,4 +1,5 @@
-import type { KubeObject, ObjectMeta } from '../runtime/kube.js';
+import type { Manifest } from '../api/index.js';
+import type { ObjectMeta } from '../runtime/kube.js';
 
 /** Builds a manifest for tests: `manifest('apps/v1', 'Deployment', 'web', 'shop', { spec: ... })`. */
 export function manifest(
@@ -7,7 +8,7 @@ export function manifest(
   name: string,
   namespace?: string,
   rest: Record<string, unknown> & { metadata?: ObjectMeta } = {},
-): KubeObject {
+): Manifest {
   const { metadata, ...fields } = rest;
   return { apiVersion, kind, metadata: { name, ...(namespace === undefined ? {} : { namespace }), ...metadata }, ...fields };
 }
