@@ -86,7 +86,7 @@ export function kindValidator<T>(schema: JsonSchema): KindValidator<T> {
   const update = (oldObject: unknown, newObject: unknown): ValidationResult<T> => {
     const result = validate(newObject);
     const transitions = transitionViolations(schema, newObject, oldObject).map(({ path, rule, message }) => ({
-      field: fieldName([...path, ...relativeFieldPath(rule.fieldPath)]),
+      field: fieldName([...path.map((key) => `.${key}`), ...relativeFieldPath(rule.fieldPath)]),
       message,
     }));
     if (transitions.length === 0) return result;
@@ -97,26 +97,49 @@ export function kindValidator<T>(schema: JsonSchema): KindValidator<T> {
 
 /** An ajv error as the apiserver would name its field. */
 function fieldError(error: ErrorObject): FieldError {
-  const path = error.instancePath.split('/').slice(1).map(unescapePointer);
   const params = error.params as { missingProperty?: string; additionalProperty?: string; fieldPath?: string };
-  const extra = params.missingProperty ?? params.additionalProperty;
-  const field = [...path, ...(extra === undefined ? [] : [extra]), ...relativeFieldPath(params.fieldPath)];
+  const child = params.missingProperty ?? params.additionalProperty;
+  const field = [
+    ...instanceSegments(error.instancePath, error.schemaPath),
+    ...(child === undefined ? [] : [`.${child}`]),
+    ...relativeFieldPath(params.fieldPath),
+  ];
   return { field: fieldName(field), message: error.message ?? error.keyword };
 }
 
-/** `.stages` or `.metadata.name` (a CEL rule's fieldPath) as path segments. */
+/**
+ * The segments of an error's instance path, each written as the apiserver writes it: `.field` for
+ * a property or map key, `[0]` for a list item. A JSON pointer cannot tell a list index from a map
+ * key that is a number, so the schema path of the error is walked alongside it.
+ */
+function instanceSegments(instancePath: string, schemaPath: string): string[] {
+  const instance = pointerSegments(instancePath);
+  const segments: string[] = [];
+  const keywords = pointerSegments(schemaPath.replace(/^#/, ''));
+  for (let at = 0; at < keywords.length && segments.length < instance.length; at += 1) {
+    const next = instance[segments.length] ?? '';
+    if (keywords[at] === 'properties') {
+      segments.push(`.${next}`);
+      at += 1; // the property's name
+    } else if (keywords[at] === 'additionalProperties') {
+      segments.push(`.${next}`);
+    } else if (keywords[at] === 'items') {
+      segments.push(`[${next}]`);
+    }
+  }
+  return [...segments, ...instance.slice(segments.length).map((segment) => `.${segment}`)];
+}
+
+function pointerSegments(pointer: string): string[] {
+  return pointer.split('/').slice(1).map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~'));
+}
+
+/** A CEL rule's fieldPath (`.stages`, `.metadata.name`) as segments. */
 function relativeFieldPath(fieldPath: string | undefined): string[] {
-  return fieldPath ? fieldPath.split('.').filter((segment) => segment !== '') : [];
+  return fieldPath ? fieldPath.split('.').filter((segment) => segment !== '').map((segment) => `.${segment}`) : [];
 }
 
-function unescapePointer(segment: string): string {
-  return segment.replaceAll('~1', '/').replaceAll('~0', '~');
-}
-
-/** Path segments as the apiserver prints a field: `spec.stages[0].name`. */
+/** Segments (`.spec`, `[0]`) joined as the apiserver prints a field: `spec.stages[0].name`. */
 export function fieldName(segments: readonly string[]): string {
-  return segments.reduce((name, segment) => {
-    if (/^[0-9]+$/.test(segment)) return `${name}[${segment}]`;
-    return name === '' ? segment : `${name}.${segment}`;
-  }, '');
+  return segments.join('').replace(/^\./, '');
 }
