@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { type LabelSelector, selectClusters, selectorMatches } from './selection.js';
+import { type LabelSelector, type SelectableCluster, selectClusters, selectorMatches } from './selection.js';
 
 const labels = { env: 'prod', region: 'eu-west', tier: 'gold' };
 
@@ -35,7 +35,7 @@ describe('selectorMatches', () => {
 });
 
 describe('selectClusters', () => {
-  const clusters = [
+  const clusters: SelectableCluster[] = [
     { name: 'paris', labels: { env: 'prod', region: 'eu' } },
     { name: 'berlin', labels: { env: 'prod', region: 'eu' } },
     { name: 'ohio', labels: { env: 'prod', region: 'us' } },
