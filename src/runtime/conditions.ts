@@ -1,0 +1,97 @@
+// Conditions per the Kubernetes API conventions (and kstatus, which Argo CD and Flux read):
+// `lastTransitionTime` moves only when `status` flips, so re-asserting a condition is a no-op and
+// a status write can be skipped when nothing really changed.
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export interface Condition {
+  type: string;
+  status: ConditionStatus;
+  /** CamelCase, machine-readable. */
+  reason: string;
+  /** For humans. */
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export type ConditionInput = Omit<Condition, 'lastTransitionTime'> & { lastTransitionTime?: string };
+
+/** RFC 3339 with second precision, as metav1.Time serialises. */
+export function timestamp(date: Date = new Date()): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function findCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
+  return conditions?.find((c) => c.type === type);
+}
+
+export function isConditionTrue(conditions: readonly Condition[] | undefined, type: string): boolean {
+  return findCondition(conditions, type)?.status === 'True';
+}
+
+/**
+ * Returns the conditions with `input` set: a new entry gets `now` as its transition time; an
+ * existing one keeps its time unless the status flips. Other conditions and their order are kept.
+ * The input array is not modified.
+ */
+export function setCondition(conditions: readonly Condition[] | undefined, input: ConditionInput, now: Date = new Date()): Condition[] {
+  const list = [...(conditions ?? [])];
+  const index = list.findIndex((c) => c.type === input.type);
+  const existing = index >= 0 ? list[index] : undefined;
+  const lastTransitionTime = existing && existing.status === input.status
+    ? existing.lastTransitionTime
+    : input.lastTransitionTime ?? timestamp(now);
+  const next: Condition = {
+    type: input.type,
+    status: input.status,
+    reason: input.reason,
+    message: input.message,
+    lastTransitionTime,
+    ...(input.observedGeneration !== undefined ? { observedGeneration: input.observedGeneration } : {}),
+  };
+  if (index >= 0) list[index] = next;
+  else list.push(next);
+  return list;
+}
+
+export function removeCondition(conditions: readonly Condition[] | undefined, type: string): Condition[] {
+  return (conditions ?? []).filter((c) => c.type !== type);
+}
+
+/**
+ * kstatus' summary for one reconcile outcome: Ready, plus Reconciling while in progress and
+ * Stalled when it cannot progress without a change. Absent Reconciling/Stalled mean False.
+ */
+export function setReadiness(
+  conditions: readonly Condition[] | undefined,
+  outcome: { state: 'Ready' | 'Reconciling' | 'Stalled' | 'Failed'; reason: string; message: string; observedGeneration?: number },
+  now: Date = new Date(),
+): Condition[] {
+  const gen = outcome.observedGeneration !== undefined ? { observedGeneration: outcome.observedGeneration } : {};
+  let next = setCondition(conditions, {
+    type: 'Ready', status: outcome.state === 'Ready' ? 'True' : outcome.state === 'Reconciling' ? 'Unknown' : 'False',
+    reason: outcome.reason, message: outcome.message, ...gen,
+  }, now);
+  next = outcome.state === 'Reconciling'
+    ? setCondition(next, { type: 'Reconciling', status: 'True', reason: outcome.reason, message: outcome.message, ...gen }, now)
+    : removeCondition(next, 'Reconciling');
+  next = outcome.state === 'Stalled'
+    ? setCondition(next, { type: 'Stalled', status: 'True', reason: outcome.reason, message: outcome.message, ...gen }, now)
+    : removeCondition(next, 'Stalled');
+  return next;
+}
+
+/** Deep equality of JSON values, ignoring key order: "would this status write change anything?" */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => jsonEqual(v, b[i]));
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  // Absent and undefined are the same once serialised.
+  const keys = new Set([...Object.keys(ao), ...Object.keys(bo)]);
+  for (const key of keys) if (!jsonEqual(ao[key], bo[key])) return false;
+  return true;
+}

@@ -1,0 +1,216 @@
+// Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection does it.
+//
+// A held lease is judged by the *local* time at which we last saw its record change, never by
+// comparing the holder's renewTime with our clock: clocks on two machines disagree, our own
+// observation does not. Writes use optimistic concurrency (resourceVersion), so of two candidates
+// racing for a free lease exactly one wins. Times are written as MicroTime (6 fraction digits).
+import type { Logger } from 'winston';
+import { sleep } from './clock.js';
+import { isAlreadyExists, isConflict, isNotFound, type Kube, type KubeObject } from './kube.js';
+
+export interface LeaseSpec {
+  holderIdentity?: string | null;
+  leaseDurationSeconds?: number | null;
+  acquireTime?: string | null;
+  renewTime?: string | null;
+  leaseTransitions?: number | null;
+}
+
+export interface Lease extends KubeObject {
+  spec?: LeaseSpec;
+}
+
+export const LeaseType = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' } as const;
+
+/** What we remember of the lease between tries. */
+export interface Observation {
+  /** The record as last read, compared whole to notice any change by another candidate. */
+  record: LeaseSpec;
+  /** Our clock when that record was first seen. */
+  observedAt: number;
+}
+
+/** `2026-01-02T03:04:05.678000Z`: the apiserver parses MicroTime with exactly six fraction digits. */
+export function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+export function sameRecord(a: LeaseSpec, b: LeaseSpec): boolean {
+  return (a.holderIdentity ?? '') === (b.holderIdentity ?? '')
+    && (a.leaseDurationSeconds ?? 0) === (b.leaseDurationSeconds ?? 0)
+    && (a.acquireTime ?? '') === (b.acquireTime ?? '')
+    && (a.renewTime ?? '') === (b.renewTime ?? '')
+    && (a.leaseTransitions ?? 0) === (b.leaseTransitions ?? 0);
+}
+
+/** Updates the observation with a freshly read record: the clock only restarts when the record changed. */
+export function observe(previous: Observation | undefined, record: LeaseSpec, now: number): Observation {
+  if (previous && sameRecord(previous.record, record)) return previous;
+  return { record, observedAt: now };
+}
+
+export type Judgement = 'free' | 'ours' | 'held';
+
+/**
+ * Who may hold the lease now: `held` while another identity's record has not changed for less
+ * than its duration (by our observation), `ours` when we hold it, else `free`.
+ */
+export function judge(observation: Observation, identity: string, now: number): Judgement {
+  const holder = observation.record.holderIdentity ?? '';
+  if (holder === identity) return 'ours';
+  if (holder === '') return 'free';
+  const durationMs = (observation.record.leaseDurationSeconds ?? 0) * 1000;
+  return observation.observedAt + durationMs > now ? 'held' : 'free';
+}
+
+/** The record to write when we take or keep the lease. */
+export function nextRecord(current: LeaseSpec, identity: string, durationSeconds: number, now: number): LeaseSpec {
+  const ours = (current.holderIdentity ?? '') === identity;
+  return {
+    holderIdentity: identity,
+    leaseDurationSeconds: durationSeconds,
+    acquireTime: ours && current.acquireTime ? current.acquireTime : microTime(now),
+    renewTime: microTime(now),
+    leaseTransitions: ours ? current.leaseTransitions ?? 0 : (current.leaseTransitions ?? 0) + (current.holderIdentity ? 1 : 0),
+  };
+}
+
+export interface LeaderElectionOptions {
+  kube: Kube;
+  namespace: string;
+  name: string;
+  identity: string;
+  /** How long a lease stays valid without renewal (client-go default 15 s). */
+  leaseDurationSeconds?: number;
+  /** The leader gives up when it could not renew for this long (default 10 s); < lease duration. */
+  renewDeadlineMs?: number;
+  /** How often to try to acquire or renew (default 2 s). */
+  retryPeriodMs?: number;
+  /** Hand the lease over at once on graceful shutdown instead of letting it expire (default true). */
+  releaseOnCancel?: boolean;
+  logger?: Logger;
+  onLeading?(leading: boolean): void;
+}
+
+export type ElectionEnd = 'stopped' | 'lost';
+
+export interface LeaderElector {
+  isLeader(): boolean;
+  /**
+   * Campaigns until leading, then calls `lead` with a signal that aborts when leadership is lost or
+   * `signal` aborts; renews meanwhile. Resolves `lost` when a renewal deadline passed (the caller
+   * should exit, as client-go programs do), `stopped` after a graceful stop (lease released).
+   */
+  run(signal: AbortSignal, lead: (leading: AbortSignal) => Promise<void>): Promise<ElectionEnd>;
+}
+
+export function createLeaderElector(options: LeaderElectionOptions): LeaderElector {
+  const { kube, namespace, name, identity, logger } = options;
+  const durationSeconds = options.leaseDurationSeconds ?? 15;
+  const renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
+  const retryMs = options.retryPeriodMs ?? 2_000;
+  if (renewDeadlineMs >= durationSeconds * 1000) throw new Error('renewDeadline must be shorter than the lease duration');
+  let observation: Observation | undefined;
+  let leading = false;
+
+  const setLeading = (value: boolean): void => {
+    if (leading === value) return;
+    leading = value;
+    options.onLeading?.(value);
+  };
+
+  /** One attempt; true when we hold the lease afterwards. Never throws for apiserver trouble. */
+  async function tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
+    const now = Date.now();
+    let lease: Lease | null;
+    try {
+      lease = await kube.getOrNull<Lease>(LeaseType, name, namespace, { signal });
+      if (!lease) {
+        const spec = nextRecord({}, identity, durationSeconds, now);
+        const created = await kube.create<Lease>({ ...LeaseType, metadata: { name, namespace }, spec }, { signal });
+        observation = { record: created.spec ?? spec, observedAt: Date.now() };
+        return true;
+      }
+      observation = observe(observation, lease.spec ?? {}, now);
+      if (judge(observation, identity, now) === 'held') return false;
+      const spec = nextRecord(lease.spec ?? {}, identity, durationSeconds, now);
+      const updated = await kube.update<Lease>({ ...lease, spec }, { signal });
+      observation = { record: updated.spec ?? spec, observedAt: Date.now() };
+      return true;
+    } catch (error) {
+      // Lost a race (Conflict/AlreadyExists): someone else wrote first; judge again next round.
+      if (!isConflict(error) && !isAlreadyExists(error) && !signal.aborted) {
+        logger?.warn('lease acquire/renew failed', { lease: `${namespace}/${name}`, error: String(error) });
+      }
+      return false;
+    }
+  }
+
+  async function release(): Promise<void> {
+    try {
+      const lease = await kube.getOrNull<Lease>(LeaseType, name, namespace);
+      if (!lease || (lease.spec?.holderIdentity ?? '') !== identity) return;
+      const now = Date.now();
+      // As client-go: an empty holder and a 1 s duration, so a successor needs not wait it out.
+      await kube.update<Lease>({
+        ...lease,
+        spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(now), acquireTime: microTime(now) },
+      });
+      logger?.info('released the leader lease', { lease: `${namespace}/${name}`, identity });
+    } catch (error) {
+      if (!isNotFound(error)) logger?.warn('could not release the leader lease', { lease: `${namespace}/${name}`, error: String(error) });
+    }
+  }
+
+  return {
+    isLeader: () => leading,
+    async run(signal, lead) {
+      // Campaign.
+      while (!signal.aborted) {
+        if (await tryAcquireOrRenew(signal)) break;
+        await sleep(retryMs * (1 + 0.2 * Math.random()), signal).catch(() => undefined);
+      }
+      if (signal.aborted) return 'stopped';
+      logger?.info('became leader', { lease: `${namespace}/${name}`, identity });
+      setLeading(true);
+      const leadership = new AbortController();
+      const onStop = (): void => { leadership.abort(new Error('stopping')); };
+      signal.addEventListener('abort', onStop, { once: true });
+      const work = lead(leadership.signal).catch((error: unknown) => {
+        logger?.error('leader work failed', { error: String(error) });
+      });
+      let end: ElectionEnd = 'stopped';
+      let lastRenew = Date.now();
+      // Renew until stopped, or until renewals failed for longer than the deadline.
+      while (!isAborted(signal)) {
+        await sleep(retryMs, signal).catch(() => undefined);
+        if (isAborted(signal)) break;
+        const attempt = new AbortController();
+        const deadline = setTimeout(() => { attempt.abort(new Error('renew deadline')); }, Math.max(1, renewDeadlineMs - (Date.now() - lastRenew)));
+        const renewed = await tryAcquireOrRenew(AbortSignal.any([attempt.signal, signal]));
+        clearTimeout(deadline);
+        if (renewed) {
+          lastRenew = Date.now();
+        } else if (Date.now() - lastRenew >= renewDeadlineMs || (observation && judge(observation, identity, Date.now()) === 'held')) {
+          end = 'lost';
+          break;
+        }
+      }
+      signal.removeEventListener('abort', onStop);
+      setLeading(false);
+      leadership.abort(new Error(end === 'lost' ? 'leadership lost' : 'stopping'));
+      await work;
+      if (end === 'lost') {
+        logger?.error('lost the leader lease', { lease: `${namespace}/${name}`, identity });
+        return 'lost';
+      }
+      if (options.releaseOnCancel ?? true) await release();
+      return 'stopped';
+    },
+  };
+}
+
+/** Read through a call: TypeScript narrows `signal.aborted` as if it could not change across awaits. */
+function isAborted(signal: AbortSignal): boolean {
+  return signal.aborted;
+}

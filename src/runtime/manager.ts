@@ -1,0 +1,150 @@
+// The manager owns what controllers share: one informer per watched source (so two controllers
+// watching Works hold one cache and one watch), the metrics registry, the event recorder, the
+// health port, leader election and shutdown. Informers run on every replica (warm caches make a
+// takeover fast); controllers' workers run only while this replica holds the lease.
+import { hostname } from 'node:os';
+import { createController, type Controller, type ControllerSpec } from './controller.js';
+import { createEventRecorder, type EventRecorder } from './events.js';
+import { startHealthServer, type Check, type HealthServer } from './health.js';
+import { createInformer, sourceKey, type Informer, type InformerSource } from './informer.js';
+import type { Kube, KubeObject } from './kube.js';
+import { createLeaderElector, type ElectionEnd, type LeaderElector } from './leader.js';
+import { silentLogger, type Logger } from './log.js';
+import { createMetrics, type RuntimeMetrics } from './metrics.js';
+import type { IndexFunc } from './store.js';
+
+export interface ManagerOptions {
+  kube: Kube;
+  /** e.g. `flotilla-hub`: logs, events and the lease holder carry it. */
+  component: string;
+  logger?: Logger;
+  metrics?: RuntimeMetrics;
+  /** Omit to run controllers without election (the agent: one per cluster). */
+  leaderElection?: {
+    namespace: string;
+    name: string;
+    /** Unique per replica; default `hostname-random`. */
+    identity?: string;
+    leaseDurationSeconds?: number;
+    renewDeadlineMs?: number;
+    retryPeriodMs?: number;
+  };
+  /** Serve /healthz, /readyz, /metrics here (port 0 picks one). */
+  health?: { port: number; host?: string; readiness?: Record<string, Check> };
+  informers?: { silenceTimeoutMs?: number; watchTimeoutSeconds?: number };
+}
+
+export interface Manager {
+  readonly kube: Kube;
+  readonly logger: Logger;
+  readonly metrics: RuntimeMetrics;
+  readonly events: EventRecorder;
+  readonly identity: string;
+  /** The shared informer for a source; indexes are added to it. Call before `start`. */
+  informer<T extends KubeObject = KubeObject>(source: InformerSource, indexes?: Record<string, IndexFunc<T>>): Informer<T>;
+  /** Adds a controller. Call before `start`. */
+  controller<T extends KubeObject>(spec: ControllerSpec<T>): Controller;
+  isLeader(): boolean;
+  /** The health server's port, once started. */
+  healthPort(): number | undefined;
+  /**
+   * Runs everything until `signal` aborts (`stopped`: lease released, reconciles finished) or the
+   * lease is lost (`lost`: the caller should exit non-zero so a fresh process campaigns again).
+   */
+  start(signal: AbortSignal): Promise<ElectionEnd>;
+}
+
+export function createManager(options: ManagerOptions): Manager {
+  const { kube, component } = options;
+  const logger = (options.logger ?? silentLogger()).child({ component });
+  const metrics = options.metrics ?? createMetrics();
+  const events = createEventRecorder({ kube, component, logger });
+  const identity = options.leaderElection?.identity ?? `${hostname()}-${Math.random().toString(36).slice(2, 8)}`;
+  const informers = new Map<string, Informer>();
+  const controllers: Controller[] = [];
+  let started = false;
+  let health: HealthServer | undefined;
+  let elector: LeaderElector | undefined;
+  const unsubscribe = metrics.watchKube(kube);
+
+  function informer<T extends KubeObject>(source: InformerSource, indexes: Record<string, IndexFunc<T>> = {}): Informer<T> {
+    const key = sourceKey(source);
+    let existing = informers.get(key) as Informer<T> | undefined;
+    if (!existing) {
+      if (started) throw new Error(`informer for ${key} requested after start`);
+      existing = createInformer<T>({
+        kube, ...source, logger,
+        metrics: metrics.informer(`${source.type.kind}.${source.type.apiVersion}`),
+        ...(options.informers?.silenceTimeoutMs !== undefined ? { silenceTimeoutMs: options.informers.silenceTimeoutMs } : {}),
+        ...(options.informers?.watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds: options.informers.watchTimeoutSeconds } : {}),
+      });
+      informers.set(key, existing);
+    }
+    for (const [name, fn] of Object.entries(indexes)) existing.store.addIndex(name, fn);
+    return existing;
+  }
+
+  const manager: Manager = {
+    kube, logger, metrics, events, identity,
+    informer,
+    controller(spec) {
+      if (started) throw new Error('controllers must be added before start');
+      const controller = createController(spec, { kube, logger, metrics, events, informer });
+      controllers.push(controller);
+      return controller;
+    },
+    isLeader: () => (elector ? elector.isLeader() : started),
+    healthPort: () => health?.port(),
+    async start(signal) {
+      if (started) throw new Error('manager already started');
+      started = true;
+      // Informers stop when we stop or when leadership is lost (then the process should exit).
+      const stopInformers = new AbortController();
+      const onStop = (): void => { stopInformers.abort(signal.reason); };
+      signal.addEventListener('abort', onStop, { once: true });
+      const running = [...informers.values()].map((i) => i.run(stopInformers.signal));
+      const synced = (): boolean => [...informers.values()].every((i) => i.hasSynced());
+      if (options.health) {
+        health = await startHealthServer({
+          port: options.health.port,
+          ...(options.health.host !== undefined ? { host: options.health.host } : {}),
+          registry: metrics.registry,
+          liveness: { 'not-stopped': () => !signal.aborted || 'shutting down' },
+          readiness: { 'informers-synced': () => synced() || 'caches not synced', ...options.health.readiness },
+        });
+      }
+      const lead = async (leading: AbortSignal): Promise<void> => {
+        logger.info('starting controllers', { controllers: controllers.map((c) => c.name), identity });
+        await Promise.all(controllers.map((c) => c.run(leading).catch((error: unknown) => {
+          if (!leading.aborted) logger.error('controller stopped unexpectedly', { controller: c.name, error: String(error) });
+        })));
+      };
+      let end: ElectionEnd = 'stopped';
+      try {
+        if (options.leaderElection) {
+          const le = options.leaderElection;
+          elector = createLeaderElector({
+            kube, namespace: le.namespace, name: le.name, identity, logger,
+            ...(le.leaseDurationSeconds !== undefined ? { leaseDurationSeconds: le.leaseDurationSeconds } : {}),
+            ...(le.renewDeadlineMs !== undefined ? { renewDeadlineMs: le.renewDeadlineMs } : {}),
+            ...(le.retryPeriodMs !== undefined ? { retryPeriodMs: le.retryPeriodMs } : {}),
+            onLeading: (leading) => { metrics.setLeader(`${le.namespace}/${le.name}`, leading); },
+          });
+          end = await elector.run(signal, lead);
+        } else {
+          await lead(signal);
+        }
+      } finally {
+        signal.removeEventListener('abort', onStop);
+        stopInformers.abort(new Error(end === 'lost' ? 'leadership lost' : 'stopping'));
+        await Promise.all(running);
+        await events.flush();
+        await health?.close();
+        unsubscribe();
+        logger.info('manager stopped', { reason: end });
+      }
+      return end;
+    },
+  };
+  return manager;
+}
