@@ -4,27 +4,16 @@
  * namespace, and write the status of its own MemberCluster. No rule grants any other name, any
  * Secret, any fleet-level resource or any RBAC verb, so the agent cannot escalate.
  */
+import { apiVersion, group, labels as apiLabels, memberNamespace } from '../api/index.js';
+import type { OwnerReference } from '../runtime/index.js';
 
-export const memberNamespacePrefix = 'flotilla-member-';
+export { memberNamespace };
 export const agentServiceAccount = 'flotilla-agent';
 export const heartbeatLease = 'flotilla-agent-heartbeat';
-
-export function memberNamespace(cluster: string): string {
-  return memberNamespacePrefix + cluster;
-}
 
 /** The name of the cluster-scoped Role and binding for one member's own MemberCluster. */
 export function memberClusterRoleName(cluster: string): string {
   return `flotilla:member:${cluster}`;
-}
-
-interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
 }
 
 export interface AccessObject {
@@ -46,14 +35,12 @@ export interface MemberIdentity {
   uid: string;
 }
 
-const flotillaGroup = 'flotilla.dev';
-
 /** The objects, in creation order, that make up a member agent's identity and permissions on the hub. */
 export function memberAccessObjects({ cluster, fleet, uid }: MemberIdentity): AccessObject[] {
   const namespace = memberNamespace(cluster);
-  const labels = { 'app.kubernetes.io/managed-by': 'flotilla', 'flotilla.dev/cluster': cluster, 'flotilla.dev/fleet': fleet };
+  const labels = { 'app.kubernetes.io/managed-by': 'flotilla', [apiLabels.cluster]: cluster, [apiLabels.fleet]: fleet };
   const ownerReferences: OwnerReference[] = [
-    { apiVersion: `${flotillaGroup}/v1alpha1`, kind: 'MemberCluster', name: cluster, uid, controller: true, blockOwnerDeletion: true },
+    { apiVersion, kind: 'MemberCluster', name: cluster, uid, controller: true, blockOwnerDeletion: true },
   ];
   const meta = (name: string, ns?: string) => ({ name, ...(ns ? { namespace: ns } : {}), labels, ownerReferences });
   const subject = { kind: 'ServiceAccount', name: agentServiceAccount, namespace };
@@ -65,8 +52,8 @@ export function memberAccessObjects({ cluster, fleet, uid }: MemberIdentity): Ac
       kind: 'Role',
       metadata: meta(agentServiceAccount, namespace),
       rules: [
-        { apiGroups: [flotillaGroup], resources: ['works'], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: [flotillaGroup], resources: ['works/status'], verbs: ['get', 'update', 'patch'] },
+        { apiGroups: [group], resources: ['works'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: [group], resources: ['works/status'], verbs: ['get', 'update', 'patch'] },
         // create cannot be limited by name; every other verb is, to the one heartbeat Lease.
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [heartbeatLease], verbs: ['get', 'update', 'patch'] },
@@ -86,8 +73,8 @@ export function memberAccessObjects({ cluster, fleet, uid }: MemberIdentity): Ac
       kind: 'ClusterRole',
       metadata: meta(memberClusterRoleName(cluster)),
       rules: [
-        { apiGroups: [flotillaGroup], resources: ['memberclusters'], resourceNames: [cluster], verbs: ['get', 'watch'] },
-        { apiGroups: [flotillaGroup], resources: ['memberclusters/status'], resourceNames: [cluster], verbs: ['get', 'update', 'patch'] },
+        { apiGroups: [group], resources: ['memberclusters'], resourceNames: [cluster], verbs: ['get', 'watch'] },
+        { apiGroups: [group], resources: ['memberclusters/status'], resourceNames: [cluster], verbs: ['get', 'update', 'patch'] },
       ],
     },
     {
