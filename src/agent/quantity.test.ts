@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { parseQuantity, quantitiesEqual } from './quantity.js';
+import { formatQuantity, parseQuantity, quantitiesEqual, sumQuantities } from './quantity.js';
 
 describe('quantitiesEqual', () => {
   it.each([
@@ -44,5 +44,33 @@ describe('quantitiesEqual', () => {
     for (const text of ['', ' 1', '1 Gi', '1..2', 'e3', '1Gib', 'NaN', 'Infinity']) expect(parseQuantity(text)).toBeUndefined();
     expect(parseQuantity(Number.NaN)).toBeUndefined();
     expect(parseQuantity(null)).toBeUndefined();
+  });
+});
+
+describe('sumQuantities and formatQuantity', () => {
+  it.each([
+    [['7800m', '7800m'], 'DecimalSI', '15600m'],
+    [['8', '8'], 'DecimalSI', '16'],
+    [['31Gi', '31Gi'], 'BinarySI', '62Gi'],
+    [['32Gi', '32Gi'], 'BinarySI', '64Gi'],
+    [['128Mi', '0.5Gi'], 'BinarySI', '640Mi'],
+    [['1G', '1Gi'], 'BinarySI', '2073741824'],
+    [['100m', 0.25, 'not-a-quantity'], 'DecimalSI', '350m'],
+    [[], 'DecimalSI', '0'],
+    [[], 'BinarySI', '0'],
+    [['1n', '1u'], 'DecimalSI', '1001n'],
+    [['0.5Ki'], 'BinarySI', '512'],
+  ] as const)('%p sums to %p as %p', (values, format, expected) => {
+    expect(formatQuantity(sumQuantities(values), format)).toBe(expected);
+  });
+
+  it('rounds values finer than a nano unit up', () => {
+    expect(formatQuantity({ numerator: 1n, denominator: 3n }, 'DecimalSI')).toBe('333333334n');
+  });
+
+  it('formats what it parses back to the same value', () => {
+    for (const q of ['15600m', '62Gi', '3', '250u', '7n']) {
+      expect(quantitiesEqual(formatQuantity(parseQuantity(q) ?? { numerator: -1n, denominator: 1n }, 'BinarySI'), q)).toBe(true);
+    }
   });
 });

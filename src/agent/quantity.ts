@@ -3,7 +3,8 @@
 // fractional binary quantities (`1.5Gi`) and goes through floating point, so equal values can
 // compare unequal; this parser is exact (bigint rationals).
 
-interface Rational {
+/** An exact value: numerator / denominator, denominator > 0. */
+export interface Rational {
   numerator: bigint;
   denominator: bigint;
 }
@@ -59,4 +60,47 @@ export function quantitiesEqual(a: unknown, b: unknown): boolean {
   const left = parseQuantity(a);
   const right = parseQuantity(b);
   return left !== undefined && right !== undefined && left.numerator * right.denominator === right.numerator * left.denominator;
+}
+
+export const ZERO: Rational = { numerator: 0n, denominator: 1n };
+
+/** a + b, exactly. */
+export function addRationals(a: Rational, b: Rational): Rational {
+  return { numerator: a.numerator * b.denominator + b.numerator * a.denominator, denominator: a.denominator * b.denominator };
+}
+
+/** The larger of a and b. */
+export function maxRational(a: Rational, b: Rational): Rational {
+  return a.numerator * b.denominator >= b.numerator * a.denominator ? a : b;
+}
+
+/** The exact sum of quantities; entries that are not quantities count as zero. */
+export function sumQuantities(quantities: Iterable<unknown>): Rational {
+  let sum = ZERO;
+  for (const quantity of quantities) sum = addRationals(sum, parseQuantity(quantity) ?? ZERO);
+  return sum;
+}
+
+const NANO = 1_000_000_000n;
+const BINARY_SUFFIXES: [string, bigint][] = [['Ei', 2n ** 60n], ['Pi', 2n ** 50n], ['Ti', 2n ** 40n], ['Gi', 2n ** 30n], ['Mi', 2n ** 20n], ['Ki', 2n ** 10n]];
+
+/**
+ * A quantity string for an exact value, as Kubernetes writes them: whole numbers plain (memory
+ * with the largest binary suffix that divides it exactly, e.g. `62Gi`), fractions in `m`, `u` or
+ * `n`; values finer than a nano unit are rounded up, as the apiserver does.
+ */
+export function formatQuantity(value: Rational, format: 'DecimalSI' | 'BinarySI'): string {
+  const scaled = value.numerator * NANO;
+  // Ceiling division that also holds for negative values.
+  const nanos = scaled / value.denominator + (scaled % value.denominator > 0n ? 1n : 0n);
+  if (nanos % NANO === 0n) {
+    const whole = nanos / NANO;
+    if (format === 'BinarySI' && whole !== 0n) {
+      for (const [suffix, size] of BINARY_SUFFIXES) if (whole % size === 0n) return `${whole / size}${suffix}`;
+    }
+    return whole.toString();
+  }
+  if (nanos % 1_000_000n === 0n) return `${nanos / 1_000_000n}m`;
+  if (nanos % 1_000n === 0n) return `${nanos / 1_000n}u`;
+  return `${nanos}n`;
 }

@@ -1,0 +1,126 @@
+// How the hub judges a member cluster from its heartbeat Lease, and the part of the MemberCluster
+// status the hub owns (Joined, Healthy, Ready, lastHeartbeatTime). The agent owns the facts
+// (version, nodes, resources); both write with server-side apply under their own field manager, and
+// the conditions list is a map keyed by `type`, so neither ever overwrites the other's fields.
+//
+// Like leader election, a heartbeat is judged by the hub's *own* clock: the time at which the hub
+// saw the Lease's renewTime change, never the agent's renewTime against the hub's clock, so a
+// spoke whose clock is off is neither lost early nor kept alive forever.
+import type { MemberCluster } from '../api/index.js';
+import { findCondition, setCondition, timestamp, type Condition } from '../runtime/index.js';
+
+/** Parses a Go duration (`90s`, `1h30m`, `1.5m`) into milliseconds; undefined when malformed. */
+export function parseDuration(text: string): number | undefined {
+  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const part = /(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)/y;
+  let total = 0;
+  let index = 0;
+  while (index < text.length) {
+    part.lastIndex = index;
+    const match = part.exec(text);
+    if (!match) return undefined;
+    total += Number(match[1]) * (unit[match[2] ?? ''] ?? 0);
+    index = part.lastIndex;
+  }
+  return text === '' ? undefined : total;
+}
+
+/** The fleet default (schemas/fleet.yaml) when a Fleet is missing or its value unreadable. */
+export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 5 * 60_000;
+
+export function heartbeatTimeoutMs(fleet: { spec?: { heartbeatTimeout?: string } } | undefined): number {
+  const text = fleet?.spec?.heartbeatTimeout;
+  return (text !== undefined ? parseDuration(text) : undefined) ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
+}
+
+/** The last renewTime the hub saw on a member's Lease, and the hub's clock when it first saw it. */
+export interface HeartbeatObservation {
+  renewTime: string;
+  observedAt: number;
+}
+
+/** Restarts the clock only when the renewTime changed: re-reading the same Lease is not a heartbeat. */
+export function observeHeartbeat(previous: HeartbeatObservation | undefined, renewTime: string, now: number): HeartbeatObservation {
+  return previous?.renewTime === renewTime ? previous : { renewTime, observedAt: now };
+}
+
+/** How often, at most, the hub copies an unchanged stream of heartbeats into status (writes are not free). */
+export const HEARTBEAT_STATUS_PERIOD_MS = 60_000;
+
+export const hubConditionTypes = ['Joined', 'Healthy', 'Ready'] as const;
+
+/** The MemberCluster status fields the hub writes (server-side apply, field manager flotilla-hub). */
+export interface HubMemberStatus {
+  observedGeneration: number;
+  lastHeartbeatTime?: string;
+  conditions: Condition[];
+}
+
+export interface MemberJudgement {
+  status: HubMemberStatus;
+  /** Judge again after this long (ms): when the current heartbeat would go stale. */
+  recheckAfterMs?: number;
+}
+
+export interface JudgeInput {
+  member: MemberCluster;
+  /** The heartbeat Lease as last seen (undefined: the agent never created it). */
+  heartbeat: HeartbeatObservation | undefined;
+  timeoutMs: number;
+  now: number;
+}
+
+const seconds = (ms: number): string => `${Math.round(ms / 1000)}s`;
+
+/**
+ * The hub's part of a member's status: Joined once the agent has reported (its Lease or its facts),
+ * Healthy while heartbeats arrive within the fleet's timeout (Unknown after it, reason
+ * HeartbeatMissed), Ready when both hold. Conditions keep their transition times unless they flip.
+ */
+export function judgeMember({ member, heartbeat, timeoutMs, now }: JudgeInput): MemberJudgement {
+  const current = member.status;
+  const generation = member.metadata.generation ?? 0;
+  const joined = heartbeat !== undefined || current?.agentVersion !== undefined;
+  const at = new Date(now);
+  const existing = (current?.conditions ?? []).filter((c) => (hubConditionTypes as readonly string[]).includes(c.type)) as Condition[];
+  const set = (list: Condition[], type: string, status: Condition['status'], reason: string, message: string): Condition[] =>
+    setCondition(list, { type, status, reason, message, observedGeneration: generation }, at);
+
+  let conditions = set(existing, 'Joined', joined ? 'True' : 'False', joined ? 'AgentReported' : 'AwaitingAgent',
+    joined ? 'the agent has connected with its credentials' : 'the agent has not connected yet; apply the bootstrap from `flotilla join` on the cluster');
+  let recheckAfterMs: number | undefined;
+  if (!heartbeat) {
+    const reason = joined ? 'NoHeartbeat' : 'AwaitingAgent';
+    const message = joined ? 'the agent reported but keeps no heartbeat Lease' : 'no heartbeat yet';
+    conditions = set(conditions, 'Healthy', 'Unknown', reason, message);
+    conditions = set(conditions, 'Ready', joined ? 'Unknown' : 'False', reason, message);
+  } else {
+    const silentFor = now - heartbeat.observedAt;
+    if (silentFor < timeoutMs) {
+      conditions = set(conditions, 'Healthy', 'True', 'HeartbeatReceived', `heartbeats arrive within the fleet's timeout of ${seconds(timeoutMs)}`);
+      conditions = set(conditions, 'Ready', 'True', 'Ready', 'the cluster has joined and its agent is heartbeating');
+      recheckAfterMs = timeoutMs - silentFor;
+    } else {
+      const message = `no heartbeat for ${seconds(silentFor)} (timeout ${seconds(timeoutMs)}); last renewed at ${heartbeat.renewTime}`;
+      conditions = set(conditions, 'Healthy', 'Unknown', 'HeartbeatMissed', message);
+      conditions = set(conditions, 'Ready', 'Unknown', 'HeartbeatMissed', message);
+    }
+  }
+
+  const lastHeartbeatTime = heartbeat ? heartbeatTime(current?.lastHeartbeatTime, heartbeat.renewTime, findCondition(existing, 'Ready'), findCondition(conditions, 'Ready')) : current?.lastHeartbeatTime;
+  return {
+    status: { observedGeneration: generation, ...(lastHeartbeatTime !== undefined ? { lastHeartbeatTime } : {}), conditions },
+    ...(recheckAfterMs !== undefined ? { recheckAfterMs } : {}),
+  };
+}
+
+/**
+ * lastHeartbeatTime follows the Lease only when it matters — a change of Ready, or every
+ * HEARTBEAT_STATUS_PERIOD_MS — as the kubelet does with node status: a status write per heartbeat
+ * would double the hub's write load for nothing (the Lease itself is the exact record).
+ */
+function heartbeatTime(current: string | undefined, renewTime: string, readyBefore: Condition | undefined, readyAfter: Condition | undefined): string {
+  const latest = timestamp(new Date(renewTime));
+  if (current === undefined || readyBefore?.status !== readyAfter?.status) return latest;
+  return Date.parse(latest) - Date.parse(current) >= HEARTBEAT_STATUS_PERIOD_MS ? latest : current;
+}
