@@ -1,5 +1,6 @@
 // Shared setup for the runtime's e2e suites: a Kube on a plane, a throwaway namespace, a test CRD.
-import { kubectlOk, plane, uniqueName, type PlaneName } from '../framework/index.js';
+import { readFileSync } from 'node:fs';
+import { kubectlOk, plane, readPlaneState, uniqueName, type PlaneName } from '../framework/index.js';
 import { kubeFromFile, type Kube, type KubeObject } from '../../src/runtime/kube.js';
 
 export function kubeFor(name: PlaneName, userAgent = 'flotilla-e2e'): Kube {
@@ -54,4 +55,36 @@ export async function createWidgetCRD(target: PlaneName, group = `${uniqueName('
       await kubectlOk(target, ['delete', 'crd', `widgets.${group}`, '--wait=false']);
     },
   };
+}
+
+// --- etcd, for making the apiserver answer 410 Gone for real -------------------------------------
+// The plane's etcd listens on loopback without TLS; its URL is on the etcd command line. (The
+// framework could publish it in state.json; until then /proc tells us.)
+export function etcdURL(target: PlaneName): string {
+  const pid = readPlaneState(target).pids.etcd;
+  const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  const url = args[args.indexOf('--listen-client-urls') + 1];
+  if (!url) throw new Error(`no --listen-client-urls on etcd ${pid}`);
+  return url;
+}
+
+async function etcd<T>(target: PlaneName, path: string, body: unknown): Promise<T> {
+  const res = await fetch(`${etcdURL(target)}${path}`, { method: 'POST', body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`etcd ${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+const b64 = (s: string): string => Buffer.from(s).toString('base64');
+
+/** Deletes a key straight from etcd (as if another apiserver had done it while ours was down). */
+export async function etcdDelete(target: PlaneName, key: string): Promise<number> {
+  const result = await etcd<{ deleted?: string; header: { revision: string } }>(target, '/v3/kv/deleterange', { key: b64(key) });
+  return Number(result.deleted ?? 0);
+}
+
+/** Compacts etcd's history up to now: any older resourceVersion is then 410 Gone. */
+export async function etcdCompact(target: PlaneName): Promise<number> {
+  const { header } = await etcd<{ header: { revision: string } }>(target, '/v3/kv/range', { key: b64('/') });
+  await etcd(target, '/v3/kv/compaction', { revision: header.revision, physical: true });
+  return Number(header.revision);
 }

@@ -28,6 +28,8 @@ export interface ManagerOptions {
     leaseDurationSeconds?: number;
     renewDeadlineMs?: number;
     retryPeriodMs?: number;
+    /** Release the lease on graceful stop (default true); false behaves like a crash, for tests. */
+    releaseOnCancel?: boolean;
   };
   /** Serve /healthz, /readyz, /metrics here (port 0 picks one). */
   health?: { port: number; host?: string; readiness?: Record<string, Check> };
@@ -128,6 +130,7 @@ export function createManager(options: ManagerOptions): Manager {
             ...(le.leaseDurationSeconds !== undefined ? { leaseDurationSeconds: le.leaseDurationSeconds } : {}),
             ...(le.renewDeadlineMs !== undefined ? { renewDeadlineMs: le.renewDeadlineMs } : {}),
             ...(le.retryPeriodMs !== undefined ? { retryPeriodMs: le.retryPeriodMs } : {}),
+            ...(le.releaseOnCancel !== undefined ? { releaseOnCancel: le.releaseOnCancel } : {}),
             onLeading: (leading) => { metrics.setLeader(`${le.namespace}/${le.name}`, leading); },
           });
           end = await elector.run(signal, lead);
