@@ -1,0 +1,52 @@
+// The generator's pure core: every generated file's content, and which files on disk differ.
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { crdFileName, crdYaml } from './crd.js';
+import { lintSchema } from './lint.js';
+import { type JsonObject, loadSchemas, resolveSchema } from './schemas.js';
+import { typesModule } from './typescript.js';
+import { schemasModule, validatorsModule } from './validators.js';
+
+/** The folders the generator owns entirely: a file there that it does not produce is stale. */
+const generatedDirs = ['crds', join('src', 'api', 'generated')];
+
+/** Every generated file, by path relative to the repository root. */
+export async function generate(repoRoot: string): Promise<Map<string, string>> {
+  const api = loadSchemas(join(repoRoot, 'schemas'));
+  const resolved = new Map<string, JsonObject>(api.kinds.map((kind) => [kind.kind, resolveSchema(kind.authored, api.definitions)]));
+  const problems = api.kinds.flatMap((kind) => lintSchema(kind.kind, resolved.get(kind.kind) ?? {}));
+  if (problems.length > 0) throw new Error(`the schemas have problems:\n  ${problems.join('\n  ')}`);
+
+  const files = new Map<string, string>();
+  for (const kind of api.kinds) files.set(join('crds', crdFileName(kind)), crdYaml(kind, resolved.get(kind.kind) ?? {}));
+  const generatedDir = join('src', 'api', 'generated');
+  files.set(join(generatedDir, 'types.ts'), await typesModule(api));
+  files.set(join(generatedDir, 'schemas.ts'), schemasModule(api, resolved));
+  files.set(join(generatedDir, 'validators.ts'), validatorsModule(api));
+  return files;
+}
+
+function filesOnDisk(repoRoot: string): string[] {
+  return generatedDirs.flatMap((dir) =>
+    existsSync(join(repoRoot, dir)) ? readdirSync(join(repoRoot, dir)).map((file) => join(dir, file)) : [],
+  );
+}
+
+/** The generated files under `repoRoot` that differ from `files`, are missing, or are left over. */
+export function staleFiles(repoRoot: string, files: Map<string, string>): string[] {
+  const differing = [...files].filter(([path, content]) => {
+    const absolute = join(repoRoot, path);
+    return !existsSync(absolute) || readFileSync(absolute, 'utf8') !== content;
+  });
+  const leftOver = filesOnDisk(repoRoot).filter((path) => !files.has(path));
+  return [...differing.map(([path]) => path), ...leftOver].sort();
+}
+
+/** Writes `files` under `repoRoot` and removes the generated files no longer produced. */
+export function write(repoRoot: string, files: Map<string, string>): void {
+  for (const path of filesOnDisk(repoRoot).filter((path) => !files.has(path))) rmSync(join(repoRoot, path));
+  for (const [path, content] of files) {
+    mkdirSync(dirname(join(repoRoot, path)), { recursive: true });
+    writeFileSync(join(repoRoot, path), content);
+  }
+}
