@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { labels, type AdoptionPolicy } from '../api/index.js';
+import { annotations, labels, type AdoptionPolicy } from '../api/index.js';
 import type { KubeObject, ObjectMeta } from '../runtime/kube.js';
 import { detectDrift } from './drift.js';
 import { withoutKey } from './object.js';
@@ -13,7 +13,7 @@ export interface WorkRef {
 /** Selects a Work's objects (for pruning); its value is bounded, so it may be a shortened hash. */
 export const WORK_LABEL = labels.work;
 /** The owning Work's full `namespace/name`; the authority when present. */
-export const WORK_ANNOTATION = 'flotilla.dev/work';
+export const WORK_ANNOTATION = annotations.work;
 
 const MAX_LABEL_VALUE = 63;
 const HASH_LENGTH = 10;

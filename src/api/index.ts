@@ -41,6 +41,8 @@ export const labels = {
 export const annotations = {
   /** On a GlobalService: approves a Staged rollout's stage, as STAGE@REVISION. */
   approvedStage: 'flotilla.dev/approved-stage',
+  /** On an applied object: the full `namespace/name` of the Work that owns it (its label may be shortened). */
+  work: 'flotilla.dev/work',
   /** On an applied object: the revision of the Work that last applied it. */
   revision: 'flotilla.dev/revision',
 } as const;
