@@ -1,5 +1,9 @@
 import { Command, CommanderError } from 'commander';
+import { registerAgent } from './agent.js';
+import { registerHub } from './hub.js';
 import { registerInstall } from './install.js';
+import { registerJoin } from './join.js';
+import { registerStatus } from './status.js';
 
 /** Builds the `flotilla` command line; every subcommand lives in its own file in src/cli/. */
 export function buildProgram(): Command {
@@ -8,6 +12,10 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerInstall(program);
+  registerJoin(program);
+  registerStatus(program);
+  registerHub(program);
+  registerAgent(program);
   return program;
 }
 

@@ -1,0 +1,208 @@
+// The agent's membership loops: it starts from the bootstrap Secret `flotilla join` produced, then
+//  - heartbeats by renewing the Lease in its hub namespace (the hub judges Ready from it),
+//  - reports its cluster's facts into its MemberCluster status, only when they changed, with
+//    server-side apply as field manager flotilla-agent (the hub owns the other status fields),
+//  - renews its own token (TokenRequest on its own ServiceAccount) before it expires and writes the
+//    new one back into the bootstrap Secret, so a restarted agent starts from a valid token.
+// Everything it reads on the spoke comes from informers; nothing is polled.
+import { apiVersion, memberNamespace } from '../api/index.js';
+import {
+  createInformer, isConflict, isNotFound, jsonEqual, kubeFromToken, LeaseType, microTime, sleep,
+  type Informer, type Kube, type KubeObject, type Lease, type Logger,
+} from '../runtime/index.js';
+import { agentNamespace, bootstrapData, bootstrapSecretName, bootstrapSecretType, parseBootstrap, type HubCredentials } from './bootstrap.js';
+import { clusterFacts, type ClusterFacts } from './facts.js';
+import { refreshAt, tokenLifetime, type RefreshPolicy } from './token.js';
+
+export const agentFieldManager = 'flotilla-agent';
+const MemberClusterType = { apiVersion, kind: 'MemberCluster' } as const;
+// Mirrors src/hub/member-access.ts; the agent does not import hub code.
+const heartbeatLeaseName = 'flotilla-agent-heartbeat';
+const agentServiceAccount = 'flotilla-agent';
+
+export interface MemberAgentOptions {
+  /** The agent's own cluster (admin or the agent's in-cluster identity). */
+  spoke: Kube;
+  logger: Logger;
+  agentVersion: string;
+  /** Holder identity written into the heartbeat Lease (e.g. the pod name). */
+  identity: string;
+  heartbeatIntervalMs: number;
+  refresh: RefreshPolicy;
+  /** Lifetime asked for each new token; the apiserver refuses less than 10 minutes. */
+  tokenTtlSeconds: number;
+}
+
+/** The agent's current hub credentials and a client that uses them; replaced on every rotation. */
+interface Session {
+  credentials: HubCredentials;
+  hub: Kube;
+}
+
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+async function readBootstrap(spoke: Kube, log: Logger, signal: AbortSignal): Promise<KubeObject> {
+  for (let attempt = 0; ; attempt++) {
+    const secret = await spoke.getOrNull(bootstrapSecretType, bootstrapSecretName, agentNamespace, { signal });
+    if (secret) return secret;
+    if (attempt === 0) log.warn('waiting for the bootstrap Secret; apply the output of `flotilla join` to this cluster', { namespace: agentNamespace, name: bootstrapSecretName });
+    await sleep(2000, signal);
+  }
+}
+
+function hubClient(credentials: HubCredentials): Kube {
+  return kubeFromToken({ server: credentials.server, token: credentials.token, caData: credentials.caData }, { userAgent: 'flotilla-agent' });
+}
+
+/** Renews the heartbeat Lease every interval, whatever else fails. */
+async function heartbeatLoop(session: () => Session, options: MemberAgentOptions, log: Logger, signal: AbortSignal): Promise<void> {
+  let lease: Lease | undefined;
+  let failing = false;
+  while (!signal.aborted) {
+    const { hub, credentials } = session();
+    const namespace = memberNamespace(credentials.cluster);
+    const spec = { holderIdentity: options.identity, leaseDurationSeconds: Math.ceil((options.heartbeatIntervalMs * 3) / 1000), renewTime: microTime(Date.now()) };
+    try {
+      lease ??= (await hub.getOrNull<Lease>(LeaseType, heartbeatLeaseName, namespace, { signal })) ?? undefined;
+      lease = lease
+        ? await hub.update<Lease>({ ...lease, spec: { ...lease.spec, ...spec } }, { signal, fieldManager: agentFieldManager })
+        : await hub.create<Lease>({ ...LeaseType, metadata: { name: heartbeatLeaseName, namespace }, spec }, { signal, fieldManager: agentFieldManager });
+      if (failing) log.info('heartbeats reach the hub again', { cluster: credentials.cluster });
+      failing = false;
+    } catch (error) {
+      if (signal.aborted) return;
+      // A stale copy (someone else wrote it, or it was deleted): read it afresh next round.
+      if (isConflict(error) || isNotFound(error)) lease = undefined;
+      if (!failing) log.warn('heartbeat failed; retrying', { cluster: credentials.cluster, error: errorText(error) });
+      failing = true;
+    }
+    await sleep(options.heartbeatIntervalMs, signal).catch(() => undefined);
+  }
+}
+
+/** Writes the facts whenever the spoke's nodes or pods change them; nothing when they did not. */
+async function factsLoop(
+  session: () => Session, options: MemberAgentOptions, caches: { nodes: Informer; pods: Informer }, wake: { next: () => Promise<void> }, log: Logger, signal: AbortSignal,
+): Promise<void> {
+  await Promise.all([caches.nodes.waitForSync(signal), caches.pods.waitForSync(signal)]);
+  let reported: Partial<ClusterFacts> | undefined;
+  let version: { gitVersion: string; at: number } | undefined;
+  while (!signal.aborted) {
+    const { hub, credentials } = session();
+    try {
+      // The version only changes with an upgrade: ask again every few minutes, not per change.
+      if (!version || Date.now() - version.at > 5 * 60_000) {
+        const answer = await options.spoke.request<{ gitVersion?: string }>('GET', '/version', { signal });
+        version = { gitVersion: answer.gitVersion ?? 'unknown', at: Date.now() };
+      }
+      const facts = clusterFacts({ kubernetesVersion: version.gitVersion, agentVersion: options.agentVersion, nodes: caches.nodes.store.list(), pods: caches.pods.store.list() });
+      if (reported === undefined) {
+        // After a restart, what the hub already holds counts as reported.
+        const status = (await hub.get(MemberClusterType, credentials.cluster, undefined, { signal })).status as Partial<ClusterFacts> | undefined;
+        reported = { kubernetesVersion: status?.kubernetesVersion, agentVersion: status?.agentVersion, nodeCount: status?.nodeCount, resources: status?.resources };
+      }
+      if (!jsonEqual(reported, facts)) {
+        await hub.apply({ ...MemberClusterType, metadata: { name: credentials.cluster }, status: facts }, { fieldManager: agentFieldManager, force: true, subresource: 'status', signal });
+        reported = facts;
+        log.info('reported cluster facts', { cluster: credentials.cluster, nodes: facts.nodeCount, version: facts.kubernetesVersion });
+      }
+      await wake.next();
+    } catch (error) {
+      if (signal.aborted) return;
+      log.warn('reporting cluster facts failed; retrying', { cluster: credentials.cluster, error: errorText(error) });
+      await sleep(options.heartbeatIntervalMs, signal).catch(() => undefined);
+    }
+  }
+}
+
+/** Requests a fresh token before the current one expires, and keeps the bootstrap Secret in step. */
+async function tokenLoop(current: () => Session, replace: (next: Session) => void, options: MemberAgentOptions, log: Logger, signal: AbortSignal): Promise<void> {
+  let failures = 0;
+  while (!signal.aborted) {
+    const { hub, credentials } = current();
+    const wait = failures === 0 ? refreshAt(credentials.token, options.refresh) - Date.now() : Math.min(30_000, 1000 * 2 ** failures);
+    await sleep(Math.max(0, wait), signal).catch(() => undefined);
+    if (signal.aborted) return;
+    try {
+      const answer = await hub.request<{ status?: { token?: string; expirationTimestamp?: string } }>('POST',
+        `/api/v1/namespaces/${memberNamespace(credentials.cluster)}/serviceaccounts/${agentServiceAccount}/token`, {
+          body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: options.tokenTtlSeconds } },
+          signal,
+        });
+      const token = answer.status?.token;
+      if (token === undefined || token === '') throw new Error('the TokenRequest answer holds no token');
+      const next = { ...credentials, token };
+      // The Secret first: if the agent dies right after, it restarts with the token it last used.
+      await options.spoke.patch(bootstrapSecretType, bootstrapSecretName, agentNamespace, { data: bootstrapData(next) }, { type: 'merge', signal, fieldManager: agentFieldManager });
+      replace({ credentials: next, hub: hubClient(next) });
+      hub.close();
+      failures = 0;
+      log.info('rotated the hub token', { cluster: credentials.cluster, expires: answer.status?.expirationTimestamp, nextRenewal: new Date(refreshAt(token, options.refresh)).toISOString() });
+    } catch (error) {
+      if (signal.aborted) return;
+      failures++;
+      const expiresAt = tokenLifetime(credentials.token)?.expiresAt;
+      log.warn('token renewal failed; retrying', { cluster: credentials.cluster, error: errorText(error), failures, ...(expiresAt !== undefined ? { expiresAt: new Date(expiresAt).toISOString() } : {}) });
+    }
+  }
+}
+
+/** A wake-up that coalesces: many cache events before the loop looks again make one report. */
+function trigger(debounceMs: number): { fire: () => void; next: () => Promise<void> } {
+  let pending = false;
+  let waiter: (() => void) | undefined;
+  return {
+    fire() {
+      pending = true;
+      if (waiter) {
+        const resolve = waiter;
+        waiter = undefined;
+        setTimeout(resolve, debounceMs);
+      }
+    },
+    next() {
+      if (pending) {
+        pending = false;
+        return new Promise((resolve) => setTimeout(resolve, debounceMs));
+      }
+      return new Promise((resolve) => {
+        waiter = () => {
+          pending = false;
+          resolve();
+        };
+      });
+    },
+  };
+}
+
+/** Runs the agent's membership loops until `signal` aborts. */
+export async function runMemberAgent(options: MemberAgentOptions, signal: AbortSignal): Promise<void> {
+  const log = options.logger;
+  const secret = await readBootstrap(options.spoke, log, signal);
+  const credentials = parseBootstrap(secret);
+  let session: Session = { credentials, hub: hubClient(credentials) };
+  log.info('starting the agent', { cluster: credentials.cluster, fleet: credentials.fleet, hub: credentials.server });
+
+  const wake = trigger(500);
+  const caches = {
+    nodes: createInformer({ kube: options.spoke, type: { apiVersion: 'v1', kind: 'Node' }, logger: log }),
+    pods: createInformer({ kube: options.spoke, type: { apiVersion: 'v1', kind: 'Pod' }, fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed', logger: log }),
+  };
+  for (const cache of Object.values(caches)) cache.addHandler({ onAdd: wake.fire, onUpdate: wake.fire, onDelete: wake.fire });
+  // A shutdown must also release the facts loop waiting for the next change.
+  signal.addEventListener('abort', wake.fire, { once: true });
+
+  const current = (): Session => session;
+  try {
+    await Promise.all([
+      caches.nodes.run(signal),
+      caches.pods.run(signal),
+      heartbeatLoop(current, options, log, signal),
+      factsLoop(current, options, caches, wake, log, signal),
+      tokenLoop(current, (next) => { session = next; }, options, log, signal),
+    ]);
+  } finally {
+    session.hub.close();
+    log.info('agent stopped', { cluster: credentials.cluster });
+  }
+}

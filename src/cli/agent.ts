@@ -1,0 +1,71 @@
+// `flotilla agent`: runs a member cluster's agent as a process, exactly as it runs in its Pod. It
+// reaches its own cluster through --kubeconfig (in-cluster without it) and the hub through the
+// bootstrap Secret in that cluster's flotilla-system namespace.
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { runMemberAgent } from '../agent/member-agent.js';
+import { parseDuration } from '../hub/heartbeat.js';
+import { createLogger, kubeFromDefault, kubeFromFile, shutdownSignal } from '../runtime/index.js';
+
+/** The version in the package.json of this flotilla (repository root for src/ and dist/src/ alike). */
+export function packageVersion(from: string = dirname(fileURLToPath(import.meta.url))): string {
+  for (let dir = from; dirname(dir) !== dir; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+    if (pkg.name === 'flotilla' && pkg.version !== undefined) return pkg.version;
+  }
+  return 'unknown';
+}
+
+function duration(flag: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) throw new Error(`${flag} must be a duration such as 10s or 5m, not ${text}`);
+  return ms;
+}
+
+interface AgentFlags {
+  kubeconfig?: string;
+  context?: string;
+  heartbeatInterval: string;
+  tokenTtl: string;
+  tokenRefreshFraction: string;
+  tokenRefreshAfter?: string;
+  identity?: string;
+}
+
+export function registerAgent(program: Command): void {
+  program
+    .command('agent')
+    .description('Run the agent of a member cluster: heartbeat, cluster facts and token rotation.')
+    .option('--kubeconfig <path>', 'kubeconfig of this member cluster (default: $KUBECONFIG, ~/.kube/config or in-cluster)')
+    .option('--context <name>', 'context of --kubeconfig to use')
+    .option('--heartbeat-interval <duration>', 'how often to renew the heartbeat Lease on the hub', '10s')
+    .option('--token-ttl <duration>', 'lifetime to request for each new hub token (the apiserver refuses less than 10m)', '1h')
+    .option('--token-refresh-fraction <f>', 'renew the hub token after this fraction of its lifetime', '0.8')
+    .option('--token-refresh-after <duration>', 'renew the hub token this long after it was issued, if earlier (forces rotations in tests)')
+    .option('--identity <name>', 'holder identity written into the heartbeat Lease (default: host name)')
+    .action(async (flags: AgentFlags) => {
+      const fraction = Number(flags.tokenRefreshFraction);
+      if (!(fraction > 0 && fraction < 1)) throw new Error(`--token-refresh-fraction must be between 0 and 1, not ${flags.tokenRefreshFraction}`);
+      const tokenTtlMs = duration('--token-ttl', flags.tokenTtl);
+      if (tokenTtlMs < 600_000) throw new Error('--token-ttl must be at least 10m: the apiserver refuses shorter tokens');
+      const spoke = flags.kubeconfig === undefined ? kubeFromDefault({ userAgent: 'flotilla-agent' }) : kubeFromFile(flags.kubeconfig, flags.context, { userAgent: 'flotilla-agent' });
+      try {
+        await runMemberAgent({
+          spoke,
+          logger: createLogger({ component: 'flotilla-agent' }),
+          agentVersion: packageVersion(),
+          identity: flags.identity ?? hostname(),
+          heartbeatIntervalMs: duration('--heartbeat-interval', flags.heartbeatInterval),
+          tokenTtlSeconds: Math.round(tokenTtlMs / 1000),
+          refresh: { fraction, ...(flags.tokenRefreshAfter !== undefined ? { afterMs: duration('--token-refresh-after', flags.tokenRefreshAfter) } : {}) },
+        }, shutdownSignal());
+      } finally {
+        spoke.close();
+      }
+    });
+}

@@ -1,0 +1,121 @@
+// `flotilla join NAME --fleet F`: registers a cluster with the hub (creates or updates its
+// MemberCluster), waits until the hub operator has made the agent's identity, asks for a short-lived
+// token of that identity (TokenRequest) and emits the spoke-side bootstrap — the flotilla-system
+// Namespace and a Secret with a hub kubeconfig carrying only that token — for `kubectl apply`.
+// The admin credentials this command runs with never leave it: only the hub's URL and CA go out.
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { apiVersion, memberNamespace } from '../api/index.js';
+import { renderBootstrap } from '../agent/bootstrap.js';
+import { parseDuration } from '../hub/heartbeat.js';
+import { agentServiceAccount, memberClusterRoleName } from '../hub/member-access.js';
+import { kubeFromDefault, kubeFromFile, sleep, type Kube, type KubeObject, type TypeRef } from '../runtime/index.js';
+
+export const joinFieldManager = 'flotilla-join';
+
+/** `k=v` flags into labels; throws on anything else. */
+export function parseLabels(flags: readonly string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const flag of flags) {
+    const eq = flag.indexOf('=');
+    if (eq <= 0) throw new Error(`--label must be key=value, not ${flag}`);
+    labels[flag.slice(0, eq)] = flag.slice(eq + 1);
+  }
+  return labels;
+}
+
+/** The MemberCluster join applies: its fleet and labels, nothing the hub or the agent own. */
+export function memberClusterObject(name: string, fleet: string, labels: Record<string, string>): KubeObject {
+  return { apiVersion, kind: 'MemberCluster', metadata: { name, labels }, spec: { fleet } };
+}
+
+/** Waits until `type/name` exists (the hub operator makes it); answers it. */
+async function waitFor(kube: Kube, type: TypeRef, name: string, namespace: string | undefined, signal: AbortSignal): Promise<KubeObject> {
+  for (;;) {
+    const found = await kube.getOrNull(type, name, namespace, { signal });
+    if (found) return found;
+    await sleep(250, signal);
+  }
+}
+
+export interface JoinOptions {
+  name: string;
+  fleet: string;
+  labels: Record<string, string>;
+  /** The hub's URL as the spoke reaches it (default: the URL this command uses). */
+  server?: string;
+  tokenTtlSeconds: number;
+  timeoutMs: number;
+}
+
+/** Registers the cluster and answers its bootstrap YAML. */
+export async function join(kube: Kube, options: JoinOptions): Promise<string> {
+  await kube.apply(memberClusterObject(options.name, options.fleet, options.labels), { fieldManager: joinFieldManager, force: true });
+  const namespace = memberNamespace(options.name);
+  const signal = AbortSignal.timeout(options.timeoutMs);
+  try {
+    // The binding is the last access object the operator makes: once it is there, the token works.
+    await waitFor(kube, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' }, memberClusterRoleName(options.name), undefined, signal);
+    await waitFor(kube, { apiVersion: 'v1', kind: 'ServiceAccount' }, agentServiceAccount, namespace, signal);
+    // The hub CA as the cluster publishes it to every namespace for its ServiceAccounts.
+    const rootCa = await waitFor(kube, { apiVersion: 'v1', kind: 'ConfigMap' }, 'kube-root-ca.crt', namespace, signal);
+    const caData = (rootCa.data as Record<string, string> | undefined)?.['ca.crt'];
+    if (caData === undefined) throw new Error(`ConfigMap ${namespace}/kube-root-ca.crt holds no ca.crt`);
+    const answer = await kube.request<{ status?: { token?: string } }>('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${agentServiceAccount}/token`, {
+      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: options.tokenTtlSeconds } },
+      signal,
+    });
+    const token = answer.status?.token;
+    if (token === undefined || token === '') throw new Error('the hub answered the TokenRequest without a token');
+    return renderBootstrap({ cluster: options.name, fleet: options.fleet, server: options.server ?? kube.server, caData, token });
+  } catch (error) {
+    if (signal.aborted) throw new Error(`the hub operator did not create the agent's identity in ${namespace} within ${options.timeoutMs / 1000}s; is \`flotilla hub\` running?`);
+    throw error;
+  }
+}
+
+interface JoinFlags {
+  fleet: string;
+  label: string[];
+  output?: string;
+  kubeconfig?: string;
+  context?: string;
+  server?: string;
+  tokenTtl: string;
+  timeout: string;
+}
+
+export function registerJoin(program: Command): void {
+  program
+    .command('join')
+    .description('Register a member cluster with the hub and print its agent bootstrap (kubectl apply it on the cluster).')
+    .argument('<name>', 'the member cluster name')
+    .requiredOption('--fleet <name>', 'the fleet the cluster joins')
+    .option('--label <key=value>', 'a label of the MemberCluster (repeatable)', (value: string, previous: string[]) => [...previous, value], [])
+    .option('-o, --output <file>', 'write the bootstrap to this file (mode 0600) instead of stdout')
+    .option('--kubeconfig <path>', 'kubeconfig of the hub (default: $KUBECONFIG, ~/.kube/config or in-cluster)')
+    .option('--context <name>', 'context of --kubeconfig to use')
+    .option('--server <url>', 'the hub URL as the member cluster reaches it (default: the one in the kubeconfig)')
+    .option('--token-ttl <duration>', 'lifetime of the bootstrap token; the agent renews it (at least 10m)', '1h')
+    .option('--timeout <seconds>', 'how long to wait for the hub operator', '60')
+    .action(async (name: string, flags: JoinFlags) => {
+      const ttl = parseDuration(flags.tokenTtl);
+      if (ttl === undefined || ttl < 600_000) throw new Error(`--token-ttl must be a duration of at least 10m, not ${flags.tokenTtl}`);
+      const timeoutSeconds = Number(flags.timeout);
+      if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new Error(`--timeout must be a positive number of seconds, not ${flags.timeout}`);
+      const kube = flags.kubeconfig === undefined ? kubeFromDefault() : kubeFromFile(flags.kubeconfig, flags.context);
+      try {
+        const bootstrap = await join(kube, {
+          name, fleet: flags.fleet, labels: parseLabels(flags.label), tokenTtlSeconds: Math.round(ttl / 1000), timeoutMs: timeoutSeconds * 1000,
+          ...(flags.server !== undefined ? { server: flags.server } : {}),
+        });
+        if (flags.output === undefined) process.stdout.write(bootstrap);
+        else {
+          writeFileSync(flags.output, bootstrap, { mode: 0o600 });
+          process.stderr.write(`wrote the bootstrap of ${name} to ${flags.output}; apply it with kubectl apply -f ${flags.output} on the cluster\n`);
+        }
+      } finally {
+        kube.close();
+      }
+    });
+}

@@ -1,0 +1,122 @@
+// `flotilla status`: the fleet at a glance — each fleet's summary line, then its clusters with
+// Ready, version, nodes, requests against allocatable, and the last heartbeat (read from the
+// heartbeat Lease itself, the exact record). `-o json` for scripts.
+import type { Command } from 'commander';
+import { memberNamespace, type Fleet, type MemberCluster } from '../api/index.js';
+import { heartbeatLease } from '../hub/member-access.js';
+import { FleetType, MemberClusterType } from '../hub/objects.js';
+import { findCondition, kubeFromDefault, kubeFromFile, LeaseType, type Condition, type KubeObject, type Lease } from '../runtime/index.js';
+
+export interface ClusterRow {
+  name: string;
+  fleet: string;
+  ready: string;
+  reason: string;
+  kubernetesVersion: string;
+  nodes: number | null;
+  cpu: { requested: string; allocatable: string; capacity: string };
+  memory: { requested: string; allocatable: string; capacity: string };
+  lastHeartbeat: string | null;
+}
+
+export interface FleetRow {
+  name: string;
+  ready: string;
+  clusters: number;
+  readyClusters: number;
+}
+
+export interface StatusView {
+  fleets: FleetRow[];
+  clusters: ClusterRow[];
+}
+
+/** What `status` shows, from the hub's objects (pure; `fleet` narrows to one fleet). */
+export function statusView(fleets: readonly Fleet[], members: readonly MemberCluster[], leases: readonly Lease[], fleet?: string): StatusView {
+  const renewed = new Map(leases.map((l) => [l.metadata.namespace ?? '', l.spec?.renewTime ?? null]));
+  const clusters = members
+    .filter((m) => fleet === undefined || m.spec.fleet === fleet)
+    .map((m): ClusterRow => {
+      const s = m.status;
+      const ready = findCondition(s?.conditions as Condition[] | undefined, 'Ready');
+      const r = s?.resources;
+      return {
+        name: m.metadata.name ?? '',
+        fleet: m.spec.fleet,
+        ready: ready?.status ?? 'Unknown',
+        reason: ready?.reason ?? 'AwaitingAgent',
+        kubernetesVersion: s?.kubernetesVersion ?? '',
+        nodes: s?.nodeCount ?? null,
+        cpu: { requested: r?.requested?.cpu ?? '', allocatable: r?.allocatable?.cpu ?? '', capacity: r?.capacity?.cpu ?? '' },
+        memory: { requested: r?.requested?.memory ?? '', allocatable: r?.allocatable?.memory ?? '', capacity: r?.capacity?.memory ?? '' },
+        lastHeartbeat: renewed.get(memberNamespace(m.metadata.name ?? '')) ?? s?.lastHeartbeatTime ?? null,
+      };
+    })
+    .sort((a, b) => a.fleet.localeCompare(b.fleet) || a.name.localeCompare(b.name));
+  return {
+    fleets: fleets
+      .filter((f) => fleet === undefined || f.metadata.name === fleet)
+      .map((f) => ({
+        name: f.metadata.name ?? '',
+        ready: findCondition(f.status?.conditions as Condition[] | undefined, 'Ready')?.status ?? 'Unknown',
+        clusters: f.status?.clusters?.total ?? 0,
+        readyClusters: f.status?.clusters?.ready ?? 0,
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+    clusters,
+  };
+}
+
+function age(since: string | null, now: number): string {
+  if (since === null) return '-';
+  const s = Math.max(0, Math.round((now - Date.parse(since)) / 1000));
+  return s < 120 ? `${s}s ago` : s < 7200 ? `${Math.round(s / 60)}m ago` : `${Math.round(s / 3600)}h ago`;
+}
+
+/** Aligned columns, as kubectl prints them. */
+export function renderStatus(view: StatusView, now: number = Date.now()): string {
+  const lines = view.fleets.map((f) => `fleet ${f.name}: Ready=${f.ready}, ${f.readyClusters}/${f.clusters} clusters ready`);
+  const rows = [['CLUSTER', 'FLEET', 'READY', 'VERSION', 'NODES', 'CPU REQ/ALLOC', 'MEMORY REQ/ALLOC', 'HEARTBEAT']];
+  for (const c of view.clusters) {
+    rows.push([
+      c.name, c.fleet, c.ready === 'True' ? 'True' : `${c.ready} (${c.reason})`, c.kubernetesVersion || '-', c.nodes === null ? '-' : String(c.nodes),
+      c.cpu.allocatable ? `${c.cpu.requested}/${c.cpu.allocatable}` : '-', c.memory.allocatable ? `${c.memory.requested}/${c.memory.allocatable}` : '-',
+      age(c.lastHeartbeat, now),
+    ]);
+  }
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  const table = rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('   '));
+  return [...lines, ...(lines.length > 0 ? [''] : []), ...table].join('\n') + '\n';
+}
+
+interface StatusFlags {
+  fleet?: string;
+  output: string;
+  kubeconfig?: string;
+  context?: string;
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('Show the fleet at a glance: clusters, readiness, versions, resources, heartbeats.')
+    .option('--fleet <name>', 'only this fleet')
+    .option('-o, --output <format>', 'table or json', 'table')
+    .option('--kubeconfig <path>', 'kubeconfig of the hub (default: $KUBECONFIG, ~/.kube/config or in-cluster)')
+    .option('--context <name>', 'context of --kubeconfig to use')
+    .action(async (flags: StatusFlags) => {
+      if (flags.output !== 'table' && flags.output !== 'json') throw new Error(`--output must be table or json, not ${flags.output}`);
+      const kube = flags.kubeconfig === undefined ? kubeFromDefault() : kubeFromFile(flags.kubeconfig, flags.context);
+      try {
+        const [fleets, members, leases] = await Promise.all([
+          kube.list<Fleet & KubeObject>(FleetType),
+          kube.list<MemberCluster & KubeObject>(MemberClusterType),
+          kube.list<Lease>(LeaseType, { fieldSelector: `metadata.name=${heartbeatLease}` }),
+        ]);
+        const view = statusView(fleets.items, members.items, leases.items, flags.fleet);
+        process.stdout.write(flags.output === 'json' ? `${JSON.stringify(view, null, 2)}\n` : renderStatus(view));
+      } finally {
+        kube.close();
+      }
+    });
+}

@@ -1,0 +1,48 @@
+// The hub operator: the reconcilers of every hub kind on one manager, sharing one cache per
+// resource, with leader election on a Lease in flotilla-system so that replicas take over from
+// each other. `flotilla hub` runs it; tests may run it in-process.
+import { createManager, isAlreadyExists, type ElectionEnd, type Kube, type Logger } from '../runtime/index.js';
+import { clusterGroupController } from './clustergroup.js';
+import { fleetController } from './fleet.js';
+import { memberClusterController, memberSources } from './membercluster.js';
+import { ClusterGroupType, managedBySelector, NamespaceType } from './objects.js';
+
+export const hubNamespace = 'flotilla-system';
+export const hubLeaseName = 'flotilla-hub';
+
+export interface HubOptions {
+  kube: Kube;
+  logger: Logger;
+  /** Port for /healthz, /readyz and /metrics; 0 picks a free one; undefined serves none. */
+  healthPort?: number;
+  /** Unique per replica (default: host name and a random suffix). */
+  identity?: string;
+  leaseDurationSeconds?: number;
+}
+
+/** Runs the hub operator until `signal` aborts (`stopped`) or leadership is lost (`lost`). */
+export async function runHub(options: HubOptions, signal: AbortSignal): Promise<ElectionEnd> {
+  const { kube, logger } = options;
+  // Leader election needs its namespace; the first replica on a fresh hub makes it.
+  await kube.create({ ...NamespaceType, metadata: { name: hubNamespace } }, { signal }).catch((error: unknown) => {
+    if (!isAlreadyExists(error)) throw error;
+  });
+  const leaseDurationSeconds = options.leaseDurationSeconds ?? 15;
+  const manager = createManager({
+    kube,
+    component: 'flotilla-hub',
+    logger,
+    leaderElection: {
+      namespace: hubNamespace, name: hubLeaseName, leaseDurationSeconds,
+      renewDeadlineMs: Math.round(leaseDurationSeconds * 1000 * 2 / 3), retryPeriodMs: Math.round(leaseDurationSeconds * 1000 / 7),
+      ...(options.identity !== undefined ? { identity: options.identity } : {}),
+    },
+    ...(options.healthPort !== undefined ? { health: { port: options.healthPort } } : {}),
+  });
+  const sources = memberSources();
+  const namespaces = { type: NamespaceType, labelSelector: managedBySelector };
+  manager.controller(memberClusterController(manager, sources));
+  manager.controller(fleetController(manager, { fleets: sources.fleets, members: sources.members, namespaces }));
+  manager.controller(clusterGroupController(manager, { groups: { type: ClusterGroupType }, fleets: sources.fleets, members: sources.members }));
+  return manager.start(signal);
+}
