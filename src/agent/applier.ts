@@ -1,0 +1,187 @@
+import { fieldManager, type Manifest } from '../api/index.js';
+import { isConflict, isNotFound, KubeApiError, type Kube, type KubeObject } from '../runtime/kube.js';
+import type { Logger } from '../runtime/log.js';
+import { assessHealth } from './health.js';
+import { groupKindKey, groupKindOf } from './object.js';
+import { applyOrder, identityKey, manifestIdentity } from './order.js';
+import { decidePrune, stampOwnership, WORK_ANNOTATION, WORK_LABEL, type WorkRef } from './ownership.js';
+import { definedKind, inventoryObject, isEstablished, planManifest, type EffectiveApplyOptions, type InventoryEntry } from './plan.js';
+import type { SpokeCache } from './spoke-cache.js';
+import type { ManifestResult } from './status.js';
+
+// The applier carries out the plans of plan.ts on the spoke: server-side apply in dependency order,
+// custom resources after their CRD is Established, and pruning in reverse order. It reads live
+// objects from the spoke cache and writes only what a plan calls for.
+
+export interface ApplierContext {
+  kube: Kube;
+  cache: SpokeCache;
+  logger: Logger;
+  signal: AbortSignal;
+  work: WorkRef;
+  options: EffectiveApplyOptions;
+}
+
+export interface ApplyOutcome {
+  /** One per manifest, in the Work's order. */
+  results: ManifestResult[];
+  /** Identity keys of the manifests not applied as written (failed, conflicting, waiting), sorted. */
+  unapplied: string[];
+  /** Some manifests wait for a CRD to be Established (or served): visit again soon. */
+  waiting: boolean;
+  /** Writes made. */
+  writes: number;
+}
+
+/** Objects of one kind are applied this many at a time; kinds follow each other in order. */
+const CONCURRENCY = 16;
+
+async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** Consecutive runs of one kind, keeping the order. */
+function runsOfKind<T extends KubeObject>(ordered: readonly T[]): T[][] {
+  const runs: T[][] = [];
+  let last: string | undefined;
+  for (const manifest of ordered) {
+    const key = `${manifest.apiVersion}/${manifest.kind}`;
+    if (key !== last) runs.push([]);
+    runs[runs.length - 1]?.push(manifest);
+    last = key;
+  }
+  return runs;
+}
+
+const messageOf = (error: unknown): string => (error instanceof KubeApiError ? error.apiMessage : error instanceof Error ? error.message : String(error));
+
+/**
+ * Applies `manifests` in dependency order. `lastApplied` holds, by identity key, the manifests as
+ * the agent last applied them. One object's failure is reported in its result and blocks nothing.
+ */
+export async function applyManifests(context: ApplierContext, manifests: readonly Manifest[], lastApplied: ReadonlyMap<string, Manifest>): Promise<ApplyOutcome> {
+  const { kube, cache, work, options, signal } = context;
+  const resultByManifest = new Map<Manifest, ManifestResult>();
+  const unapplied: string[] = [];
+  const definedByWork = new Set(manifests.map(definedKind).filter((k): k is string => k !== undefined));
+  const notEstablished = new Set<string>();
+  let waiting = false;
+  let writes = 0;
+
+  const applyOne = async (manifest: Manifest): Promise<void> => {
+    const identity = manifestIdentity(manifest, cache.resolveScope);
+    const key = identityKey(identity);
+    const stamped = stampOwnership(manifest, work);
+    const previous = lastApplied.get(key);
+    // The cache holds only flotilla's objects: absence there is confirmed by a read, because an
+    // object someone else created is what adoption must decide about.
+    let live = cache.get(manifest, identity.namespace, identity.name)
+      ?? await kube.getOrNull(manifest, identity.name, identity.namespace === '' ? undefined : identity.namespace, { signal }) ?? undefined;
+    const plan = planManifest({
+      manifest: stamped, lastApplied: previous ? stampOwnership(previous, work) : undefined, live, work, options,
+    });
+    const result: ManifestResult = { identity, applied: false, health: assessHealth(live) };
+    resultByManifest.set(manifest, result);
+    if (plan.action === 'Conflict') {
+      result.conflict = plan.message;
+      unapplied.push(key);
+      return;
+    }
+    if (plan.action === 'Apply') {
+      try {
+        live = await kube.apply(stamped, { fieldManager, force: plan.force, signal });
+        writes++;
+        context.logger.info('applied object', { reason: plan.reason, kind: manifest.kind, namespace: identity.namespace, name: identity.name });
+      } catch (error) {
+        if (signal.aborted) throw error;
+        if (isConflict(error)) result.conflict = messageOf(error);
+        else result.error = messageOf(error);
+        unapplied.push(key);
+        return;
+      }
+    }
+    result.applied = true;
+    result.health = assessHealth(live);
+    if (plan.action === 'Report') result.drift = plan.drift;
+    const defines = definedKind(manifest);
+    if (defines !== undefined && !isEstablished(live)) notEstablished.add(defines);
+  };
+
+  for (const run of runsOfKind(applyOrder(manifests, cache.resolveScope))) {
+    const first = run[0] as Manifest;
+    const kind = groupKindKey(groupKindOf(first));
+    const served = !notEstablished.has(kind) && await cache.ensure(first, signal);
+    if (!served) {
+      const byWork = definedByWork.has(kind);
+      waiting ||= byWork;
+      for (const manifest of run) {
+        const result: ManifestResult = {
+          identity: manifestIdentity(manifest, cache.resolveScope),
+          applied: false,
+          health: { status: 'Unknown', reason: byWork ? 'WaitingForCRD' : 'UnknownKind', message: 'the kind is not served' },
+          ...(byWork ? {} : { error: `the server has no resource for kind ${first.kind} in ${first.apiVersion}` }),
+        };
+        resultByManifest.set(manifest, result);
+        unapplied.push(identityKey(result.identity));
+      }
+      continue;
+    }
+    await forEachLimited(run, CONCURRENCY, applyOne);
+  }
+  const results = manifests.map((m) => resultByManifest.get(m) as ManifestResult);
+  return { results, unapplied: unapplied.sort(), waiting, writes };
+}
+
+export interface PruneOutcome {
+  /** Entries still to prune (deletes that failed): they stay in the inventory. */
+  remaining: InventoryEntry[];
+  writes: number;
+  errors: string[];
+}
+
+/**
+ * Deletes (or, under the Orphan policy, releases) the objects of `entries`, in the given order. An
+ * object is only touched when it carries this Work's mark; one that is gone, foreign or of a kind no
+ * longer served is simply forgotten.
+ */
+export async function pruneEntries(context: ApplierContext, entries: readonly InventoryEntry[]): Promise<PruneOutcome> {
+  const { kube, cache, work, options, signal, logger } = context;
+  const remaining: InventoryEntry[] = [];
+  const errors: string[] = [];
+  let writes = 0;
+  for (const entry of entries) {
+    const object = inventoryObject(entry);
+    if (!(await cache.ensure(object, signal))) continue;
+    const live = cache.get(object, entry.namespace ?? '', entry.name);
+    if (!live || live.metadata.deletionTimestamp !== undefined) continue;
+    const decision = decidePrune(live, work);
+    const fields = { kind: entry.kind, namespace: entry.namespace, name: entry.name };
+    if (!decision.allowed) {
+      logger.info('not pruning an object that is not ours', { ...fields, reason: decision.reason });
+      continue;
+    }
+    try {
+      if (options.deletionPolicy === 'Orphan') {
+        // Released, not deleted: without our marks it is nobody's, and may be adopted again later.
+        await kube.patch(object, entry.name, entry.namespace, {
+          metadata: { labels: { [WORK_LABEL]: null }, annotations: { [WORK_ANNOTATION]: null } },
+        }, { type: 'merge', signal });
+        logger.info('orphaned object removed from its Work', fields);
+      } else {
+        await kube.delete(object, entry.name, entry.namespace, { propagationPolicy: 'Background', signal, ...(live.metadata.uid ? { preconditions: { uid: live.metadata.uid } } : {}) });
+        logger.info('pruned object removed from its Work', fields);
+      }
+      writes++;
+    } catch (error) {
+      if (signal.aborted) throw error;
+      if (isNotFound(error)) continue;
+      remaining.push(entry);
+      errors.push(`${entry.kind} ${entry.namespace ? `${entry.namespace}/` : ''}${entry.name}: ${messageOf(error)}`);
+    }
+  }
+  return { remaining, writes, errors };
+}

@@ -1,0 +1,87 @@
+import { Buffer } from 'node:buffer';
+import type { Manifest } from '../api/index.js';
+import type { KubeObject } from '../runtime/kube.js';
+import { isJsonObject } from './object.js';
+import { decodeContent, encodeContent, type WorkContent } from './payload.js';
+import type { EffectiveApplyOptions, InventoryEntry } from './plan.js';
+
+// The agent's local copy of one Work set, kept in the spoke so that it can enforce the last desired
+// state without the hub — also across restarts — and knows what it created (the inventory) without
+// listing every kind in the cluster. Secrets, because manifests may carry Secrets: one per set,
+// plus one per further part when the compressed manifests exceed what one Secret holds (1 MiB).
+
+/** Labels every local copy Secret with its Work set's name; the agent lists them by it. */
+export const LOCAL_COPY_LABEL = 'flotilla.dev/local-copy';
+const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'flotilla' };
+/** Base64 characters of compressed manifests per Secret: well inside a Secret's 1 MiB of data. */
+export const LOCAL_COPY_PART_CHARS = 512 * 1024;
+
+export interface LocalCopy {
+  set: string;
+  hubNamespace: string;
+  /** The hub Works of the set, by name: a deletion is confirmed against them. */
+  works: string[];
+  revision: string;
+  options: EffectiveApplyOptions;
+  /** What the agent created or adopted and has not pruned, sorted by identity. */
+  inventory: InventoryEntry[];
+  /** Identity keys of the manifests not yet applied as written; the others are what was last applied. */
+  unapplied: string[];
+  /** The desired manifests; absent when the stored content cannot be read (then nothing is enforced from it). */
+  manifests?: Manifest[];
+}
+
+type LocalState = Omit<LocalCopy, 'manifests'>;
+
+export function localCopyName(set: string, part = 0): string {
+  return part === 0 ? `flotilla-work.${set}` : `flotilla-work.${set}.part-${part}`;
+}
+
+const encode = (value: unknown): string => Buffer.from(JSON.stringify(value), 'utf8').toString('base64');
+
+/** The Secrets that hold `copy`, part 0 (with the state) first. */
+export function localCopySecrets(copy: LocalCopy, namespace: string): KubeObject[] {
+  const { manifests, ...state } = copy;
+  const encoded = encodeContent(manifests ?? [], { inlineLimitBytes: 0, maxDataChars: LOCAL_COPY_PART_CHARS, maxParts: Number.MAX_SAFE_INTEGER });
+  const contents = encoded.ok ? encoded.contents : [];
+  return contents.map((content, index) => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: localCopyName(copy.set, index), namespace, labels: { ...MANAGED_BY, [LOCAL_COPY_LABEL]: copy.set } },
+    type: 'Opaque',
+    data: index === 0 ? { state: encode(state), content: encode(content) } : { content: encode(content) },
+  }));
+}
+
+function decodeField(secret: KubeObject, key: string): unknown {
+  const data = secret.data;
+  const value = isJsonObject(data) ? data[key] : undefined;
+  if (typeof value !== 'string') return undefined;
+  try {
+    return JSON.parse(Buffer.from(value, 'base64').toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function isLocalState(value: unknown): value is LocalState {
+  return isJsonObject(value) && typeof value.set === 'string' && typeof value.hubNamespace === 'string'
+    && Array.isArray(value.works) && typeof value.revision === 'string' && isJsonObject(value.options) && Array.isArray(value.inventory) && Array.isArray(value.unapplied);
+}
+
+/**
+ * The local copy from the Secrets of one set, or undefined when the state Secret is missing or
+ * unreadable. Content that does not decode (a write cut short) leaves `manifests` absent.
+ */
+export function readLocalCopy(secrets: readonly KubeObject[]): LocalCopy | undefined {
+  const first = secrets.find((s) => s.metadata.name !== undefined && decodeField(s, 'state') !== undefined);
+  const state = first ? decodeField(first, 'state') : undefined;
+  if (!isLocalState(state)) return undefined;
+  // Parts left over from an earlier, larger copy (a clean-up cut short) carry another digest.
+  const digest = (content: WorkContent): string | undefined => content.payload?.sha256;
+  const own = first ? decodeField(first, 'content') : undefined;
+  const contents = secrets.map((s) => decodeField(s, 'content'))
+    .filter((c): c is WorkContent => isJsonObject(c) && isJsonObject(own) && digest(c) === digest(own));
+  const decoded = decodeContent(contents);
+  return decoded.ok ? { ...state, manifests: decoded.manifests } : state;
+}

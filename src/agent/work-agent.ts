@@ -1,0 +1,288 @@
+import { setMaxListeners } from 'node:events';
+import { memberNamespace, type Manifest, type Work, type WorkStatus } from '../api/index.js';
+import { jsonEqual } from '../runtime/conditions.js';
+import { createInformer, type Informer } from '../runtime/informer.js';
+import { isNotFound, KubeApiError, type Kube, type KubeObject } from '../runtime/kube.js';
+import { silentLogger, type Logger } from '../runtime/log.js';
+import { createWorkQueue } from '../runtime/queue.js';
+import { writeStatus } from '../runtime/status.js';
+import { applyManifests, pruneEntries, type ApplierContext } from './applier.js';
+import { LOCAL_COPY_LABEL, localCopyName, localCopySecrets, readLocalCopy, type LocalCopy } from './local-copy.js';
+import { identityKey, manifestIdentity } from './order.js';
+import { workLabelValue, type WorkRef } from './ownership.js';
+import { inventoryEntry, inventoryKey, mergeInventory, pruneCandidates, type EffectiveApplyOptions } from './plan.js';
+import { createSpokeCache } from './spoke-cache.js';
+import { computeWorkStatus, type ContentProblem, type ManifestResult } from './status.js';
+import { hubDesired, workSetName } from './work-set.js';
+
+// The Work side of the agent: watches the Works in the cluster's own hub namespace, applies each
+// Work set to the spoke, prunes, corrects or reports drift, and reports status back. It keeps a
+// local copy of every Work set in the spoke, so it goes on enforcing the last applied state while
+// the hub is unreachable and after a restart, and it never deletes anything because the hub is
+// gone: only a successful list from the hub that lacks a Work, confirmed by a NotFound for it,
+// prunes that Work's objects.
+
+export const WORK_TYPE = { apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work' } as const;
+const SET_INDEX = 'set';
+/** Where the agent runs and keeps its local copies. */
+export const DEFAULT_SYSTEM_NAMESPACE = 'flotilla-system';
+
+export interface WorkAgentOptions {
+  /** The hub, as the agent's own identity (it reads Works and writes their status, nothing else). */
+  hub: Kube;
+  /** The spoke the agent applies to. */
+  spoke: Kube;
+  cluster: string;
+  /** The hub namespace of this cluster's Works (default flotilla-member-CLUSTER). */
+  namespace?: string;
+  /** The spoke namespace for local copies (default flotilla-system; it must exist). */
+  systemNamespace?: string;
+  /** Stops the agent; `done` resolves once it has. */
+  signal: AbortSignal;
+  logger?: Logger;
+  /** Work sets reconciled at once (default 4). */
+  workers?: number;
+}
+
+export interface WorkAgentStats {
+  /** Work sets known (from the hub or a local copy). */
+  sets: number;
+  reconciles: number;
+  errors: number;
+  /** Keys queued or being reconciled. */
+  pending: number;
+  hubSynced: boolean;
+  /** Kinds watched on the spoke. */
+  watchedKinds: number;
+}
+
+export interface WorkAgent {
+  /** Resolves when the agent has stopped (after `signal` aborted). */
+  readonly done: Promise<void>;
+  stats(): WorkAgentStats;
+}
+
+/** What one reconcile decided to enforce. */
+interface Enforced {
+  manifests: Manifest[];
+  options: EffectiveApplyOptions;
+  revision: string;
+  works: string[];
+}
+
+/**
+ * Starts the agent: reads its local copies from the spoke (so it can enforce them at once, with or
+ * without the hub), then watches. Resolves once started; runs until `signal` aborts.
+ */
+export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAgent> {
+  const { hub, spoke } = options;
+  // One internal signal for the many watches and waits, linked to the caller's, so that Node's
+  // listener-leak warning (meant for leaks, not for a process with dozens of informers) stays quiet.
+  const stop = new AbortController();
+  setMaxListeners(0, stop.signal);
+  if (options.signal.aborted) stop.abort(options.signal.reason);
+  else options.signal.addEventListener('abort', () => { stop.abort(options.signal.reason); }, { once: true });
+  const signal = stop.signal;
+  const hubNamespace = options.namespace ?? memberNamespace(options.cluster);
+  const systemNamespace = options.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE;
+  const logger = (options.logger ?? silentLogger()).child({ controller: 'work-agent', cluster: options.cluster });
+  const queue = createWorkQueue({ backoff: { baseMs: 500, maxMs: 15_000, jitter: 0.2 } });
+  const stats = { reconciles: 0, errors: 0 };
+
+  // Work sets by name, and the ownership label value that leads back to each.
+  const copies = new Map<string, LocalCopy>();
+  const copyParts = new Map<string, number>();
+  const setsByLabel = new Map<string, string>();
+  const refOf = (set: string): WorkRef => ({ namespace: hubNamespace, name: set });
+  const noteSet = (set: string): void => { setsByLabel.set(workLabelValue(refOf(set)), set); };
+  const enqueue = (set: string): void => { noteSet(set); queue.add(set); };
+
+  const cache = createSpokeCache({
+    kube: spoke, logger, signal,
+    onChange: (label) => {
+      const set = setsByLabel.get(label);
+      if (set !== undefined) queue.add(set);
+    },
+  });
+
+  const hubWorks: Informer<Work & KubeObject> = createInformer<Work & KubeObject>({
+    kube: hub, type: WORK_TYPE, namespace: hubNamespace, logger, indexes: { [SET_INDEX]: (w) => [workSetName(w)] },
+  });
+  hubWorks.addHandler({
+    onAdd: (w) => { enqueue(workSetName(w)); },
+    onUpdate: (old, current) => {
+      // Status writes (ours) change neither generation nor labels: nothing to do for them.
+      if (old.metadata.generation === current.metadata.generation && jsonEqual(old.metadata.labels, current.metadata.labels)) return;
+      enqueue(workSetName(old));
+      enqueue(workSetName(current));
+    },
+    onDelete: (w) => { enqueue(workSetName(w)); },
+  });
+
+  // --- local copies ------------------------------------------------------------------------------
+  const listed = await spoke.list({ apiVersion: 'v1', kind: 'Secret' }, { namespace: systemNamespace, labelSelector: LOCAL_COPY_LABEL, signal });
+  const secretsBySet = new Map<string, KubeObject[]>();
+  for (const secret of listed.items) {
+    const set = secret.metadata.labels?.[LOCAL_COPY_LABEL] ?? '';
+    secretsBySet.set(set, [...(secretsBySet.get(set) ?? []), secret]);
+  }
+  for (const [set, secrets] of secretsBySet) {
+    const copy = readLocalCopy(secrets);
+    if (copy?.hubNamespace !== hubNamespace) continue;
+    if (copy.manifests === undefined) logger.warn('local copy content unreadable; enforcing nothing for it until the hub answers', { set });
+    copies.set(set, copy);
+    copyParts.set(set, secrets.length);
+    enqueue(set);
+  }
+  logger.info('work agent starting', { hubNamespace, localCopies: copies.size });
+
+  async function saveCopy(copy: LocalCopy): Promise<void> {
+    if (jsonEqual(copies.get(copy.set), copy)) return;
+    const secrets = localCopySecrets(copy, systemNamespace);
+    // Further parts first: part 0 carries the state and names the digest the parts must match.
+    for (const secret of [...secrets.slice(1), ...secrets.slice(0, 1)]) {
+      await spoke.apply(secret, { fieldManager: 'flotilla', force: true, signal });
+    }
+    for (let part = secrets.length; part < (copyParts.get(copy.set) ?? 0); part++) {
+      await spoke.delete({ apiVersion: 'v1', kind: 'Secret' }, localCopyName(copy.set, part), systemNamespace, { signal }).catch(ignoreNotFound);
+    }
+    copies.set(copy.set, copy);
+    copyParts.set(copy.set, secrets.length);
+  }
+
+  async function dropCopy(set: string): Promise<void> {
+    for (let part = (copyParts.get(set) ?? 1) - 1; part >= 0; part--) {
+      await spoke.delete({ apiVersion: 'v1', kind: 'Secret' }, localCopyName(set, part), systemNamespace, { signal }).catch(ignoreNotFound);
+    }
+    copies.delete(set);
+    copyParts.delete(set);
+  }
+
+  const applier = (set: string, enforced: Pick<Enforced, 'options'>): ApplierContext => ({
+    kube: spoke, cache, logger: logger.child({ work: set }), signal, work: refOf(set), options: enforced.options,
+  });
+
+  // --- reconcile ---------------------------------------------------------------------------------
+
+  /** The Work set's Works were deleted on the hub: confirm it, then prune (or orphan) what it left. */
+  async function removeSet(set: string): Promise<void> {
+    const copy = copies.get(set);
+    if (!copy) return;
+    for (const name of copy.works) {
+      if (await hub.getOrNull(WORK_TYPE, name, hubNamespace, { signal })) {
+        logger.warn('a Work missing from the hub cache still exists; not pruning', { work: name });
+        return;
+      }
+    }
+    logger.info('Work deleted on the hub; removing what it applied', { set, objects: copy.inventory.length, deletionPolicy: copy.options.deletionPolicy });
+    const pruned = await pruneEntries(applier(set, copy), pruneCandidates(copy.inventory, [], cache.resolveScope));
+    if (pruned.remaining.length > 0) {
+      await saveCopy({ ...copy, inventory: pruned.remaining });
+      throw new Error(`could not prune ${pruned.errors.length} object(s): ${pruned.errors.slice(0, 3).join('; ')}`);
+    }
+    await dropCopy(set);
+    setsByLabel.delete(workLabelValue(refOf(set)));
+  }
+
+  async function reconcile(set: string): Promise<{ requeueAfter?: number }> {
+    const works = hubWorks.store.byIndex(SET_INDEX, set);
+    const desired = hubDesired(works, hubWorks.hasSynced(), cache.resolveScope);
+    if (desired.state === 'Deleted') {
+      await removeSet(set);
+      return {};
+    }
+    const copy = copies.get(set);
+    const problem: ContentProblem | undefined = desired.state === 'Unreadable' ? desired.problem : undefined;
+    // The hub's content when there is one; otherwise keep enforcing what was last applied.
+    const enforced: Enforced | undefined = desired.state === 'Content'
+      ? { ...desired, works: works.map((w) => w.metadata.name ?? '').sort() }
+      : copy?.manifests ? { manifests: copy.manifests, options: copy.options, revision: copy.revision, works: copy.works } : undefined;
+    let results: ManifestResult[] = [];
+    let requeueAfter: number | undefined;
+    const failures: string[] = [];
+    if (enforced) {
+      const context = applier(set, enforced);
+      const resolveScope = cache.resolveScope;
+      const unapplied = new Set(copy?.unapplied ?? []);
+      const lastApplied = new Map((copy?.manifests ?? [])
+        .map((m) => [identityKey(manifestIdentity(m, resolveScope)), m] as const)
+        .filter(([key]) => !unapplied.has(key)));
+      const base: LocalCopy = {
+        set, hubNamespace, works: enforced.works, revision: enforced.revision, options: enforced.options,
+        inventory: copy?.inventory ?? [], unapplied: copy?.unapplied ?? [], manifests: copy?.manifests ?? [],
+      };
+      // Remember what may be created before creating it, so a crash cannot leak an object.
+      const intended = mergeInventory(base.inventory, enforced.manifests.map((m) => inventoryEntry(m, resolveScope)), resolveScope);
+      await saveCopy({ ...base, inventory: intended });
+      const outcome = await applyManifests(context, enforced.manifests, lastApplied);
+      results = outcome.results;
+      if (outcome.waiting) requeueAfter = 1000;
+      if (results.some((r) => r.error !== undefined)) requeueAfter ??= 15_000;
+      const pruned = await pruneEntries(context, pruneCandidates(intended, enforced.manifests, resolveScope));
+      failures.push(...pruned.errors);
+      const kept = new Set(enforced.manifests.map((m) => identityKey(manifestIdentity(m, resolveScope))));
+      const inventory = mergeInventory(intended.filter((e) => kept.has(inventoryKey(e, resolveScope))), pruned.remaining, resolveScope);
+      await saveCopy({ ...base, inventory, unapplied: outcome.unapplied, manifests: enforced.manifests });
+    }
+    await reportStatus(works, enforced?.revision ?? '', results, problem);
+    if (failures.length > 0) throw new Error(`prune failed for ${failures.length} object(s): ${failures.slice(0, 3).join('; ')}`);
+    return requeueAfter === undefined ? {} : { requeueAfter };
+  }
+
+  async function reportStatus(works: readonly Work[], revision: string, results: readonly ManifestResult[], problem: ContentProblem | undefined): Promise<void> {
+    for (const work of works) {
+      await writeStatus<Work & KubeObject>(hub, work as Work & KubeObject, (current): WorkStatus => computeWorkStatus(current.status, {
+        generation: current.metadata.generation ?? 0,
+        revision,
+        results,
+        ...(problem ? { contentProblem: problem } : {}),
+      }), { signal, fieldManager: 'flotilla' });
+    }
+  }
+
+  // --- run -----------------------------------------------------------------------------------------
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const set = await queue.get();
+      if (set === undefined) return;
+      try {
+        const result = await reconcile(set);
+        stats.reconciles++;
+        queue.forget(set);
+        if (result.requeueAfter !== undefined) queue.addAfter(set, result.requeueAfter);
+      } catch (error) {
+        stats.reconciles++;
+        if (!signal.aborted) {
+          stats.errors++;
+          logger.warn('reconcile of a Work failed; will retry with backoff', {
+            work: set, retries: queue.failures(set),
+            error: error instanceof KubeApiError ? `${error.code} ${error.reason}: ${error.apiMessage}` : String(error),
+          });
+          queue.addRateLimited(set);
+        }
+      } finally {
+        queue.done(set);
+      }
+    }
+  };
+
+  const hubRun = hubWorks.run(signal);
+  // Once the hub has answered a full list, sets known only locally may have been deleted meanwhile.
+  void hubWorks.waitForSync(signal).then(() => { for (const set of copies.keys()) queue.add(set); }, () => undefined);
+  signal.addEventListener('abort', () => { queue.shutdown(); }, { once: true });
+  const done = Promise.all([hubRun, ...Array.from({ length: options.workers ?? 4 }, worker)]).then(() => {
+    logger.info('work agent stopped');
+  });
+
+  return {
+    done,
+    stats: () => ({
+      sets: setsByLabel.size, reconciles: stats.reconciles, errors: stats.errors,
+      pending: queue.len() + queue.processing(), hubSynced: hubWorks.hasSynced(), watchedKinds: cache.watched(),
+    }),
+  };
+}
+
+function ignoreNotFound(error: unknown): void {
+  if (!isNotFound(error)) throw error;
+}

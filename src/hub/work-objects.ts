@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import { apiVersion, labels, memberNamespace, type ApplyOptions, type Manifest, type Work, type WorkSource } from '../api/index.js';
+import { encodeContent, type EncodeOptions } from '../agent/payload.js';
+
+// The Work object(s) that carry one source's manifests to one member cluster: one Work when the
+// content fits (inline, or compressed), else one Work per part of the compressed payload. Every
+// part is labelled with the set's name (flotilla.dev/work), which is also part 0's name; the agent
+// joins the parts by that label and marks what it applies with it.
+
+export interface WorkObjectsInput {
+  cluster: string;
+  /** The Work set's name (part 0's name), a DNS-1123 label of at most 63 characters. */
+  name: string;
+  source: WorkSource;
+  manifests: readonly Manifest[];
+  applyOptions?: ApplyOptions;
+  /** Extra labels, e.g. the fleet's. */
+  labels?: Record<string, string>;
+  encoding?: EncodeOptions;
+}
+
+export type WorkObjectsResult = { ok: true; works: Work[] } | { ok: false; reason: 'TooLarge'; message: string };
+
+const MAX_NAME = 63;
+
+/** Part 0 is the set's name; part N is NAME-part-N, shortened with a hash of the name if needed. */
+export function workPartName(name: string, index: number): string {
+  if (index === 0) return name;
+  const suffix = `-part-${index}`;
+  if (name.length + suffix.length <= MAX_NAME) return `${name}${suffix}`;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  return `${name.slice(0, MAX_NAME - suffix.length - hash.length - 1).replace(/-+$/, '')}-${hash}${suffix}`;
+}
+
+/** The Works to write for one source on one cluster, deterministically (equal input, equal objects). */
+export function workObjects(input: WorkObjectsInput): WorkObjectsResult {
+  const encoded = encodeContent(input.manifests, input.encoding);
+  if (!encoded.ok) return encoded;
+  const works = encoded.contents.map((content, index): Work => ({
+    apiVersion,
+    kind: 'Work',
+    metadata: {
+      name: workPartName(input.name, index),
+      namespace: memberNamespace(input.cluster),
+      labels: {
+        ...input.labels,
+        [labels.work]: input.name,
+        [labels.cluster]: input.cluster,
+        [labels.sourceKind]: input.source.kind,
+        [labels.sourceNamespace]: input.source.namespace,
+        [labels.sourceName]: input.source.name,
+      },
+    },
+    spec: {
+      source: input.source,
+      ...content,
+      ...(input.applyOptions ? { applyOptions: input.applyOptions } : {}),
+    },
+  }));
+  return { ok: true, works };
+}
