@@ -24,7 +24,7 @@ async function until(check: () => Promise<boolean> | boolean, timeoutMs: number)
 
 const writes = (counts: Readonly<Record<string, number>>): number => WRITE_METHODS.reduce((sum, m) => sum + (counts[m] ?? 0), 0);
 const delta = (after: Readonly<Record<string, number>>, before: Readonly<Record<string, number>>): Record<string, number> =>
-  Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => v !== 0));
+  Object.fromEntries(Object.entries(after).map(([k, v]): [string, number] => [k, v - (before[k] ?? 0)]).filter(([, v]) => v !== 0));
 
 process.stderr.write(`starting hub and spoke-1 in ${process.env.FLOTILLA_TESTENV_DIR}\n`);
 await testenv('up', '--owner-pid', String(process.pid), 'hub', 'spoke-1');
