@@ -24,11 +24,6 @@ export function overrideApplies(override: Override, cluster: OverrideCluster): b
   return (override.clusterNames ?? []).includes(cluster.name);
 }
 
-/** The overrides that apply to a cluster, in spec order. */
-export function overridesFor(overrides: readonly Override[] | undefined, cluster: OverrideCluster): Override[] {
-  return (overrides ?? []).filter((override) => overrideApplies(override, cluster));
-}
-
 export function patchTargets(target: PatchTarget, manifest: Manifest): boolean {
   return manifest.kind === target.kind
     && (target.apiVersion === undefined || manifest.apiVersion === target.apiVersion)

@@ -3,7 +3,7 @@ import type { LruCache } from './cache.js';
 import { digestOf } from './digest.js';
 import type { RenderError } from './errors.js';
 import { describeManifest } from './manifest.js';
-import { applyOverrides, overridesFor, type OverrideCluster } from './overrides.js';
+import { applyOverrides, overrideApplies, type OverrideCluster } from './overrides.js';
 import { manifestProblem } from './source.js';
 import { collectVariables, resolveVariable, substituteVariables, type VariableContext } from './variables.js';
 
@@ -73,7 +73,7 @@ function variableContext(cluster: RenderCluster): VariableContext {
 
 /** The cache key of a cluster's render, and the overrides that select the cluster. */
 export function renderKey(prepared: PreparedService, cluster: RenderCluster): { key: string; overrides: Override[] } {
-  const matching = prepared.overrides.filter((entry) => overridesFor([entry.override], cluster).length > 0);
+  const matching = prepared.overrides.filter((entry) => overrideApplies(entry.override, cluster));
   const referenced = new Set(prepared.sourceVariables);
   for (const entry of matching) for (const name of entry.variables) referenced.add(name);
   const context = variableContext(cluster);
