@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from '@jest/globals';
+import type { KubeObject } from '../runtime/kube.js';
+import { LOCAL_COPY_LABEL, LOCAL_COPY_PART_CHARS, localCopyName, localCopySecrets, readLocalCopy, type LocalCopy } from './local-copy.js';
+import { effectiveApplyOptions } from './plan.js';
+import { manifest } from './testing.js';
+
+const copy: LocalCopy = {
+  set: 'web',
+  hubNamespace: 'flotilla-member-eu1',
+  works: ['web'],
+  revision: 'r1',
+  options: effectiveApplyOptions({ deletionPolicy: 'Orphan' }),
+  inventory: [{ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'shop', name: 'cfg' }],
+  unapplied: [],
+  manifests: [manifest('v1', 'ConfigMap', 'cfg', 'shop', { data: { a: '1' } })],
+};
+
+/** Random hex: compresses to about half, so it takes real space. */
+const noise = (chars: number): string => randomBytes(chars / 2).toString('hex');
+
+describe('local copy', () => {
+  it('round-trips through one labelled Secret', () => {
+    const secrets = localCopySecrets(copy, 'flotilla-system');
+    expect(secrets).toHaveLength(1);
+    expect(secrets[0]?.metadata).toMatchObject({ name: 'flotilla-work.web', namespace: 'flotilla-system', labels: { [LOCAL_COPY_LABEL]: 'web' } });
+    expect(readLocalCopy(secrets)).toEqual(copy);
+  });
+
+  it('splits large content across Secrets that each stay under 1 MiB, and joins them in any order', () => {
+    const big: LocalCopy = { ...copy, manifests: Array.from({ length: 8 }, (_, i) => manifest('v1', 'ConfigMap', `c${i}`, 'shop', { data: { x: noise(300_000) } })) };
+    const secrets = localCopySecrets(big, 'flotilla-system');
+    expect(secrets.length).toBeGreaterThan(1);
+    expect(secrets.map((s) => s.metadata.name)).toContain(localCopyName('web', 1));
+    for (const secret of secrets) expect(JSON.stringify(secret.data).length).toBeLessThan(LOCAL_COPY_PART_CHARS * 2);
+    expect(readLocalCopy([...secrets].reverse())).toEqual(big);
+  });
+
+  it('keeps the state (and the inventory) when the content is unreadable, and ignores stale parts', () => {
+    const big: LocalCopy = { ...copy, manifests: [manifest('v1', 'ConfigMap', 'c', 'shop', { data: { x: noise(1_200_000) } })] };
+    const secrets = localCopySecrets(big, 'flotilla-system');
+    const read = readLocalCopy(secrets.slice(0, 1));
+    expect(read).toEqual({ ...big, manifests: undefined });
+    expect(read && 'manifests' in read).toBe(false);
+    const stale: KubeObject[] = localCopySecrets(big, 'flotilla-system').slice(1);
+    expect(readLocalCopy([...localCopySecrets(copy, 'flotilla-system'), ...stale])).toEqual(copy);
+  });
+
+  it('answers undefined without a readable state', () => {
+    expect(readLocalCopy([])).toBeUndefined();
+    expect(readLocalCopy([{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x' }, data: { state: 'bm90IGpzb24=' } }])).toBeUndefined();
+  });
+});
