@@ -70,7 +70,7 @@ async function heartbeatLoop(session: () => Session, options: MemberAgentOptions
       if (failing) log.info('heartbeats reach the hub again', { cluster: credentials.cluster });
       failing = false;
     } catch (error) {
-      if (signal.aborted) return;
+      if (stopped(signal)) return;
       // A stale copy (someone else wrote it, or it was deleted): read it afresh next round.
       if (isConflict(error) || isNotFound(error)) lease = undefined;
       if (!failing) log.warn('heartbeat failed; retrying', { cluster: credentials.cluster, error: errorText(error) });
@@ -108,7 +108,7 @@ async function factsLoop(
       }
       await wake.next();
     } catch (error) {
-      if (signal.aborted) return;
+      if (stopped(signal)) return;
       log.warn('reporting cluster facts failed; retrying', { cluster: credentials.cluster, error: errorText(error) });
       await sleep(options.heartbeatIntervalMs, signal).catch(() => undefined);
     }
@@ -122,7 +122,7 @@ async function tokenLoop(current: () => Session, replace: (next: Session) => voi
     const { hub, credentials } = current();
     const wait = failures === 0 ? refreshAt(credentials.token, options.refresh) - Date.now() : Math.min(30_000, 1000 * 2 ** failures);
     await sleep(Math.max(0, wait), signal).catch(() => undefined);
-    if (signal.aborted) return;
+    if (stopped(signal)) return;
     try {
       const answer = await hub.request<{ status?: { token?: string; expirationTimestamp?: string } }>('POST',
         `/api/v1/namespaces/${memberNamespace(credentials.cluster)}/serviceaccounts/${agentServiceAccount}/token`, {
@@ -139,12 +139,17 @@ async function tokenLoop(current: () => Session, replace: (next: Session) => voi
       failures = 0;
       log.info('rotated the hub token', { cluster: credentials.cluster, expires: answer.status?.expirationTimestamp, nextRenewal: new Date(refreshAt(token, options.refresh)).toISOString() });
     } catch (error) {
-      if (signal.aborted) return;
+      if (stopped(signal)) return;
       failures++;
       const expiresAt = tokenLifetime(credentials.token)?.expiresAt;
       log.warn('token renewal failed; retrying', { cluster: credentials.cluster, error: errorText(error), failures, ...(expiresAt !== undefined ? { expiresAt: new Date(expiresAt).toISOString() } : {}) });
     }
   }
+}
+
+/** Read through a call: TypeScript narrows `signal.aborted` as if it could not change across awaits. */
+function stopped(signal: AbortSignal): boolean {
+  return signal.aborted;
 }
 
 /** A wake-up that coalesces: many cache events before the loop looks again make one report. */

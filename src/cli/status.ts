@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { memberNamespace, type Fleet, type MemberCluster } from '../api/index.js';
 import { heartbeatLease } from '../hub/member-access.js';
 import { FleetType, MemberClusterType } from '../hub/objects.js';
-import { findCondition, kubeFromDefault, kubeFromFile, LeaseType, type Condition, type KubeObject, type Lease } from '../runtime/index.js';
+import { findCondition, kubeFromDefault, kubeFromFile, LeaseType, type KubeObject, type Lease } from '../runtime/index.js';
 
 export interface ClusterRow {
   name: string;
@@ -38,7 +38,7 @@ export function statusView(fleets: readonly Fleet[], members: readonly MemberClu
     .filter((m) => fleet === undefined || m.spec.fleet === fleet)
     .map((m): ClusterRow => {
       const s = m.status;
-      const ready = findCondition(s?.conditions as Condition[] | undefined, 'Ready');
+      const ready = findCondition(s?.conditions, 'Ready');
       const r = s?.resources;
       return {
         name: m.metadata.name ?? '',
@@ -58,7 +58,7 @@ export function statusView(fleets: readonly Fleet[], members: readonly MemberClu
       .filter((f) => fleet === undefined || f.metadata.name === fleet)
       .map((f) => ({
         name: f.metadata.name ?? '',
-        ready: findCondition(f.status?.conditions as Condition[] | undefined, 'Ready')?.status ?? 'Unknown',
+        ready: findCondition(f.status?.conditions, 'Ready')?.status ?? 'Unknown',
         clusters: f.status?.clusters?.total ?? 0,
         readyClusters: f.status?.clusters?.ready ?? 0,
       }))

@@ -2,7 +2,7 @@
 // whose workspace namespace holds the group) and keeps them current as clusters join, leave or
 // change labels — a MemberCluster event maps to every group of its fleet. Status: the count and
 // the first 100 names.
-import { objectKey, setReadiness, writeStatus, type Condition, type ControllerSpec, type InformerSource, type KubeObject, type Manager, type ReconcileContext, type Request } from '../runtime/index.js';
+import { objectKey, setReadiness, writeStatus, type ControllerSpec, type InformerSource, type KubeObject, type Manager, type ReconcileContext, type Request } from '../runtime/index.js';
 import type { ClusterGroupStatus, LabelSelector } from '../api/index.js';
 import { fleetOfWorkspace, workspaceIndex } from './fleet.js';
 import type { FleetObject, GroupObject, MemberObject } from './objects.js';
@@ -29,7 +29,7 @@ export function groupStatus(group: GroupObject, fleet: FleetObject | undefined, 
     : { state: 'Stalled' as const, reason: 'FleetNotFound', message: `no Fleet has ${group.metadata.namespace ?? ''} as its workspace namespace` };
   return {
     observedGeneration: generation,
-    conditions: setReadiness(group.status?.conditions as Condition[] | undefined, { ...outcome, observedGeneration: generation }, now),
+    conditions: setReadiness(group.status?.conditions, { ...outcome, observedGeneration: generation }, now),
     matchedCount: matched.length,
     clusters: matched.slice(0, MAX_GROUP_CLUSTERS),
   };

@@ -3,7 +3,7 @@
 // need attention, worst first. Bounded at any fleet size. Pure.
 import type { ClusterAttention, Fleet, FleetClusterCounts, FleetStatus, MemberCluster, ResourceList, VersionCount } from '../api/index.js';
 import { formatQuantity, sumQuantities } from '../agent/quantity.js';
-import { findCondition, setReadiness, type Condition } from '../runtime/index.js';
+import { findCondition, setReadiness } from '../runtime/index.js';
 
 export const MAX_ATTENTION = 20;
 export const MAX_VERSIONS = 32;
@@ -13,8 +13,8 @@ export type MemberState = 'ready' | 'lost' | 'notReady' | 'joining';
 /** Where a member stands, from the conditions the hub wrote. */
 export function memberState(member: MemberCluster): MemberState {
   const conditions = member.status?.conditions;
-  if (findCondition(conditions as Condition[] | undefined, 'Joined')?.status !== 'True') return 'joining';
-  const ready = findCondition(conditions as Condition[] | undefined, 'Ready')?.status;
+  if (findCondition(conditions, 'Joined')?.status !== 'True') return 'joining';
+  const ready = findCondition(conditions, 'Ready')?.status;
   if (ready === 'True') return 'ready';
   return ready === 'Unknown' ? 'lost' : 'notReady';
 }
@@ -70,7 +70,7 @@ export function fleetStatus({ fleet, members, workspace, now = new Date() }: Fle
       ready.push(member);
       continue;
     }
-    const condition = findCondition(member.status?.conditions as Condition[] | undefined, state === 'joining' ? 'Joined' : 'Ready');
+    const condition = findCondition(member.status?.conditions, state === 'joining' ? 'Joined' : 'Ready');
     attention.push({
       state,
       entry: {
@@ -104,7 +104,7 @@ export function fleetStatus({ fleet, members, workspace, now = new Date() }: Fle
   return {
     ...fleet.status,
     observedGeneration: generation,
-    conditions: setReadiness(fleet.status?.conditions as Condition[] | undefined, outcome, now),
+    conditions: setReadiness(fleet.status?.conditions, outcome, now),
     workspaceNamespace: namespace,
     clusters: counts,
     kubernetesVersions,

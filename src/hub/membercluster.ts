@@ -7,7 +7,7 @@
 import { finalizer, memberNamespace } from '../api/index.js';
 import {
   findCondition, isNotFound, jsonEqual, LeaseType, objectKey, type Condition, type ControllerSpec, type InformerSource, type Kube,
-  type KubeObject, type Manager, type ReconcileContext, type Request, type Store,
+  type Manager, type ReconcileContext, type Request, type Store,
 } from '../runtime/index.js';
 import { agentServiceAccount, heartbeatLease, memberAccessObjects } from './member-access.js';
 import { heartbeatTimeoutMs, hubConditionTypes, judgeMember, observeHeartbeat, type HeartbeatObservation, type HubMemberStatus } from './heartbeat.js';
@@ -95,7 +95,10 @@ async function removeFinalizer(kube: Kube, member: MemberObject, signal: AbortSi
   await kube.patch(MemberClusterType, member.metadata.name ?? '', undefined, [
     { op: 'test', path: '/metadata/finalizers', value: finalizers },
     { op: 'replace', path: '/metadata/finalizers', value: finalizers.filter((f) => f !== finalizer) },
-  ], { type: 'json', signal });
+  ], { type: 'json', signal }).catch((error: unknown) => {
+    // A stale cache: the finalizer was already removed and the object is gone.
+    if (!isNotFound(error)) throw error;
+  });
 }
 
 interface MemberDeps {
@@ -148,7 +151,7 @@ export function memberClusterController(manager: Manager, sources: MemberSources
       member, heartbeat, timeoutMs: heartbeatTimeoutMs(deps.fleets.get(member.spec.fleet)), now: Date.now(),
     });
     if (!jsonEqual(hubPart(member), judgement.status)) {
-      await kube.apply<KubeObject>({ ...MemberClusterType, metadata: { name }, status: judgement.status }, {
+      await kube.apply({ ...MemberClusterType, metadata: { name }, status: judgement.status }, {
         fieldManager: hubFieldManager, force: true, subresource: 'status', signal,
       });
       const before = findCondition(hubPart(member).conditions, 'Ready');

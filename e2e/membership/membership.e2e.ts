@@ -1,0 +1,298 @@
+// Membership on real planes: a hub operator and two agents run as processes of the built CLI; two
+// spokes join, heartbeat, report facts, rotate tokens, move between groups and are revoked. The
+// agent's identity is proven least-privileged against the hub's real RBAC.
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import yaml from 'js-yaml';
+import { eventually, kubectlOk, plane, uniqueName, type PlaneName } from '../framework/index.js';
+import { parseBootstrap, type HubCredentials } from '../../src/agent/bootstrap.js';
+import { memberNamespace, type ClusterGroup, type Fleet, type MemberCluster } from '../../src/api/index.js';
+import { ClusterGroupType, FleetType, MemberClusterType } from '../../src/hub/objects.js';
+import { findCondition, KubeApiError, kubeFromFile, kubeFromToken, LeaseType, type Condition, type Kube, type KubeObject, type Lease } from '../../src/runtime/index.js';
+import { runFlotilla, startProgram, stopAll, type Program } from './processes.js';
+
+const hubConfig = plane('hub').kubeconfigPath;
+const hub: Kube = kubeFromFile(hubConfig, undefined, { userAgent: 'membership-e2e' });
+const fleetName = uniqueName('fleet');
+const workspace = `fleet-${fleetName}`;
+const spokes: { plane: PlaneName; name: string; labels: string[]; agent?: Program; bootstrap?: string }[] = [
+  { plane: 'spoke-1', name: uniqueName('one'), labels: ['env=prod', 'region=eu'] },
+  { plane: 'spoke-2', name: uniqueName('two'), labels: ['env=dev', 'region=us'] },
+];
+const [one, two] = spokes as [typeof spokes[number], typeof spokes[number]];
+const figures: Record<string, number> = {};
+let hubProgram: Program | undefined;
+
+const HEARTBEAT_TIMEOUT = '10s';
+const agentArgs = (spoke: typeof one): string[] => [
+  'agent', '--kubeconfig', plane(spoke.plane).kubeconfigPath, '--heartbeat-interval', '2s', '--token-refresh-after', '20s', '--identity', spoke.name,
+];
+
+type Member = MemberCluster & KubeObject;
+const member = (name: string): Promise<Member> => hub.get<Member>(MemberClusterType, name);
+const condition = (m: Member, type: string): Condition | undefined => findCondition(m.status?.conditions, type);
+
+/** The agent's current hub credentials, as the bootstrap Secret on its spoke holds them now. */
+async function spokeCredentials(spoke: typeof one): Promise<HubCredentials> {
+  const secret = JSON.parse(await kubectlOk(spoke.plane, ['get', 'secret', '-n', 'flotilla-system', 'flotilla-agent-bootstrap', '-o', 'json'])) as KubeObject;
+  return parseBootstrap(secret);
+}
+
+/** The HTTP status a request made as `kube` gets: 2xx as 200, errors as their code. */
+async function statusOf(request: Promise<unknown>): Promise<number> {
+  try {
+    await request;
+    return 200;
+  } catch (error) {
+    if (error instanceof KubeApiError) return error.code;
+    throw error;
+  }
+}
+
+beforeAll(async () => {
+  const install = await runFlotilla(['install', '--kubeconfig', hubConfig]);
+  if (install.code !== 0) throw new Error(`flotilla install failed: ${install.stderr}`);
+  hubProgram = startProgram('hub', ['hub', '--kubeconfig', hubConfig, '--health-port', '0']);
+  await hub.create({ ...FleetType, metadata: { name: fleetName }, spec: { heartbeatTimeout: HEARTBEAT_TIMEOUT } });
+}, 120_000);
+
+afterAll(async () => {
+  await stopAll();
+  for (const spoke of spokes) await hub.delete(MemberClusterType, spoke.name).catch(() => undefined);
+  await hub.delete(FleetType, fleetName).catch(() => undefined);
+  hub.close();
+  process.stdout.write(`membership figures: ${JSON.stringify(figures)}\n`);
+});
+
+describe('membership', () => {
+  it('joins two spokes that become Ready with their facts, without ever printing the admin credentials', async () => {
+    const started = Date.now();
+    for (const spoke of spokes) {
+      const result = await runFlotilla(['join', spoke.name, '--fleet', fleetName, ...spoke.labels.flatMap((l) => ['--label', l]), '--kubeconfig', hubConfig]);
+      expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+      spoke.bootstrap = result.stdout;
+      await kubectlOk(spoke.plane, ['apply', '-f', '-'], result.stdout);
+      spoke.agent = startProgram(`agent-${spoke.name}`, agentArgs(spoke));
+    }
+
+    // The bootstrap holds the agent's token and the hub's URL and CA, never the admin's identity.
+    const admin = yaml.load(readFileSync(hubConfig, 'utf8')) as { users: { user: Record<string, string> }[] };
+    const adminSecrets = Object.values(admin.users[0]?.user ?? {});
+    expect(adminSecrets.length).toBeGreaterThan(0);
+    for (const spoke of spokes) {
+      const text = spoke.bootstrap ?? '';
+      for (const secret of adminSecrets) expect(text.includes(secret)).toBe(false);
+      expect(text).not.toMatch(/client-(certificate|key)/);
+      const docs = text.split('---\n').map((d) => yaml.load(d) as KubeObject);
+      expect(docs.map((d) => d.kind)).toEqual(['Namespace', 'Secret']);
+      const credentials = parseBootstrap(docs[1] ?? { apiVersion: 'v1', kind: 'Secret', metadata: {} });
+      expect(credentials).toMatchObject({ cluster: spoke.name, fleet: fleetName, server: plane('hub').apiServerURL });
+      const review = await hub.create({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', metadata: {}, spec: { token: credentials.token } });
+      expect((review.status as { user?: { username?: string } }).user?.username).toBe(`system:serviceaccount:${memberNamespace(spoke.name)}:flotilla-agent`);
+    }
+
+    for (const spoke of spokes) {
+      const ready = await eventually(async () => {
+        const m = await member(spoke.name);
+        expect(condition(m, 'Ready')?.status).toBe('True');
+        return m;
+      }, { timeoutMs: 60_000, intervalMs: 100 });
+      figures[`readyAfterJoinMs.${spoke.plane}`] = Date.now() - started;
+      expect(condition(ready, 'Joined')).toMatchObject({ status: 'True', reason: 'AgentReported' });
+      expect(ready.status).toMatchObject({
+        kubernetesVersion: 'v1.36.3',
+        agentVersion: '0.1.0',
+        nodeCount: 2,
+        resources: { capacity: { cpu: '16', memory: '64Gi' }, allocatable: { cpu: '15600m', memory: '62Gi' } },
+      });
+      expect(ready.status?.resources?.requested?.cpu).toMatch(/^\d+m?$/);
+    }
+
+    const fleet = await eventually(async () => {
+      const f = await hub.get<Fleet & KubeObject>(FleetType, fleetName);
+      expect(f.status?.clusters).toMatchObject({ total: 2, ready: 2 });
+      return f;
+    });
+    expect(fleet.status).toMatchObject({
+      workspaceNamespace: workspace,
+      kubernetesVersions: [{ version: 'v1.36.3', count: 2 }],
+      resources: { capacity: { cpu: '32', memory: '128Gi' }, allocatable: { cpu: '31200m', memory: '124Gi' } },
+      attention: [],
+    });
+    expect(findCondition(fleet.status?.conditions as Condition[], 'Ready')?.status).toBe('True');
+    expect((await hub.get({ apiVersion: 'v1', kind: 'Namespace' }, workspace)).metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Fleet', name: fleetName });
+
+    const status = await runFlotilla(['status', '--fleet', fleetName, '-o', 'json', '--kubeconfig', hubConfig]);
+    expect(status.code).toBe(0);
+    const view = JSON.parse(status.stdout) as { fleets: unknown[]; clusters: { name: string; ready: string; nodes: number; kubernetesVersion: string; lastHeartbeat: string | null }[] };
+    expect(view.fleets).toEqual([{ name: fleetName, ready: 'True', clusters: 2, readyClusters: 2 }]);
+    expect(view.clusters.map((c) => [c.name, c.ready, c.nodes, c.kubernetesVersion])).toEqual(
+      spokes.map((s) => [s.name, 'True', 2, 'v1.36.3']).sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    );
+    expect(view.clusters.every((c) => c.lastHeartbeat !== null)).toBe(true);
+    const table = await runFlotilla(['status', '--fleet', fleetName, '--kubeconfig', hubConfig]);
+    expect(table.stdout).toContain(`fleet ${fleetName}: Ready=True, 2/2 clusters ready`);
+  });
+
+  describe("the agent's identity", () => {
+    let asAgent: Kube;
+    beforeAll(async () => {
+      asAgent = kubeFromToken({ ...(await spokeCredentials(one)) }, { userAgent: 'membership-e2e-agent' });
+    });
+    afterAll(() => { asAgent.close(); });
+
+    const workOf = (cluster: string): KubeObject => ({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work', metadata: { name: 'w', namespace: memberNamespace(cluster) }, spec: {} });
+    const denials: [string, () => Promise<unknown>][] = [
+      ["lists Work in another cluster's namespace", () => asAgent.list({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work' }, { namespace: memberNamespace(two.name) })],
+      ['lists Work in every namespace', () => asAgent.list({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work' })],
+      ['reads Secrets in its own namespace', () => asAgent.list({ apiVersion: 'v1', kind: 'Secret' }, { namespace: memberNamespace(one.name) })],
+      ['reads a Secret in kube-system', () => asAgent.get({ apiVersion: 'v1', kind: 'Secret' }, 'anything', 'kube-system')],
+      ['creates a Work in its own namespace', () => asAgent.create(workOf(one.name))],
+      ['creates a GlobalService', () => asAgent.create({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'GlobalService', metadata: { name: 'evil', namespace: workspace }, spec: {} })],
+      ['creates a PolicyBundle', () => asAgent.create({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'PolicyBundle', metadata: { name: 'evil', namespace: workspace }, spec: {} })],
+      ['creates a ClusterGroup', () => asAgent.create({ ...ClusterGroupType, metadata: { name: 'evil', namespace: workspace }, spec: { clusterSelector: {} } })],
+      ['creates a Fleet', () => asAgent.create({ ...FleetType, metadata: { name: uniqueName('evil') }, spec: {} })],
+      ['changes its Fleet', () => asAgent.patch(FleetType, fleetName, undefined, { spec: { heartbeatTimeout: '24h' } }, { type: 'merge' })],
+      ['updates another MemberCluster', () => asAgent.patch(MemberClusterType, two.name, undefined, { metadata: { labels: { env: 'evil' } } }, { type: 'merge' })],
+      ["writes another MemberCluster's status", () => asAgent.patch(MemberClusterType, two.name, undefined, { status: { nodeCount: 0 } }, { type: 'merge', subresource: 'status' })],
+      ["changes its own MemberCluster's spec or labels", () => asAgent.patch(MemberClusterType, one.name, undefined, { spec: { paused: true } }, { type: 'merge' })],
+      ['creates a RoleBinding in its own namespace', () => asAgent.create({
+        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'escalate', namespace: memberNamespace(one.name) },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+        subjects: [{ kind: 'ServiceAccount', name: 'flotilla-agent', namespace: memberNamespace(one.name) }],
+      })],
+      ['creates a ClusterRoleBinding', () => asAgent.create({
+        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: uniqueName('escalate') },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+        subjects: [{ kind: 'ServiceAccount', name: 'flotilla-agent', namespace: memberNamespace(one.name) }],
+      })],
+      ['creates a Role in its own namespace', () => asAgent.create({
+        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'escalate', namespace: memberNamespace(one.name) },
+        rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
+      })],
+      ['changes its own Role', () => asAgent.patch({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role' }, 'flotilla-agent', memberNamespace(one.name), { rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }] }, { type: 'merge' })],
+      ["requests a token for another cluster's ServiceAccount", () => asAgent.request('POST', `/api/v1/namespaces/${memberNamespace(two.name)}/serviceaccounts/flotilla-agent/token`, { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } } })],
+    ];
+
+    it.each(denials)('is refused (403) when it %s', async (_what, attempt) => {
+      expect(await statusOf(attempt())).toBe(403);
+    });
+
+    it('reads its own Work and writes its own MemberCluster status', async () => {
+      expect(await statusOf(asAgent.list({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work' }, { namespace: memberNamespace(one.name) }))).toBe(200);
+      expect(await statusOf(asAgent.get(MemberClusterType, one.name))).toBe(200);
+      const written = await asAgent.apply({ ...MemberClusterType, metadata: { name: one.name }, status: { agentVersion: '0.1.0' } }, { fieldManager: 'membership-e2e', subresource: 'status' });
+      expect((written as Member).status?.agentVersion).toBe('0.1.0');
+      await asAgent.apply({ ...MemberClusterType, metadata: { name: one.name }, status: {} }, { fieldManager: 'membership-e2e', subresource: 'status' });
+    });
+  });
+
+  it('moves clusters in and out of ClusterGroups as their labels change', async () => {
+    await hub.create({ ...ClusterGroupType, metadata: { name: 'prod', namespace: workspace }, spec: { clusterSelector: { matchLabels: { env: 'prod' } } } });
+    await hub.create({ ...ClusterGroupType, metadata: { name: 'all-but-one', namespace: workspace }, spec: { clusterSelector: {}, excludeClusterNames: [one.name] } });
+    const members = async (name: string): Promise<string[]> => {
+      const group = await hub.get<ClusterGroup & KubeObject>(ClusterGroupType, name, workspace);
+      expect(group.status?.matchedCount).toBe(group.status?.clusters?.length);
+      return group.status?.clusters ?? [];
+    };
+    await eventually(async () => { expect(await members('prod')).toEqual([one.name]); });
+    await eventually(async () => { expect(await members('all-but-one')).toEqual([two.name]); });
+
+    const move = async (name: string, env: string, expected: string[]): Promise<number> => {
+      const started = Date.now();
+      await hub.patch(MemberClusterType, name, undefined, { metadata: { labels: { env } } }, { type: 'merge' });
+      await eventually(async () => { expect(await members('prod')).toEqual([...expected].sort()); }, { timeoutMs: 10_000, intervalMs: 25 });
+      return Date.now() - started;
+    };
+    figures['groupJoinLatencyMs'] = await move(two.name, 'prod', [one.name, two.name]);
+    figures['groupLeaveLatencyMs'] = await move(one.name, 'staging', [two.name]);
+    expect(figures['groupJoinLatencyMs']).toBeLessThan(2_000);
+    expect(figures['groupLeaveLatencyMs']).toBeLessThan(2_000);
+  });
+
+  it('rotates the agent token and keeps heartbeating with the new one', async () => {
+    const initial = parseBootstrap(yaml.loadAll(one.bootstrap ?? '')[1] as KubeObject).token;
+    const rotated = await eventually(async () => {
+      const { token } = await spokeCredentials(one);
+      expect(token).not.toBe(initial);
+      return token;
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+    const asRotated = kubeFromToken({ ...(await spokeCredentials(one)), token: rotated });
+    try {
+      // The new token is the agent's own identity, and the hub still sees fresh heartbeats.
+      expect(await statusOf(asRotated.get(MemberClusterType, one.name))).toBe(200);
+      const lease = (): Promise<Lease> => hub.get<Lease>(LeaseType, 'flotilla-agent-heartbeat', memberNamespace(one.name));
+      const before = (await lease()).spec?.renewTime ?? '';
+      await eventually(async () => {
+        expect(Date.parse((await lease()).spec?.renewTime ?? '')).toBeGreaterThan(Date.parse(before));
+      }, { timeoutMs: 15_000 });
+      expect(condition(await member(one.name), 'Ready')?.status).toBe('True');
+    } finally {
+      asRotated.close();
+    }
+    const log = readFileSync(one.agent?.logFile ?? '', 'utf8');
+    expect(log).toContain('rotated the hub token');
+    expect(log).not.toContain(rotated);
+    expect(log).not.toContain(initial);
+  });
+
+  it('turns a cluster Unknown when its agent stops, and Ready again when it returns', async () => {
+    await one.agent?.stop();
+    const stopped = Date.now();
+    const lost = await eventually(async () => {
+      const m = await member(one.name);
+      expect(condition(m, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'HeartbeatMissed' });
+      return m;
+    }, { timeoutMs: 40_000, intervalMs: 100 });
+    figures['unknownAfterAgentStopMs'] = Date.now() - stopped;
+    expect(figures['unknownAfterAgentStopMs']).toBeGreaterThanOrEqual(8_000);
+    expect(condition(lost, 'Ready')?.message).toMatch(/no heartbeat for \d+s \(timeout 10s\)/);
+    await eventually(async () => {
+      const f = await hub.get<Fleet & KubeObject>(FleetType, fleetName);
+      expect(f.status?.clusters).toMatchObject({ total: 2, ready: 1, lost: 1 });
+      expect(f.status?.attention?.[0]).toMatchObject({ cluster: one.name, reason: 'HeartbeatMissed' });
+    });
+
+    one.agent = startProgram(`agent-${one.name}`, agentArgs(one));
+    const restarted = Date.now();
+    await eventually(async () => {
+      expect(condition(await member(one.name), 'Ready')?.status).toBe('True');
+    }, { timeoutMs: 30_000, intervalMs: 100 });
+    figures['readyAfterAgentRestartMs'] = Date.now() - restarted;
+  });
+
+  it('revokes a deleted cluster: its namespace and RBAC go, and its token is refused', async () => {
+    const { token, server, caData } = await spokeCredentials(two);
+    const asTwo = kubeFromToken({ server, caData, token });
+    try {
+      expect(await statusOf(asTwo.get(MemberClusterType, two.name))).toBe(200);
+      await hub.delete(MemberClusterType, two.name);
+      await eventually(async () => {
+        expect(await hub.getOrNull(MemberClusterType, two.name)).toBeNull();
+      }, { timeoutMs: 60_000 });
+      expect(await hub.getOrNull({ apiVersion: 'v1', kind: 'Namespace' }, memberNamespace(two.name))).toBeNull();
+      expect(await hub.getOrNull({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' }, `flotilla:member:${two.name}`)).toBeNull();
+      expect(await hub.getOrNull({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' }, `flotilla:member:${two.name}`)).toBeNull();
+      // Refused at once (its bindings are gone); and soon unauthenticated, once the apiserver's
+      // ServiceAccount cache has seen the account go.
+      expect([401, 403]).toContain(await statusOf(asTwo.get(MemberClusterType, two.name)));
+      await eventually(async () => {
+        expect(await statusOf(asTwo.get(MemberClusterType, two.name))).toBe(401);
+      }, { timeoutMs: 30_000 });
+      expect(await statusOf(asTwo.list({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work' }, { namespace: memberNamespace(two.name) }))).toBe(401);
+      expect(await statusOf(asTwo.request('POST', `/api/v1/namespaces/${memberNamespace(two.name)}/serviceaccounts/flotilla-agent/token`, {
+        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } },
+      }))).toBe(401);
+      await eventually(async () => {
+        const f = await hub.get<Fleet & KubeObject>(FleetType, fleetName);
+        expect(f.status?.clusters?.total).toBe(1);
+      });
+    } finally {
+      asTwo.close();
+    }
+  });
+
+  it('leaves the hub operator running throughout', () => {
+    expect(hubProgram?.child.exitCode).toBeNull();
+  });
+});

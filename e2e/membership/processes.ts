@@ -1,0 +1,61 @@
+// The flotilla programs as real child processes of the built CLI (bin/flotilla.js → dist/, built by
+// `make build`), started the way an operator starts them and always stopped by the suite.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot, type CommandResult } from '../framework/index.js';
+
+export interface Program {
+  name: string;
+  child: ChildProcess;
+  logFile: string;
+  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. Resolves once it exited. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const logDir = join(tmpdir(), 'flotilla-membership-e2e');
+const running = new Set<Program>();
+
+/** Starts `flotilla ARGS...` in the background; its output goes to a log file named after it. */
+export function startProgram(name: string, args: string[]): Program {
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, `${name}.log`);
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'flotilla.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
+  const program: Program = {
+    name, child, logFile,
+    async stop(graceMs = 10_000) {
+      running.delete(program);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+      }
+      log.end();
+    },
+  };
+  running.add(program);
+  return program;
+}
+
+/** Stops every program still running (afterAll, whatever happened). */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((p) => p.stop()));
+}
+
+/** Runs `flotilla ARGS...` to completion. */
+export function runFlotilla(args: string[]): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'flotilla.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.once('exit', (code) => { resolve({ code: code ?? 1, stdout, stderr }); });
+  });
+}
