@@ -18,6 +18,15 @@ function record(informer: Informer<CM>): string[] {
   return log;
 }
 
+/** Stops the hub apiserver and waits until its port refuses connections (the process is gone). */
+async function stopAPIServer(kube: Kube): Promise<void> {
+  await testenv('apiserver', 'hub', 'stop');
+  await eventually(async () => {
+    const refused = await kube.request('GET', '/readyz', { timeoutMs: 2_000 }).then(() => false, (e: unknown) => String(e).includes('ECONNREFUSED'));
+    expect(refused).toBe(true);
+  }, { timeoutMs: 60_000, intervalMs: 250 });
+}
+
 async function apiserverUp(kube: Kube): Promise<void> {
   await eventually(() => kube.request('GET', '/readyz'), { timeoutMs: 60_000, intervalMs: 500 });
 }
@@ -72,7 +81,7 @@ describe('the informer on a real apiserver', () => {
     const { informer, events } = start('suite=outage');
     await informer.waitForSync();
 
-    await testenv('apiserver', 'hub', 'stop');
+    await stopAPIServer(kube);
     // While the apiserver is down, another writer (here: straight into etcd) deletes an object.
     expect(await etcdDelete('hub', `/registry/configmaps/${ns}/deleted-meanwhile`)).toBe(1);
     await testenv('apiserver', 'hub', 'start');
@@ -100,7 +109,7 @@ describe('the informer on a real apiserver', () => {
     await informer.waitForSync();
     const listsBefore = informer.stats().lists;
 
-    await testenv('apiserver', 'hub', 'stop');
+    await stopAPIServer(kube);
     expect(await etcdDelete('hub', `/registry/configmaps/${ns}/b`)).toBe(1);
     // History before now is gone: a watch from our resourceVersion can only be answered with 410.
     await etcdCompact('hub');
