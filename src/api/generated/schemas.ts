@@ -338,7 +338,7 @@ export const fleetSchema: JsonSchema = {
               "default": "RollingUpdate"
             },
             "maxUnavailable": {
-              "description": "For RollingUpdate: how many target clusters may be not yet Available at the new revision at any time, as a count (at least 1) or a percentage of the targets (1% to 100%, rounded up to at least one cluster). Defaults to 25%.",
+              "description": "For RollingUpdate: how many target clusters may be not yet Available at the new revision at any time, as a count (at least 1) or a percentage of the targets (1% to 100%, rounded down, and never less than one cluster). Defaults to 25%.",
               "x-kubernetes-int-or-string": true,
               "anyOf": [
                 {
@@ -1226,7 +1226,7 @@ export const globalServiceSchema: JsonSchema = {
               ]
             },
             "maxUnavailable": {
-              "description": "For RollingUpdate: how many target clusters may be not yet Available at the new revision at any time, as a count (at least 1) or a percentage of the targets (1% to 100%, rounded up to at least one cluster). Defaults to 25%.",
+              "description": "For RollingUpdate: how many target clusters may be not yet Available at the new revision at any time, as a count (at least 1) or a percentage of the targets (1% to 100%, rounded down, and never less than one cluster). Defaults to 25%.",
               "x-kubernetes-int-or-string": true,
               "anyOf": [
                 {

@@ -20,7 +20,7 @@ export type Conditions = Condition[];
  */
 export type Count = number;
 /**
- * For RollingUpdate: how many target clusters may be not yet Available at the new revision at any time, as a count (at least 1) or a percentage of the targets (1% to 100%, rounded up to at least one cluster). Defaults to 25%.
+ * For RollingUpdate: how many target clusters may be not yet Available at the new revision at any time, as a count (at least 1) or a percentage of the targets (1% to 100%, rounded down, and never less than one cluster). Defaults to 25%.
  */
 export type MaxUnavailable = number | string;
 /**
