@@ -1,0 +1,52 @@
+import { describe, expect, it } from '@jest/globals';
+import type { Fleet, MemberCluster } from '../api/index.js';
+import type { Lease } from '../runtime/index.js';
+import { parseLabels } from './join.js';
+import { renderStatus, statusView } from './status.js';
+
+const member = (name: string, fleet: string, ready: 'True' | 'Unknown'): MemberCluster => ({
+  apiVersion: 'flotilla.dev/v1alpha1', kind: 'MemberCluster', metadata: { name }, spec: { fleet },
+  status: {
+    kubernetesVersion: 'v1.36.3', nodeCount: 2, lastHeartbeatTime: '2026-03-01T09:59:00Z',
+    conditions: [{ type: 'Ready', status: ready, reason: ready === 'True' ? 'Ready' : 'HeartbeatMissed', message: '', lastTransitionTime: '2026-03-01T09:00:00Z' }],
+    resources: { allocatable: { cpu: '15600m', memory: '62Gi' }, requested: { cpu: '250m', memory: '128Mi' } },
+  },
+});
+const fleet: Fleet = {
+  apiVersion: 'flotilla.dev/v1alpha1', kind: 'Fleet', metadata: { name: 'prod' },
+  status: { clusters: { total: 2, ready: 1 }, conditions: [{ type: 'Ready', status: 'False', reason: 'ClustersNotReady', message: '', lastTransitionTime: '2026-03-01T09:00:00Z' }] },
+};
+const lease: Lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'flotilla-agent-heartbeat', namespace: 'flotilla-member-b' }, spec: { renewTime: '2026-03-01T09:59:58.000000Z' } };
+
+describe('status', () => {
+  const view = statusView([fleet], [member('b', 'prod', 'True'), member('a', 'prod', 'Unknown'), member('z', 'dev', 'True')], [lease], 'prod');
+
+  it('lists the fleet and its clusters, the heartbeat from the Lease when there is one', () => {
+    expect(view.fleets).toEqual([{ name: 'prod', ready: 'False', clusters: 2, readyClusters: 1 }]);
+    expect(view.clusters.map((c) => [c.name, c.ready, c.reason, c.lastHeartbeat])).toEqual([
+      ['a', 'Unknown', 'HeartbeatMissed', '2026-03-01T09:59:00Z'],
+      ['b', 'True', 'Ready', '2026-03-01T09:59:58.000000Z'],
+    ]);
+  });
+
+  it('renders aligned columns', () => {
+    const text = renderStatus(view, Date.parse('2026-03-01T10:00:00Z'));
+    expect(text.split('\n')).toEqual([
+      'fleet prod: Ready=False, 1/2 clusters ready',
+      '',
+      'CLUSTER   FLEET   READY                       VERSION   NODES   CPU REQ/ALLOC   MEMORY REQ/ALLOC   HEARTBEAT',
+      'a         prod    Unknown (HeartbeatMissed)   v1.36.3   2       250m/15600m     128Mi/62Gi         60s ago',
+      'b         prod    True                        v1.36.3   2       250m/15600m     128Mi/62Gi         2s ago',
+      '',
+    ]);
+  });
+});
+
+describe('parseLabels', () => {
+  it('reads key=value flags', () => {
+    expect(parseLabels(['env=prod', 'topology.kubernetes.io/region=eu-west-1', 'empty='])).toEqual({ env: 'prod', 'topology.kubernetes.io/region': 'eu-west-1', empty: '' });
+  });
+  it('refuses anything else', () => {
+    expect(() => parseLabels(['env'])).toThrow('--label must be key=value, not env');
+  });
+});
