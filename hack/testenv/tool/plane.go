@@ -80,23 +80,54 @@ func readState(env *environment, name string) (planeState, error) {
 	return s, json.Unmarshal(data, &s)
 }
 
-func freePorts(names ...string) (map[string]int, error) {
-	ports := map[string]int{}
-	var listeners []net.Listener
-	defer func() {
-		for _, l := range listeners {
-			l.Close()
-		}
-	}()
-	for _, n := range names {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		listeners = append(listeners, l)
-		ports[n] = l.Addr().(*net.TCPAddr).Port
+// Listen ports come from below the kernel's ephemeral range (ip_local_port_range starts at 32768),
+// so an outgoing connection can never hold a plane's port while its apiserver restarts, and from a
+// counter shared by every supervisor on the machine (under a file lock), so planes starting in
+// parallel never pick the same port.
+const (
+	portRangeLow  = 20000
+	portRangeHigh = 32000
+)
+
+func freePorts(lockDir string, names ...string) (map[string]int, error) {
+	lock, err := os.OpenFile(filepath.Join(lockDir, "ports.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
 	}
-	return ports, nil
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return nil, err
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	buf := make([]byte, 16)
+	n, _ := lock.ReadAt(buf, 0)
+	next, err := strconv.Atoi(strings.TrimSpace(string(buf[:n])))
+	if err != nil || next < portRangeLow || next >= portRangeHigh {
+		next = portRangeLow
+	}
+	ports := map[string]int{}
+	for _, name := range names {
+		for tries := 0; ; tries++ {
+			if tries == portRangeHigh-portRangeLow {
+				return nil, fmt.Errorf("no free port in %d-%d", portRangeLow, portRangeHigh)
+			}
+			port := next
+			next++
+			if next >= portRangeHigh {
+				next = portRangeLow
+			}
+			if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+				l.Close()
+				ports[name] = port
+				break
+			}
+		}
+	}
+	if err := lock.Truncate(0); err != nil {
+		return nil, err
+	}
+	_, err = lock.WriteAt([]byte(strconv.Itoa(next)), 0)
+	return ports, err
 }
 
 // supervise runs one plane until told to stop, its owner process dies, or a part of it fails.
@@ -171,7 +202,7 @@ func alive(pid int) bool {
 }
 
 func (p *plane) start() error {
-	ports, err := freePorts("etcd-client", "etcd-peer", "apiserver", "controller-manager", "scheduler", "kwok")
+	ports, err := freePorts(p.env.cacheDir, "etcd-client", "etcd-peer", "apiserver", "controller-manager", "scheduler", "kwok")
 	if err != nil {
 		return err
 	}
