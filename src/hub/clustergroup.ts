@@ -3,10 +3,10 @@
 // change labels — a MemberCluster event maps to every group of its fleet. Status: the count and
 // the first 100 names.
 import { objectKey, setReadiness, writeStatus, type ControllerSpec, type InformerSource, type KubeObject, type Manager, type ReconcileContext, type Request } from '../runtime/index.js';
-import type { ClusterGroupStatus, LabelSelector } from '../api/index.js';
+import type { ClusterGroupStatus } from '../api/index.js';
 import { fleetOfWorkspace, workspaceIndex } from './fleet.js';
 import type { FleetObject, GroupObject, MemberObject } from './objects.js';
-import { selectClusters, type LabelSelector as SelectionLabelSelector, type SelectableCluster } from './selection.js';
+import { selectClusters, type SelectableCluster } from './selection.js';
 
 export const MAX_GROUP_CLUSTERS = 100;
 
@@ -20,7 +20,7 @@ export interface GroupSources {
 export function groupStatus(group: GroupObject, fleet: FleetObject | undefined, clusters: readonly SelectableCluster[], now: Date = new Date()): ClusterGroupStatus {
   const generation = group.metadata.generation ?? 0;
   const matched = fleet ? selectClusters(clusters, {
-    selector: group.spec.clusterSelector ? toSelector(group.spec.clusterSelector) : null,
+    selector: group.spec.clusterSelector ?? null,
     names: group.spec.clusterNames ?? [],
     exclude: group.spec.excludeClusterNames ?? [],
   }) : [];
@@ -33,12 +33,6 @@ export function groupStatus(group: GroupObject, fleet: FleetObject | undefined, 
     matchedCount: matched.length,
     clusters: matched.slice(0, MAX_GROUP_CLUSTERS),
   };
-}
-
-/** The API's selector as selection.ts takes it (generated maps allow undefined values; JSON has none). */
-function toSelector(selector: LabelSelector): SelectionLabelSelector {
-  const matchLabels = Object.fromEntries(Object.entries(selector.matchLabels ?? {}).filter((e): e is [string, string] => e[1] !== undefined));
-  return { matchLabels, ...(selector.matchExpressions ? { matchExpressions: selector.matchExpressions } : {}) };
 }
 
 /** Clusters a group may select: the fleet's members that are not on their way out. */

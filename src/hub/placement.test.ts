@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { MemberCluster, Placement } from '../api/index.js';
-import { fleetClusters, groupsByCluster, resolvePlacement, toSelector, type PlacementCluster } from './placement.js';
+import { fleetClusters, groupsByCluster, resolvePlacement, type PlacementCluster } from './placement.js';
 
 const member = (name: string, fleet: string, labels: Record<string, string>, extra: { paused?: boolean; deleting?: boolean } = {}): MemberCluster => ({
   apiVersion: 'flotilla.dev/v1alpha1',
@@ -51,9 +51,3 @@ describe('groupsByCluster', () => {
   });
 });
 
-describe('toSelector', () => {
-  it('drops undefined label values and keeps expressions', () => {
-    expect(toSelector({ matchLabels: { a: 'b', c: undefined }, matchExpressions: [{ key: 'k', operator: 'Exists' }] }))
-      .toEqual({ matchLabels: { a: 'b' }, matchExpressions: [{ key: 'k', operator: 'Exists' }] });
-  });
-});

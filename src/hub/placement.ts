@@ -1,17 +1,9 @@
-import type { LabelSelector as ApiLabelSelector, MemberCluster, Placement } from '../api/index.js';
-import { selectClusters, type LabelSelector, type SelectableCluster } from './selection.js';
+import type { MemberCluster, Placement } from '../api/index.js';
+import { selectClusters, type SelectableCluster } from './selection.js';
 
 // Where a GlobalService runs: the union of its placement's ClusterGroups, selector and names, within
 // its fleet. Paused clusters (MemberCluster spec.paused) stay targets — they keep what they have and
 // still count in status — but receive no new revision, so the result tells the two apart.
-
-/** The API's selector as selection takes it (generated map types allow `undefined` values). */
-export function toSelector(selector: ApiLabelSelector): LabelSelector {
-  const matchLabels = Object.fromEntries(
-    Object.entries(selector.matchLabels ?? {}).filter((entry): entry is [string, string] => entry[1] !== undefined),
-  );
-  return { matchLabels, ...(selector.matchExpressions ? { matchExpressions: selector.matchExpressions } : {}) };
-}
 
 /** What placement and rollout need to know of a member cluster. */
 export interface PlacementCluster extends SelectableCluster {
@@ -51,7 +43,7 @@ export function resolvePlacement(placement: Placement, clusters: readonly Placem
   const groups = placement.clusterGroups ?? [];
   const names = [...(placement.clusterNames ?? []), ...groups.flatMap((group) => groupMembers.get(group) ?? [])];
   const targets = selectClusters(clusters, {
-    selector: placement.clusterSelector ? toSelector(placement.clusterSelector) : null,
+    selector: placement.clusterSelector ?? null,
     names,
   });
   const pausedNames = new Set(clusters.filter((cluster) => cluster.paused).map((cluster) => cluster.name));

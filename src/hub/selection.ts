@@ -2,17 +2,9 @@
  * Which member clusters a ClusterGroup, a placement or a rollout stage selects: Kubernetes
  * LabelSelector semantics over a MemberCluster's labels, plus explicit names and exclusions.
  */
+import type { LabelSelector, LabelSelectorRequirement } from '../api/index.js';
 
-export interface LabelSelectorRequirement {
-  key: string;
-  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
-  values?: string[];
-}
-
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: LabelSelectorRequirement[];
-}
+export type { LabelSelector, LabelSelectorRequirement };
 
 /** What selection needs to know of a member cluster. */
 export interface SelectableCluster {
@@ -47,7 +39,8 @@ function requirementHolds(labels: Readonly<Record<string, string>>, req: LabelSe
 /** Whether labels satisfy a selector, as the Kubernetes API defines it (all terms ANDed). */
 export function selectorMatches(selector: LabelSelector, labels: Readonly<Record<string, string>>): boolean {
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    if (labels[key] !== value) return false;
+    // The generated map type admits undefined; parsed JSON never holds it.
+    if (value !== undefined && labels[key] !== value) return false;
   }
   return (selector.matchExpressions ?? []).every((req) => requirementHolds(labels, req));
 }

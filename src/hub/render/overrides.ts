@@ -1,6 +1,5 @@
 import { applyPatch, type Operation } from 'rfc6902';
 import type { JsonPatchOperation, Manifest, ManifestPatch, Override, PatchTarget } from '../../api/index.js';
-import { toSelector } from '../placement.js';
 import { selectorMatches } from '../selection.js';
 import type { RenderError } from './errors.js';
 import { describeManifest } from './manifest.js';
@@ -20,7 +19,7 @@ export interface OverrideCluster {
 
 export function overrideApplies(override: Override, cluster: OverrideCluster): boolean {
   if (override.clusterGroup !== undefined) return cluster.groups.has(override.clusterGroup);
-  if (override.clusterSelector !== undefined) return selectorMatches(toSelector(override.clusterSelector), cluster.labels);
+  if (override.clusterSelector !== undefined) return selectorMatches(override.clusterSelector, cluster.labels);
   return (override.clusterNames ?? []).includes(cluster.name);
 }
 

@@ -1,5 +1,4 @@
 import type { RolloutStage } from '../../api/index.js';
-import { toSelector } from '../placement.js';
 import { selectorMatches } from '../selection.js';
 
 // The stages of a Staged rollout as sets of targeted clusters. A cluster belongs to the first stage
@@ -29,7 +28,7 @@ export function partitionStages(
   const selects = (stage: RolloutStage, cluster: StagedCluster): boolean =>
     stage.clusterGroup !== undefined
       ? groupSets.get(stage.clusterGroup)?.has(cluster.name) === true
-      : stage.clusterSelector !== undefined && selectorMatches(toSelector(stage.clusterSelector), cluster.labels);
+      : stage.clusterSelector !== undefined && selectorMatches(stage.clusterSelector, cluster.labels);
   for (const cluster of clusters) {
     const index = stages.findIndex((stage) => selects(stage, cluster));
     (index >= 0 ? result[index]?.clusters : unstaged)?.push(cluster.name);
