@@ -5,7 +5,7 @@
 //  - renews its own token (TokenRequest on its own ServiceAccount) before it expires and writes the
 //    new one back into the bootstrap Secret, so a restarted agent starts from a valid token.
 // Everything it reads on the spoke comes from informers; nothing is polled.
-import { apiVersion, memberNamespace } from '../api/index.js';
+import { agentServiceAccount, apiVersion, heartbeatLease, memberNamespace } from '../api/index.js';
 import {
   createInformer, isConflict, isNotFound, jsonEqual, kubeFromToken, LeaseType, microTime, sleep,
   type Informer, type Kube, type KubeObject, type Lease, type Logger,
@@ -16,9 +16,6 @@ import { refreshAt, tokenLifetime, type RefreshPolicy } from './token.js';
 
 export const agentFieldManager = 'flotilla-agent';
 const MemberClusterType = { apiVersion, kind: 'MemberCluster' } as const;
-// Mirrors src/hub/member-access.ts; the agent does not import hub code.
-const heartbeatLeaseName = 'flotilla-agent-heartbeat';
-const agentServiceAccount = 'flotilla-agent';
 
 export interface MemberAgentOptions {
   /** The agent's own cluster (admin or the agent's in-cluster identity). */
@@ -63,10 +60,10 @@ async function heartbeatLoop(session: () => Session, options: MemberAgentOptions
     const namespace = memberNamespace(credentials.cluster);
     const spec = { holderIdentity: options.identity, leaseDurationSeconds: Math.ceil((options.heartbeatIntervalMs * 3) / 1000), renewTime: microTime(Date.now()) };
     try {
-      lease ??= (await hub.getOrNull<Lease>(LeaseType, heartbeatLeaseName, namespace, { signal })) ?? undefined;
+      lease ??= (await hub.getOrNull<Lease>(LeaseType, heartbeatLease, namespace, { signal })) ?? undefined;
       lease = lease
         ? await hub.update<Lease>({ ...lease, spec: { ...lease.spec, ...spec } }, { signal, fieldManager: agentFieldManager })
-        : await hub.create<Lease>({ ...LeaseType, metadata: { name: heartbeatLeaseName, namespace }, spec }, { signal, fieldManager: agentFieldManager });
+        : await hub.create<Lease>({ ...LeaseType, metadata: { name: heartbeatLease, namespace }, spec }, { signal, fieldManager: agentFieldManager });
       if (failing) log.info('heartbeats reach the hub again', { cluster: credentials.cluster });
       failing = false;
     } catch (error) {

@@ -50,6 +50,11 @@ export const annotations = {
 /** The finalizer that lets the hub remove what a GlobalService or PolicyBundle created everywhere. */
 export const finalizer = 'flotilla.dev/cleanup';
 
+/** A member agent's ServiceAccount in its hub namespace: its identity on the hub. */
+export const agentServiceAccount = 'flotilla-agent';
+/** The Lease in a member's hub namespace that its agent renews as its heartbeat. */
+export const heartbeatLease = 'flotilla-agent-heartbeat';
+
 /** The field manager of every server-side apply flotilla makes. */
 export const fieldManager = 'flotilla';
 

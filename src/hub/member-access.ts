@@ -4,12 +4,10 @@
  * namespace, and write the status of its own MemberCluster. No rule grants any other name, any
  * Secret, any fleet-level resource or any RBAC verb, so the agent cannot escalate.
  */
-import { apiVersion, group, labels as apiLabels, memberNamespace } from '../api/index.js';
+import { agentServiceAccount, apiVersion, group, heartbeatLease, labels as apiLabels, memberNamespace } from '../api/index.js';
 import type { OwnerReference } from '../runtime/index.js';
 
-export { memberNamespace };
-export const agentServiceAccount = 'flotilla-agent';
-export const heartbeatLease = 'flotilla-agent-heartbeat';
+export { agentServiceAccount, heartbeatLease, memberNamespace };
 
 /** The name of the cluster-scoped Role and binding for one member's own MemberCluster. */
 export function memberClusterRoleName(cluster: string): string {
