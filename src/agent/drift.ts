@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
-import type { KubeObject } from '../runtime/kube.js';
-import { isJsonObject, splitApiVersion, withoutKey, type JsonObject } from './object.js';
+import { splitApiVersion, type KubeObject } from '../runtime/kube.js';
+import { isJsonObject, withoutKey, type JsonObject } from './object.js';
 import { quantitiesEqual } from './quantity.js';
 
 /**
@@ -191,7 +191,7 @@ const NOT_SPEC = new Set(['apiVersion', 'kind', 'metadata', 'status']);
 /** A Secret's `stringData` is write-only: the apiserver stores it base64-encoded under `data`. */
 function foldStringData(manifest: KubeObject): JsonObject {
   const stringData = manifest.stringData;
-  if (manifest.kind !== 'Secret' || splitApiVersion(manifest.apiVersion).group !== '' || !isJsonObject(stringData)) {
+  if (manifest.kind !== 'Secret' || splitApiVersion(manifest.apiVersion)[0] !== '' || !isJsonObject(stringData)) {
     return manifest;
   }
   const encoded = Object.fromEntries(

@@ -2,6 +2,8 @@
 // (the runtime's KubeObject), so a manifest from a Work and a live object from the cache have one
 // shape: metadata is typed, everything else is `unknown` and narrowed where it is read.
 
+import { splitApiVersion } from '../runtime/kube.js';
+
 export type JsonObject = Record<string, unknown>;
 
 export function isJsonObject(value: unknown): value is JsonObject {
@@ -18,14 +20,6 @@ export function field(value: unknown, ...path: string[]): unknown {
   return current;
 }
 
-/** Splits `apps/v1` into group `apps` and version `v1`; the core group is the empty string. */
-export function splitApiVersion(apiVersion: string): { group: string; version: string } {
-  const slash = apiVersion.indexOf('/');
-  return slash < 0
-    ? { group: '', version: apiVersion }
-    : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
-}
-
 export interface GroupKind {
   group: string;
   kind: string;
@@ -37,7 +31,7 @@ export function groupKindKey({ group, kind }: GroupKind): string {
 }
 
 export function groupKindOf(object: { apiVersion: string; kind: string }): GroupKind {
-  return { group: splitApiVersion(object.apiVersion).group, kind: object.kind };
+  return { group: splitApiVersion(object.apiVersion)[0], kind: object.kind };
 }
 
 /** A copy of a map without one key. */

@@ -1,5 +1,6 @@
 import type { KubeObject } from '../runtime/kube.js';
-import { groupKindKey, groupKindOf, splitApiVersion, type GroupKind } from './object.js';
+import { splitApiVersion } from '../runtime/kube.js';
+import { groupKindKey, groupKindOf, type GroupKind } from './object.js';
 
 /** Where a manifest lives; `namespace` is empty for cluster-scoped objects. */
 export interface ManifestIdentity extends GroupKind {
@@ -50,7 +51,7 @@ export function isClusterScoped(manifest: KubeObject, resolveScope?: ScopeResolv
 }
 
 export function manifestIdentity(manifest: KubeObject, resolveScope?: ScopeResolver): ManifestIdentity {
-  const { group, version } = splitApiVersion(manifest.apiVersion);
+  const [group, version] = splitApiVersion(manifest.apiVersion);
   return {
     group,
     version,
