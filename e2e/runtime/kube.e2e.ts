@@ -166,6 +166,11 @@ describe('the kube adapter on a real apiserver', () => {
     expect(Date.now() - started).toBeLessThan(30_000);
   });
 
+  it('answers plain text for non-resource paths and JSON for the rest', async () => {
+    expect(await kube.request('GET', '/readyz')).toBe('ok');
+    expect(await kube.request<{ major: string }>('GET', '/version')).toMatchObject({ major: '1' });
+  });
+
   it('counts its requests by verb', async () => {
     const before = kube.requestCounts();
     await kube.get({ apiVersion: 'v1', kind: 'Namespace' }, ns);

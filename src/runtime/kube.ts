@@ -438,6 +438,9 @@ export function kubeFromKubeConfig(kc: KubeConfig, options: KubeOptions = {}): K
     record({ method, path, code, durationMs: Date.now() - started, watch: false });
     if (code < 200 || code >= 300) throw errorFromResponse(method, path, code, text, headerValue(res.headers['retry-after']));
     if (text === '') return undefined as T;
+    // Non-resource paths (/readyz, /livez) answer plain text: hand that back as is.
+    const type = headerValue(res.headers['content-type']) ?? '';
+    if (!type.includes('json')) return text as T;
     return JSON.parse(text) as T;
   }
 
