@@ -8,30 +8,14 @@ import {
   RbacAuthorizationV1Api,
   Watch,
 } from '@kubernetes/client-node';
-import { eventually, kubectlOk, plane, uniqueName } from './framework/index.js';
+import { createWidgetCRD, eventually, plane, uniqueName } from './framework/index.js';
 
 const notFound = (error: unknown): boolean => (error as { code?: number }).code === 404;
 
 describe('the local control planes', () => {
   it('establishes a CRD on the hub and delivers a custom object through a watch', async () => {
     const hub = plane('hub').kubeConfig();
-    const group = `${uniqueName('smoke')}.flotilla.test`;
-    await kubectlOk('hub', ['apply', '-f', '-'], JSON.stringify({
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      metadata: { name: `widgets.${group}` },
-      spec: {
-        group,
-        scope: 'Namespaced',
-        names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
-        versions: [{
-          name: 'v1', served: true, storage: true,
-          schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } },
-        }],
-      },
-    }));
-    await kubectlOk('hub', ['wait', '--for=condition=Established', `crd/widgets.${group}`, '--timeout=30s']);
-
+    const { group, cleanup } = await createWidgetCRD('hub');
     const objects = hub.makeApiClient(CustomObjectsApi);
     const collection = { group, version: 'v1', namespace: 'default', plural: 'widgets' };
     // Established comes a moment before every apiserver handler serves the new resource.
@@ -52,7 +36,7 @@ describe('the local control planes', () => {
       });
     } finally {
       watch.abort();
-      await kubectlOk('hub', ['delete', 'crd', `widgets.${group}`, '--wait=false']);
+      await cleanup();
     }
   });
 

@@ -5,6 +5,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { type PlaneName, readPlaneState } from './testenv.js';
 
 export { planeNames, readPlaneState, repoRoot, setAPIServer, testenv, type PlaneName, type PlaneState } from './testenv.js';
+export { createWidgetCRD, type Widget } from './widgets.js';
 
 /** One running control plane, as a test sees it. */
 export interface Plane {

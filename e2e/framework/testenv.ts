@@ -21,6 +21,8 @@ export interface PlaneState {
   phase: 'Starting' | 'Ready' | 'Failed' | 'Stopped';
   message?: string;
   apiServerURL: string;
+  /** etcd's client URL (local planes only), for tests that must reach under the apiserver. */
+  etcdURL?: string;
   apiServerState: 'Running' | 'Stopped' | '';
   kubeconfig: string;
   binDir: string;

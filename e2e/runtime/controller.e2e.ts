@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { eventually } from '../framework/index.js';
+import { createWidgetCRD, eventually, type Widget } from '../framework/index.js';
 import { setCondition, type Condition } from '../../src/runtime/conditions.js';
 import { isNotFound, WRITE_METHODS, type Kube, type KubeObject } from '../../src/runtime/kube.js';
 import { createManager, type Manager } from '../../src/runtime/manager.js';
 import { writeStatus } from '../../src/runtime/status.js';
-import { createNamespace, createWidgetCRD, deleteNamespace, kubeFor, type Widget } from './helpers.js';
+import { createNamespace, deleteNamespace, kubeFor } from './helpers.js';
 
 const ConfigMap = { apiVersion: 'v1', kind: 'ConfigMap' };
 type CM = KubeObject & { data?: Record<string, string> };

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { eventually, uniqueName } from '../framework/index.js';
+import { createWidgetCRD, eventually, uniqueName, type Widget } from '../framework/index.js';
 import {
   isAlreadyExists, isConflict, isForbidden, isGone, isInvalid, isNotFound, KubeApiError, kubeFromToken,
   type Kube, type KubeObject, type WatchEvent,
 } from '../../src/runtime/kube.js';
-import { createNamespace, createWidgetCRD, deleteNamespace, kubeFor, type Widget } from './helpers.js';
+import { createNamespace, deleteNamespace, kubeFor } from './helpers.js';
 
 const ConfigMap = { apiVersion: 'v1', kind: 'ConfigMap' };
 

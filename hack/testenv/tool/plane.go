@@ -32,6 +32,7 @@ type planeState struct {
 	Phase          string         `json:"phase"`
 	Message        string         `json:"message,omitempty"`
 	APIServerURL   string         `json:"apiServerURL"`
+	EtcdURL        string         `json:"etcdURL"`
 	APIServerState string         `json:"apiServerState"`
 	Kubeconfig     string         `json:"kubeconfig"`
 	BinDir         string         `json:"binDir"`
@@ -164,6 +165,9 @@ func supervise(env *environment, name string, ownerPID, nodes int) error {
 			case syscall.SIGUSR1:
 				p.stopAPIServer()
 			case syscall.SIGUSR2:
+				if p.state.APIServerState == "Running" {
+					continue
+				}
 				if err := p.startAPIServer(); err != nil {
 					logf("restarting the apiserver failed: %v", err)
 				}
@@ -229,6 +233,7 @@ func (p *plane) start() error {
 	}
 
 	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", ports["etcd-client"])
+	p.state.EtcdURL = etcdURL
 	peerURL := fmt.Sprintf("http://127.0.0.1:%d", ports["etcd-peer"])
 	if err := p.run("etcd", "--name", p.name, "--data-dir", p.path("etcd-data"),
 		"--listen-client-urls", etcdURL, "--advertise-client-urls", etcdURL,
