@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { memberNamespace, type Manifest, type Work, type WorkStatus } from '../api/index.js';
+import { memberNamespace, type Manifest, type Work, type WorkPolicy, type WorkStatus } from '../api/index.js';
 import { jsonEqual } from '../runtime/conditions.js';
 import { createInformer, type Informer } from '../runtime/informer.js';
 import { isNotFound, KubeApiError, type Kube, type KubeObject } from '../runtime/kube.js';
@@ -11,6 +11,7 @@ import { LOCAL_COPY_LABEL, localCopyName, localCopySecrets, readLocalCopy, type 
 import { identityKey, manifestIdentity } from './order.js';
 import { workLabelValue, type WorkRef } from './ownership.js';
 import { inventoryEntry, inventoryKey, mergeInventory, pruneCandidates, type EffectiveApplyOptions } from './plan.js';
+import { applyNamespaceLabels, auditManifests, expandPolicy, namespaceInfo, namespaceLabelManager, planNamespaceLabels, type PolicyShellContext } from './policy.js';
 import { createSpokeCache } from './spoke-cache.js';
 import { computeWorkStatus, type ContentProblem, type ManifestResult } from './status.js';
 import { hubDesired, workSetName } from './work-set.js';
@@ -23,6 +24,9 @@ import { hubDesired, workSetName } from './work-set.js';
 // prunes that Work's objects.
 
 export const WORK_TYPE = { apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work' } as const;
+const NAMESPACE_TYPE = { apiVersion: 'v1', kind: 'Namespace' } as const;
+/** An Audit policy is compared again this often, for objects it never applied (no watch sees them). */
+const AUDIT_RESYNC_MS = 60_000;
 const SET_INDEX = 'set';
 /** Where the agent runs and keeps its local copies. */
 export const DEFAULT_SYSTEM_NAMESPACE = 'flotilla-system';
@@ -105,6 +109,28 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
     },
   });
 
+  // The spoke's namespaces, watched once a Work carries a policy: their events re-expand every
+  // policy set, so a new, relabelled or deleted namespace gets or loses its copies at once.
+  const policySets = new Set<string>();
+  let namespaces: Informer | undefined;
+  const namespacesChanged = (): void => { for (const set of policySets) queue.add(set); };
+  async function namespaceCache(): Promise<Informer> {
+    if (!namespaces) {
+      namespaces = createInformer({ kube: spoke, type: NAMESPACE_TYPE, logger });
+      namespaces.addHandler({
+        onAdd: namespacesChanged,
+        onUpdate: (old, current) => {
+          if (!jsonEqual(old.metadata.labels, current.metadata.labels) || old.metadata.deletionTimestamp !== current.metadata.deletionTimestamp) namespacesChanged();
+        },
+        onDelete: namespacesChanged,
+      });
+      void namespaces.run(signal);
+    }
+    await namespaces.waitForSync(signal);
+    return namespaces;
+  }
+  const policyContext: PolicyShellContext = { kube: spoke, cache, signal, logger };
+
   const hubWorks: Informer<Work & KubeObject> = createInformer<Work & KubeObject>({
     kube: hub, type: WORK_TYPE, namespace: hubNamespace, logger, indexes: { [SET_INDEX]: (w) => [workSetName(w)] },
   });
@@ -180,8 +206,26 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
       await saveCopy({ ...copy, inventory: pruned.remaining });
       throw new Error(`could not prune ${pruned.errors.length} object(s): ${pruned.errors.slice(0, 3).join('; ')}`);
     }
+    if (policySets.has(set)) await reconcileNamespaceLabels(set, undefined);
+    policySets.delete(set);
     await dropCopy(set);
     setsByLabel.delete(workLabelValue(refOf(set)));
+  }
+
+  /** The namespaces' policy labels as `policy` wants them (none: ours removed); results for the selected. */
+  async function reconcileNamespaceLabels(set: string, policy: WorkPolicy | undefined): Promise<ManifestResult[]> {
+    const manager = namespaceLabelManager(set);
+    const infos = (await namespaceCache()).store.list().map((ns) => namespaceInfo(ns, manager));
+    return applyNamespaceLabels(policyContext, set, planNamespaceLabels(policy, infos));
+  }
+
+  /** A policy's manifests for this cluster: the Work's own plus its templates in every selected namespace. */
+  async function expandedManifests(set: string, manifests: Manifest[], policy: WorkPolicy | undefined): Promise<Manifest[]> {
+    if (policy === undefined) return manifests;
+    policySets.add(set);
+    const manager = namespaceLabelManager(set);
+    const infos = (await namespaceCache()).store.list().map((ns) => namespaceInfo(ns, manager));
+    return [...manifests, ...expandPolicy(policy, infos)];
   }
 
   async function reconcile(set: string): Promise<{ requeueAfter?: number }> {
@@ -191,11 +235,18 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
       await removeSet(set);
       return {};
     }
+    if (desired.state === 'Content' && desired.policy?.mode === 'Audit') {
+      // Audit writes nothing to the spoke, not even the local copy: it only compares and reports.
+      const manifests = await expandedManifests(set, desired.manifests, desired.policy);
+      const results = [...await auditManifests(policyContext, manifests), ...await reconcileNamespaceLabels(set, desired.policy)];
+      await reportStatus(works, desired.revision, results, undefined);
+      return { requeueAfter: AUDIT_RESYNC_MS };
+    }
     const copy = copies.get(set);
     const problem: ContentProblem | undefined = desired.state === 'Unreadable' ? desired.problem : undefined;
     // The hub's content when there is one; otherwise keep enforcing what was last applied.
     const enforced: Enforced | undefined = desired.state === 'Content'
-      ? { ...desired, works: works.map((w) => w.metadata.name ?? '').sort() }
+      ? { ...desired, manifests: await expandedManifests(set, desired.manifests, desired.policy), works: works.map((w) => w.metadata.name ?? '').sort() }
       : copy?.manifests ? { manifests: copy.manifests, options: copy.options, revision: copy.revision, works: copy.works } : undefined;
     let results: ManifestResult[] = [];
     let requeueAfter: number | undefined;
@@ -223,6 +274,11 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
       const kept = new Set(enforced.manifests.map((m) => identityKey(manifestIdentity(m, resolveScope))));
       const inventory = mergeInventory(intended.filter((e) => kept.has(inventoryKey(e, resolveScope))), pruned.remaining, resolveScope);
       await saveCopy({ ...base, inventory, unapplied: outcome.unapplied, manifests: enforced.manifests });
+    }
+    // Only the hub's word changes namespace labels: a hub out of reach leaves them as they are.
+    if (desired.state === 'Content' && (desired.policy !== undefined || policySets.has(set))) {
+      results = [...results, ...await reconcileNamespaceLabels(set, desired.policy)];
+      if (desired.policy === undefined) policySets.delete(set);
     }
     await reportStatus(works, enforced?.revision ?? '', results, problem);
     if (failures.length > 0) throw new Error(`prune failed for ${failures.length} object(s): ${failures.slice(0, 3).join('; ')}`);

@@ -1,4 +1,4 @@
-import { labels, type Manifest, type Work } from '../api/index.js';
+import { labels, type Manifest, type Work, type WorkPolicy } from '../api/index.js';
 import { decodeContent, type WorkContent } from './payload.js';
 import { effectiveApplyOptions, type EffectiveApplyOptions } from './plan.js';
 import { findDuplicateIdentities, type ScopeResolver } from './order.js';
@@ -15,7 +15,7 @@ export function workSetName(work: Pick<Work, 'metadata'>): string {
 
 /** What the hub wants for one Work set, as far as the agent can tell. */
 export type HubDesired =
-  | { state: 'Content'; manifests: Manifest[]; options: EffectiveApplyOptions; revision: string }
+  | { state: 'Content'; manifests: Manifest[]; options: EffectiveApplyOptions; revision: string; policy?: WorkPolicy }
   /** The Works are there but cannot be applied yet (a part missing) or at all (corrupt, duplicates). */
   | { state: 'Unreadable'; problem: ContentProblem }
   /** The hub answered a full list without this set: its Works were deleted. */
@@ -44,7 +44,9 @@ export function hubDesired(works: readonly Work[], hubSynced: boolean, resolveSc
     ...(spec.payload ? { payload: spec.payload } : {}),
     ...(spec.part ? { part: spec.part } : {}),
   }));
-  const decoded = decodeContent(contents);
+  // A PolicyBundle's Work may carry only a policy section (nothing cluster-scoped): no manifests.
+  const policyOnly = ordered.length === 1 && first.spec.policy !== undefined && first.spec.manifests === undefined && first.spec.payload === undefined;
+  const decoded = policyOnly ? { ok: true as const, manifests: [] } : decodeContent(contents);
   if (!decoded.ok) {
     return { state: 'Unreadable', problem: { reason: decoded.reason, message: decoded.message, stalled: !WAITING.has(decoded.reason) } };
   }
@@ -58,5 +60,6 @@ export function hubDesired(works: readonly Work[], hubSynced: boolean, resolveSc
     manifests: decoded.manifests,
     options: effectiveApplyOptions(first.spec.applyOptions),
     revision: first.spec.source.revision,
+    ...(first.spec.policy ? { policy: first.spec.policy } : {}),
   };
 }

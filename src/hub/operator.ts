@@ -5,6 +5,7 @@ import { createManager, isAlreadyExists, type ElectionEnd, type Kube, type Logge
 import { clusterGroupController } from './clustergroup.js';
 import { fleetController } from './fleet.js';
 import { memberClusterController, memberSources } from './membercluster.js';
+import { policyBundleController, policyBundleSources } from './policybundle.js';
 import { ClusterGroupType, managedBySelector, NamespaceType } from './objects.js';
 
 export const hubNamespace = 'flotilla-system';
@@ -44,5 +45,6 @@ export async function runHub(options: HubOptions, signal: AbortSignal): Promise<
   manager.controller(memberClusterController(manager, sources));
   manager.controller(fleetController(manager, { fleets: sources.fleets, members: sources.members, namespaces }));
   manager.controller(clusterGroupController(manager, { groups: { type: ClusterGroupType }, fleets: sources.fleets, members: sources.members }));
+  manager.controller(policyBundleController(manager, { ...policyBundleSources(), fleets: sources.fleets, members: sources.members }));
   return manager.start(signal);
 }

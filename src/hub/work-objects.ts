@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { apiVersion, labels, memberNamespace, type ApplyOptions, type Manifest, type Work, type WorkSource } from '../api/index.js';
+import { apiVersion, labels, memberNamespace, type ApplyOptions, type Manifest, type Work, type WorkPolicy, type WorkSource } from '../api/index.js';
 import { encodeContent, type EncodeOptions } from '../agent/payload.js';
 
 // The Work object(s) that carry one source's manifests to one member cluster: one Work when the
@@ -14,6 +14,8 @@ export interface WorkObjectsInput {
   source: WorkSource;
   manifests: readonly Manifest[];
   applyOptions?: ApplyOptions;
+  /** A PolicyBundle's namespaced part, for the agent to expand (on part 0); alone when there are no manifests. */
+  policy?: WorkPolicy;
   /** Extra labels, e.g. the fleet's. */
   labels?: Record<string, string>;
   encoding?: EncodeOptions;
@@ -34,7 +36,9 @@ export function workPartName(name: string, index: number): string {
 
 /** The Works to write for one source on one cluster, deterministically (equal input, equal objects). */
 export function workObjects(input: WorkObjectsInput): WorkObjectsResult {
-  const encoded = encodeContent(input.manifests, input.encoding);
+  const encoded = input.policy !== undefined && input.manifests.length === 0
+    ? { ok: true as const, contents: [{}] }
+    : encodeContent(input.manifests, input.encoding);
   if (!encoded.ok) return encoded;
   const works = encoded.contents.map((content, index): Work => ({
     apiVersion,
@@ -54,6 +58,7 @@ export function workObjects(input: WorkObjectsInput): WorkObjectsResult {
     spec: {
       source: input.source,
       ...content,
+      ...(input.policy !== undefined && index === 0 ? { policy: input.policy } : {}),
       ...(input.applyOptions ? { applyOptions: input.applyOptions } : {}),
     },
   }));

@@ -1969,7 +1969,7 @@ export const policyBundleSchema: JsonSchema = {
       "properties": {
         "mode": {
           "type": "string",
-          "description": "Enforce applies the policies; Audit only reports where a cluster would violate them (admission bindings run with Warn and Audit actions, and nothing else is changed).",
+          "description": "Enforce applies the policies and corrects drift at once; Audit writes nothing to member clusters and reports every difference from the policies as a violation.",
           "enum": [
             "Enforce",
             "Audit"
@@ -2881,7 +2881,7 @@ export const policyBundleSchema: JsonSchema = {
             },
             "bindings": {
               "type": "array",
-              "description": "The ValidatingAdmissionPolicyBindings. In Audit mode their validationActions become Warn and Audit.",
+              "description": "The ValidatingAdmissionPolicyBindings. In Audit mode they are not applied, only compared with what the cluster has.",
               "maxItems": 32,
               "x-kubernetes-list-type": "map",
               "x-kubernetes-list-map-keys": [
@@ -3199,8 +3199,8 @@ export const workSchema: JsonSchema = {
       ],
       "x-kubernetes-validations": [
         {
-          "rule": "[has(self.manifests), has(self.payload)].exists_one(present, present)",
-          "message": "a Work must carry exactly one of manifests or payload"
+          "rule": "!(has(self.manifests) && has(self.payload)) && (has(self.manifests) || has(self.payload) || has(self.policy))",
+          "message": "a Work must carry exactly one of manifests or payload, or only a policy"
         },
         {
           "rule": "!has(self.part) || has(self.payload)",
@@ -3362,6 +3362,163 @@ export const workSchema: JsonSchema = {
               "description": "The number of parts.",
               "minimum": 1,
               "maximum": 64
+            }
+          },
+          "additionalProperties": false
+        },
+        "policy": {
+          "type": "object",
+          "title": "WorkPolicy",
+          "description": "A PolicyBundle's namespaced part, which only the agent can expand because only it knows the cluster's namespaces: every template is stamped into each namespace the selector matches (minus excludeNamespaces), and namespaceLabels are server-side applied onto those namespaces, as namespaces appear, change labels or go away. In Audit mode the agent writes nothing to the cluster and reports each difference (of the manifests too) as a violation.",
+          "required": [
+            "mode"
+          ],
+          "properties": {
+            "mode": {
+              "type": "string",
+              "description": "Enforce applies and corrects; Audit only reports.",
+              "enum": [
+                "Enforce",
+                "Audit"
+              ]
+            },
+            "namespaceSelector": {
+              "type": "object",
+              "description": "Selects the namespaces that receive the templates and labels; absent selects none.",
+              "x-kubernetes-map-type": "atomic",
+              "properties": {
+                "matchLabels": {
+                  "type": "object",
+                  "description": "Labels that must all be present with exactly these values.",
+                  "maxProperties": 32,
+                  "additionalProperties": {
+                    "type": "string",
+                    "description": "The label value the cluster must carry.",
+                    "maxLength": 63,
+                    "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+                  }
+                },
+                "matchExpressions": {
+                  "type": "array",
+                  "description": "Set-based requirements; all must hold.",
+                  "maxItems": 32,
+                  "x-kubernetes-list-type": "atomic",
+                  "items": {
+                    "type": "object",
+                    "description": "One set-based requirement on a label.",
+                    "required": [
+                      "key",
+                      "operator"
+                    ],
+                    "x-kubernetes-validations": [
+                      {
+                        "rule": "self.operator in ['In', 'NotIn'] ? has(self.values) && size(self.values) > 0 : !has(self.values) || size(self.values) == 0",
+                        "message": "values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist",
+                        "fieldPath": ".values"
+                      }
+                    ],
+                    "properties": {
+                      "key": {
+                        "type": "string",
+                        "description": "The label key the requirement applies to, e.g. topology.kubernetes.io/region.",
+                        "minLength": 1,
+                        "maxLength": 317,
+                        "pattern": "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+                      },
+                      "operator": {
+                        "type": "string",
+                        "description": "How the key relates to the values.",
+                        "enum": [
+                          "In",
+                          "NotIn",
+                          "Exists",
+                          "DoesNotExist"
+                        ]
+                      },
+                      "values": {
+                        "type": "array",
+                        "description": "The values for In and NotIn; must be empty for Exists and DoesNotExist.",
+                        "maxItems": 64,
+                        "x-kubernetes-list-type": "atomic",
+                        "items": {
+                          "type": "string",
+                          "description": "One label value.",
+                          "maxLength": 63
+                        }
+                      }
+                    },
+                    "additionalProperties": false
+                  }
+                }
+              },
+              "additionalProperties": false
+            },
+            "excludeNamespaces": {
+              "type": "array",
+              "description": "Namespaces never selected, whatever their labels.",
+              "maxItems": 64,
+              "x-kubernetes-list-type": "set",
+              "items": {
+                "type": "string",
+                "description": "A namespace name.",
+                "maxLength": 63
+              }
+            },
+            "namespaceTemplates": {
+              "type": "array",
+              "description": "Namespaced objects without metadata.namespace, stamped into every selected namespace.",
+              "maxItems": 320,
+              "x-kubernetes-list-type": "atomic",
+              "items": {
+                "type": "object",
+                "description": "A complete Kubernetes object (apiVersion, kind, metadata.name and the rest) applied as written with server-side apply. Cluster-scoped objects leave metadata.namespace out.",
+                "x-kubernetes-embedded-resource": true,
+                "x-kubernetes-preserve-unknown-fields": true,
+                "required": [
+                  "apiVersion",
+                  "kind",
+                  "metadata"
+                ],
+                "properties": {
+                  "apiVersion": {
+                    "type": "string",
+                    "description": "The object's group/version, e.g. apps/v1.",
+                    "minLength": 1,
+                    "maxLength": 317
+                  },
+                  "kind": {
+                    "type": "string",
+                    "description": "The object's kind, e.g. Deployment.",
+                    "minLength": 1,
+                    "maxLength": 63
+                  },
+                  "metadata": {
+                    "type": "object",
+                    "description": "The object's metadata; name is required (generateName is not supported).",
+                    "required": [
+                      "name"
+                    ],
+                    "properties": {
+                      "name": {
+                        "type": "string",
+                        "description": "The object's name.",
+                        "minLength": 1,
+                        "maxLength": 253
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "namespaceLabels": {
+              "type": "object",
+              "description": "Labels (the pod-security.kubernetes.io/* levels) set on every selected namespace.",
+              "maxProperties": 16,
+              "additionalProperties": {
+                "type": "string",
+                "description": "The label's value.",
+                "maxLength": 63
+              }
             }
           },
           "additionalProperties": false

@@ -715,7 +715,7 @@ export interface PolicyBundle {
  */
 export interface PolicyBundleSpec {
   /**
-   * Enforce applies the policies; Audit only reports where a cluster would violate them (admission bindings run with Warn and Audit actions, and nothing else is changed).
+   * Enforce applies the policies and corrects drift at once; Audit writes nothing to member clusters and reports every difference from the policies as a violation.
    */
   mode?: 'Enforce' | 'Audit';
   placement: Placement;
@@ -947,7 +947,7 @@ export interface AdmissionPolicies {
    */
   policies: NamedAdmissionPolicy[];
   /**
-   * The ValidatingAdmissionPolicyBindings. In Audit mode their validationActions become Warn and Audit.
+   * The ValidatingAdmissionPolicyBindings. In Audit mode they are not applied, only compared with what the cluster has.
    *
    * @maxItems 32
    */
@@ -1101,6 +1101,7 @@ export interface WorkSpec {
   manifests?: Manifest[];
   payload?: WorkPayload;
   part?: WorkPart;
+  policy?: WorkPolicy;
   applyOptions?: ApplyOptions;
 }
 /**
@@ -1157,6 +1158,39 @@ export interface WorkPart {
    * The number of parts.
    */
   count: number;
+}
+/**
+ * A PolicyBundle's namespaced part, which only the agent can expand because only it knows the cluster's namespaces: every template is stamped into each namespace the selector matches (minus excludeNamespaces), and namespaceLabels are server-side applied onto those namespaces, as namespaces appear, change labels or go away. In Audit mode the agent writes nothing to the cluster and reports each difference (of the manifests too) as a violation.
+ */
+export interface WorkPolicy {
+  /**
+   * Enforce applies and corrects; Audit only reports.
+   */
+  mode: 'Enforce' | 'Audit';
+  namespaceSelector?: LabelSelector;
+  /**
+   * Namespaces never selected, whatever their labels.
+   *
+   * @maxItems 64
+   *
+   * Items: A namespace name.
+   */
+  excludeNamespaces?: string[];
+  /**
+   * Namespaced objects without metadata.namespace, stamped into every selected namespace.
+   *
+   * @maxItems 320
+   */
+  namespaceTemplates?: Manifest[];
+  /**
+   * Labels (the pod-security.kubernetes.io/* levels) set on every selected namespace.
+   */
+  namespaceLabels?: {
+    /**
+     * The label's value.
+     */
+    [k: string]: string | undefined;
+  };
 }
 /**
  * How the agent applies, prunes and watches the manifests.

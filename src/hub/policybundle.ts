@@ -1,0 +1,414 @@
+// The PolicyBundle reconciler: resolves the bundle's placement within its fleet, renders it into one
+// Work per target cluster — the cluster-scoped policies (ClusterRoles and bindings, admission
+// policies and bindings) as manifests, the namespaced ones as a policy section the agent expands
+// against the spoke's own namespaces (see src/agent/policy.ts) — and aggregates what the agents
+// report into per-cluster compliance on the bundle and a summary on its Fleet. An object another
+// source's Work already carries to a cluster is a Conflict on that cluster, never a tug of war.
+// Decisions are the pure functions below; the controller only reads caches and writes the result.
+import { createHash } from 'node:crypto';
+import {
+  apiVersion, finalizer, labels, type FleetPolicyCounts, type Manifest, type ManifestStatus, type PolicyBundle,
+  type PolicyBundleStatus, type PolicyViolation, type ViolationCount, type Work, type WorkPolicy,
+} from '../api/index.js';
+import { identityKey, manifestIdentity, type ManifestIdentity } from '../agent/order.js';
+import { decodeContent } from '../agent/payload.js';
+import {
+  findCondition, isNotFound, objectKey, setReadiness, writeStatus, type ControllerSpec, type InformerSource, type Kube, type KubeObject,
+  type Manager, type ReconcileContext, type Request, type Store,
+} from '../runtime/index.js';
+import { describeConflicts, findConflicts, sourceKey, type ObjectConflict, type SourceObjects, type SourceRef } from './conflicts.js';
+import { fleetOfWorkspace, workspaceIndex } from './fleet.js';
+import { ClusterGroupType, FleetType, hubFieldManager, needsApply, WorkType, type FleetObject, type GroupObject, type MemberObject } from './objects.js';
+import { fleetClusters, resolvePlacement, type PlacementCluster } from './placement.js';
+import { selectClusters } from './selection.js';
+import { workObjects } from './work-objects.js';
+
+export const PolicyBundleType = { apiVersion, kind: 'PolicyBundle' } as const;
+export type PolicyBundleObject = PolicyBundle & KubeObject;
+type WorkObject = Work & KubeObject;
+
+const RBAC = 'rbac.authorization.k8s.io/v1';
+const ADMISSION = 'admissionregistration.k8s.io/v1';
+const POD_SECURITY = 'pod-security.kubernetes.io';
+export const MAX_WORST = 20;
+export const MAX_KINDS = 16;
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+export interface RenderedBundle {
+  /** Cluster-scoped policy objects, applied once per cluster. */
+  manifests: Manifest[];
+  /** The namespaced part, for the agent to stamp into matching namespaces. */
+  policy: WorkPolicy;
+  /** A digest of both: the bundle's revision. */
+  revision: string;
+}
+
+const object = (apiVersionOf: string, kind: string, name: string, rest: Record<string, unknown>): Manifest => ({ apiVersion: apiVersionOf, kind, metadata: { name }, ...rest });
+
+/** The Pod Security labels of a bundle's levels (version defaults to latest for each level set). */
+export function podSecurityLabels(bundle: Pick<PolicyBundle, 'spec'>): Record<string, string> {
+  const levels = bundle.spec.podSecurity;
+  if (!levels) return {};
+  const out: Record<string, string> = {};
+  for (const mode of ['enforce', 'audit', 'warn'] as const) {
+    const level = levels[mode];
+    if (level === undefined) continue;
+    out[`${POD_SECURITY}/${mode}`] = level;
+    out[`${POD_SECURITY}/${mode}-version`] = levels.version ?? 'latest';
+  }
+  return out;
+}
+
+/** A bundle as one cluster's Work content: cluster-scoped manifests and the namespaced templates. */
+export function renderPolicyBundle(bundle: Pick<PolicyBundle, 'spec'>): RenderedBundle {
+  const { spec } = bundle;
+  const manifests: Manifest[] = [
+    ...(spec.rbac?.clusterRoles ?? []).map((r) => object(RBAC, 'ClusterRole', r.name, { rules: r.rules })),
+    ...(spec.rbac?.clusterRoleBindings ?? []).map((b) => object(RBAC, 'ClusterRoleBinding', b.name, { roleRef: { apiGroup: 'rbac.authorization.k8s.io', ...b.roleRef }, subjects: b.subjects })),
+    ...(spec.admission?.policies ?? []).map((p) => object(ADMISSION, 'ValidatingAdmissionPolicy', p.name, { spec: p.spec })),
+    ...(spec.admission?.bindings ?? []).map((b) => object(ADMISSION, 'ValidatingAdmissionPolicyBinding', b.name, {
+      spec: {
+        policyName: b.policyName, validationActions: b.validationActions,
+        ...(b.matchResources ? { matchResources: b.matchResources } : {}), ...(b.paramRef ? { paramRef: b.paramRef } : {}),
+      },
+    })),
+  ];
+  const templates: Manifest[] = [
+    ...(spec.rbac?.roles ?? []).map((r) => object(RBAC, 'Role', r.name, { rules: r.rules })),
+    ...(spec.rbac?.roleBindings ?? []).map((b) => object(RBAC, 'RoleBinding', b.name, { roleRef: { apiGroup: 'rbac.authorization.k8s.io', ...b.roleRef }, subjects: b.subjects })),
+    ...(spec.networkPolicies ?? []).map((n) => object('networking.k8s.io/v1', 'NetworkPolicy', n.name, { spec: n.spec })),
+    ...(spec.resourceQuotas ?? []).map((q) => object('v1', 'ResourceQuota', q.name, { spec: { hard: q.hard, ...(q.scopes ? { scopes: q.scopes } : {}) } })),
+    ...(spec.limitRanges ?? []).map((l) => object('v1', 'LimitRange', l.name, { spec: { limits: l.limits } })),
+  ];
+  const namespaceLabels = podSecurityLabels(bundle);
+  const policy: WorkPolicy = {
+    mode: spec.mode ?? 'Enforce',
+    ...(spec.namespaceSelector ? { namespaceSelector: spec.namespaceSelector } : {}),
+    excludeNamespaces: spec.excludeNamespaces ?? ['kube-system', 'kube-public', 'kube-node-lease', 'flotilla-system'],
+    ...(templates.length > 0 ? { namespaceTemplates: templates } : {}),
+    ...(Object.keys(namespaceLabels).length > 0 ? { namespaceLabels } : {}),
+  };
+  const revision = createHash('sha256').update(JSON.stringify({ manifests, policy })).digest('hex').slice(0, 16);
+  return { manifests, policy, revision };
+}
+
+/** The Work set's name on every cluster: `pb-NAME-HASH`, unique per bundle across workspaces. */
+export function policyWorkName(bundle: Pick<PolicyBundle, 'metadata'>): string {
+  const hash = createHash('sha256').update(`${bundle.metadata.namespace ?? ''}/${bundle.metadata.name ?? ''}`).digest('hex').slice(0, 6);
+  const name = (bundle.metadata.name ?? '').slice(0, 63 - 'pb--'.length - hash.length).replace(/-+$/, '');
+  return `pb-${name}-${hash}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compliance
+
+export type ClusterState = 'compliant' | 'nonCompliant' | 'unknown';
+
+export interface ClusterCompliance {
+  cluster: string;
+  state: ClusterState;
+  /** Violations on this cluster, one per policy object (count: in how many namespaces). */
+  violations: PolicyViolation[];
+}
+
+const truncate = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+
+const isViolation = (entry: ManifestStatus): boolean => entry.applied !== true || entry.drifted === true || entry.health === 'Degraded';
+
+function violationMessage(entry: ManifestStatus): string {
+  if (entry.message !== undefined) return entry.message;
+  if (entry.drifted === true) return `drifted: ${(entry.driftedFields ?? []).join(', ')}`;
+  return entry.applied === true ? entry.health ?? 'Unknown' : 'not in place';
+}
+
+/** A policy object another source holds on a cluster. */
+export interface HeldObject {
+  identity: ManifestIdentity;
+  conflict: ObjectConflict;
+}
+
+/**
+ * One cluster's compliance from its Work (as the agent last reported) and the conflicts the hub
+ * found there. Unknown until the agent has reported on the Work's current generation.
+ */
+export function clusterCompliance(cluster: string, work: Work | undefined, conflicts: readonly HeldObject[]): ClusterCompliance {
+  const conflictViolations: PolicyViolation[] = conflicts.map(({ identity, conflict }) => ({
+    cluster, kind: identity.kind, policy: identity.name, count: 1, message: truncate(`conflict: ${describeConflicts([conflict])}`, 1024),
+  }));
+  const status = work?.status;
+  if (!work || status?.observedGeneration === undefined || status.observedGeneration !== work.metadata.generation) {
+    return { cluster, state: conflictViolations.length > 0 ? 'nonCompliant' : 'unknown', violations: conflictViolations };
+  }
+  const grouped = new Map<string, PolicyViolation>();
+  for (const entry of (status.manifests ?? []).filter(isViolation)) {
+    const key = `${entry.kind}/${entry.name}`;
+    const seen = grouped.get(key);
+    if (seen) {
+      seen.count = (seen.count ?? 1) + 1;
+      continue;
+    }
+    grouped.set(key, {
+      cluster, kind: entry.kind, policy: entry.name, ...(entry.namespace ? { namespace: entry.namespace } : {}), count: 1,
+      message: truncate(violationMessage(entry), 1024),
+    });
+  }
+  const applied = findCondition(status.conditions, 'Applied');
+  if (applied?.status === 'False' && grouped.size === 0 && (status.manifests ?? []).length === 0) {
+    grouped.set('Work', { cluster, kind: 'Work', policy: work.metadata.name ?? '', count: 1, message: truncate(applied.message, 1024) });
+  }
+  const violations = [...conflictViolations, ...grouped.values()];
+  return { cluster, state: violations.length > 0 ? 'nonCompliant' : 'compliant', violations };
+}
+
+export interface BundleStatusInput {
+  bundle: PolicyBundle;
+  revision: string;
+  compliance: readonly ClusterCompliance[];
+  /** Why the bundle cannot be placed at all (no fleet), if so. */
+  stalled?: { reason: string; message: string };
+  now?: Date;
+}
+
+/** The bundle's status: counts by compliance, violations by kind, the worst 20. Bounded. */
+export function policyBundleStatus({ bundle, revision, compliance, stalled, now = new Date() }: BundleStatusInput): PolicyBundleStatus {
+  const generation = bundle.metadata.generation ?? 0;
+  const count = (state: ClusterState): number => compliance.filter((c) => c.state === state).length;
+  const clusters = { targeted: compliance.length, compliant: count('compliant'), nonCompliant: count('nonCompliant'), unknown: count('unknown') };
+  const byKind = new Map<string, number>();
+  const all = compliance.flatMap((c) => c.violations);
+  for (const v of all) byKind.set(v.kind, (byKind.get(v.kind) ?? 0) + (v.count ?? 1));
+  const violationsByKind: ViolationCount[] = [...byKind]
+    .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+    .slice(0, MAX_KINDS)
+    .map(([kind, n]) => ({ kind, count: n }));
+  const worst = [...all]
+    .sort((a, b) => (b.count ?? 1) - (a.count ?? 1) || a.cluster.localeCompare(b.cluster) || a.kind.localeCompare(b.kind) || (a.policy ?? '').localeCompare(b.policy ?? ''))
+    .slice(0, MAX_WORST);
+  const outcome = ((): Parameters<typeof setReadiness>[1] => {
+    const gen = { observedGeneration: generation };
+    if (stalled) return { state: 'Stalled', ...stalled, ...gen };
+    if (clusters.nonCompliant > 0) {
+      const names = compliance.filter((c) => c.state === 'nonCompliant').slice(0, 5).map((c) => `${c.cluster} (${c.violations.length})`);
+      return { state: 'Failed', reason: 'NonCompliant', message: `${clusters.nonCompliant} of ${clusters.targeted} clusters violate the bundle: ${names.join(', ')}`, ...gen };
+    }
+    if (clusters.unknown > 0) return { state: 'Reconciling', reason: 'AwaitingAgents', message: `${clusters.unknown} of ${clusters.targeted} clusters have not reported yet`, ...gen };
+    return { state: 'Ready', reason: 'Compliant', message: `all ${clusters.targeted} targeted clusters are compliant`, ...gen };
+  })();
+  return {
+    observedGeneration: generation,
+    conditions: setReadiness(bundle.status?.conditions, outcome, now),
+    revision,
+    clusters,
+    violationsByKind,
+    worst,
+  };
+}
+
+/** The Fleet's policies summary from its workspace's bundles. */
+export function fleetPolicyCounts(bundles: readonly PolicyBundle[]): FleetPolicyCounts {
+  const live = bundles.filter((b) => b.metadata.deletionTimestamp === undefined);
+  return {
+    total: live.length,
+    compliant: live.filter((b) => findCondition(b.status?.conditions, 'Ready')?.status === 'True').length,
+    nonCompliant: live.filter((b) => (b.status?.clusters?.nonCompliant ?? 0) > 0).length,
+  };
+}
+
+/** Each existing ClusterGroup's members among `clusters` (by the group's own spec). */
+export function groupMembersOf(groups: readonly GroupObject[], clusters: readonly PlacementCluster[]): Map<string, string[]> {
+  return new Map(groups.map((g) => [g.metadata.name ?? '', selectClusters(clusters, {
+    selector: g.spec.clusterSelector ?? null, names: g.spec.clusterNames ?? [], exclude: g.spec.excludeClusterNames ?? [],
+  })]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conflicts: what every source's Work carries to a cluster, for findConflicts. A Work's
+// creationTimestamp stands for when its source claimed the cluster: the first Work keeps an object.
+
+/** The source and object identities a Work (set's part 0 or only Work) carries; undefined if unreadable. */
+export function workSourceObjects(work: Work): SourceObjects | undefined {
+  const { source } = work.spec;
+  const decoded = work.spec.manifests || work.spec.payload ? decodeContent([work.spec]) : { ok: true as const, manifests: [] };
+  if (!decoded.ok) return undefined;
+  const ref: SourceRef = {
+    kind: source.kind, namespace: source.namespace, name: source.name,
+    ...(work.metadata.creationTimestamp ? { creationTimestamp: work.metadata.creationTimestamp } : {}),
+  };
+  return { source: ref, objects: decoded.manifests.map((m) => manifestIdentity(m)) };
+}
+
+/** This bundle's conflicts on each cluster, given every other source's objects there. */
+export function bundleConflicts(
+  bundle: SourceRef, objects: readonly ManifestIdentity[], others: ReadonlyMap<string, readonly SourceObjects[]>,
+): Map<string, ObjectConflict[]> {
+  const byCluster = new Map<string, SourceObjects[]>();
+  for (const [cluster, sources] of others) byCluster.set(cluster, [...sources.filter((s) => sourceKey(s.source) !== sourceKey(bundle)), { source: bundle, objects }]);
+  return findConflicts(byCluster).get(sourceKey(bundle)) ?? new Map<string, ObjectConflict[]>();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The controller
+
+export interface PolicyBundleSources {
+  bundles: InformerSource;
+  fleets: InformerSource;
+  members: InformerSource;
+  groups: InformerSource;
+  /** Every Work on the hub, indexed by cluster and by source: shared with the GlobalService controller. */
+  works: InformerSource;
+}
+
+export function policyBundleSources(): PolicyBundleSources {
+  return {
+    bundles: { type: PolicyBundleType },
+    fleets: { type: FleetType },
+    members: { type: { apiVersion, kind: 'MemberCluster' } },
+    groups: { type: ClusterGroupType },
+    works: { type: WorkType },
+  };
+}
+
+/** `Kind/namespace/name` of a Work's source, from its labels. */
+export const workSourceIndex = (work: Work): string[] => {
+  const l = work.metadata.labels ?? {};
+  const kind = l[labels.sourceKind];
+  return kind === undefined ? [] : [`${kind}/${l[labels.sourceNamespace] ?? ''}/${l[labels.sourceName] ?? ''}`];
+};
+export const workClusterIndex = (work: Work): string[] => {
+  const cluster = work.metadata.labels?.[labels.cluster];
+  return cluster === undefined ? [] : [cluster];
+};
+
+async function ensureFinalizer(kube: Kube, bundle: PolicyBundleObject, signal: AbortSignal): Promise<void> {
+  const finalizers = bundle.metadata.finalizers;
+  if (finalizers?.includes(finalizer)) return;
+  const ops = finalizers === undefined
+    ? [{ op: 'test' as const, path: '/metadata/resourceVersion', value: bundle.metadata.resourceVersion }, { op: 'add' as const, path: '/metadata/finalizers', value: [finalizer] }]
+    : [{ op: 'test' as const, path: '/metadata/finalizers', value: finalizers }, { op: 'add' as const, path: '/metadata/finalizers/-', value: finalizer }];
+  await kube.patch(PolicyBundleType, bundle.metadata.name ?? '', bundle.metadata.namespace, ops, { type: 'json', signal });
+}
+
+async function removeFinalizer(kube: Kube, bundle: PolicyBundleObject, signal: AbortSignal): Promise<void> {
+  const finalizers = bundle.metadata.finalizers ?? [];
+  if (!finalizers.includes(finalizer)) return;
+  await kube.patch(PolicyBundleType, bundle.metadata.name ?? '', bundle.metadata.namespace, [
+    { op: 'test', path: '/metadata/finalizers', value: finalizers },
+    { op: 'replace', path: '/metadata/finalizers', value: finalizers.filter((f) => f !== finalizer) },
+  ], { type: 'json', signal });
+}
+
+const deleteWork = async (kube: Kube, work: WorkObject, signal: AbortSignal): Promise<void> => {
+  await kube.delete(WorkType, work.metadata.name ?? '', work.metadata.namespace, { signal }).catch((error: unknown) => {
+    if (!isNotFound(error)) throw error;
+  });
+};
+
+export function policyBundleController(manager: Manager, sources: PolicyBundleSources): ControllerSpec<PolicyBundleObject> {
+  const fleets: Store<FleetObject> = manager.informer<FleetObject>(sources.fleets, { workspace: workspaceIndex }).store;
+  const members: Store<MemberObject> = manager.informer<MemberObject>(sources.members, { fleet: (m) => [m.spec.fleet] }).store;
+  const groups: Store<GroupObject> = manager.informer<GroupObject>(sources.groups).store;
+  const works: Store<WorkObject> = manager.informer<WorkObject>(sources.works, { source: workSourceIndex, cluster: workClusterIndex }).store;
+  const bundles: Store<PolicyBundleObject> = manager.informer<PolicyBundleObject>(sources.bundles).store;
+  const bundlesIn = (namespace: string): string[] => bundles.list({ namespace }).map(objectKey);
+  const bundleRef = (b: PolicyBundleObject): SourceRef => ({ kind: 'PolicyBundle', namespace: b.metadata.namespace ?? '', name: b.metadata.name ?? '' });
+
+  async function updateFleetSummary(ctx: ReconcileContext<PolicyBundleObject>, namespace: string): Promise<void> {
+    const fleet = fleetOfWorkspace(fleets, namespace);
+    if (!fleet) return;
+    const policies = fleetPolicyCounts(bundles.list({ namespace }));
+    await writeStatus(ctx.kube, fleet, (current) => ({ ...current.status, policies }), { signal: ctx.signal, fieldManager: hubFieldManager });
+  }
+
+  async function reconcile(request: Request, ctx: ReconcileContext<PolicyBundleObject>): Promise<undefined> {
+    const bundle = ctx.store.get(request.key);
+    const namespace = request.namespace ?? '';
+    const ours = works.byIndex('source', `PolicyBundle/${namespace}/${request.name}`);
+    if (!bundle || bundle.metadata.deletionTimestamp !== undefined) {
+      for (const work of ours) await deleteWork(ctx.kube, work, ctx.signal);
+      if (bundle && ours.length === 0) await removeFinalizer(ctx.kube, bundle, ctx.signal);
+      await updateFleetSummary(ctx, namespace);
+      return undefined;
+    }
+    await ensureFinalizer(ctx.kube, bundle, ctx.signal);
+    const fleet = fleetOfWorkspace(fleets, namespace);
+    const rendered = renderPolicyBundle(bundle);
+    if (!fleet) {
+      await writeStatus(ctx.kube, bundle, (current) => policyBundleStatus({
+        bundle: current, revision: rendered.revision, compliance: [], stalled: { reason: 'FleetNotFound', message: `no Fleet has ${namespace} as its workspace namespace` },
+      }), { signal: ctx.signal, fieldManager: hubFieldManager });
+      return undefined;
+    }
+    const fleetName = fleet.metadata.name ?? '';
+    const clusters = fleetClusters(members.byIndex('fleet', fleetName), fleetName);
+    const placement = resolvePlacement(bundle.spec.placement, clusters, groupMembersOf(groups.list({ namespace }), clusters));
+    const ref = bundleRef(bundle);
+    const others = new Map(placement.targets.map((cluster) => [cluster, works.byIndex('cluster', cluster)
+      .filter((w) => w.spec.part === undefined || w.spec.part.index === 0)
+      .flatMap((w) => { const s = workSourceObjects(w); return s ? [s] : []; })]));
+    const ownWorkOn = (cluster: string): WorkObject | undefined => ours.find((w) => w.metadata.labels?.[labels.cluster] === cluster && (w.spec.part?.index ?? 0) === 0);
+    // Our own claim dates from our Work on that cluster (none yet: after everyone else).
+    const identities = new Map(rendered.manifests.map((m) => [identityKey(manifestIdentity(m)), manifestIdentity(m)]));
+    const conflicts = new Map<string, HeldObject[]>();
+    for (const cluster of placement.targets) {
+      const created = ownWorkOn(cluster)?.metadata.creationTimestamp;
+      const mine: SourceRef = { ...ref, ...(created ? { creationTimestamp: created } : {}) };
+      const found = bundleConflicts(mine, [...identities.values()], new Map([[cluster, others.get(cluster) ?? []]])).get(cluster) ?? [];
+      conflicts.set(cluster, found.flatMap((conflict) => { const identity = identities.get(conflict.object); return identity ? [{ identity, conflict }] : []; }));
+    }
+    const name = policyWorkName(bundle);
+    for (const cluster of placement.updatable) {
+      const held = new Set((conflicts.get(cluster) ?? []).map((c) => c.conflict.object));
+      const manifests = rendered.manifests.filter((m) => !held.has(identityKey(manifestIdentity(m))));
+      const result = workObjects({
+        cluster, name, manifests, policy: rendered.policy,
+        source: { kind: 'PolicyBundle', namespace, name: request.name, generation: bundle.metadata.generation ?? 1, revision: rendered.revision },
+        applyOptions: { driftPolicy: 'Correct', deletionPolicy: 'Delete', adoption: 'Always' },
+        labels: { [labels.fleet]: fleetName, 'app.kubernetes.io/managed-by': 'flotilla' },
+      });
+      if (!result.ok) throw new Error(`cannot render the Work for ${cluster}: ${result.message}`);
+      for (const work of result.works) {
+        const live = works.get(`${work.metadata.namespace ?? ''}/${work.metadata.name ?? ''}`);
+        if (needsApply(work as WorkObject, live)) await ctx.kube.apply(work as WorkObject, { fieldManager: hubFieldManager, force: true, signal: ctx.signal });
+      }
+    }
+    const targets = new Set(placement.targets);
+    for (const work of ours) {
+      if (!targets.has(work.metadata.labels?.[labels.cluster] ?? '')) await deleteWork(ctx.kube, work, ctx.signal);
+    }
+    const compliance = placement.targets.map((cluster) => clusterCompliance(cluster, ownWorkOn(cluster), conflicts.get(cluster) ?? []));
+    const written = await writeStatus(ctx.kube, bundle, (current) => policyBundleStatus({ bundle: current, revision: rendered.revision, compliance }), { signal: ctx.signal, fieldManager: hubFieldManager });
+    if (written.written) {
+      ctx.log.info('wrote policy bundle status', { targeted: placement.targets.length, nonCompliant: written.object.status?.clusters?.nonCompliant ?? 0 });
+      await updateFleetSummary(ctx, namespace);
+    }
+    return undefined;
+  }
+
+  const bundlesOnCluster = (cluster: string): string[] => [...new Set(works.byIndex('cluster', cluster)
+    .filter((w) => w.spec.source.kind === 'PolicyBundle')
+    .map((w) => `${w.spec.source.namespace}/${w.spec.source.name}`))];
+
+  return {
+    name: 'policybundle',
+    for: sources.bundles,
+    watches: [
+      {
+        source: sources.works,
+        map: (w) => {
+          const work = w as WorkObject;
+          // Our Works map to their bundle; another source's Work may change what conflicts on its cluster.
+          return work.spec.source.kind === 'PolicyBundle'
+            ? [`${work.spec.source.namespace}/${work.spec.source.name}`]
+            : bundlesOnCluster(work.metadata.labels?.[labels.cluster] ?? '');
+        },
+      },
+      { source: sources.members, map: (m) => { const f = fleets.get((m as MemberObject).spec.fleet); return f ? bundlesIn(workspaceIndex(f)[0] ?? '') : []; } },
+      { source: sources.groups, map: (g) => bundlesIn(g.metadata.namespace ?? '') },
+      { source: sources.fleets, map: (f) => bundlesIn(workspaceIndex(f as FleetObject)[0] ?? '') },
+    ],
+    reconcile,
+    workers: 2,
+  };
+}
