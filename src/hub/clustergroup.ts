@@ -16,14 +16,19 @@ export interface GroupSources {
   members: InformerSource;
 }
 
-/** A group's status from its fleet's clusters (undefined fleet: the workspace belongs to no fleet). */
-export function groupStatus(group: GroupObject, fleet: FleetObject | undefined, clusters: readonly SelectableCluster[], now: Date = new Date()): ClusterGroupStatus {
-  const generation = group.metadata.generation ?? 0;
-  const matched = fleet ? selectClusters(clusters, {
+/** The names of the clusters (of the group's fleet) a group selects, sorted. */
+export function groupMembers(group: GroupObject, clusters: readonly SelectableCluster[]): string[] {
+  return selectClusters(clusters, {
     selector: group.spec.clusterSelector ?? null,
     names: group.spec.clusterNames ?? [],
     exclude: group.spec.excludeClusterNames ?? [],
-  }) : [];
+  });
+}
+
+/** A group's status from its fleet's clusters (undefined fleet: the workspace belongs to no fleet). */
+export function groupStatus(group: GroupObject, fleet: FleetObject | undefined, clusters: readonly SelectableCluster[], now: Date = new Date()): ClusterGroupStatus {
+  const generation = group.metadata.generation ?? 0;
+  const matched = fleet ? groupMembers(group, clusters) : [];
   const outcome = fleet
     ? { state: 'Ready' as const, reason: 'Resolved', message: `${matched.length} member clusters of fleet ${fleet.metadata.name ?? ''} are in the group` }
     : { state: 'Stalled' as const, reason: 'FleetNotFound', message: `no Fleet has ${group.metadata.namespace ?? ''} as its workspace namespace` };

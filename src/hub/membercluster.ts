@@ -4,7 +4,8 @@
 // half of its status (Joined/Healthy/Ready from the heartbeat Lease the agent renews). On delete:
 // revocation — the ServiceAccount goes first, so its tokens stop working at once — then the rest,
 // and the finalizer once the namespace (and every Work in it) is gone.
-import { finalizer, memberNamespace } from '../api/index.js';
+import { memberNamespace } from '../api/index.js';
+import { ensureFinalizer, removeFinalizer } from './finalizers.js';
 import {
   findCondition, isNotFound, jsonEqual, LeaseType, objectKey, type Condition, type ControllerSpec, type InformerSource, type Kube,
   type Manager, type ReconcileContext, type Request, type Store,
@@ -58,16 +59,6 @@ function hubPart(member: MemberObject): HubMemberStatus {
   };
 }
 
-async function ensureFinalizer(kube: Kube, member: MemberObject, signal: AbortSignal): Promise<void> {
-  const finalizers = member.metadata.finalizers;
-  if (finalizers?.includes(finalizer)) return;
-  // A JSON patch that tests the list first, so a finalizer someone else adds meanwhile is never lost.
-  const ops = finalizers === undefined
-    ? [{ op: 'test' as const, path: '/metadata/resourceVersion', value: member.metadata.resourceVersion }, { op: 'add' as const, path: '/metadata/finalizers', value: [finalizer] }]
-    : [{ op: 'test' as const, path: '/metadata/finalizers', value: finalizers }, { op: 'add' as const, path: '/metadata/finalizers/-', value: finalizer }];
-  await kube.patch(MemberClusterType, member.metadata.name ?? '', undefined, ops, { type: 'json', signal });
-}
-
 /** Deletes what revokes the agent; answers true once nothing is left and the finalizer may go. */
 async function revoke(kube: Kube, member: MemberObject, signal: AbortSignal): Promise<boolean> {
   const name = member.metadata.name ?? '';
@@ -87,18 +78,6 @@ async function revoke(kube: Kube, member: MemberObject, signal: AbortSignal): Pr
   // Deleting a namespace that is already terminating is refused (409); it is on its way.
   if (live.metadata.deletionTimestamp === undefined) await kube.delete(NamespaceType, namespace, undefined, { signal }).catch(ignoreMissing);
   return false;
-}
-
-async function removeFinalizer(kube: Kube, member: MemberObject, signal: AbortSignal): Promise<void> {
-  const finalizers = member.metadata.finalizers ?? [];
-  if (!finalizers.includes(finalizer)) return;
-  await kube.patch(MemberClusterType, member.metadata.name ?? '', undefined, [
-    { op: 'test', path: '/metadata/finalizers', value: finalizers },
-    { op: 'replace', path: '/metadata/finalizers', value: finalizers.filter((f) => f !== finalizer) },
-  ], { type: 'json', signal }).catch((error: unknown) => {
-    // A stale cache: the finalizer was already removed and the object is gone.
-    if (!isNotFound(error)) throw error;
-  });
 }
 
 interface MemberDeps {
@@ -127,12 +106,12 @@ export function memberClusterController(manager: Manager, sources: MemberSources
     const name = request.name;
     if (member.metadata.deletionTimestamp !== undefined) {
       if (!(await revoke(kube, member, signal))) return { requeueAfter: 1000 };
-      await removeFinalizer(kube, member, signal);
+      await removeFinalizer(kube, MemberClusterType, member, signal);
       observations.delete(name);
       log.info('revoked the member cluster: its identity, RBAC and namespace are gone', { cluster: name });
       return undefined;
     }
-    await ensureFinalizer(kube, member, signal);
+    await ensureFinalizer(kube, MemberClusterType, member, signal);
 
     for (const object of memberAccessObjects({ cluster: name, fleet: member.spec.fleet, uid: member.metadata.uid ?? '' })) {
       const live = deps.access.map((store) => store.get(objectKey(object))).find((o) => o?.kind === object.kind);

@@ -1,12 +1,14 @@
 // The hub operator: the reconcilers of every hub kind on one manager, sharing one cache per
 // resource, with leader election on a Lease in flotilla-system so that replicas take over from
 // each other. `flotilla hub` runs it; tests may run it in-process.
+import { labels } from '../api/index.js';
 import { createManager, isAlreadyExists, type ElectionEnd, type Kube, type Logger } from '../runtime/index.js';
 import { clusterGroupController } from './clustergroup.js';
 import { fleetController } from './fleet.js';
+import { ConfigMapType, globalServiceController, GlobalServiceType } from './globalservice.js';
 import { memberClusterController, memberSources } from './membercluster.js';
 import { policyBundleController, policyBundleSources } from './policybundle.js';
-import { ClusterGroupType, managedBySelector, NamespaceType } from './objects.js';
+import { ClusterGroupType, managedBySelector, NamespaceType, WorkType } from './objects.js';
 
 export const hubNamespace = 'flotilla-system';
 export const hubLeaseName = 'flotilla-hub';
@@ -19,6 +21,8 @@ export interface HubOptions {
   /** Unique per replica (default: host name and a random suffix). */
   identity?: string;
   leaseDurationSeconds?: number;
+  /** How long a deleted GlobalService waits for spokes to confirm their cleanup (default 10 min). */
+  cleanupTimeoutMs?: number;
 }
 
 /** Runs the hub operator until `signal` aborts (`stopped`) or leadership is lost (`lost`). */
@@ -45,6 +49,14 @@ export async function runHub(options: HubOptions, signal: AbortSignal): Promise<
   manager.controller(memberClusterController(manager, sources));
   manager.controller(fleetController(manager, { fleets: sources.fleets, members: sources.members, namespaces }));
   manager.controller(clusterGroupController(manager, { groups: { type: ClusterGroupType }, fleets: sources.fleets, members: sources.members }));
+  manager.controller(globalServiceController(manager, {
+    services: { type: GlobalServiceType },
+    works: { type: WorkType, labelSelector: `${labels.sourceKind}=GlobalService` },
+    configMaps: { type: ConfigMapType },
+    groups: { type: ClusterGroupType },
+    fleets: sources.fleets,
+    members: sources.members,
+  }, options.cleanupTimeoutMs !== undefined ? { cleanupTimeoutMs: options.cleanupTimeoutMs } : {}));
   manager.controller(policyBundleController(manager, { ...policyBundleSources(), fleets: sources.fleets, members: sources.members }));
   return manager.start(signal);
 }

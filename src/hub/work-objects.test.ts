@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { labels, validateWork, type Manifest } from '../api/index.js';
-import { workObjects, workPartName } from './work-objects.js';
+import { sourceWorkName, workObjects, workPartName } from './work-objects.js';
 
 const source = { kind: 'GlobalService' as const, namespace: 'fleet-a', name: 'web', generation: 3, revision: 'r3' };
 const configMap = (name: string, size: number): Manifest => ({
@@ -15,6 +15,18 @@ describe('workPartName', () => {
     const long = 'a'.repeat(60);
     expect(workPartName(long, 12).length).toBeLessThanOrEqual(63);
     expect(workPartName(long, 12)).toMatch(/^a+-[0-9a-f]{8}-part-12$/);
+  });
+});
+
+describe('sourceWorkName', () => {
+  it('prefixes by kind and keeps long names distinct within 63 characters', () => {
+    expect(sourceWorkName({ kind: 'GlobalService', name: 'web' })).toBe('gs-web');
+    expect(sourceWorkName({ kind: 'PolicyBundle', name: 'web' })).toBe('pb-web');
+    const a = sourceWorkName({ kind: 'GlobalService', name: `${'a'.repeat(62)}b` });
+    const b = sourceWorkName({ kind: 'GlobalService', name: `${'a'.repeat(62)}c` });
+    expect(a.length).toBeLessThanOrEqual(63);
+    expect(a).not.toBe(b);
+    expect(a).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
   });
 });
 

@@ -18,6 +18,8 @@ export interface WorkObjectsInput {
   policy?: WorkPolicy;
   /** Extra labels, e.g. the fleet's. */
   labels?: Record<string, string>;
+  /** Annotations every part carries, e.g. revisionSinceAnnotation. */
+  annotations?: Record<string, string>;
   encoding?: EncodeOptions;
 }
 
@@ -25,13 +27,36 @@ export type WorkObjectsResult = { ok: true; works: Work[] } | { ok: false; reaso
 
 const MAX_NAME = 63;
 
+/**
+ * On a Work: when the hub set its spec.source.revision (RFC 3339), so rollouts can judge
+ * progressDeadlineSeconds from the Works alone, across hub restarts.
+ */
+export const revisionSinceAnnotation = 'flotilla.dev/revision-since';
+
+const sourcePrefixes = { GlobalService: 'gs', PolicyBundle: 'pb' } as const;
+
+/** Shortens `text` to `max` characters with a hash of the whole, so distinct long names stay distinct. */
+function fitName(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const hash = createHash('sha256').update(text).digest('hex').slice(0, 8);
+  return `${text.slice(0, max - hash.length - 1).replace(/-+$/, '')}-${hash}`;
+}
+
+/**
+ * The Work set's name for a source on any cluster: `gs-NAME` or `pb-NAME` (a service and a bundle
+ * of the same name never collide in a member namespace; one cluster belongs to one fleet, so one
+ * workspace), shortened with a hash past 63 characters. Deterministic: the hub finds it again after
+ * a restart.
+ */
+export function sourceWorkName(source: Pick<WorkSource, 'kind' | 'name'>): string {
+  return fitName(`${sourcePrefixes[source.kind]}-${source.name}`, MAX_NAME);
+}
+
 /** Part 0 is the set's name; part N is NAME-part-N, shortened with a hash of the name if needed. */
 export function workPartName(name: string, index: number): string {
   if (index === 0) return name;
   const suffix = `-part-${index}`;
-  if (name.length + suffix.length <= MAX_NAME) return `${name}${suffix}`;
-  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
-  return `${name.slice(0, MAX_NAME - suffix.length - hash.length - 1).replace(/-+$/, '')}-${hash}${suffix}`;
+  return `${fitName(name, MAX_NAME - suffix.length)}${suffix}`;
 }
 
 /** The Works to write for one source on one cluster, deterministically (equal input, equal objects). */
@@ -54,6 +79,7 @@ export function workObjects(input: WorkObjectsInput): WorkObjectsResult {
         [labels.sourceNamespace]: input.source.namespace,
         [labels.sourceName]: input.source.name,
       },
+      ...(input.annotations ? { annotations: input.annotations } : {}),
     },
     spec: {
       source: input.source,
