@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Fleet, MemberCluster } from '../api/index.js';
+import type { Fleet, GlobalService, MemberCluster } from '../api/index.js';
 import type { Lease } from '../runtime/index.js';
 import { parseLabels } from './join.js';
-import { renderStatus, statusView } from './status.js';
+import { renderServices, renderStatus, serviceRows, statusView } from './status.js';
 
 const member = (name: string, fleet: string, ready: 'True' | 'Unknown'): MemberCluster => ({
   apiVersion: 'flotilla.dev/v1alpha1', kind: 'MemberCluster', metadata: { name }, spec: { fleet },
@@ -48,5 +48,26 @@ describe('parseLabels', () => {
   });
   it('refuses anything else', () => {
     expect(() => parseLabels(['env'])).toThrow('--label must be key=value, not env');
+  });
+});
+
+describe('services in status', () => {
+  const service = (namespace: string, name: string): GlobalService => ({
+    apiVersion: 'flotilla.dev/v1alpha1', kind: 'GlobalService', metadata: { name, namespace },
+    spec: { source: { manifests: [] }, placement: {} },
+    status: {
+      revision: 'abc', clusters: { targeted: 3, updated: 2, available: 1, failed: 1 }, rollout: { phase: 'Halted' },
+      conditions: [{ type: 'Ready', status: 'False', reason: 'ClusterDegraded', message: '', lastTransitionTime: '2026-03-01T09:00:00Z' }],
+    },
+  });
+  const rows = serviceRows([service('fleet-prod', 'web'), service('fleet-dev', 'api')], [fleet], 'prod');
+
+  it('lists the services of the fleet\'s workspace with their cluster counts', () => {
+    expect(rows).toEqual([{
+      namespace: 'fleet-prod', name: 'web', ready: 'False', reason: 'ClusterDegraded', revision: 'abc', phase: 'Halted',
+      targeted: 3, updated: 2, available: 1, failed: 1,
+    }]);
+    expect(renderServices(rows)).toMatch(/SERVICE\s+READY\s+TARGETED\s+UPDATED\s+AVAILABLE\s+FAILED/);
+    expect(renderServices(rows)).toMatch(/fleet-prod\/web\s+False \(ClusterDegraded\)\s+3\s+2\s+1\s+1\s+Halted\s+abc/);
   });
 });

@@ -1,8 +1,10 @@
 // `flotilla status`: the fleet at a glance — each fleet's summary line, then its clusters with
 // Ready, version, nodes, requests against allocatable, and the last heartbeat (read from the
-// heartbeat Lease itself, the exact record). `-o json` for scripts.
+// heartbeat Lease itself, the exact record); then each GlobalService's rollout: clusters targeted,
+// updated, Available and failed. `-o json` for scripts.
 import type { Command } from 'commander';
-import { memberNamespace, type Fleet, type MemberCluster } from '../api/index.js';
+import { memberNamespace, workspaceNamespace, type Fleet, type GlobalService, type MemberCluster } from '../api/index.js';
+import { GlobalServiceType } from '../hub/globalservice.js';
 import { heartbeatLease } from '../hub/member-access.js';
 import { FleetType, MemberClusterType } from '../hub/objects.js';
 import { findCondition, kubeFromDefault, kubeFromFile, LeaseType, type KubeObject, type Lease } from '../runtime/index.js';
@@ -84,9 +86,58 @@ export function renderStatus(view: StatusView, now: number = Date.now()): string
       age(c.lastHeartbeat, now),
     ]);
   }
+  return [...lines, ...(lines.length > 0 ? [''] : []), ...table(rows)].join('\n') + '\n';
+}
+
+/** Rows as aligned columns (the first row is the header). */
+function table(rows: readonly string[][]): string[] {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  const table = rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('   '));
-  return [...lines, ...(lines.length > 0 ? [''] : []), ...table].join('\n') + '\n';
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('   '));
+}
+
+// --- services -------------------------------------------------------------------------------------
+
+export interface ServiceRow {
+  namespace: string;
+  name: string;
+  ready: string;
+  reason: string;
+  revision: string;
+  phase: string;
+  targeted: number;
+  updated: number;
+  available: number;
+  failed: number;
+}
+
+/** Each GlobalService's rollout at a glance (`fleet` narrows to that fleet's workspace). */
+export function serviceRows(services: readonly GlobalService[], fleets: readonly Fleet[], fleet?: string): ServiceRow[] {
+  const workspace = fleet === undefined ? undefined : workspaceNamespace(fleets.find((f) => f.metadata.name === fleet) ?? { metadata: { name: fleet } });
+  return services
+    .filter((s) => workspace === undefined || s.metadata.namespace === workspace)
+    .map((s): ServiceRow => {
+      const ready = findCondition(s.status?.conditions, 'Ready');
+      const clusters = s.status?.clusters;
+      return {
+        namespace: s.metadata.namespace ?? '', name: s.metadata.name ?? '',
+        ready: ready?.status ?? 'Unknown', reason: ready?.reason ?? 'AwaitingHub',
+        revision: s.status?.revision ?? '', phase: s.status?.rollout?.phase ?? '',
+        targeted: clusters?.targeted ?? 0, updated: clusters?.updated ?? 0, available: clusters?.available ?? 0, failed: clusters?.failed ?? 0,
+      };
+    })
+    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+}
+
+export function renderServices(rows: readonly ServiceRow[]): string {
+  if (rows.length === 0) return '';
+  const cells = [['SERVICE', 'READY', 'TARGETED', 'UPDATED', 'AVAILABLE', 'FAILED', 'ROLLOUT', 'REVISION']];
+  for (const r of rows) {
+    cells.push([
+      `${r.namespace}/${r.name}`, r.ready === 'True' ? 'True' : `${r.ready} (${r.reason})`, String(r.targeted), String(r.updated),
+      String(r.available), String(r.failed), r.phase || '-', r.revision || '-',
+    ]);
+  }
+  return `\n${table(cells).join('\n')}\n`;
 }
 
 interface StatusFlags {
@@ -108,13 +159,17 @@ export function registerStatus(program: Command): void {
       if (flags.output !== 'table' && flags.output !== 'json') throw new Error(`--output must be table or json, not ${flags.output}`);
       const kube = flags.kubeconfig === undefined ? kubeFromDefault() : kubeFromFile(flags.kubeconfig, flags.context);
       try {
-        const [fleets, members, leases] = await Promise.all([
+        const [fleets, members, leases, services] = await Promise.all([
           kube.list<Fleet & KubeObject>(FleetType),
           kube.list<MemberCluster & KubeObject>(MemberClusterType),
           kube.list<Lease>(LeaseType, { fieldSelector: `metadata.name=${heartbeatLease}` }),
+          kube.list<GlobalService & KubeObject>(GlobalServiceType),
         ]);
         const view = statusView(fleets.items, members.items, leases.items, flags.fleet);
-        process.stdout.write(flags.output === 'json' ? `${JSON.stringify(view, null, 2)}\n` : renderStatus(view));
+        const serviceView = serviceRows(services.items, fleets.items, flags.fleet);
+        process.stdout.write(flags.output === 'json'
+          ? `${JSON.stringify({ ...view, services: serviceView }, null, 2)}\n`
+          : `${renderStatus(view)}${renderServices(serviceView)}`);
       } finally {
         kube.close();
       }
