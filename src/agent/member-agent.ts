@@ -3,7 +3,8 @@
 //  - reports its cluster's facts into its MemberCluster status, only when they changed, with
 //    server-side apply as field manager flotilla-agent (the hub owns the other status fields),
 //  - renews its own token (TokenRequest on its own ServiceAccount) before it expires and writes the
-//    new one back into the bootstrap Secret, so a restarted agent starts from a valid token.
+//    new one back into the bootstrap Secret, so a restarted agent starts from a valid token,
+//  - and runs the Work side (work-agent.ts): apply, prune, drift, health and Work status.
 // Everything it reads on the spoke comes from informers; nothing is polled.
 import { agentServiceAccount, apiVersion, heartbeatLease, memberNamespace } from '../api/index.js';
 import {
@@ -13,6 +14,7 @@ import {
 import { agentNamespace, bootstrapData, bootstrapSecretName, bootstrapSecretType, parseBootstrap, type HubCredentials } from './bootstrap.js';
 import { clusterFacts, type ClusterFacts } from './facts.js';
 import { refreshAt, tokenLifetime, type RefreshPolicy } from './token.js';
+import { startWorkAgent } from './work-agent.js';
 
 export const agentFieldManager = 'flotilla-agent';
 const MemberClusterType = { apiVersion, kind: 'MemberCluster' } as const;
@@ -30,7 +32,7 @@ export interface MemberAgentOptions {
   tokenTtlSeconds: number;
 }
 
-/** The agent's current hub credentials and a client that uses them; replaced on every rotation. */
+/** The agent's hub client, and the credentials it authenticates with: rotation replaces the credentials only. */
 interface Session {
   credentials: HubCredentials;
   hub: Kube;
@@ -47,8 +49,9 @@ async function readBootstrap(spoke: Kube, log: Logger, signal: AbortSignal): Pro
   }
 }
 
-function hubClient(credentials: HubCredentials): Kube {
-  return kubeFromToken({ server: credentials.server, token: credentials.token, caData: credentials.caData }, { userAgent: 'flotilla-agent' });
+/** A hub client that reads the token afresh for every request, so the Work watches survive rotation. */
+function hubClient({ server, caData }: HubCredentials, token: () => string): Kube {
+  return kubeFromToken({ server, caData, token }, { userAgent: 'flotilla-agent' });
 }
 
 /** Renews the heartbeat Lease every interval, whatever else fails. */
@@ -113,7 +116,7 @@ async function factsLoop(
 }
 
 /** Requests a fresh token before the current one expires, and keeps the bootstrap Secret in step. */
-async function tokenLoop(current: () => Session, replace: (next: Session) => void, options: MemberAgentOptions, log: Logger, signal: AbortSignal): Promise<void> {
+async function tokenLoop(current: () => Session, replace: (next: HubCredentials) => void, options: MemberAgentOptions, log: Logger, signal: AbortSignal): Promise<void> {
   let failures = 0;
   while (!signal.aborted) {
     const { hub, credentials } = current();
@@ -131,8 +134,7 @@ async function tokenLoop(current: () => Session, replace: (next: Session) => voi
       const next = { ...credentials, token };
       // The Secret first: if the agent dies right after, it restarts with the token it last used.
       await options.spoke.patch(bootstrapSecretType, bootstrapSecretName, agentNamespace, { data: bootstrapData(next) }, { type: 'merge', signal, fieldManager: agentFieldManager });
-      replace({ credentials: next, hub: hubClient(next) });
-      hub.close();
+      replace(next);
       failures = 0;
       log.info('rotated the hub token', { cluster: credentials.cluster, expires: answer.status?.expirationTimestamp, nextRenewal: new Date(refreshAt(token, options.refresh)).toISOString() });
     } catch (error) {
@@ -182,7 +184,7 @@ export async function runMemberAgent(options: MemberAgentOptions, signal: AbortS
   const log = options.logger;
   const secret = await readBootstrap(options.spoke, log, signal);
   const credentials = parseBootstrap(secret);
-  let session: Session = { credentials, hub: hubClient(credentials) };
+  const session: Session = { credentials, hub: hubClient(credentials, () => session.credentials.token) };
   log.info('starting the agent', { cluster: credentials.cluster, fleet: credentials.fleet, hub: credentials.server });
 
   const wake = trigger(500);
@@ -195,13 +197,16 @@ export async function runMemberAgent(options: MemberAgentOptions, signal: AbortS
   signal.addEventListener('abort', wake.fire, { once: true });
 
   const current = (): Session => session;
+  // The Work side starts from its local copies at once and catches up whenever the hub answers.
+  const work = await startWorkAgent({ hub: session.hub, spoke: options.spoke, cluster: credentials.cluster, signal, logger: log });
   try {
     await Promise.all([
+      work.done,
       caches.nodes.run(signal),
       caches.pods.run(signal),
       heartbeatLoop(current, options, log, signal),
       factsLoop(current, options, caches, wake, log, signal),
-      tokenLoop(current, (next) => { session = next; }, options, log, signal),
+      tokenLoop(current, (next) => { session.credentials = next; }, options, log, signal),
     ]);
   } finally {
     session.hub.close();

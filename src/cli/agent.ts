@@ -40,7 +40,7 @@ interface AgentFlags {
 export function registerAgent(program: Command): void {
   program
     .command('agent')
-    .description('Run the agent of a member cluster: heartbeat, cluster facts and token rotation.')
+    .description('Run the agent of a member cluster: apply its Works, heartbeat, report cluster facts, rotate its token.')
     .option('--kubeconfig <path>', 'kubeconfig of this member cluster (default: $KUBECONFIG, ~/.kube/config or in-cluster)')
     .option('--context <name>', 'context of --kubeconfig to use')
     .option('--heartbeat-interval <duration>', 'how often to renew the heartbeat Lease on the hub', '10s')

@@ -287,7 +287,8 @@ export interface KubeOptions {
 
 export interface TokenConfig {
   server: string;
-  token: string;
+  /** The bearer token, or where to read the current one: asked per request, so rotation needs no new client. */
+  token: string | (() => string);
   /** PEM CA bundle; omitted means the system roots. */
   caData?: string;
   insecureSkipTLSVerify?: boolean;
@@ -316,21 +317,23 @@ export function kubeFromDefault(options?: KubeOptions): Kube {
 }
 
 /** A bearer token and a server: what an agent's bootstrap kubeconfig boils down to. */
-export function kubeFromToken(config: TokenConfig, options?: KubeOptions): Kube {
+export function kubeFromToken(config: TokenConfig, options: KubeOptions = {}): Kube {
+  const { token } = config;
   const kc = new KubeConfig();
   kc.loadFromOptions({
     clusters: [{
       name: 'cluster', server: config.server, skipTLSVerify: config.insecureSkipTLSVerify ?? false,
       ...(config.caData !== undefined ? { caData: Buffer.from(config.caData).toString('base64') } : {}),
     }],
-    users: [{ name: 'user', token: config.token }],
+    users: [{ name: 'user' }],
     contexts: [{ name: 'context', cluster: 'cluster', user: 'user' }],
     currentContext: 'context',
   });
-  return kubeFromKubeConfig(kc, options);
+  return kubeFromKubeConfig(kc, options, typeof token === 'string' ? () => token : token);
 }
 
-export function kubeFromKubeConfig(kc: KubeConfig, options: KubeOptions = {}): Kube {
+/** `bearerToken`, when given, is asked for the Authorization header of every request. */
+export function kubeFromKubeConfig(kc: KubeConfig, options: KubeOptions = {}, bearerToken?: () => string): Kube {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const server = cluster.server.replace(/\/+$/, '');
@@ -365,6 +368,7 @@ export function kubeFromKubeConfig(kc: KubeConfig, options: KubeOptions = {}): K
     for (const [key, value] of Object.entries(opts.headers ?? {})) {
       if (typeof value === 'string' || typeof value === 'number') authHeaders[key] = String(value);
     }
+    if (bearerToken !== undefined) authHeaders.Authorization = `Bearer ${bearerToken()}`;
     return {
       protocol: base.protocol,
       hostname: base.hostname.replace(/^\[|\]$/g, ''),
