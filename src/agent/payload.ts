@@ -2,6 +2,7 @@ import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Manifest, WorkPayload, WorkSpec } from '../api/index.js';
+import { canonicalJson } from '../runtime/json.js';
 import { isJsonObject } from './object.js';
 
 // How a Work's manifests travel (the Work schema's spec.manifests / spec.payload / spec.part):
@@ -30,13 +31,6 @@ export const DEFAULT_MAX_PARTS = 64;
 const INLINE_ITEMS = { min: 1, max: 1000 };
 
 export type EncodeResult = { ok: true; contents: WorkContent[] } | { ok: false; reason: 'TooLarge'; message: string };
-
-/** JSON with object keys sorted, so equal content always gives equal bytes, digests and parts. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) =>
-    isJsonObject(item) ? Object.fromEntries(Object.keys(item).sort().map((k) => [k, item[k]])) : item,
-  );
-}
 
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 

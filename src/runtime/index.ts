@@ -15,3 +15,4 @@ export * from './health.js';
 export * from './controller.js';
 export * from './manager.js';
 export * from './signals.js';
+export * from './json.js';

@@ -1,6 +1,6 @@
 import type { Manifest, Override } from '../../api/index.js';
 import type { LruCache } from './cache.js';
-import { digestOf } from './digest.js';
+import { digestOf } from '../../runtime/json.js';
 import type { RenderError } from './errors.js';
 import { describeManifest } from './manifest.js';
 import { applyOverrides, overrideApplies, type OverrideCluster } from './overrides.js';
