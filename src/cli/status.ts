@@ -3,10 +3,11 @@
 // heartbeat Lease itself, the exact record); then each GlobalService's rollout: clusters targeted,
 // updated, Available and failed. `-o json` for scripts.
 import type { Command } from 'commander';
-import { memberNamespace, workspaceNamespace, type Fleet, type GlobalService, type MemberCluster } from '../api/index.js';
+import { memberNamespace, workspaceNamespace, type Fleet, type GlobalService, type MemberCluster, type PolicyBundle } from '../api/index.js';
 import { GlobalServiceType } from '../hub/globalservice.js';
 import { heartbeatLease } from '../hub/member-access.js';
 import { FleetType, MemberClusterType } from '../hub/objects.js';
+import { PolicyBundleType } from '../hub/policybundle.js';
 import { findCondition, kubeFromDefault, kubeFromFile, LeaseType, type KubeObject, type Lease } from '../runtime/index.js';
 
 export interface ClusterRow {
@@ -140,6 +141,51 @@ export function renderServices(rows: readonly ServiceRow[]): string {
   return `\n${table(cells).join('\n')}\n`;
 }
 
+// --- policies -------------------------------------------------------------------------------------
+
+export interface PolicyRow {
+  namespace: string;
+  name: string;
+  mode: string;
+  /** Compliant, NonCompliant, or Unknown until every targeted cluster has reported. */
+  compliance: string;
+  targeted: number;
+  compliant: number;
+  nonCompliant: number;
+  unknown: number;
+  /** The most frequent violation, for a first look. */
+  worst: string;
+}
+
+/** Each PolicyBundle's compliance at a glance (`fleet` narrows to that fleet's workspace). */
+export function policyRows(bundles: readonly PolicyBundle[], fleets: readonly Fleet[], fleet?: string): PolicyRow[] {
+  const workspace = fleet === undefined ? undefined : workspaceNamespace(fleets.find((f) => f.metadata.name === fleet) ?? { metadata: { name: fleet } });
+  return bundles
+    .filter((b) => workspace === undefined || b.metadata.namespace === workspace)
+    .map((b): PolicyRow => {
+      const clusters = b.status?.clusters;
+      const nonCompliant = clusters?.nonCompliant ?? 0;
+      const unknown = clusters?.unknown ?? 0;
+      const first = b.status?.worst?.[0];
+      return {
+        namespace: b.metadata.namespace ?? '', name: b.metadata.name ?? '', mode: b.spec.mode ?? 'Enforce',
+        compliance: nonCompliant > 0 ? 'NonCompliant' : unknown > 0 || clusters === undefined ? 'Unknown' : 'Compliant',
+        targeted: clusters?.targeted ?? 0, compliant: clusters?.compliant ?? 0, nonCompliant, unknown,
+        worst: first ? `${first.cluster}: ${first.kind} ${first.namespace ? `${first.namespace}/` : ''}${first.policy ?? ''}` : '',
+      };
+    })
+    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+}
+
+export function renderPolicies(rows: readonly PolicyRow[]): string {
+  if (rows.length === 0) return '';
+  const cells = [['POLICY', 'MODE', 'COMPLIANCE', 'TARGETED', 'COMPLIANT', 'NONCOMPLIANT', 'WORST']];
+  for (const r of rows) {
+    cells.push([`${r.namespace}/${r.name}`, r.mode, r.compliance, String(r.targeted), String(r.compliant), String(r.nonCompliant), r.worst || '-']);
+  }
+  return `\n${table(cells).join('\n')}\n`;
+}
+
 interface StatusFlags {
   fleet?: string;
   output: string;
@@ -159,17 +205,19 @@ export function registerStatus(program: Command): void {
       if (flags.output !== 'table' && flags.output !== 'json') throw new Error(`--output must be table or json, not ${flags.output}`);
       const kube = flags.kubeconfig === undefined ? kubeFromDefault() : kubeFromFile(flags.kubeconfig, flags.context);
       try {
-        const [fleets, members, leases, services] = await Promise.all([
+        const [fleets, members, leases, services, bundles] = await Promise.all([
           kube.list<Fleet & KubeObject>(FleetType),
           kube.list<MemberCluster & KubeObject>(MemberClusterType),
           kube.list<Lease>(LeaseType, { fieldSelector: `metadata.name=${heartbeatLease}` }),
           kube.list<GlobalService & KubeObject>(GlobalServiceType),
+          kube.list<PolicyBundle & KubeObject>(PolicyBundleType),
         ]);
         const view = statusView(fleets.items, members.items, leases.items, flags.fleet);
         const serviceView = serviceRows(services.items, fleets.items, flags.fleet);
+        const policyView = policyRows(bundles.items, fleets.items, flags.fleet);
         process.stdout.write(flags.output === 'json'
-          ? `${JSON.stringify({ ...view, services: serviceView }, null, 2)}\n`
-          : `${renderStatus(view)}${renderServices(serviceView)}`);
+          ? `${JSON.stringify({ ...view, services: serviceView, policies: policyView }, null, 2)}\n`
+          : `${renderStatus(view)}${renderServices(serviceView)}${renderPolicies(policyView)}`);
       } finally {
         kube.close();
       }

@@ -364,7 +364,8 @@ export function policyBundleController(manager: Manager, sources: PolicyBundleSo
       const result = workObjects({
         cluster, name, manifests, policy: rendered.policy,
         source: { kind: 'PolicyBundle', namespace, name: request.name, generation: bundle.metadata.generation ?? 1, revision: rendered.revision },
-        applyOptions: { driftPolicy: 'Correct', deletionPolicy: 'Delete', adoption: 'Always' },
+        // Every option spelled out, defaults included, so the live Work compares equal and idle writes nothing.
+        applyOptions: { driftPolicy: 'Correct', deletionPolicy: 'Delete', adoption: 'Always', force: false },
         labels: { [labels.fleet]: fleetName, 'app.kubernetes.io/managed-by': 'flotilla' },
       });
       if (!result.ok) throw new Error(`cannot render the Work for ${cluster}: ${result.message}`);
