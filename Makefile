@@ -52,12 +52,13 @@ test: verify-generated lint build testenv ## everything CI runs: generated files
 	$(JEST) --runInBand
 
 .PHONY: demo
-demo: build testenv ## start a local hub and two spokes and show how to reach them
+demo: build testenv ## a local hub and two spokes running flotilla and the examples (FLOTILLA_TESTENV_DIR moves its state)
 	$(TESTENV) up $(DEMO_PLANES)
 	@hack/demo.sh
 
 .PHONY: demo-down
-demo-down: ## stop the demo's control planes
+demo-down: ## stop the demo's operator, agents and control planes
+	-@hack/demo.sh down
 	$(TESTENV) down
 
 .PHONY: clean
