@@ -3,7 +3,7 @@ import type { Manifest } from '../../src/api/index.js';
 import { WORK_TYPE } from '../../src/agent/work-agent.js';
 import type { KubeObject } from '../../src/runtime/kube.js';
 import { eventually, setAPIServer, uniqueName } from '../framework/index.js';
-import { condition, readWork, registerMember, runAgent, unregisterMember, writeWork, type Member, type RunningAgent } from './harness.js';
+import { condition, readWork, registerMember, runAgent, unregisterMember, webApp, writeWork, type Member, type RunningAgent } from './harness.js';
 
 const deploymentType = { apiVersion: 'apps/v1', kind: 'Deployment' };
 const configMapType = { apiVersion: 'v1', kind: 'ConfigMap' };
@@ -15,15 +15,7 @@ interface Scaled extends KubeObject {
 
 function app(ns: string, late: string): Manifest[] {
   return [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: ns }, data: { mode: 'fast' } },
-    {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: ns },
-      spec: {
-        replicas: 2, selector: { matchLabels: { app: 'web' } },
-        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] } },
-      },
-    },
+    ...webApp(ns),
     // Its namespace is not part of the Work and does not exist yet: this one fails until it does.
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'late', namespace: late }, data: { ready: 'yes' } },
   ];

@@ -1,24 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ApplyOptions, Manifest } from '../../src/api/index.js';
 import { eventually, uniqueName } from '../framework/index.js';
-import { condition, readWork, registerMember, runAgent, unregisterMember, writeWork, type Member, type RunningAgent } from './harness.js';
+import { condition, readWork, registerMember, runAgent, unregisterMember, webApp, writeWork, type Member, type RunningAgent } from './harness.js';
 
 const deploymentType = { apiVersion: 'apps/v1', kind: 'Deployment' };
 const configMapType = { apiVersion: 'v1', kind: 'ConfigMap' };
-
-function app(ns: string): Manifest[] {
-  return [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: ns }, data: { mode: 'fast' } },
-    {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: ns },
-      spec: {
-        replicas: 2, selector: { matchLabels: { app: 'web' } },
-        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] } },
-      },
-    },
-  ];
-}
 
 describe('the Work agent watches what it applied for drift', () => {
   let member: Member;
@@ -38,7 +24,7 @@ describe('the Work agent watches what it applied for drift', () => {
   async function applied(name: string, options: ApplyOptions): Promise<string> {
     const ns = uniqueName(name);
     namespaces.push(ns);
-    await writeWork(member, name, app(ns), options);
+    await writeWork(member, name, webApp(ns), options);
     await eventually(async () => {
       const work = await readWork(member, name);
       expect(condition(work, 'Applied')).toBe('True');
@@ -85,7 +71,7 @@ describe('the Work agent watches what it applied for drift', () => {
   it('does not count fields the manifest leaves to others (an HPA\'s replicas) as drift', async () => {
     const ns = uniqueName('hpa');
     namespaces.push(ns);
-    const manifests = app(ns).map((m) => (m.kind === 'Deployment'
+    const manifests = webApp(ns).map((m) => (m.kind === 'Deployment'
       ? { ...m, spec: { ...(m.spec as Record<string, unknown>), replicas: undefined } }
       : m));
     await writeWork(member, 'hpa', JSON.parse(JSON.stringify(manifests)) as Manifest[], { driftPolicy: 'Report' });

@@ -109,3 +109,18 @@ export async function readWork(member: Member, name: string): Promise<Work> {
 export function condition(work: Work, type: string): string | undefined {
   return work.status?.conditions?.find((c) => c.type === type)?.status;
 }
+
+/** A small app: a Namespace, a ConfigMap `settings` and a two-replica Deployment `web`. */
+export function webApp(ns: string): Manifest[] {
+  return [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: ns }, data: { mode: 'fast' } },
+    {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: ns },
+      spec: {
+        replicas: 2, selector: { matchLabels: { app: 'web' } },
+        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] } },
+      },
+    },
+  ];
+}
