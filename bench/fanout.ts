@@ -103,6 +103,7 @@ try {
   const idleWrites = writes(operatorKube.requestCounts()) - writes(before);
   // Leader election renews its Lease every few seconds by design; every other write would be a bug.
   const leaseRenewals = idlePaths.filter((path) => path.includes('/leases/')).length;
+  const otherPaths = idlePaths.filter((path) => !path.includes('/leases/')).slice(0, 10);
 
   await agents.stop();
   stop.abort(new Error('done'));
@@ -114,7 +115,7 @@ try {
     ratio: { create: +(createMs / floorCreateMs).toFixed(2), update: +(updateMs / floorUpdateMs).toFixed(2) },
     rssMiB,
     rssNote: 'whole bench process: operator, its caches and the simulated agents',
-    idle: { seconds: IDLE_S, operatorWrites: idleWrites, leaderLeaseRenewals: leaseRenewals, otherWrites: idleWrites - leaseRenewals },
+    idle: { seconds: IDLE_S, operatorWrites: idleWrites, leaderLeaseRenewals: leaseRenewals, otherWrites: idleWrites - leaseRenewals, otherPaths },
   }, null, 2)}\n`);
 } finally {
   stop.abort(new Error('done'));
