@@ -162,6 +162,17 @@ describe('computeWorkStatus transitions and writes', () => {
     expect(none).not.toHaveProperty('appliedRevision');
   });
 
+  it('holds the revision back and says so while objects dropped from the Work cannot be removed', () => {
+    const first = computeWorkStatus(undefined, input, T0);
+    const stuck = computeWorkStatus(first, { generation: 3, revision: 'removed', results: [], pruneFailures: ['ConfigMap shop/a: 403 Forbidden'] }, T1);
+    expect(stuck.appliedRevision).toBe('r2');
+    expect(findCondition(stuck.conditions, 'Applied')).toMatchObject({ status: 'False', reason: 'PruneFailed' });
+    expect(findCondition(stuck.conditions, 'Applied')?.message).toContain('ConfigMap shop/a: 403 Forbidden');
+    expect(findCondition(stuck.conditions, 'Ready')?.status).toBe('False');
+    const cleaned = computeWorkStatus(stuck, { generation: 3, revision: 'removed', results: [] }, T1);
+    expect(cleaned.appliedRevision).toBe('removed');
+  });
+
   it('keeps conditions others set', () => {
     const previous: WorkStatus = { conditions: [{ type: 'Custom', status: 'True', reason: 'X', message: 'x', lastTransitionTime: '2020-01-01T00:00:00Z' }] };
     const status = computeWorkStatus(previous, input, T0);

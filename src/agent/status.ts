@@ -35,6 +35,8 @@ export interface WorkStatusInput {
   revision: string;
   results: readonly ManifestResult[];
   contentProblem?: ContentProblem;
+  /** Objects dropped from the Work that could not be removed: the revision is not in place until they are. */
+  pruneFailures?: readonly string[];
 }
 
 export const STATUS_LIMITS = {
@@ -99,9 +101,17 @@ function driftText(r: ManifestResult): string {
 
 type DesiredCondition = Omit<ConditionInput, 'observedGeneration'>;
 
-function appliedCondition(results: readonly ManifestResult[], problem: ContentProblem | undefined): DesiredCondition {
+function appliedCondition(results: readonly ManifestResult[], problem: ContentProblem | undefined, pruneFailures: readonly string[]): DesiredCondition {
   if (problem) return { type: 'Applied', status: 'False', reason: problem.reason, message: truncate(problem.message, STATUS_LIMITS.conditionMessageChars) };
   const notApplied = results.filter((r) => !r.applied);
+  if (notApplied.length === 0 && pruneFailures.length > 0) {
+    const named = pruneFailures.slice(0, STATUS_LIMITS.namedInCondition).join('; ');
+    const more = pruneFailures.length > STATUS_LIMITS.namedInCondition ? ` and ${pruneFailures.length - STATUS_LIMITS.namedInCondition} more` : '';
+    return {
+      type: 'Applied', status: 'False', reason: 'PruneFailed',
+      message: truncate(`${pruneFailures.length} object(s) dropped from the Work could not be removed: ${named}${more}`, STATUS_LIMITS.conditionMessageChars),
+    };
+  }
   if (notApplied.length === 0) {
     return { type: 'Applied', status: 'True', reason: 'AllApplied', message: `${results.length} of ${results.length} manifests applied` };
   }
@@ -142,7 +152,9 @@ type Readiness = Parameters<typeof setReadiness>[1];
  * (Ready False, not reconciling) for apply errors and drift left in place, Reconciling while
  * objects are still being applied or becoming healthy, Ready when all is in place and unchanged.
  */
-function readinessOf(conditions: readonly DesiredCondition[], results: readonly ManifestResult[], problem: ContentProblem | undefined): Omit<Readiness, 'observedGeneration'> {
+function readinessOf(
+  conditions: readonly DesiredCondition[], results: readonly ManifestResult[], problem: ContentProblem | undefined, pruneFailures: readonly string[],
+): Omit<Readiness, 'observedGeneration'> {
   const byType = (type: string): DesiredCondition | undefined => conditions.find((c) => c.type === type);
   const summary = (type: string, state: Readiness['state']): Omit<Readiness, 'observedGeneration'> => ({
     state,
@@ -152,7 +164,7 @@ function readinessOf(conditions: readonly DesiredCondition[], results: readonly 
   if (problem) return summary('Applied', problem.stalled ? 'Stalled' : 'Reconciling');
   if (results.some((r) => r.conflict !== undefined)) return summary('Applied', 'Stalled');
   if (results.some((r) => r.health.status === 'Degraded')) return summary('Degraded', 'Stalled');
-  if (results.some((r) => r.error !== undefined)) return summary('Applied', 'Failed');
+  if (results.some((r) => r.error !== undefined) || pruneFailures.length > 0) return summary('Applied', 'Failed');
   if (byType('Applied')?.status !== 'True') return summary('Applied', 'Reconciling');
   if (byType('Available')?.status !== 'True') return summary('Available', 'Reconciling');
   if (byType('Drifted')?.status === 'True') return summary('Drifted', 'Failed');
@@ -197,11 +209,13 @@ function entriesOf(results: readonly ManifestResult[]): ManifestStatus[] {
  */
 export function computeWorkStatus(previous: WorkStatus | undefined, input: WorkStatusInput, now: Date = new Date()): WorkStatus {
   const { results, contentProblem: problem, generation } = input;
-  const desired = [appliedCondition(results, problem), availableCondition(results, problem), driftedCondition(results), degradedCondition(results, problem)];
+  const pruneFailures = input.pruneFailures ?? [];
+  const desired = [appliedCondition(results, problem, pruneFailures), availableCondition(results, problem), driftedCondition(results), degradedCondition(results, problem)];
   let conditions = previous?.conditions ?? [];
   for (const condition of desired) conditions = setCondition(conditions, { ...condition, observedGeneration: generation }, now);
-  conditions = setReadiness(conditions, { ...readinessOf(desired, results, problem), observedGeneration: generation }, now);
-  const appliedInFull = problem === undefined && results.every((r) => r.applied);
+  conditions = setReadiness(conditions, { ...readinessOf(desired, results, problem, pruneFailures), observedGeneration: generation }, now);
+  // The hub reads appliedRevision as "this revision is in place", cleanup included.
+  const appliedInFull = problem === undefined && pruneFailures.length === 0 && results.every((r) => r.applied);
   const appliedRevision = appliedInFull ? input.revision : previous?.appliedRevision;
   return {
     observedGeneration: generation,

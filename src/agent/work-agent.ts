@@ -280,18 +280,21 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
       results = [...results, ...await reconcileNamespaceLabels(set, desired.policy)];
       if (desired.policy === undefined) policySets.delete(set);
     }
-    await reportStatus(works, enforced?.revision ?? '', results, problem);
+    await reportStatus(works, enforced?.revision ?? '', results, problem, failures);
     if (failures.length > 0) throw new Error(`prune failed for ${failures.length} object(s): ${failures.slice(0, 3).join('; ')}`);
     return requeueAfter === undefined ? {} : { requeueAfter };
   }
 
-  async function reportStatus(works: readonly Work[], revision: string, results: readonly ManifestResult[], problem: ContentProblem | undefined): Promise<void> {
+  async function reportStatus(
+    works: readonly Work[], revision: string, results: readonly ManifestResult[], problem: ContentProblem | undefined, pruneFailures: readonly string[] = [],
+  ): Promise<void> {
     for (const work of works) {
       await writeStatus<Work & KubeObject>(hub, work as Work & KubeObject, (current): WorkStatus => computeWorkStatus(current.status, {
         generation: current.metadata.generation ?? 0,
         revision,
         results,
         ...(problem ? { contentProblem: problem } : {}),
+        pruneFailures,
       }), { signal, fieldManager: 'flotilla' });
     }
   }
