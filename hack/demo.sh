@@ -57,7 +57,7 @@ echo "==> installing the CRDs on the hub"
 flotilla install --kubeconfig "$HUB" >/dev/null
 echo "==> starting the hub operator (log: $DEMO/hub.log)"
 start hub hub --kubeconfig "$HUB" --health-port 0
-kubectl --kubeconfig "$HUB" apply -f examples/00-fleet.yaml >/dev/null
+kubectl --kubeconfig "$HUB" apply --server-side --field-manager flotilla-demo -f examples/00-fleet.yaml >/dev/null
 
 join() {
   local plane="$1" name="$2"; shift 2
@@ -72,7 +72,7 @@ join spoke-1 eu-west-1 env=prod region=eu-west tier=canary
 join spoke-2 eu-central-1 env=prod region=eu-central
 
 echo "==> applying examples/ (us-east-1 is a paused member with no plane behind it)"
-kubectl --kubeconfig "$HUB" apply -f examples/ >/dev/null
+kubectl --kubeconfig "$HUB" apply --server-side --field-manager flotilla-demo -f examples/ >/dev/null
 
 ready() { [ "$(kubectl --kubeconfig "$HUB" get globalservice web -n fleet-prod -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
 awaiting() { [ "$(kubectl --kubeconfig "$HUB" get globalservice web -n fleet-prod -o jsonpath='{.status.rollout.phase}')" = AwaitingApproval ] || ready; }
