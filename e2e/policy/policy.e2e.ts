@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { PolicyBundleSpec } from '../../src/api/index.js';
 import { WORK_TYPE } from '../../src/agent/work-agent.js';
-import { policyWorkName } from '../../src/hub/policybundle.js';
+import { sourceWorkName } from '../../src/hub/work-objects.js';
 import { KubeApiError, WRITE_METHODS, type Kube, type KubeObject } from '../../src/runtime/kube.js';
 import { eventually, uniqueName } from '../framework/index.js';
 import type { Member } from '../agent/harness.js';
@@ -29,7 +29,7 @@ async function awaitAgents(name: string, members: readonly Member[] = env.member
   const bundle = await readBundle(env.hub, name);
   for (const member of members) {
     await eventually(async () => {
-      const work = await env.hub.get<KubeObject & { status?: { observedGeneration?: number } }>(WORK_TYPE, policyWorkName(bundle), member.hubNamespace);
+      const work = await env.hub.get<KubeObject & { status?: { observedGeneration?: number } }>(WORK_TYPE, sourceWorkName({ kind: 'PolicyBundle', name: bundle.metadata.name ?? '' }), member.hubNamespace);
       expect(work.status?.observedGeneration).toBe(work.metadata.generation);
     }, { timeoutMs: 30_000 });
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ManifestStatus, PolicyBundle, Work } from '../api/index.js';
-import { bundleConflicts, clusterCompliance, fleetPolicyCounts, policyBundleStatus, policyWorkName, podSecurityLabels, renderPolicyBundle, type ClusterCompliance } from './policybundle.js';
+import { bundleConflicts, clusterCompliance, fleetPolicyCounts, policyBundleStatus, podSecurityLabels, renderPolicyBundle, type ClusterCompliance } from './policybundle.js';
 
 const bundle = (spec: Partial<PolicyBundle['spec']>, extra: Partial<PolicyBundle['metadata']> = {}): PolicyBundle => ({
   apiVersion: 'flotilla.dev/v1alpha1', kind: 'PolicyBundle', metadata: { name: 'base', namespace: 'fleet-a', generation: 3, ...extra },
@@ -48,15 +48,6 @@ describe('podSecurityLabels', () => {
     [undefined, {}],
   ])('%j → %j', (podSecurity, expected) => {
     expect(podSecurityLabels(bundle(podSecurity ? { podSecurity } : {}))).toEqual(expected);
-  });
-});
-
-describe('policyWorkName', () => {
-  it('is a DNS label unique per workspace and name', () => {
-    const long = policyWorkName(bundle({}, { name: 'x'.repeat(63) }));
-    expect(long.length).toBeLessThanOrEqual(63);
-    expect(long).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
-    expect(policyWorkName(bundle({}, { namespace: 'fleet-b' }))).not.toBe(policyWorkName(bundle({})));
   });
 });
 

@@ -5,15 +5,14 @@
 // report into per-cluster compliance on the bundle and a summary on its Fleet. An object another
 // source's Work already carries to a cluster is a Conflict on that cluster, never a tug of war.
 // Decisions are the pure functions below; the controller only reads caches and writes the result.
-import { createHash } from 'node:crypto';
 import {
-  apiVersion, finalizer, labels, type FleetPolicyCounts, type Manifest, type ManifestStatus, type PolicyBundle,
+  apiVersion, labels, type FleetPolicyCounts, type Manifest, type ManifestStatus, type PolicyBundle,
   type PolicyBundleStatus, type PolicyViolation, type ViolationCount, type Work, type WorkPolicy,
 } from '../api/index.js';
 import { identityKey, manifestIdentity, type ManifestIdentity } from '../agent/order.js';
 import { decodeContent } from '../agent/payload.js';
 import {
-  findCondition, isNotFound, objectKey, setReadiness, writeStatus, type ControllerSpec, type InformerSource, type Kube, type KubeObject,
+  digestOf, findCondition, isNotFound, objectKey, setReadiness, writeStatus, type ControllerSpec, type InformerSource, type Kube, type KubeObject,
   type Manager, type ReconcileContext, type Request, type Store,
 } from '../runtime/index.js';
 import { describeConflicts, findConflicts, sourceKey, type ObjectConflict, type SourceObjects, type SourceRef } from './conflicts.js';
@@ -21,7 +20,8 @@ import { fleetOfWorkspace, workspaceIndex } from './fleet.js';
 import { ClusterGroupType, FleetType, hubFieldManager, needsApply, WorkType, type FleetObject, type GroupObject, type MemberObject } from './objects.js';
 import { fleetClusters, resolvePlacement, type PlacementCluster } from './placement.js';
 import { selectClusters } from './selection.js';
-import { workObjects } from './work-objects.js';
+import { ensureFinalizer, removeFinalizer } from './finalizers.js';
+import { sourceWorkName, workObjects } from './work-objects.js';
 
 export const PolicyBundleType = { apiVersion, kind: 'PolicyBundle' } as const;
 export type PolicyBundleObject = PolicyBundle & KubeObject;
@@ -90,15 +90,8 @@ export function renderPolicyBundle(bundle: Pick<PolicyBundle, 'spec'>): Rendered
     ...(templates.length > 0 ? { namespaceTemplates: templates } : {}),
     ...(Object.keys(namespaceLabels).length > 0 ? { namespaceLabels } : {}),
   };
-  const revision = createHash('sha256').update(JSON.stringify({ manifests, policy })).digest('hex').slice(0, 16);
+  const revision = digestOf({ manifests, policy }).slice(0, 16);
   return { manifests, policy, revision };
-}
-
-/** The Work set's name on every cluster: `pb-NAME-HASH`, unique per bundle across workspaces. */
-export function policyWorkName(bundle: Pick<PolicyBundle, 'metadata'>): string {
-  const hash = createHash('sha256').update(`${bundle.metadata.namespace ?? ''}/${bundle.metadata.name ?? ''}`).digest('hex').slice(0, 6);
-  const name = (bundle.metadata.name ?? '').slice(0, 63 - 'pb--'.length - hash.length).replace(/-+$/, '');
-  return `pb-${name}-${hash}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -281,24 +274,6 @@ export const workClusterIndex = (work: Work): string[] => {
   return cluster === undefined ? [] : [cluster];
 };
 
-async function ensureFinalizer(kube: Kube, bundle: PolicyBundleObject, signal: AbortSignal): Promise<void> {
-  const finalizers = bundle.metadata.finalizers;
-  if (finalizers?.includes(finalizer)) return;
-  const ops = finalizers === undefined
-    ? [{ op: 'test' as const, path: '/metadata/resourceVersion', value: bundle.metadata.resourceVersion }, { op: 'add' as const, path: '/metadata/finalizers', value: [finalizer] }]
-    : [{ op: 'test' as const, path: '/metadata/finalizers', value: finalizers }, { op: 'add' as const, path: '/metadata/finalizers/-', value: finalizer }];
-  await kube.patch(PolicyBundleType, bundle.metadata.name ?? '', bundle.metadata.namespace, ops, { type: 'json', signal });
-}
-
-async function removeFinalizer(kube: Kube, bundle: PolicyBundleObject, signal: AbortSignal): Promise<void> {
-  const finalizers = bundle.metadata.finalizers ?? [];
-  if (!finalizers.includes(finalizer)) return;
-  await kube.patch(PolicyBundleType, bundle.metadata.name ?? '', bundle.metadata.namespace, [
-    { op: 'test', path: '/metadata/finalizers', value: finalizers },
-    { op: 'replace', path: '/metadata/finalizers', value: finalizers.filter((f) => f !== finalizer) },
-  ], { type: 'json', signal });
-}
-
 const deleteWork = async (kube: Kube, work: WorkObject, signal: AbortSignal): Promise<void> => {
   await kube.delete(WorkType, work.metadata.name ?? '', work.metadata.namespace, { signal }).catch((error: unknown) => {
     if (!isNotFound(error)) throw error;
@@ -327,11 +302,11 @@ export function policyBundleController(manager: Manager, sources: PolicyBundleSo
     const ours = works.byIndex('source', `PolicyBundle/${namespace}/${request.name}`);
     if (!bundle || bundle.metadata.deletionTimestamp !== undefined) {
       for (const work of ours) await deleteWork(ctx.kube, work, ctx.signal);
-      if (bundle && ours.length === 0) await removeFinalizer(ctx.kube, bundle, ctx.signal);
+      if (bundle && ours.length === 0) await removeFinalizer(ctx.kube, PolicyBundleType, bundle, ctx.signal);
       await updateFleetSummary(ctx, namespace);
       return undefined;
     }
-    await ensureFinalizer(ctx.kube, bundle, ctx.signal);
+    await ensureFinalizer(ctx.kube, PolicyBundleType, bundle, ctx.signal);
     const fleet = fleetOfWorkspace(fleets, namespace);
     const rendered = renderPolicyBundle(bundle);
     if (!fleet) {
@@ -357,7 +332,7 @@ export function policyBundleController(manager: Manager, sources: PolicyBundleSo
       const found = bundleConflicts(mine, [...identities.values()], new Map([[cluster, others.get(cluster) ?? []]])).get(cluster) ?? [];
       conflicts.set(cluster, found.flatMap((conflict) => { const identity = identities.get(conflict.object); return identity ? [{ identity, conflict }] : []; }));
     }
-    const name = policyWorkName(bundle);
+    const name = sourceWorkName({ kind: 'PolicyBundle', name: bundle.metadata.name ?? '' });
     for (const cluster of placement.updatable) {
       const held = new Set((conflicts.get(cluster) ?? []).map((c) => c.conflict.object));
       const manifests = rendered.manifests.filter((m) => !held.has(identityKey(manifestIdentity(m))));
