@@ -2,6 +2,7 @@
 // watching Works hold one cache and one watch), the metrics registry, the event recorder, the
 // health port, leader election and shutdown. Informers run on every replica (warm caches make a
 // takeover fast); controllers' workers run only while this replica holds the lease.
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { createController, type Controller, type ControllerSpec } from './controller.js';
 import { createEventRecorder, type EventRecorder } from './events.js';
@@ -102,6 +103,8 @@ export function createManager(options: ManagerOptions): Manager {
       started = true;
       // Informers stop when we stop or when leadership is lost (then the process should exit).
       const stopInformers = new AbortController();
+      // Every informer and its watch listen on it: many listeners by design, not a leak.
+      setMaxListeners(0, stopInformers.signal);
       const onStop = (): void => { stopInformers.abort(signal.reason); };
       signal.addEventListener('abort', onStop, { once: true });
       const running = [...informers.values()].map((i) => i.run(stopInformers.signal));
