@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Manifest } from '../src/api/index.js';
-import { WRITE_METHODS } from '../src/runtime/kube.js';
+import { delta, until, writes } from './measure.js';
 
 process.env.FLOTILLA_TESTENV_DIR ??= mkdtempSync(join(tmpdir(), 'flotilla-bench-agent-'));
 const { testenv } = await import('../e2e/framework/index.js');
@@ -14,17 +14,6 @@ const { condition, readWork, registerMember, runAgent, writeWork } = await impor
 
 const MANIFESTS = 500;
 
-async function until(check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-const writes = (counts: Readonly<Record<string, number>>): number => WRITE_METHODS.reduce((sum, m) => sum + (counts[m] ?? 0), 0);
-const delta = (after: Readonly<Record<string, number>>, before: Readonly<Record<string, number>>): Record<string, number> =>
-  Object.fromEntries(Object.entries(after).map(([k, v]): [string, number] => [k, v - (before[k] ?? 0)]).filter(([, v]) => v !== 0));
 
 process.stderr.write(`starting hub and spoke-1 in ${process.env.FLOTILLA_TESTENV_DIR}\n`);
 await testenv('up', '--owner-pid', String(process.pid), 'hub', 'spoke-1');
@@ -45,10 +34,10 @@ try {
   let running = await runAgent(member);
   const started = Date.now();
   const works = await writeWork(member, 'bench', manifests);
-  await until(async () => condition(await readWork(member, 'bench'), 'Applied') === 'True', 300_000);
+  await until(async () => condition(await readWork(member, 'bench'), 'Applied') === 'True', 300_000, 50);
   const coldApplyMs = Date.now() - started;
   const coldSpoke = running.spoke.requestCounts();
-  await until(() => running.agent.stats().pending === 0, 60_000);
+  await until(() => running.agent.stats().pending === 0, 60_000, 50);
   await running.stop();
 
   // No-op resync: a fresh agent, the same Work, everything already in place.

@@ -13,6 +13,7 @@ import { crdDirectory, installCrds, readCrds } from '../src/cli/install.js';
 import { runHub } from '../src/hub/operator.js';
 import { workObjects } from '../src/hub/work-objects.js';
 import { kubeFromFile, silentLogger, WRITE_METHODS, type KubeObject } from '../src/runtime/index.js';
+import { until, writes } from './measure.js';
 
 process.env.FLOTILLA_TESTENV_DIR ??= mkdtempSync(join(tmpdir(), 'flotilla-bench-fanout-'));
 const { plane, testenv } = await import('../e2e/framework/index.js');
@@ -25,14 +26,6 @@ const fleet = 'bench';
 const workspace = `fleet-${fleet}`;
 const prefix = 'sim';
 
-async function until(check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-const writes = (counts: Readonly<Record<string, number>>): number => WRITE_METHODS.reduce((sum, m) => sum + (counts[m] ?? 0), 0);
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
   await fn();

@@ -7,7 +7,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WRITE_METHODS } from '../src/runtime/kube.js';
+import { type RequestCounts, delta, until, writes } from './measure.js';
 
 process.env.FLOTILLA_TESTENV_DIR ??= mkdtempSync(join(tmpdir(), 'flotilla-bench-policy-'));
 const { testenv, uniqueName } = await import('../e2e/framework/index.js');
@@ -15,23 +15,11 @@ const { bundleObject, readBundle, startPolicyEnv } = await import('../e2e/policy
 
 const NAMESPACES = 200;
 
-async function until(check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-type Counts = Readonly<Record<string, number>>;
-const sum = (counts: readonly Counts[]): Record<string, number> => {
+const sum = (counts: readonly RequestCounts[]): Record<string, number> => {
   const out: Record<string, number> = {};
   for (const c of counts) for (const [k, v] of Object.entries(c)) out[k] = (out[k] ?? 0) + v;
   return out;
 };
-const delta = (after: Counts, before: Counts): Record<string, number> =>
-  Object.fromEntries(Object.entries(after).map(([k, v]): [string, number] => [k, v - (before[k] ?? 0)]).filter(([, v]) => v !== 0));
-const writes = (counts: Counts): number => WRITE_METHODS.reduce((total, m) => total + (counts[m] ?? 0), 0);
 
 if (process.env.FLOTILLA_E2E_REUSE !== '1') await testenv('up', '--owner-pid', String(process.pid), 'hub', 'spoke-1', 'spoke-2');
 const env = await startPolicyEnv(['spoke-1', 'spoke-2']);
