@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import yaml from 'js-yaml';
 import { eventually, kubectlOk, plane, uniqueName, type PlaneName } from '../framework/index.js';
 import { parseBootstrap, type HubCredentials } from '../../src/agent/bootstrap.js';
-import { memberNamespace, type ClusterGroup, type Fleet, type MemberCluster } from '../../src/api/index.js';
-import { ClusterGroupType, FleetType, MemberClusterType } from '../../src/hub/objects.js';
+import { memberNamespace, type ClusterGroup, type Fleet, type MemberCluster, type Work } from '../../src/api/index.js';
+import { ClusterGroupType, FleetType, MemberClusterType, WorkType } from '../../src/hub/objects.js';
 import { findCondition, KubeApiError, kubeFromFile, kubeFromToken, LeaseType, type Condition, type Kube, type KubeObject, type Lease } from '../../src/runtime/index.js';
 import { runFlotilla, startProgram, stopAll, type Program } from './processes.js';
 
@@ -92,12 +92,16 @@ describe('membership', () => {
     }
 
     for (const spoke of spokes) {
-      const ready = await eventually(async () => {
-        const m = await member(spoke.name);
-        expect(condition(m, 'Ready')?.status).toBe('True');
-        return m;
+      await eventually(async () => {
+        expect(condition(await member(spoke.name), 'Ready')?.status).toBe('True');
       }, { timeoutMs: 60_000, intervalMs: 100 });
       figures[`readyAfterJoinMs.${spoke.plane}`] = Date.now() - started;
+      // Ready (the hub, from the Lease) and the facts (the agent's own loop) are written apart.
+      const ready = await eventually(async () => {
+        const m = await member(spoke.name);
+        expect(m.status?.agentVersion).toBeDefined();
+        return m;
+      }, { timeoutMs: 30_000, intervalMs: 100 });
       expect(condition(ready, 'Joined')).toMatchObject({ status: 'True', reason: 'AgentReported' });
       expect(ready.status).toMatchObject({
         kubernetesVersion: 'v1.36.3',
@@ -108,16 +112,17 @@ describe('membership', () => {
       expect(ready.status?.resources?.requested?.cpu).toMatch(/^\d+m?$/);
     }
 
+    // The fleet follows its members' statuses: wait for it to have seen both facts.
     const fleet = await eventually(async () => {
       const f = await hub.get<Fleet & KubeObject>(FleetType, fleetName);
       expect(f.status?.clusters).toMatchObject({ total: 2, ready: 2 });
+      expect(f.status).toMatchObject({
+        workspaceNamespace: workspace,
+        kubernetesVersions: [{ version: 'v1.36.3', count: 2 }],
+        resources: { capacity: { cpu: '32', memory: '128Gi' }, allocatable: { cpu: '31200m', memory: '124Gi' } },
+        attention: [],
+      });
       return f;
-    });
-    expect(fleet.status).toMatchObject({
-      workspaceNamespace: workspace,
-      kubernetesVersions: [{ version: 'v1.36.3', count: 2 }],
-      resources: { capacity: { cpu: '32', memory: '128Gi' }, allocatable: { cpu: '31200m', memory: '124Gi' } },
-      attention: [],
     });
     expect(findCondition(fleet.status?.conditions as Condition[], 'Ready')?.status).toBe('True');
     expect((await hub.get({ apiVersion: 'v1', kind: 'Namespace' }, workspace)).metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Fleet', name: fleetName });
@@ -234,6 +239,53 @@ describe('membership', () => {
     expect(log).toContain('rotated the hub token');
     expect(log).not.toContain(rotated);
     expect(log).not.toContain(initial);
+  });
+
+  it("turns a cluster unhealthy while one of its Works is Degraded, named in the fleet's attention list, and healthy again once it is fixed", async () => {
+    // A real Degraded Work: the real agent cannot apply a kind its spoke does not serve.
+    const namespace = memberNamespace(one.name);
+    const name = uniqueName('broken');
+    const manifest = (kind: string, apiVersion: string): KubeObject => ({ apiVersion, kind, metadata: { name, namespace: 'default' }, data: { a: 'b' } });
+    await hub.create({
+      ...WorkType, metadata: { name, namespace },
+      spec: { source: { kind: 'GlobalService', namespace: workspace, name, generation: 1, revision: 'r1' }, manifests: [manifest('Widget', 'example.invalid/v1')] },
+    });
+    try {
+      const sick = await eventually(async () => {
+        const m = await member(one.name);
+        expect(condition(m, 'Healthy')).toMatchObject({ status: 'False', reason: 'WorksDegraded', message: `1 of 1 Works are Degraded: ${name}` });
+        return m;
+      }, { timeoutMs: 30_000, intervalMs: 100 });
+      expect(condition(sick, 'Ready')).toMatchObject({ status: 'False', reason: 'WorksDegraded' });
+      expect(sick.status?.works).toEqual({ total: 1, applied: 0, available: 0, degraded: 1 });
+      const work = await hub.get<Work & KubeObject>(WorkType, name, namespace);
+      expect(findCondition(work.status?.conditions, 'Degraded')).toMatchObject({ status: 'True', observedGeneration: work.metadata.generation });
+      await eventually(async () => {
+        const f = await hub.get<Fleet & KubeObject>(FleetType, fleetName);
+        expect(f.status?.clusters).toMatchObject({ total: 2, ready: 1, notReady: 1 });
+        expect(f.status?.attention).toEqual([expect.objectContaining({ cluster: one.name, reason: 'WorksDegraded', message: `1 of 1 Works are Degraded: ${name}` })]);
+      });
+
+      // Fixed: a kind the spoke serves. The new generation is applied and the cluster recovers.
+      await hub.patch(WorkType, name, namespace, { spec: { manifests: [manifest('ConfigMap', 'v1')] } }, { type: 'merge' });
+      const well = await eventually(async () => {
+        const m = await member(one.name);
+        expect(condition(m, 'Healthy')).toMatchObject({ status: 'True', reason: 'HeartbeatReceived' });
+        expect(m.status?.works).toEqual({ total: 1, applied: 1, available: 1, degraded: 0 });
+        return m;
+      }, { timeoutMs: 30_000, intervalMs: 100 });
+      expect(condition(well, 'Ready')?.status).toBe('True');
+      await eventually(async () => {
+        const f = await hub.get<Fleet & KubeObject>(FleetType, fleetName);
+        expect(f.status?.clusters).toMatchObject({ total: 2, ready: 2 });
+        expect(f.status?.attention).toEqual([]);
+      });
+    } finally {
+      await hub.delete(WorkType, name, namespace).catch(() => undefined);
+    }
+    await eventually(async () => {
+      expect((await member(one.name)).status?.works).toEqual({ total: 0, applied: 0, available: 0, degraded: 0 });
+    });
   });
 
   it('turns a cluster Unknown when its agent stops, and Ready again when it returns', async () => {

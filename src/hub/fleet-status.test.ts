@@ -14,7 +14,7 @@ function member(name: string, state: State, extra: Partial<MemberCluster['spec']
     status: {
       conditions: [
         cond('Joined', joined ? 'True' : 'False', joined ? 'AgentReported' : 'AwaitingAgent'),
-        cond('Ready', { ready: 'True', lost: 'Unknown', notReady: 'False', joining: 'False' }[state], { ready: 'Ready', lost: 'HeartbeatMissed', notReady: 'Degraded', joining: 'AwaitingAgent' }[state]),
+        cond('Ready', { ready: 'True', lost: 'Unknown', notReady: 'False', joining: 'False' }[state], { ready: 'Ready', lost: 'HeartbeatMissed', notReady: 'WorksDegraded', joining: 'AwaitingAgent' }[state]),
       ] as NonNullable<MemberCluster['status']>['conditions'],
       ...(joined ? {
         kubernetesVersion: version,
@@ -59,11 +59,13 @@ describe('fleetStatus', () => {
     expect(status.clusters).toEqual({ total: 4, ready: 1, notReady: 1, lost: 1, joining: 1, paused: 1 });
     expect(status.kubernetesVersions).toEqual([{ version: 'v1.36.3', count: 2 }, { version: 'v1.35.0', count: 1 }]);
     expect(status.resources?.capacity).toEqual({ cpu: '16', memory: '64Gi' });
-    expect(status.attention?.map((a) => `${a.cluster}:${a.reason}`)).toEqual(['b:HeartbeatMissed', 'c:Degraded', 'd:AwaitingAgent']);
+    expect(status.attention?.map((a) => `${a.cluster}:${a.reason}`)).toEqual(['b:HeartbeatMissed', 'c:WorksDegraded', 'd:AwaitingAgent']);
     expect(status.attention?.[0]).toMatchObject({ since: '2026-03-01T09:00:00Z', message: 'Ready HeartbeatMissed' });
+    // A cluster unhealthy because of its Works says so, in the words of its Ready condition.
+    expect(status.attention?.[1]).toMatchObject({ cluster: 'c', reason: 'WorksDegraded', message: 'Ready WorksDegraded' });
     const ready = status.conditions?.find((c) => c.type === 'Ready');
     expect(ready).toMatchObject({ status: 'False', reason: 'ClustersNotReady' });
-    expect(ready?.message).toBe('2 of 4 clusters are not ready: b (HeartbeatMissed), c (Degraded), d (AwaitingAgent)');
+    expect(ready?.message).toBe('2 of 4 clusters are not ready: b (HeartbeatMissed), c (WorksDegraded), d (AwaitingAgent)');
   });
 
   it('caps the attention list', () => {

@@ -1,12 +1,12 @@
-// How the hub judges a member cluster from its heartbeat Lease, and the part of the MemberCluster
-// status the hub owns (Joined, Healthy, Ready, lastHeartbeatTime). The agent owns the facts
+// How the hub judges a member cluster from its heartbeat Lease and its Works, and the part of the
+// MemberCluster status the hub owns (Joined, Healthy, Ready, lastHeartbeatTime, works). The agent owns the facts
 // (version, nodes, resources); both write with server-side apply under their own field manager, and
 // the conditions list is a map keyed by `type`, so neither ever overwrites the other's fields.
 //
 // Like leader election, a heartbeat is judged by the hub's *own* clock: the time at which the hub
 // saw the Lease's renewTime change, never the agent's renewTime against the hub's clock, so a
 // spoke whose clock is off is neither lost early nor kept alive forever.
-import type { MemberCluster } from '../api/index.js';
+import type { MemberCluster, MemberClusterWorkCounts, Work } from '../api/index.js';
 import { findCondition, setCondition, timestamp, type Condition } from '../runtime/index.js';
 
 /** Parses a Go duration (`90s`, `1h30m`, `1.5m`) into milliseconds; undefined when malformed. */
@@ -54,6 +54,39 @@ export interface HubMemberStatus {
   observedGeneration: number;
   lastHeartbeatTime?: string;
   conditions: Condition[];
+  works?: MemberClusterWorkCounts;
+}
+
+/** The cluster's Works by state, and the names of the Degraded ones (sorted). */
+export interface WorksSummary {
+  counts: Required<MemberClusterWorkCounts>;
+  degraded: string[];
+}
+
+/** How many Degraded Works a Healthy message names before it says "and N more". */
+export const MAX_NAMED_WORKS = 3;
+
+/** A condition of a Work that is True for the Work's current generation; a stale report counts for nothing. */
+function holds(work: Work, type: string): boolean {
+  const condition = findCondition(work.status?.conditions, type);
+  const observed = condition?.observedGeneration ?? work.status?.observedGeneration;
+  return condition?.status === 'True' && observed !== undefined && observed === work.metadata.generation;
+}
+
+/** Counts a cluster's Works by the conditions its agent reported for their current generation. */
+export function summarizeWorks(works: readonly Work[]): WorksSummary {
+  const count = (type: string): number => works.filter((w) => holds(w, type)).length;
+  const degraded = works.filter((w) => holds(w, 'Degraded')).map((w) => w.metadata.name ?? '').sort();
+  return {
+    counts: { total: works.length, applied: count('Applied'), available: count('Available'), degraded: degraded.length },
+    degraded,
+  };
+}
+
+function degradedMessage({ counts, degraded }: WorksSummary): string {
+  const named = degraded.slice(0, MAX_NAMED_WORKS).join(', ');
+  const more = degraded.length > MAX_NAMED_WORKS ? ` and ${degraded.length - MAX_NAMED_WORKS} more` : '';
+  return `${degraded.length} of ${counts.total} Works are Degraded: ${named}${more}`;
 }
 
 export interface MemberJudgement {
@@ -68,6 +101,7 @@ export interface JudgeInput {
   heartbeat: HeartbeatObservation | undefined;
   timeoutMs: number;
   now: number;
+  works: WorksSummary;
 }
 
 const seconds = (ms: number): string => `${Math.round(ms / 1000)}s`;
@@ -75,9 +109,11 @@ const seconds = (ms: number): string => `${Math.round(ms / 1000)}s`;
 /**
  * The hub's part of a member's status: Joined once the agent has reported (its Lease or its facts),
  * Healthy while heartbeats arrive within the fleet's timeout (Unknown after it, reason
- * HeartbeatMissed), Ready when both hold. Conditions keep their transition times unless they flip.
+ * HeartbeatMissed) and none of its Works is Degraded (False, reason WorksDegraded, naming them),
+ * Ready when both hold. A silent cluster's Works are judged stale, so a missed heartbeat wins.
+ * Conditions keep their transition times unless they flip.
  */
-export function judgeMember({ member, heartbeat, timeoutMs, now }: JudgeInput): MemberJudgement {
+export function judgeMember({ member, heartbeat, timeoutMs, now, works }: JudgeInput): MemberJudgement {
   const current = member.status;
   const generation = member.metadata.generation ?? 0;
   const joined = heartbeat !== undefined || current?.agentVersion !== undefined;
@@ -97,9 +133,15 @@ export function judgeMember({ member, heartbeat, timeoutMs, now }: JudgeInput): 
   } else {
     const silentFor = now - heartbeat.observedAt;
     if (silentFor < timeoutMs) {
-      conditions = set(conditions, 'Healthy', 'True', 'HeartbeatReceived', `heartbeats arrive within the fleet's timeout of ${seconds(timeoutMs)}`);
-      conditions = set(conditions, 'Ready', 'True', 'Ready', 'the cluster has joined and its agent is heartbeating');
       recheckAfterMs = timeoutMs - silentFor;
+      if (works.counts.degraded > 0) {
+        const message = degradedMessage(works);
+        conditions = set(conditions, 'Healthy', 'False', 'WorksDegraded', message);
+        conditions = set(conditions, 'Ready', 'False', 'WorksDegraded', message);
+      } else {
+        conditions = set(conditions, 'Healthy', 'True', 'HeartbeatReceived', `heartbeats arrive within the fleet's timeout of ${seconds(timeoutMs)}`);
+        conditions = set(conditions, 'Ready', 'True', 'Ready', 'the cluster has joined and its agent is heartbeating');
+      }
     } else {
       const message = `no heartbeat for ${seconds(silentFor)} (timeout ${seconds(timeoutMs)}); last renewed at ${heartbeat.renewTime}`;
       conditions = set(conditions, 'Healthy', 'Unknown', 'HeartbeatMissed', message);
@@ -109,7 +151,7 @@ export function judgeMember({ member, heartbeat, timeoutMs, now }: JudgeInput): 
 
   const lastHeartbeatTime = heartbeat ? heartbeatTime(current?.lastHeartbeatTime, heartbeat.renewTime, findCondition(existing, 'Ready'), findCondition(conditions, 'Ready')) : current?.lastHeartbeatTime;
   return {
-    status: { observedGeneration: generation, ...(lastHeartbeatTime !== undefined ? { lastHeartbeatTime } : {}), conditions },
+    status: { observedGeneration: generation, ...(lastHeartbeatTime !== undefined ? { lastHeartbeatTime } : {}), conditions, works: works.counts },
     ...(recheckAfterMs !== undefined ? { recheckAfterMs } : {}),
   };
 }

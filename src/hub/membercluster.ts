@@ -1,19 +1,22 @@
 // The MemberCluster reconciler. On create: a finalizer, then the agent's identity on the hub — its
 // namespace flotilla-member-NAME, ServiceAccount, Role/RoleBinding there and a ClusterRole/Binding
 // limited by resourceNames to its own MemberCluster (memberAccessObjects). While it lives: the hub's
-// half of its status (Joined/Healthy/Ready from the heartbeat Lease the agent renews). On delete:
+// half of its status (Joined/Healthy/Ready from the heartbeat Lease the agent renews and the Works
+// in its namespace, and those Works' counts by state). On delete:
 // revocation — the ServiceAccount goes first, so its tokens stop working at once — then the rest,
 // and the finalizer once the namespace (and every Work in it) is gone.
-import { memberNamespace } from '../api/index.js';
+import { memberNamespace, type Work } from '../api/index.js';
 import { ensureFinalizer, removeFinalizer } from './finalizers.js';
 import {
   findCondition, isNotFound, jsonEqual, LeaseType, objectKey, type Condition, type ControllerSpec, type InformerSource, type Kube,
-  type Manager, type ReconcileContext, type Request, type Store,
+  type KubeObject, type Manager, type ReconcileContext, type Request, type Store,
 } from '../runtime/index.js';
 import { agentServiceAccount, heartbeatLease, memberAccessObjects } from './member-access.js';
-import { heartbeatTimeoutMs, hubConditionTypes, judgeMember, observeHeartbeat, type HeartbeatObservation, type HubMemberStatus } from './heartbeat.js';
 import {
-  FleetType, hubFieldManager, managedBySelector, MemberClusterType, NamespaceType, needsApply, type FleetObject, type MemberObject,
+  heartbeatTimeoutMs, hubConditionTypes, judgeMember, observeHeartbeat, summarizeWorks, type HeartbeatObservation, type HubMemberStatus,
+} from './heartbeat.js';
+import {
+  FleetType, hubFieldManager, managedBySelector, MemberClusterType, NamespaceType, needsApply, WorkType, type FleetObject, type MemberObject,
 } from './objects.js';
 
 /** Sources the reconciler reads from cache; the operator creates them once and shares them. */
@@ -21,6 +24,8 @@ export interface MemberSources {
   members: InformerSource;
   fleets: InformerSource;
   leases: InformerSource;
+  /** Every Work, unfiltered: the same source (so the same informer) as the PolicyBundle controller's. */
+  works: InformerSource;
   /** One per kind of access object, all selected by the managed-by label they carry. */
   access: InformerSource[];
 }
@@ -39,6 +44,7 @@ export function memberSources(): MemberSources {
     members: { type: MemberClusterType },
     fleets: { type: FleetType },
     leases: { type: LeaseType, fieldSelector: `metadata.name=${heartbeatLease}` },
+    works: { type: WorkType },
     access: accessKinds.map((type) => ({ type, labelSelector: managedBySelector })),
   };
 }
@@ -56,6 +62,7 @@ function hubPart(member: MemberObject): HubMemberStatus {
     observedGeneration: status?.observedGeneration ?? -1,
     ...(status?.lastHeartbeatTime !== undefined ? { lastHeartbeatTime: status.lastHeartbeatTime } : {}),
     conditions: ((status?.conditions ?? []) as Condition[]).filter((c) => (hubConditionTypes as readonly string[]).includes(c.type)),
+    ...(status?.works !== undefined ? { works: status.works } : {}),
   };
 }
 
@@ -83,6 +90,7 @@ async function revoke(kube: Kube, member: MemberObject, signal: AbortSignal): Pr
 interface MemberDeps {
   fleets: Store<FleetObject>;
   leases: Store;
+  works: Store<Work & KubeObject>;
   access: Store[];
 }
 
@@ -90,6 +98,7 @@ export function memberClusterController(manager: Manager, sources: MemberSources
   const deps: MemberDeps = {
     fleets: manager.informer<FleetObject>(sources.fleets).store,
     leases: manager.informer(sources.leases).store,
+    works: manager.informer<Work & KubeObject>(sources.works).store,
     access: sources.access.map((source) => manager.informer(source).store),
   };
   const members = manager.informer<MemberObject>(sources.members, { fleet: (m) => [m.spec.fleet] });
@@ -128,6 +137,7 @@ export function memberClusterController(manager: Manager, sources: MemberSources
     else observations.delete(name);
     const judgement = judgeMember({
       member, heartbeat, timeoutMs: heartbeatTimeoutMs(deps.fleets.get(member.spec.fleet)), now: Date.now(),
+      works: summarizeWorks(deps.works.list({ namespace: memberNamespace(name) })),
     });
     if (!jsonEqual(hubPart(member), judgement.status)) {
       await kube.apply({ ...MemberClusterType, metadata: { name }, status: judgement.status }, {
@@ -150,6 +160,8 @@ export function memberClusterController(manager: Manager, sources: MemberSources
     owns: [{ type: NamespaceType, labelSelector: managedBySelector }],
     watches: [
       { source: sources.leases, map: (lease) => memberOfNamespace(lease.metadata.namespace) },
+      // A Work's status (Degraded, Available) changes how its cluster is judged and counted.
+      { source: sources.works, map: (work) => memberOfNamespace(work.metadata.namespace) },
       // A fleet's heartbeat timeout changes how its members are judged.
       { source: sources.fleets, map: (fleet) => members.store.byIndex('fleet', fleet.metadata.name ?? '').map(objectKey) },
     ],
