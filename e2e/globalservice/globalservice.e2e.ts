@@ -1,7 +1,8 @@
 // GlobalService on real planes: the hub operator runs as a process of the built CLI; spoke-1 and
 // spoke-2 join with `flotilla join` and run the Work agent as the identity the join gave them. The
 // examples' web service lands on both, per-cluster values differ, edits and reverts roll out,
-// relabelling a cluster out cleans it, two services claiming one object conflict without clobbering,
+// relabelling a cluster out cleans it, two services — or a PolicyBundle and a later service —
+// claiming one object conflict without clobbering, the later taking over once the first lets go,
 // and deleting a service removes everything it made before its finalizer clears.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +22,8 @@ const workspace = `fleet-${fleet}`;
 const ns = uniqueName('web');
 type Service = GlobalService & KubeObject;
 const ServiceType = { apiVersion, kind: 'GlobalService' } as const;
+const BundleType = { apiVersion, kind: 'PolicyBundle' } as const;
+const ClusterRoleType = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' } as const;
 const stops: (() => Promise<void>)[] = [];
 
 const spokes: { plane: PlaneName; name: string; labels: string[]; kube: Kube }[] = [
@@ -87,7 +90,8 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  for (const name of ['web', 'rival']) await hub.delete(ServiceType, name, workspace).catch(() => undefined);
+  await hub.delete(BundleType, 'baseline', workspace).catch(() => undefined);
+  for (const name of ['web', 'rival', 'claimant']) await hub.delete(ServiceType, name, workspace).catch(() => undefined);
   await eventually(async () => {
     expect((await hub.list(ServiceType, { namespace: workspace })).items).toHaveLength(0);
   }, { timeoutMs: 60_000 }).catch(() => undefined);
@@ -165,6 +169,56 @@ describe('GlobalService on two spokes', () => {
     await hub.delete(ServiceType, 'rival', workspace);
     await eventually(async () => { expect(await hub.getOrNull(ServiceType, 'rival', workspace)).toBeNull(); });
   }, 120_000);
+
+  it('reports a conflict for a service claiming an object a PolicyBundle holds, leaves it the bundle\'s, and takes it over once the bundle is gone', async () => {
+    const role = uniqueName('reader');
+    const rules = (verb: string): unknown[] => [{ apiGroups: [''], resources: ['configmaps'], verbs: [verb] }];
+    const rulesOnSpoke = async (): Promise<unknown> => (await one.kube.getOrNull<KubeObject & { rules?: unknown }>(ClusterRoleType, role))?.rules;
+    const bundleReady = async (): Promise<string | undefined> =>
+      findCondition((await hub.get<KubeObject & { status?: { conditions?: Condition[] } }>(BundleType, 'baseline', workspace)).status?.conditions, 'Ready')?.status;
+    await hub.create({
+      apiVersion, kind: 'PolicyBundle', metadata: { name: 'baseline', namespace: workspace },
+      spec: { placement: { clusterNames: [one.name] }, rbac: { clusterRoles: [{ name: role, rules: rules('get') }] } },
+    });
+    await eventually(async () => {
+      expect(await rulesOnSpoke()).toEqual(rules('get'));
+      expect(await bundleReady()).toBe('True');
+    }, { timeoutMs: 60_000 });
+
+    await hub.create({
+      apiVersion, kind: 'GlobalService', metadata: { name: 'claimant', namespace: workspace },
+      spec: {
+        placement: { clusterNames: [one.name] },
+        source: { manifests: [{ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: role }, rules: rules('list') }] },
+        rollout: { strategy: 'AllAtOnce' },
+      },
+    } satisfies Service);
+    const reported = await eventually(async () => {
+      const s = await service('claimant');
+      expect(condition(s, 'Stalled')).toMatchObject({ status: 'True', reason: 'Conflict' });
+      return s;
+    });
+    expect(reported.status?.attention?.[0]).toMatchObject({ cluster: one.name, reason: 'Conflict' });
+    expect(reported.status?.attention?.[0]?.message).toContain(`PolicyBundle ${workspace}/baseline`);
+    expect((await hub.list({ apiVersion, kind: 'Work' }, { labelSelector: `${labels.sourceName}=claimant` })).items).toHaveLength(0);
+    expect(await rulesOnSpoke()).toEqual(rules('get'));
+    expect(await bundleReady()).toBe('True');
+
+    await hub.delete(BundleType, 'baseline', workspace);
+    await eventually(async () => {
+      expect(await hub.getOrNull(BundleType, 'baseline', workspace)).toBeNull();
+      expect(await rulesOnSpoke()).toEqual(rules('list'));
+      const s = await service('claimant');
+      expect(condition(s, 'Ready')?.status).toBe('True');
+      expect(s.status?.attention ?? []).toHaveLength(0);
+    }, { timeoutMs: 90_000, intervalMs: 500 });
+
+    await hub.delete(ServiceType, 'claimant', workspace);
+    await eventually(async () => {
+      expect(await hub.getOrNull(ServiceType, 'claimant', workspace)).toBeNull();
+      expect(await rulesOnSpoke()).toBeUndefined();
+    }, { timeoutMs: 60_000 });
+  }, 240_000);
 
   it('removes the service from a cluster relabelled out of the placement', async () => {
     await hub.patch({ apiVersion, kind: 'MemberCluster' }, two.name, undefined, { metadata: { labels: { env: 'staging' } } }, { type: 'merge' });

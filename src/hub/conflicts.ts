@@ -4,8 +4,8 @@ import { identityKey, type ManifestIdentity } from '../agent/order.js';
 // Neither silently wins: the earlier source (by creationTimestamp, then kind, namespace and name,
 // so the order is total and stable) keeps the object, and the later one reports a Conflict for
 // that cluster, naming the object and the source that holds it. A source without a
-// creationTimestamp (not yet stored) comes last. One pass over every identity: linear in
-// clusters × sources × objects.
+// creationTimestamp (not yet stored) comes last. The controllers date a claim by the Work that
+// carries it (claims.ts). One pass over every identity: linear in clusters × sources × objects.
 
 export interface SourceRef {
   kind: 'GlobalService' | 'PolicyBundle';

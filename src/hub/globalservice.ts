@@ -8,21 +8,23 @@
 // - Work sets are named sourceWorkName (gs-NAME) and labelled with their source; the rollout state
 //   of a cluster is read back from its Work (spec.source.revision, the agent's appliedRevision and
 //   conditions, and the revisionSinceAnnotation the hub sets with a new revision).
-// - Conflicts: every service's rendered objects per cluster are kept in memory (`claims`); the later
-//   of two services claiming one object on one cluster gets no Work change there and reports it.
+// - Conflicts: a service's rendered objects on a cluster are judged against every other source's
+//   (GlobalServices and PolicyBundles alike) as their Works there carry them (claims.ts); the later
+//   claimant of an object gets no Work change on that cluster and reports it, until the holder lets go.
 // - Deletion (finalizer): each cluster's Work set is first drained — rewritten to carry no manifests
 //   at DRAIN_REVISION, so the agent prunes (or, per the Work's deletionPolicy, orphans) everything
 //   and confirms by reporting appliedRevision DRAIN_REVISION through the Work status it already may
 //   write — then deleted. The finalizer goes when every cluster confirmed, its member is gone, or
 //   the cleanup timeout passed; until then a Reconciling condition names the clusters pending.
 import { annotations, fieldManager, finalizer, labels, type GlobalService, type Manifest, type Work } from '../api/index.js';
-import { identityKey, manifestIdentity, type ManifestIdentity } from '../agent/order.js';
+import { manifestIdentity, type ManifestIdentity } from '../agent/order.js';
 import {
   isNotFound, jsonEqual, objectKey, setReadiness, timestamp, writeStatus, type ControllerSpec, type InformerSource, type Kube,
   type KubeObject, type Logger, type Manager, type ReconcileContext, type ReconcileResult, type Request,
 } from '../runtime/index.js';
 import { groupMembers } from './clustergroup.js';
-import { describeConflicts, findConflicts, type SourceObjects, type SourceRef } from './conflicts.js';
+import { claimConflicts, claimWatch, clusterClaims, createClusterTargets, workIndexes, WORK_CLUSTER_INDEX, WORK_SOURCE_INDEX, type WorkObject } from './claims.js';
+import { describeConflicts, type SourceRef } from './conflicts.js';
 import { ensureFinalizer, removeFinalizer } from './finalizers.js';
 import { fleetOfWorkspace, workspaceIndex } from './fleet.js';
 import { WorkType, type FleetObject, type GroupObject, type MemberObject } from './objects.js';
@@ -41,7 +43,6 @@ export const GlobalServiceType = { apiVersion: WorkType.apiVersion, kind: 'Globa
 export const ConfigMapType = { apiVersion: 'v1', kind: 'ConfigMap' } as const;
 
 export type ServiceObject = GlobalService & KubeObject;
-export type WorkObject = Work & KubeObject;
 
 /** The revision of a drained Work set: no manifests, so the agent removes what the set applied. */
 export const DRAIN_REVISION = 'removed';
@@ -51,12 +52,11 @@ export const DEFAULT_CLEANUP_TIMEOUT_MS = 10 * 60_000;
 const WRITE_CONCURRENCY = 16;
 /** Pending clusters named in the deletion condition. */
 const PENDING_SHOWN = 10;
-const SERVICE_INDEX = 'service';
 const CONFIGMAP_INDEX = 'configMap';
 
 export interface ServiceSources {
   services: InformerSource;
-  /** Works whose source is a GlobalService (a label selector keeps the cache to them). */
+  /** Every Work on the hub, indexed by cluster and by source: shared with the PolicyBundle controller. */
   works: InformerSource;
   configMaps: InformerSource;
   groups: InformerSource;
@@ -68,21 +68,6 @@ export interface ServiceOptions {
   cleanupTimeoutMs?: number;
   /** Renders kept (default 4096): distinct (content, overrides, variable values) combinations. */
   renderCacheSize?: number;
-}
-
-/** What one service claims on each cluster (for conflicts), and a version bumped when that changes. */
-interface Claims {
-  source: SourceRef;
-  byCluster: Map<string, readonly ManifestIdentity[]>;
-  digest: string;
-  version: number;
-}
-
-/** The Work's source service, as `namespace/name`. */
-function serviceOfWork(work: WorkObject): string[] {
-  const namespace = work.metadata.labels?.[labels.sourceNamespace];
-  const name = work.metadata.labels?.[labels.sourceName];
-  return namespace === undefined || name === undefined ? [] : [`${namespace}/${name}`];
 }
 
 function configMapsOfService(service: ServiceObject): string[] {
@@ -104,10 +89,7 @@ function byCluster(works: readonly WorkObject[]): Map<string, WorkObject[]> {
 }
 
 function sourceRef(service: ServiceObject): SourceRef {
-  return {
-    kind: 'GlobalService', namespace: service.metadata.namespace ?? '', name: service.metadata.name ?? '',
-    ...(service.metadata.creationTimestamp !== undefined ? { creationTimestamp: service.metadata.creationTimestamp } : {}),
-  };
+  return { kind: 'GlobalService', namespace: service.metadata.namespace ?? '', name: service.metadata.name ?? '' };
 }
 
 /** Runs `fn` over `items` with at most `limit` calls in flight; rejects with the first failure once all settled. */
@@ -160,15 +142,13 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
   const members = manager.informer<MemberObject>(sources.members, { fleet: (m) => [m.spec.fleet] }).store;
   const groups = manager.informer<GroupObject>(sources.groups).store;
   const configMaps = manager.informer(sources.configMaps).store;
-  const works = manager.informer<WorkObject>(sources.works, { [SERVICE_INDEX]: serviceOfWork }).store;
+  const works = manager.informer<WorkObject>(sources.works, workIndexes).store;
   const services = manager.informer<ServiceObject>(sources.services, { [CONFIGMAP_INDEX]: configMapsOfService }).store;
   const cleanupTimeoutMs = options.cleanupTimeoutMs ?? DEFAULT_CLEANUP_TIMEOUT_MS;
   const renders = createLruCache<RenderResult>(options.renderCacheSize ?? 4096);
   // Identities per rendered manifest list: renders are shared between clusters, and so are these.
   const identities = new WeakMap<readonly Manifest[], readonly ManifestIdentity[]>();
-  const claims = new Map<string, Claims>();
-  // The claims version each service's siblings last heard of (see the services watch below).
-  const announced = new Map<string, number>();
+  const targeting = createClusterTargets();
 
   const servicesOfWorkspace = (namespace: string | undefined): string[] =>
     namespace === undefined ? [] : services.list({ namespace }).map(objectKey);
@@ -178,46 +158,18 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
     return found;
   };
 
-  function recordClaims(key: string, source: SourceRef, rendered: ReadonlyMap<string, RenderResult>): void {
-    const byClusterClaims = new Map<string, readonly ManifestIdentity[]>();
-    for (const [cluster, result] of rendered) if (result.ok) byClusterClaims.set(cluster, identitiesOf(result.manifests));
-    const digest = JSON.stringify([...byClusterClaims].map(([cluster, ids]) => [cluster, ids.map(identityKey)]));
-    const previous = claims.get(key);
-    if (previous?.digest === digest) return;
-    claims.set(key, { source, byCluster: byClusterClaims, digest, version: (previous?.version ?? 0) + 1 });
-  }
-
-  /** Per cluster, what of this service another (earlier) service of the workspace already claims. */
-  function conflictsOf(key: string, source: SourceRef): Map<string, string> {
-    const mine = claims.get(key);
-    const others = [...claims].filter(([other, entry]) => other !== key && entry.source.namespace === source.namespace).map(([, entry]) => entry);
-    const result = new Map<string, string>();
-    if (!mine || others.length === 0) return result;
-    const perCluster = new Map<string, SourceObjects[]>();
-    for (const [cluster, objects] of mine.byCluster) {
-      const claimants = others.flatMap((entry) => {
-        const theirs = entry.byCluster.get(cluster);
-        return theirs ? [{ source: entry.source, objects: theirs }] : [];
-      });
-      if (claimants.length > 0) perCluster.set(cluster, [{ source, objects }, ...claimants]);
-    }
-    for (const [cluster, conflicts] of findConflicts(perCluster).get(`GlobalService/${key}`) ?? []) result.set(cluster, describeConflicts(conflicts));
-    return result;
-  }
-
   async function reconcile(request: Request, ctx: ReconcileContext<ServiceObject>): Promise<ReconcileResult | undefined> {
     const service = ctx.store.get(request.key);
-    if (!service) {
-      claims.delete(request.key);
-      announced.delete(request.key);
-      return undefined;
+    const own = works.byIndex(WORK_SOURCE_INDEX, `GlobalService/${request.key}`);
+    if (!service || service.metadata.deletionTimestamp !== undefined) {
+      targeting.set(request.key, []);
+      return service ? cleanUp(service, own, ctx) : undefined;
     }
-    const own = works.byIndex(SERVICE_INDEX, request.key);
-    if (service.metadata.deletionTimestamp !== undefined) return cleanUp(service, own, ctx);
     await ensureFinalizer(ctx.kube, GlobalServiceType, service, ctx.signal);
     const generation = service.metadata.generation ?? 0;
     const fleet = fleetOfWorkspace(fleets, service.metadata.namespace);
     if (!fleet) {
+      targeting.set(request.key, []);
       const message = `no Fleet has ${service.metadata.namespace ?? ''} as its workspace namespace`;
       await writeStatus(ctx.kube, service, (current) => ({
         ...current.status, observedGeneration: generation,
@@ -233,6 +185,7 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
       .map((group) => [group.metadata.name ?? '', groupMembers(group, clusters)] as const));
     const placement = resolvePlacement(service.spec.placement, clusters, resolvedGroups);
     const targets = placement.targets.flatMap((name) => clusterByName.get(name) ?? []);
+    targeting.set(request.key, placement.targets);
 
     const configMapData: ConfigMapData = new Map(configMapsOfService(service).flatMap((key) => {
       const configMap = configMaps.get(key);
@@ -251,8 +204,11 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
       }
     }
     const ref = sourceRef(service);
-    if (prepared) recordClaims(request.key, ref, rendered);
-    const conflicts = conflictsOf(request.key, ref);
+    const conflicts = new Map<string, string>();
+    for (const [cluster, result] of rendered) {
+      const found = result.ok ? claimConflicts(ref, identitiesOf(result.manifests), clusterClaims(works.byIndex(WORK_CLUSTER_INDEX, cluster))) : [];
+      if (found.length > 0) conflicts.set(cluster, describeConflicts(found));
+    }
 
     const sets = byCluster(own);
     const states = targets.map((cluster): ClusterSummaryState => {
@@ -367,7 +323,6 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
     }
     if (pending.length === 0) {
       await removeFinalizer(ctx.kube, GlobalServiceType, service, ctx.signal);
-      claims.delete(objectKey(service));
       ctx.log.info('removed the service from every cluster', { works: own.length });
       return undefined;
     }
@@ -386,23 +341,12 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
     name: 'globalservice',
     for: sources.services,
     watches: [
-      { source: sources.works, map: (work) => serviceOfWork(work as WorkObject) },
+      // Our Works map to their service; any source's changed claim re-queues the services targeting its cluster.
+      { source: sources.works, map: claimWatch(works, 'GlobalService', targeting) },
       { source: sources.configMaps, map: (configMap) => services.indexKeys(CONFIGMAP_INDEX, objectKey(configMap)) },
       { source: sources.groups, map: (group) => servicesOfWorkspace(group.metadata.namespace) },
       { source: sources.fleets, map: (fleet) => servicesOfWorkspace(workspaceIndex(fleet as FleetObject)[0]) },
       { source: sources.members, map: (member) => servicesOfWorkspace(workspaceOfFleet((member as MemberObject).spec.fleet)) },
-      // When a service's claims change, its siblings re-check their conflicts: its own status write
-      // (which a new claim always comes with: new content is a new revision) brings them here.
-      {
-        source: sources.services,
-        map: (object) => {
-          const key = objectKey(object);
-          const version = claims.get(key)?.version;
-          if (version === undefined || announced.get(key) === version) return [];
-          announced.set(key, version);
-          return servicesOfWorkspace(object.metadata.namespace).filter((other) => other !== key);
-        },
-      },
     ],
     reconcile,
     workers: 4,

@@ -1,7 +1,6 @@
 // The hub operator: the reconcilers of every hub kind on one manager, sharing one cache per
 // resource, with leader election on a Lease in flotilla-system so that replicas take over from
 // each other. `flotilla hub` runs it; tests may run it in-process.
-import { labels } from '../api/index.js';
 import { createManager, isAlreadyExists, type ElectionEnd, type Kube, type Logger } from '../runtime/index.js';
 import { clusterGroupController } from './clustergroup.js';
 import { fleetController } from './fleet.js';
@@ -51,7 +50,7 @@ export async function runHub(options: HubOptions, signal: AbortSignal): Promise<
   manager.controller(clusterGroupController(manager, { groups: { type: ClusterGroupType }, fleets: sources.fleets, members: sources.members }));
   manager.controller(globalServiceController(manager, {
     services: { type: GlobalServiceType },
-    works: { type: WorkType, labelSelector: `${labels.sourceKind}=GlobalService` },
+    works: { type: WorkType },
     configMaps: { type: ConfigMapType },
     groups: { type: ClusterGroupType },
     fleets: sources.fleets,

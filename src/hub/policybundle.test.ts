@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ManifestStatus, PolicyBundle, Work } from '../api/index.js';
-import { bundleConflicts, clusterCompliance, fleetPolicyCounts, policyBundleStatus, podSecurityLabels, renderPolicyBundle, type ClusterCompliance } from './policybundle.js';
+import { clusterCompliance, fleetPolicyCounts, policyBundleStatus, podSecurityLabels, renderPolicyBundle, type ClusterCompliance } from './policybundle.js';
 
 const bundle = (spec: Partial<PolicyBundle['spec']>, extra: Partial<PolicyBundle['metadata']> = {}): PolicyBundle => ({
   apiVersion: 'flotilla.dev/v1alpha1', kind: 'PolicyBundle', metadata: { name: 'base', namespace: 'fleet-a', generation: 3, ...extra },
@@ -120,15 +120,5 @@ describe('fleetPolicyCounts', () => {
       status: { conditions: [{ type: 'Ready', status, reason: 'x', message: '', lastTransitionTime: '2024-01-01T00:00:00Z' }], clusters: { nonCompliant } },
     });
     expect(fleetPolicyCounts([ready('True', 0), ready('False', 2), ready('False', 0), ready('True', 0, true)])).toEqual({ total: 3, compliant: 1, nonCompliant: 1 });
-  });
-});
-
-describe('bundleConflicts', () => {
-  it('reports the objects an earlier source holds on a cluster, and none when this bundle came first', () => {
-    const cr = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole', namespace: '', name: 'cr' };
-    const gs = { source: { kind: 'GlobalService' as const, namespace: 'fleet-a', name: 'web', creationTimestamp: '2024-01-01T00:00:00Z' }, objects: [cr] };
-    const later = { kind: 'PolicyBundle' as const, namespace: 'fleet-a', name: 'base', creationTimestamp: '2024-02-01T00:00:00Z' };
-    expect(bundleConflicts(later, [cr], new Map([['c1', [gs]]])).get('c1')).toEqual([{ object: 'ClusterRole.rbac.authorization.k8s.io/cr', heldBy: gs.source }]);
-    expect(bundleConflicts({ ...later, creationTimestamp: '2023-01-01T00:00:00Z' }, [cr], new Map([['c1', [gs]]])).size).toBe(0);
   });
 });

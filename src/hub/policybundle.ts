@@ -3,19 +3,20 @@
 // policies and bindings) as manifests, the namespaced ones as a policy section the agent expands
 // against the spoke's own namespaces (see src/agent/policy.ts) — and aggregates what the agents
 // report into per-cluster compliance on the bundle and a summary on its Fleet. An object another
-// source's Work already carries to a cluster is a Conflict on that cluster, never a tug of war.
+// source's Work already carries to a cluster is a Conflict on that cluster, never a tug of war: the
+// bundle's Work leaves it out (claims.ts judges this, for GlobalServices too).
 // Decisions are the pure functions below; the controller only reads caches and writes the result.
 import {
   apiVersion, labels, type FleetPolicyCounts, type Manifest, type ManifestStatus, type PolicyBundle,
   type PolicyBundleStatus, type PolicyViolation, type ViolationCount, type Work, type WorkPolicy,
 } from '../api/index.js';
 import { identityKey, manifestIdentity, type ManifestIdentity } from '../agent/order.js';
-import { decodeContent } from '../agent/payload.js';
 import {
   digestOf, findCondition, isNotFound, objectKey, setReadiness, writeStatus, type ControllerSpec, type InformerSource, type Kube, type KubeObject,
   type Manager, type ReconcileContext, type Request, type Store,
 } from '../runtime/index.js';
-import { describeConflicts, findConflicts, sourceKey, type ObjectConflict, type SourceObjects, type SourceRef } from './conflicts.js';
+import { claimConflicts, claimWatch, clusterClaims, createClusterTargets, workIndexes, WORK_CLUSTER_INDEX, WORK_SOURCE_INDEX, type WorkObject } from './claims.js';
+import { describeConflicts, type ObjectConflict, type SourceRef } from './conflicts.js';
 import { fleetOfWorkspace, workspaceIndex } from './fleet.js';
 import { ClusterGroupType, FleetType, hubFieldManager, needsApply, WorkType, type FleetObject, type GroupObject, type MemberObject } from './objects.js';
 import { fleetClusters, resolvePlacement, type PlacementCluster } from './placement.js';
@@ -25,7 +26,6 @@ import { sourceWorkName, workObjects } from './work-objects.js';
 
 export const PolicyBundleType = { apiVersion, kind: 'PolicyBundle' } as const;
 export type PolicyBundleObject = PolicyBundle & KubeObject;
-type WorkObject = Work & KubeObject;
 
 const RBAC = 'rbac.authorization.k8s.io/v1';
 const ADMISSION = 'admissionregistration.k8s.io/v1';
@@ -217,31 +217,6 @@ export function groupMembersOf(groups: readonly GroupObject[], clusters: readonl
 }
 
 // ---------------------------------------------------------------------------------------------
-// Conflicts: what every source's Work carries to a cluster, for findConflicts. A Work's
-// creationTimestamp stands for when its source claimed the cluster: the first Work keeps an object.
-
-/** The source and object identities a Work (set's part 0 or only Work) carries; undefined if unreadable. */
-export function workSourceObjects(work: Work): SourceObjects | undefined {
-  const { source } = work.spec;
-  const decoded = work.spec.manifests || work.spec.payload ? decodeContent([work.spec]) : { ok: true as const, manifests: [] };
-  if (!decoded.ok) return undefined;
-  const ref: SourceRef = {
-    kind: source.kind, namespace: source.namespace, name: source.name,
-    ...(work.metadata.creationTimestamp ? { creationTimestamp: work.metadata.creationTimestamp } : {}),
-  };
-  return { source: ref, objects: decoded.manifests.map((m) => manifestIdentity(m)) };
-}
-
-/** This bundle's conflicts on each cluster, given every other source's objects there. */
-export function bundleConflicts(
-  bundle: SourceRef, objects: readonly ManifestIdentity[], others: ReadonlyMap<string, readonly SourceObjects[]>,
-): Map<string, ObjectConflict[]> {
-  const byCluster = new Map<string, SourceObjects[]>();
-  for (const [cluster, sources] of others) byCluster.set(cluster, [...sources.filter((s) => sourceKey(s.source) !== sourceKey(bundle)), { source: bundle, objects }]);
-  return findConflicts(byCluster).get(sourceKey(bundle)) ?? new Map<string, ObjectConflict[]>();
-}
-
-// ---------------------------------------------------------------------------------------------
 // The controller
 
 export interface PolicyBundleSources {
@@ -263,17 +238,6 @@ export function policyBundleSources(): PolicyBundleSources {
   };
 }
 
-/** `Kind/namespace/name` of a Work's source, from its labels. */
-export const workSourceIndex = (work: Work): string[] => {
-  const l = work.metadata.labels ?? {};
-  const kind = l[labels.sourceKind];
-  return kind === undefined ? [] : [`${kind}/${l[labels.sourceNamespace] ?? ''}/${l[labels.sourceName] ?? ''}`];
-};
-export const workClusterIndex = (work: Work): string[] => {
-  const cluster = work.metadata.labels?.[labels.cluster];
-  return cluster === undefined ? [] : [cluster];
-};
-
 const deleteWork = async (kube: Kube, work: WorkObject, signal: AbortSignal): Promise<void> => {
   await kube.delete(WorkType, work.metadata.name ?? '', work.metadata.namespace, { signal }).catch((error: unknown) => {
     if (!isNotFound(error)) throw error;
@@ -284,8 +248,9 @@ export function policyBundleController(manager: Manager, sources: PolicyBundleSo
   const fleets: Store<FleetObject> = manager.informer<FleetObject>(sources.fleets, { workspace: workspaceIndex }).store;
   const members: Store<MemberObject> = manager.informer<MemberObject>(sources.members, { fleet: (m) => [m.spec.fleet] }).store;
   const groups: Store<GroupObject> = manager.informer<GroupObject>(sources.groups).store;
-  const works: Store<WorkObject> = manager.informer<WorkObject>(sources.works, { source: workSourceIndex, cluster: workClusterIndex }).store;
+  const works: Store<WorkObject> = manager.informer<WorkObject>(sources.works, workIndexes).store;
   const bundles: Store<PolicyBundleObject> = manager.informer<PolicyBundleObject>(sources.bundles).store;
+  const targeting = createClusterTargets();
   const bundlesIn = (namespace: string): string[] => bundles.list({ namespace }).map(objectKey);
   const bundleRef = (b: PolicyBundleObject): SourceRef => ({ kind: 'PolicyBundle', namespace: b.metadata.namespace ?? '', name: b.metadata.name ?? '' });
 
@@ -299,8 +264,9 @@ export function policyBundleController(manager: Manager, sources: PolicyBundleSo
   async function reconcile(request: Request, ctx: ReconcileContext<PolicyBundleObject>): Promise<undefined> {
     const bundle = ctx.store.get(request.key);
     const namespace = request.namespace ?? '';
-    const ours = works.byIndex('source', `PolicyBundle/${namespace}/${request.name}`);
+    const ours = works.byIndex(WORK_SOURCE_INDEX, `PolicyBundle/${namespace}/${request.name}`);
     if (!bundle || bundle.metadata.deletionTimestamp !== undefined) {
+      targeting.set(request.key, []);
       for (const work of ours) await deleteWork(ctx.kube, work, ctx.signal);
       if (bundle && ours.length === 0) await removeFinalizer(ctx.kube, PolicyBundleType, bundle, ctx.signal);
       await updateFleetSummary(ctx, namespace);
@@ -310,6 +276,7 @@ export function policyBundleController(manager: Manager, sources: PolicyBundleSo
     const fleet = fleetOfWorkspace(fleets, namespace);
     const rendered = renderPolicyBundle(bundle);
     if (!fleet) {
+      targeting.set(request.key, []);
       await writeStatus(ctx.kube, bundle, (current) => policyBundleStatus({
         bundle: current, revision: rendered.revision, compliance: [], stalled: { reason: 'FleetNotFound', message: `no Fleet has ${namespace} as its workspace namespace` },
       }), { signal: ctx.signal, fieldManager: hubFieldManager });
@@ -318,18 +285,13 @@ export function policyBundleController(manager: Manager, sources: PolicyBundleSo
     const fleetName = fleet.metadata.name ?? '';
     const clusters = fleetClusters(members.byIndex('fleet', fleetName), fleetName);
     const placement = resolvePlacement(bundle.spec.placement, clusters, groupMembersOf(groups.list({ namespace }), clusters));
+    targeting.set(request.key, placement.targets);
     const ref = bundleRef(bundle);
-    const others = new Map(placement.targets.map((cluster) => [cluster, works.byIndex('cluster', cluster)
-      .filter((w) => w.spec.part === undefined || w.spec.part.index === 0)
-      .flatMap((w) => { const s = workSourceObjects(w); return s ? [s] : []; })]));
     const ownWorkOn = (cluster: string): WorkObject | undefined => ours.find((w) => w.metadata.labels?.[labels.cluster] === cluster && (w.spec.part?.index ?? 0) === 0);
-    // Our own claim dates from our Work on that cluster (none yet: after everyone else).
     const identities = new Map(rendered.manifests.map((m) => [identityKey(manifestIdentity(m)), manifestIdentity(m)]));
     const conflicts = new Map<string, HeldObject[]>();
     for (const cluster of placement.targets) {
-      const created = ownWorkOn(cluster)?.metadata.creationTimestamp;
-      const mine: SourceRef = { ...ref, ...(created ? { creationTimestamp: created } : {}) };
-      const found = bundleConflicts(mine, [...identities.values()], new Map([[cluster, others.get(cluster) ?? []]])).get(cluster) ?? [];
+      const found = claimConflicts(ref, [...identities.values()], clusterClaims(works.byIndex(WORK_CLUSTER_INDEX, cluster)));
       conflicts.set(cluster, found.flatMap((conflict) => { const identity = identities.get(conflict.object); return identity ? [{ identity, conflict }] : []; }));
     }
     const name = sourceWorkName({ kind: 'PolicyBundle', name: bundle.metadata.name ?? '' });
@@ -362,24 +324,12 @@ export function policyBundleController(manager: Manager, sources: PolicyBundleSo
     return undefined;
   }
 
-  const bundlesOnCluster = (cluster: string): string[] => [...new Set(works.byIndex('cluster', cluster)
-    .filter((w) => w.spec.source.kind === 'PolicyBundle')
-    .map((w) => `${w.spec.source.namespace}/${w.spec.source.name}`))];
-
   return {
     name: 'policybundle',
     for: sources.bundles,
     watches: [
-      {
-        source: sources.works,
-        map: (w) => {
-          const work = w as WorkObject;
-          // Our Works map to their bundle; another source's Work may change what conflicts on its cluster.
-          return work.spec.source.kind === 'PolicyBundle'
-            ? [`${work.spec.source.namespace}/${work.spec.source.name}`]
-            : bundlesOnCluster(work.metadata.labels?.[labels.cluster] ?? '');
-        },
-      },
+      // Our Works map to their bundle; any source's changed claim re-queues the bundles targeting its cluster.
+      { source: sources.works, map: claimWatch(works, 'PolicyBundle', targeting) },
       { source: sources.members, map: (m) => { const f = fleets.get((m as MemberObject).spec.fleet); return f ? bundlesIn(workspaceIndex(f)[0] ?? '') : []; } },
       { source: sources.groups, map: (g) => bundlesIn(g.metadata.namespace ?? '') },
       { source: sources.fleets, map: (f) => bundlesIn(workspaceIndex(f as FleetObject)[0] ?? '') },
