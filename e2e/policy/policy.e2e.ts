@@ -1,19 +1,21 @@
 // PolicyBundles on a real hub and two spokes: templates stamped into namespaces as they appear and
 // removed when they leave the selection, admission policies and Pod Security levels enforced by the
-// spokes' own apiservers, and Audit mode that reports without a single write.
+// spokes' own apiservers, Audit mode that reports without a single write, and a bundle that goes on
+// following the spoke's namespaces with the hub down and its agent restarted.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { PolicyBundleSpec } from '../../src/api/index.js';
+import type { PolicyBundleSpec, Work } from '../../src/api/index.js';
 import { WORK_TYPE } from '../../src/agent/work-agent.js';
 import { sourceWorkName } from '../../src/hub/work-objects.js';
 import { KubeApiError, WRITE_METHODS, type Kube, type KubeObject } from '../../src/runtime/kube.js';
-import { eventually, uniqueName } from '../framework/index.js';
-import type { Member } from '../agent/harness.js';
+import { eventually, setAPIServer, uniqueName } from '../framework/index.js';
+import { runAgent, type Member } from '../agent/harness.js';
 import { bundleObject, readBundle, startPolicyEnv, WORKSPACE, type PolicyEnv } from './setup.js';
 
 const NS = { apiVersion: 'v1', kind: 'Namespace' } as const;
 const NETPOL = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' } as const;
 const QUOTA = { apiVersion: 'v1', kind: 'ResourceQuota' } as const;
 const ROLE = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role' } as const;
+const PSA = 'pod-security.kubernetes.io/enforce';
 const writes = (counts: Readonly<Record<string, number>>): number => WRITE_METHODS.reduce((sum, m) => sum + (counts[m] ?? 0), 0);
 
 let env: PolicyEnv;
@@ -24,12 +26,14 @@ async function applyBundle(name: string, spec: PolicyBundleSpec): Promise<void> 
   await env.hub.apply(bundleObject(name, spec), { fieldManager: 'flotilla-e2e', force: true });
 }
 
-/** Waits until each targeted member's agent reports on the bundle's current Work generation. */
+/** Waits until each targeted member's agent reports on a Work generation in the bundle's current mode. */
 async function awaitAgents(name: string, members: readonly Member[] = env.members): Promise<void> {
   const bundle = await readBundle(env.hub, name);
+  const mode = bundle.spec.mode ?? 'Enforce';
   for (const member of members) {
     await eventually(async () => {
-      const work = await env.hub.get<KubeObject & { status?: { observedGeneration?: number } }>(WORK_TYPE, sourceWorkName({ kind: 'PolicyBundle', name: bundle.metadata.name ?? '' }), member.hubNamespace);
+      const work = await env.hub.get<Work & KubeObject>(WORK_TYPE, sourceWorkName({ kind: 'PolicyBundle', name: bundle.metadata.name ?? '' }), member.hubNamespace);
+      expect(work.spec.policy?.mode ?? mode).toBe(mode);
       expect(work.status?.observedGeneration).toBe(work.metadata.generation);
     }, { timeoutMs: 30_000 });
   }
@@ -172,4 +176,62 @@ describe('PolicyBundle Audit and Enforce', () => {
     await deleteBundle(name);
     await member.spokeAdmin.delete(NS, ns);
   }, 120_000);
+});
+
+describe('PolicyBundle without the hub', () => {
+  it('stamps a namespace created after an agent restart with the hub down, removes the copies when it is relabelled out, and reports once the hub is back', async () => {
+    const label = uniqueName('offline');
+    const name = uniqueName('offline');
+    const member = env.members[0];
+    const agent = env.agents[0];
+    if (!member || !agent) throw new Error('no member');
+    const tenant = (value: string): KubeObject => ({ ...NS, metadata: { name: ns, labels: { 'e2e.flotilla.dev/offline': value } } });
+    const ns = uniqueName('offline');
+    const stamped = async (): Promise<[boolean, boolean, string | undefined]> => [
+      await present(member.spokeAdmin, NETPOL, 'default-deny', ns),
+      await present(member.spokeAdmin, QUOTA, 'compute', ns),
+      (await member.spokeAdmin.get(NS, ns)).metadata.labels?.[PSA],
+    ];
+    await applyBundle(name, {
+      placement: { clusterNames: [member.cluster] },
+      namespaceSelector: { matchLabels: { 'e2e.flotilla.dev/offline': label } },
+      networkPolicies: [{ name: 'default-deny', spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] } }],
+      resourceQuotas: [{ name: 'compute', hard: { pods: '20' } }],
+      podSecurity: { enforce: 'baseline' },
+    });
+    await awaitAgents(name, [member]);
+    const workName = sourceWorkName({ kind: 'PolicyBundle', name });
+    expect((await env.hub.get<KubeObject & { status?: { counts?: { total: number } } }>(WORK_TYPE, workName, member.hubNamespace)).status?.counts?.total).toBe(0);
+
+    await agent.stop();
+    try {
+      await setAPIServer('hub', 'stop');
+      const restarted = await runAgent(member);
+      env.agents[0] = restarted;
+      const created = Date.now();
+      await member.spokeAdmin.create(tenant(label));
+      await eventually(async () => { expect(await stamped()).toEqual([true, true, 'baseline']); }, { timeoutMs: 15_000, intervalMs: 50 });
+      process.stdout.write(`policy e2e: ${member.cluster} stamped a new namespace without the hub, after an agent restart, in ${Date.now() - created} ms\n`);
+      expect(restarted.agent.stats().hubSynced).toBe(false);
+
+      await member.spokeAdmin.apply(tenant('elsewhere'), { fieldManager: 'flotilla-e2e', force: true });
+      await eventually(async () => { expect(await stamped()).toEqual([false, false, undefined]); }, { timeoutMs: 15_000 });
+      await member.spokeAdmin.apply(tenant(label), { fieldManager: 'flotilla-e2e', force: true });
+      await eventually(async () => { expect(await stamped()).toEqual([true, true, 'baseline']); }, { timeoutMs: 15_000 });
+    } finally {
+      await setAPIServer('hub', 'start');
+    }
+    await eventually(async () => {
+      const work = await env.hub.get<KubeObject & { status?: { counts?: object } }>(WORK_TYPE, workName, member.hubNamespace);
+      expect(work.status?.counts).toMatchObject({ total: 3, applied: 3, failed: 0 });
+    }, { timeoutMs: 90_000 });
+    await eventually(async () => {
+      expect((await readBundle(env.hub, name)).status?.clusters).toEqual({ targeted: 1, compliant: 1, nonCompliant: 0, unknown: 0 });
+    }, { timeoutMs: 60_000 });
+    await deleteBundle(name);
+    await eventually(async () => {
+      expect(await stamped()).toEqual([false, false, undefined]);
+    }, { timeoutMs: 30_000 });
+    await member.spokeAdmin.delete(NS, ns);
+  }, 240_000);
 });

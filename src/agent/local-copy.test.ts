@@ -1,7 +1,8 @@
+import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import type { KubeObject } from '../runtime/kube.js';
-import { LOCAL_COPY_LABEL, LOCAL_COPY_PART_CHARS, localCopyName, localCopySecrets, readLocalCopy, type LocalCopy } from './local-copy.js';
+import { LOCAL_COPY_LABEL, LOCAL_COPY_PART_CHARS, localCopyName, localCopySecrets, ownManifests, readLocalCopy, type LocalCopy } from './local-copy.js';
 import { effectiveApplyOptions } from './plan.js';
 import { manifest } from './testing.js';
 
@@ -49,5 +50,33 @@ describe('local copy', () => {
   it('answers undefined without a readable state', () => {
     expect(readLocalCopy([])).toBeUndefined();
     expect(readLocalCopy([{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x' }, data: { state: 'bm90IGpzb24=' } }])).toBeUndefined();
+  });
+
+  it('round-trips the policy section with its mode, and rejects a malformed one', () => {
+    const withPolicy: LocalCopy = { ...copy, policy: { spec: { mode: 'Audit', namespaceSelector: { matchLabels: { tier: 'app' } }, namespaceLabels: { a: 'b' } }, stamped: 1 } };
+    expect(readLocalCopy(localCopySecrets(withPolicy, 'flotilla-system'))).toEqual(withPolicy);
+    const [secret] = localCopySecrets(withPolicy, 'flotilla-system');
+    const state = Buffer.from(JSON.stringify({ ...withPolicy, manifests: undefined, policy: { spec: 'x', stamped: 1 } }), 'utf8').toString('base64');
+    expect(secret && readLocalCopy([{ ...secret, data: { ...secret.data as object, state } }])).toBeUndefined();
+  });
+});
+
+describe('ownManifests', () => {
+  const own = manifest('rbac.authorization.k8s.io/v1', 'ClusterRole', 'view');
+  const stamped = [manifest('v1', 'ResourceQuota', 'q', 'a'), manifest('v1', 'ResourceQuota', 'q', 'b')];
+  const policy = { spec: { mode: 'Enforce' as const, namespaceSelector: {} }, stamped: 2 };
+
+  it.each([
+    ['all of them without a policy', { ...copy, manifests: [own, ...stamped] }, [own, ...stamped]],
+    ['those before the stamped templates', { ...copy, manifests: [own, ...stamped], policy }, [own]],
+    ['none when every manifest is stamped', { ...copy, manifests: stamped, policy }, []],
+    ['none when the count exceeds the manifests', { ...copy, manifests: stamped, policy: { ...policy, stamped: 5 } }, []],
+  ])('are %s', (_case, local: LocalCopy, expected) => {
+    expect(ownManifests(local)).toEqual(expected);
+  });
+
+  it('are undefined for unreadable content or an Audit policy, which enforce nothing', () => {
+    expect(ownManifests({ ...copy, manifests: undefined })).toBeUndefined();
+    expect(ownManifests({ ...copy, manifests: [own, ...stamped], policy: { ...policy, spec: { ...policy.spec, mode: 'Audit' } } })).toBeUndefined();
   });
 });

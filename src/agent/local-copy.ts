@@ -4,11 +4,14 @@ import type { KubeObject } from '../runtime/kube.js';
 import { isJsonObject } from './object.js';
 import { decodeContent, encodeContent, type WorkContent } from './payload.js';
 import type { EffectiveApplyOptions, InventoryEntry } from './plan.js';
+import type { StampedPolicy } from './policy.js';
 
 // The agent's local copy of one Work set, kept in the spoke so that it can enforce the last desired
 // state without the hub — also across restarts — and knows what it created (the inventory) without
 // listing every kind in the cluster. Secrets, because manifests may carry Secrets: one per set,
 // plus one per further part when the compressed manifests exceed what one Secret holds (1 MiB).
+// It keeps the Work's policy section too (with its mode), so that without the hub the agent goes
+// on stamping the templates into the namespaces the policy selects as they appear or change.
 
 /** Labels every local copy Secret with its Work set's name; the agent lists them by it. */
 export const LOCAL_COPY_LABEL = 'flotilla.dev/local-copy';
@@ -29,6 +32,8 @@ export interface LocalCopy {
   unapplied: string[];
   /** The desired manifests; absent when the stored content cannot be read (then nothing is enforced from it). */
   manifests?: Manifest[];
+  /** The Work's policy section; its templates, as last stamped, are the last `stamped` of the manifests. */
+  policy?: StampedPolicy;
 }
 
 type LocalState = Omit<LocalCopy, 'manifests'>;
@@ -66,7 +71,8 @@ function decodeField(secret: KubeObject, key: string): unknown {
 
 function isLocalState(value: unknown): value is LocalState {
   return isJsonObject(value) && typeof value.set === 'string' && typeof value.hubNamespace === 'string'
-    && Array.isArray(value.works) && typeof value.revision === 'string' && isJsonObject(value.options) && Array.isArray(value.inventory) && Array.isArray(value.unapplied);
+    && Array.isArray(value.works) && typeof value.revision === 'string' && isJsonObject(value.options) && Array.isArray(value.inventory) && Array.isArray(value.unapplied)
+    && (value.policy === undefined || (isJsonObject(value.policy) && isJsonObject(value.policy.spec) && typeof value.policy.stamped === 'number'));
 }
 
 /**
@@ -84,4 +90,13 @@ export function readLocalCopy(secrets: readonly KubeObject[]): LocalCopy | undef
     .filter((c): c is WorkContent => isJsonObject(c) && isJsonObject(own) && digest(c) === digest(own));
   const decoded = decodeContent(contents);
   return decoded.ok ? { ...state, manifests: decoded.manifests } : state;
+}
+
+/**
+ * The Work's own manifests in a local copy (those before its stamped templates), to enforce without
+ * the hub; undefined when there are none to enforce: content unreadable, or a policy in Audit mode.
+ */
+export function ownManifests(copy: LocalCopy): Manifest[] | undefined {
+  if (copy.manifests === undefined || copy.policy?.spec.mode === 'Audit') return undefined;
+  return copy.manifests.slice(0, Math.max(0, copy.manifests.length - (copy.policy?.stamped ?? 0)));
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { WorkPolicy } from '../api/index.js';
-import { auditResult, expandPolicy, namespaceInfo, namespaceLabelManager, planNamespaceLabels, selectedNamespaces, type NamespaceInfo } from './policy.js';
+import { auditResult, expandPolicy, namespaceInfo, namespaceLabelManager, planNamespaceLabels, selectedNamespaces, withTemplates, type NamespaceInfo } from './policy.js';
 
 const ns = (name: string, labels: Record<string, string> = {}, extra: Partial<NamespaceInfo> = {}): NamespaceInfo => ({ name, labels, terminating: false, ...extra });
 const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'reader' }, rules: [] };
@@ -89,5 +89,22 @@ describe('auditResult', () => {
     const result = auditResult(manifest, { ...manifest, metadata: { ...manifest.metadata, labels: { other: 'x' } } });
     expect(result.applied).toBe(true);
     expect(result.drift).toBeUndefined();
+  });
+});
+
+describe('withTemplates', () => {
+  const own = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy', metadata: { name: 'p' } };
+
+  it('appends the templates stamped into the namespaces selected now and counts them', () => {
+    const result = withTemplates([own], policy(), [ns('b', { tier: 'app' }), ns('a', { tier: 'app' }), ns('c')]);
+    expect(result.manifests.map((m) => `${m.kind}/${m.metadata.namespace ?? ''}`)).toEqual([
+      'ValidatingAdmissionPolicy/', 'Role/a', 'ResourceQuota/a', 'Role/b', 'ResourceQuota/b',
+    ]);
+    expect(result.policy).toEqual({ spec: policy(), stamped: 4 });
+  });
+
+  it('follows the namespaces: one relabelled out loses its copies, none selected leaves the own manifests', () => {
+    expect(withTemplates([own], policy(), [ns('a', { tier: 'app' }), ns('b', { tier: 'db' })]).policy.stamped).toBe(2);
+    expect(withTemplates([own], policy(), [ns('a', { tier: 'db' })])).toEqual({ manifests: [own], policy: { spec: policy(), stamped: 0 } });
   });
 });

@@ -67,6 +67,21 @@ export function expandPolicy(policy: WorkPolicy | undefined, namespaces: readonl
     templates.map((template): Manifest => ({ ...template, metadata: { ...template.metadata, namespace } })));
 }
 
+/** A policy as last expanded for a Work set: its section, and how many manifests, at the end of the set's, are its templates. */
+export interface StampedPolicy {
+  spec: WorkPolicy;
+  stamped: number;
+}
+
+/**
+ * A Work set's manifests under its policy: its own, then every template stamped into every namespace
+ * the policy selects now; the same whether the policy comes from the hub or from the local copy.
+ */
+export function withTemplates(own: readonly Manifest[], policy: WorkPolicy, namespaces: readonly NamespaceInfo[]): { manifests: Manifest[]; policy: StampedPolicy } {
+  const stamped = expandPolicy(policy, namespaces);
+  return { manifests: [...own, ...stamped], policy: { spec: policy, stamped: stamped.length } };
+}
+
 export type NamespaceLabelPlan =
   /** Server-side apply exactly `labels` onto the namespace as the set's labels manager ({} clears ours). */
   | { namespace: string; action: 'Apply'; labels: Record<string, string>; selected: boolean }

@@ -7,11 +7,11 @@ import { silentLogger, type Logger } from '../runtime/log.js';
 import { createWorkQueue } from '../runtime/queue.js';
 import { writeStatus } from '../runtime/status.js';
 import { applyManifests, pruneEntries, type ApplierContext } from './applier.js';
-import { LOCAL_COPY_LABEL, localCopyName, localCopySecrets, readLocalCopy, type LocalCopy } from './local-copy.js';
+import { LOCAL_COPY_LABEL, localCopyName, localCopySecrets, ownManifests, readLocalCopy, type LocalCopy } from './local-copy.js';
 import { identityKey, manifestIdentity } from './order.js';
 import { workLabelValue, type WorkRef } from './ownership.js';
 import { inventoryEntry, inventoryKey, mergeInventory, pruneCandidates, type EffectiveApplyOptions } from './plan.js';
-import { applyNamespaceLabels, auditManifests, expandPolicy, namespaceInfo, namespaceLabelManager, planNamespaceLabels, type PolicyShellContext } from './policy.js';
+import { applyNamespaceLabels, auditManifests, namespaceInfo, namespaceLabelManager, planNamespaceLabels, withTemplates, type NamespaceInfo, type PolicyShellContext, type StampedPolicy } from './policy.js';
 import { createSpokeCache } from './spoke-cache.js';
 import { computeWorkStatus, type ContentProblem, type ManifestResult } from './status.js';
 import { hubDesired, workSetName } from './work-set.js';
@@ -21,7 +21,9 @@ import { hubDesired, workSetName } from './work-set.js';
 // local copy of every Work set in the spoke, so it goes on enforcing the last applied state while
 // the hub is unreachable and after a restart, and it never deletes anything because the hub is
 // gone: only a successful list from the hub that lacks a Work, confirmed by a NotFound for it,
-// prunes that Work's objects.
+// prunes that Work's objects. A Work's policy section is kept in the local copy as well, so its
+// templates and labels follow the spoke's namespaces without the hub too, and only the hub's word
+// (a Work deleted, a policy dropped) removes them from every namespace.
 
 export const WORK_TYPE = { apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work' } as const;
 const NAMESPACE_TYPE = { apiVersion: 'v1', kind: 'Namespace' } as const;
@@ -72,6 +74,7 @@ interface Enforced {
   options: EffectiveApplyOptions;
   revision: string;
   works: string[];
+  policy?: StampedPolicy;
 }
 
 /**
@@ -158,6 +161,7 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
     if (copy.manifests === undefined) logger.warn('local copy content unreadable; enforcing nothing for it until the hub answers', { set });
     copies.set(set, copy);
     copyParts.set(set, secrets.length);
+    if (copy.policy) policySets.add(set);
     enqueue(set);
   }
   logger.info('work agent starting', { hubNamespace, localCopies: copies.size });
@@ -212,20 +216,22 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
     setsByLabel.delete(workLabelValue(refOf(set)));
   }
 
-  /** The namespaces' policy labels as `policy` wants them (none: ours removed); results for the selected. */
-  async function reconcileNamespaceLabels(set: string, policy: WorkPolicy | undefined): Promise<ManifestResult[]> {
+  /** The spoke's namespaces as the set's policy sees them (from the namespace informer). */
+  async function namespaceInfos(set: string): Promise<NamespaceInfo[]> {
     const manager = namespaceLabelManager(set);
-    const infos = (await namespaceCache()).store.list().map((ns) => namespaceInfo(ns, manager));
-    return applyNamespaceLabels(policyContext, set, planNamespaceLabels(policy, infos));
+    return (await namespaceCache()).store.list().map((ns) => namespaceInfo(ns, manager));
   }
 
-  /** A policy's manifests for this cluster: the Work's own plus its templates in every selected namespace. */
-  async function expandedManifests(set: string, manifests: Manifest[], policy: WorkPolicy | undefined): Promise<Manifest[]> {
-    if (policy === undefined) return manifests;
+  /** The namespaces' policy labels as `policy` wants them (none: ours removed); results for the selected. */
+  async function reconcileNamespaceLabels(set: string, policy: WorkPolicy | undefined): Promise<ManifestResult[]> {
+    return applyNamespaceLabels(policyContext, set, planNamespaceLabels(policy, await namespaceInfos(set)));
+  }
+
+  /** A set's manifests for this cluster: the Work's own plus its policy's templates in every selected namespace. */
+  async function expandedManifests(set: string, own: Manifest[], policy: WorkPolicy | undefined): Promise<Pick<Enforced, 'manifests' | 'policy'>> {
+    if (policy === undefined) return { manifests: own };
     policySets.add(set);
-    const manager = namespaceLabelManager(set);
-    const infos = (await namespaceCache()).store.list().map((ns) => namespaceInfo(ns, manager));
-    return [...manifests, ...expandPolicy(policy, infos)];
+    return withTemplates(own, policy, await namespaceInfos(set));
   }
 
   async function reconcile(set: string): Promise<{ requeueAfter?: number }> {
@@ -235,19 +241,24 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
       await removeSet(set);
       return {};
     }
+    const copy = copies.get(set);
     if (desired.state === 'Content' && desired.policy?.mode === 'Audit') {
-      // Audit writes nothing to the spoke, not even the local copy: it only compares and reports.
-      const manifests = await expandedManifests(set, desired.manifests, desired.policy);
+      // Audit writes none of the policy's objects or labels: it only compares and reports. The local
+      // copy (if any) records the mode, once, so that a restart without the hub does not go back to
+      // enforcing what was applied before.
+      if (copy) await saveCopy({ ...copy, policy: { spec: desired.policy, stamped: copy.policy?.stamped ?? 0 } });
+      const { manifests } = await expandedManifests(set, desired.manifests, desired.policy);
       const results = [...await auditManifests(policyContext, manifests), ...await reconcileNamespaceLabels(set, desired.policy)];
       await reportStatus(works, desired.revision, results, undefined);
       return { requeueAfter: AUDIT_RESYNC_MS };
     }
-    const copy = copies.get(set);
     const problem: ContentProblem | undefined = desired.state === 'Unreadable' ? desired.problem : undefined;
-    // The hub's content when there is one; otherwise keep enforcing what was last applied.
+    // The hub's content when there is one; otherwise keep enforcing what was last applied, its
+    // policy's templates stamped into the namespaces it selects now (an Audit policy: nothing).
+    const stored = copy && ownManifests(copy);
     const enforced: Enforced | undefined = desired.state === 'Content'
-      ? { ...desired, manifests: await expandedManifests(set, desired.manifests, desired.policy), works: works.map((w) => w.metadata.name ?? '').sort() }
-      : copy?.manifests ? { manifests: copy.manifests, options: copy.options, revision: copy.revision, works: copy.works } : undefined;
+      ? { ...await expandedManifests(set, desired.manifests, desired.policy), options: desired.options, revision: desired.revision, works: works.map((w) => w.metadata.name ?? '').sort() }
+      : copy && stored ? { ...await expandedManifests(set, stored, copy.policy?.spec), options: copy.options, revision: copy.revision, works: copy.works } : undefined;
     let results: ManifestResult[] = [];
     let requeueAfter: number | undefined;
     const failures: string[] = [];
@@ -260,7 +271,7 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
         .filter(([key]) => !unapplied.has(key)));
       const base: LocalCopy = {
         set, hubNamespace, works: enforced.works, revision: enforced.revision, options: enforced.options,
-        inventory: copy?.inventory ?? [], unapplied: copy?.unapplied ?? [], manifests: copy?.manifests ?? [],
+        inventory: copy?.inventory ?? [], unapplied: copy?.unapplied ?? [], manifests: copy?.manifests ?? [], policy: copy?.policy,
       };
       // Remember what may be created before creating it, so a crash cannot leak an object.
       const intended = mergeInventory(base.inventory, enforced.manifests.map((m) => inventoryEntry(m, resolveScope)), resolveScope);
@@ -273,12 +284,14 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
       failures.push(...pruned.errors);
       const kept = new Set(enforced.manifests.map((m) => identityKey(manifestIdentity(m, resolveScope))));
       const inventory = mergeInventory(intended.filter((e) => kept.has(inventoryKey(e, resolveScope))), pruned.remaining, resolveScope);
-      await saveCopy({ ...base, inventory, unapplied: outcome.unapplied, manifests: enforced.manifests });
+      await saveCopy({ ...base, inventory, unapplied: outcome.unapplied, manifests: enforced.manifests, policy: enforced.policy });
     }
-    // Only the hub's word changes namespace labels: a hub out of reach leaves them as they are.
-    if (desired.state === 'Content' && (desired.policy !== undefined || policySets.has(set))) {
-      results = [...results, ...await reconcileNamespaceLabels(set, desired.policy)];
-      if (desired.policy === undefined) policySets.delete(set);
+    // The labels follow the namespaces under the policy in force, the hub's or the stored one; only
+    // the hub's word (its Work without a policy) removes them from every namespace.
+    const labelPolicy = desired.state === 'Content' ? desired.policy : enforced?.policy?.spec;
+    if (labelPolicy !== undefined || (desired.state === 'Content' && policySets.has(set))) {
+      results = [...results, ...await reconcileNamespaceLabels(set, labelPolicy)];
+      if (labelPolicy === undefined) policySets.delete(set);
     }
     await reportStatus(works, enforced?.revision ?? '', results, problem, failures);
     if (failures.length > 0) throw new Error(`prune failed for ${failures.length} object(s): ${failures.slice(0, 3).join('; ')}`);
