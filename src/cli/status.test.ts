@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Fleet, GlobalService, MemberCluster } from '../api/index.js';
+import type { Fleet, GlobalService, MemberCluster, PolicyBundle } from '../api/index.js';
 import type { Lease } from '../runtime/index.js';
 import { parseLabels } from './join.js';
-import { renderServices, renderStatus, serviceRows, statusView } from './status.js';
+import { policyRows, renderServices, renderStatus, serviceRows, statusView } from './status.js';
 
 const member = (name: string, fleet: string, ready: 'True' | 'Unknown'): MemberCluster => ({
   apiVersion: 'flotilla.dev/v1alpha1', kind: 'MemberCluster', metadata: { name }, spec: { fleet },
@@ -69,5 +69,33 @@ describe('services in status', () => {
     }]);
     expect(renderServices(rows)).toMatch(/SERVICE\s+READY\s+TARGETED\s+UPDATED\s+AVAILABLE\s+FAILED/);
     expect(renderServices(rows)).toMatch(/fleet-prod\/web\s+False \(ClusterDegraded\)\s+3\s+2\s+1\s+1\s+Halted\s+abc/);
+  });
+});
+
+describe('policyRows', () => {
+  const bundle = (namespace: string, name: string, clusters?: { targeted: number; compliant: number; nonCompliant: number; unknown: number }): PolicyBundle => ({
+    apiVersion: 'flotilla.dev/v1alpha1', kind: 'PolicyBundle', metadata: { name, namespace },
+    spec: { mode: 'Audit', placement: {} },
+    ...(clusters ? {
+      status: { clusters, worst: [{ cluster: 'eu-west-1', kind: 'NetworkPolicy', namespace: 'shop', policy: 'default-deny', message: 'missing' }] },
+    } : {}),
+  });
+
+  it('lists the bundles of the fleet\'s workspace with their compliance', () => {
+    const rows = policyRows([
+      bundle('fleet-prod', 'baseline', { targeted: 3, compliant: 2, nonCompliant: 1, unknown: 0 }),
+      bundle('fleet-prod', 'fresh'),
+      bundle('fleet-dev', 'other', { targeted: 1, compliant: 1, nonCompliant: 0, unknown: 0 }),
+    ], [fleet], 'prod');
+    expect(rows.map((r) => [r.name, r.mode, r.compliance, r.targeted, r.nonCompliant, r.worst])).toEqual([
+      ['baseline', 'Audit', 'NonCompliant', 3, 1, 'eu-west-1: NetworkPolicy shop/default-deny'],
+      ['fresh', 'Audit', 'Unknown', 0, 0, ''],
+    ]);
+  });
+
+  it('calls a bundle compliant only when no targeted cluster is unknown', () => {
+    const [waiting] = policyRows([bundle('fleet-prod', 'b', { targeted: 2, compliant: 1, nonCompliant: 0, unknown: 1 })], [fleet]);
+    const [done] = policyRows([bundle('fleet-prod', 'b', { targeted: 2, compliant: 2, nonCompliant: 0, unknown: 0 })], [fleet]);
+    expect([waiting?.compliance, done?.compliance]).toEqual(['Unknown', 'Compliant']);
   });
 });

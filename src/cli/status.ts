@@ -111,11 +111,16 @@ export interface ServiceRow {
   failed: number;
 }
 
+/** The objects in `fleet`'s workspace namespace; all of them when no fleet is named. */
+function inFleetWorkspace<T extends { metadata: { namespace?: string } }>(objects: readonly T[], fleets: readonly Fleet[], fleet?: string): readonly T[] {
+  if (fleet === undefined) return objects;
+  const workspace = workspaceNamespace(fleets.find((f) => f.metadata.name === fleet) ?? { metadata: { name: fleet } });
+  return objects.filter((o) => o.metadata.namespace === workspace);
+}
+
 /** Each GlobalService's rollout at a glance (`fleet` narrows to that fleet's workspace). */
 export function serviceRows(services: readonly GlobalService[], fleets: readonly Fleet[], fleet?: string): ServiceRow[] {
-  const workspace = fleet === undefined ? undefined : workspaceNamespace(fleets.find((f) => f.metadata.name === fleet) ?? { metadata: { name: fleet } });
-  return services
-    .filter((s) => workspace === undefined || s.metadata.namespace === workspace)
+  return inFleetWorkspace(services, fleets, fleet)
     .map((s): ServiceRow => {
       const ready = findCondition(s.status?.conditions, 'Ready');
       const clusters = s.status?.clusters;
@@ -159,9 +164,7 @@ export interface PolicyRow {
 
 /** Each PolicyBundle's compliance at a glance (`fleet` narrows to that fleet's workspace). */
 export function policyRows(bundles: readonly PolicyBundle[], fleets: readonly Fleet[], fleet?: string): PolicyRow[] {
-  const workspace = fleet === undefined ? undefined : workspaceNamespace(fleets.find((f) => f.metadata.name === fleet) ?? { metadata: { name: fleet } });
-  return bundles
-    .filter((b) => workspace === undefined || b.metadata.namespace === workspace)
+  return inFleetWorkspace(bundles, fleets, fleet)
     .map((b): PolicyRow => {
       const clusters = b.status?.clusters;
       const nonCompliant = clusters?.nonCompliant ?? 0;
