@@ -3,8 +3,7 @@
 // a kubeconfig for the hub with the agent's own short-lived ServiceAccount token, plus the cluster's
 // name. Pure: rendering and parsing only.
 import yaml from 'js-yaml';
-import type { KubeObject } from '../runtime/index.js';
-import { isJsonObject } from './object.js';
+import { isRecord, type KubeObject } from '../runtime/index.js';
 
 export const agentNamespace = 'flotilla-system';
 export const bootstrapSecretName = 'flotilla-agent-bootstrap';
@@ -64,22 +63,22 @@ export function renderBootstrap(credentials: HubCredentials): string {
 function firstNamed(list: unknown, key: string): Record<string, unknown> | undefined {
   if (!Array.isArray(list)) return undefined;
   const entry: unknown = list[0];
-  if (!isJsonObject(entry)) return undefined;
+  if (!isRecord(entry)) return undefined;
   const inner = entry[key];
-  return isJsonObject(inner) ? inner : undefined;
+  return isRecord(inner) ? inner : undefined;
 }
 
 /** Reads a bootstrap Secret back; throws with what is missing, never with the secret values. */
 export function parseBootstrap(secret: KubeObject): HubCredentials {
-  const data = isJsonObject(secret.data) ? secret.data : {};
+  const data = isRecord(secret.data) ? secret.data : {};
   const text = (key: string): string => {
     const value = data[key];
     if (typeof value !== 'string' || value === '') throw new Error(`bootstrap Secret has no ${key}`);
     return unb64(value);
   };
   const config = yaml.load(text('kubeconfig'));
-  const cluster = firstNamed(isJsonObject(config) ? config.clusters : undefined, 'cluster');
-  const user = firstNamed(isJsonObject(config) ? config.users : undefined, 'user');
+  const cluster = firstNamed(isRecord(config) ? config.clusters : undefined, 'cluster');
+  const user = firstNamed(isRecord(config) ? config.users : undefined, 'user');
   const server = cluster?.server;
   const ca = cluster?.['certificate-authority-data'];
   const token = user?.token;

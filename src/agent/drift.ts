@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
-import { splitApiVersion, type KubeObject } from '../runtime/kube.js';
-import { isJsonObject, withoutKey, type JsonObject } from './object.js';
+import { isRecord, type KubeObject, splitApiVersion } from '../runtime/kube.js';
+import { withoutKey, type JsonObject } from './object.js';
 import { quantitiesEqual } from './quantity.js';
 
 /**
@@ -93,7 +93,7 @@ interface Context {
 /** JSON zero values the apiserver drops on output (`omitempty`): setting one is indistinguishable from not. */
 function isZeroValue(value: unknown): boolean {
   if (Array.isArray(value)) return value.length === 0;
-  if (isJsonObject(value)) return Object.keys(value).length === 0;
+  if (isRecord(value)) return Object.keys(value).length === 0;
   return value === '' || value === 0 || value === false;
 }
 
@@ -109,7 +109,7 @@ function scalarsEqual(desired: unknown, live: unknown, context: Context): boolea
 }
 
 function keyOf(item: unknown, mergeKey: MergeKey): string | undefined {
-  if (!isJsonObject(item)) return undefined;
+  if (!isRecord(item)) return undefined;
   const parts = mergeKey.fields.map((f) => {
     const value = item[f] ?? mergeKey.defaults?.[f];
     return typeof value === 'string' || typeof value === 'number' ? `${f}=${value}` : undefined;
@@ -163,10 +163,10 @@ function compareValue(desired: unknown, live: unknown, context: Context, out: st
     else compareAtomicList(desired, live, context, out);
     return;
   }
-  if (isJsonObject(desired)) {
+  if (isRecord(desired)) {
     // An absent parent reads as empty so that each missing leaf is named, not just the subtree.
     const liveObject = live ?? {};
-    if (!isJsonObject(liveObject)) {
+    if (!isRecord(liveObject)) {
       out.push(context.path);
       return;
     }
@@ -191,13 +191,13 @@ const NOT_SPEC = new Set(['apiVersion', 'kind', 'metadata', 'status']);
 /** A Secret's `stringData` is write-only: the apiserver stores it base64-encoded under `data`. */
 function foldStringData(manifest: KubeObject): JsonObject {
   const stringData = manifest.stringData;
-  if (manifest.kind !== 'Secret' || splitApiVersion(manifest.apiVersion)[0] !== '' || !isJsonObject(stringData)) {
+  if (manifest.kind !== 'Secret' || splitApiVersion(manifest.apiVersion)[0] !== '' || !isRecord(stringData)) {
     return manifest;
   }
   const encoded = Object.fromEntries(
     Object.entries(stringData).map(([key, value]) => [key, typeof value === 'string' ? Buffer.from(value, 'utf8').toString('base64') : value]),
   );
-  return { ...withoutKey(manifest, 'stringData'), data: { ...(isJsonObject(manifest.data) ? manifest.data : {}), ...encoded } };
+  return { ...withoutKey(manifest, 'stringData'), data: { ...(isRecord(manifest.data) ? manifest.data : {}), ...encoded } };
 }
 
 /** All drifted paths of `live` against the `applied` manifest, uncapped and unsorted. */

@@ -1,8 +1,8 @@
 // The facts an agent reports about its cluster into its MemberCluster's status: Kubernetes
 // version, node count, summed node capacity and allocatable, and the summed requests of the pods
 // that still hold their resources. Pure: the agent's loop feeds it from its caches.
-import type { KubeObject } from '../runtime/index.js';
-import { field, isJsonObject } from './object.js';
+import { isRecord, type KubeObject } from '../runtime/index.js';
+import { field } from './object.js';
 import { addRationals, formatQuantity, maxRational, parseQuantity, ZERO, type Rational } from './quantity.js';
 
 /** The MemberCluster status fields the agent owns (server-side apply, field manager flotilla-agent). */
@@ -64,7 +64,7 @@ export function podRequests(pod: KubeObject): CpuMemory {
   let initPeak = zero();
   for (const init of containers(pod, 'initContainers')) {
     const request = cpuMemory(field(init, 'resources', 'requests'));
-    if (isJsonObject(init) && init.restartPolicy === 'Always') {
+    if (isRecord(init) && init.restartPolicy === 'Always') {
       sidecars = add(sidecars, request);
       initPeak = max(initPeak, sidecars);
     } else {

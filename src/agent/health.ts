@@ -1,5 +1,5 @@
-import type { KubeObject } from '../runtime/kube.js';
-import { field, groupKindKey, groupKindOf, isJsonObject } from './object.js';
+import { isRecord, type KubeObject } from '../runtime/kube.js';
+import { field, groupKindKey, groupKindOf } from './object.js';
 
 export type HealthStatus = 'Healthy' | 'Progressing' | 'Degraded' | 'Unknown';
 
@@ -29,8 +29,8 @@ function numberAt(value: unknown, ...path: string[]): number | undefined {
 function conditionOf(live: KubeObject, type: string): Condition | undefined {
   const conditions = field(live, 'status', 'conditions');
   if (!Array.isArray(conditions)) return undefined;
-  const found: unknown = conditions.find((c) => isJsonObject(c) && c.type === type);
-  if (!isJsonObject(found)) return undefined;
+  const found: unknown = conditions.find((c) => isRecord(c) && c.type === type);
+  if (!isRecord(found)) return undefined;
   const text = (key: string): string => (typeof found[key] === 'string' ? found[key] : '');
   return {
     status: text('status'),

@@ -1,7 +1,6 @@
 import { Buffer } from 'node:buffer';
 import type { Manifest } from '../api/index.js';
-import type { KubeObject } from '../runtime/kube.js';
-import { isJsonObject } from './object.js';
+import { isRecord, type KubeObject } from '../runtime/kube.js';
 import { decodeContent, encodeContent, type WorkContent } from './payload.js';
 import type { EffectiveApplyOptions, InventoryEntry } from './plan.js';
 import type { StampedPolicy } from './policy.js';
@@ -60,7 +59,7 @@ export function localCopySecrets(copy: LocalCopy, namespace: string): KubeObject
 
 function decodeField(secret: KubeObject, key: string): unknown {
   const data = secret.data;
-  const value = isJsonObject(data) ? data[key] : undefined;
+  const value = isRecord(data) ? data[key] : undefined;
   if (typeof value !== 'string') return undefined;
   try {
     return JSON.parse(Buffer.from(value, 'base64').toString('utf8')) as unknown;
@@ -70,9 +69,9 @@ function decodeField(secret: KubeObject, key: string): unknown {
 }
 
 function isLocalState(value: unknown): value is LocalState {
-  return isJsonObject(value) && typeof value.set === 'string' && typeof value.hubNamespace === 'string'
-    && Array.isArray(value.works) && typeof value.revision === 'string' && isJsonObject(value.options) && Array.isArray(value.inventory) && Array.isArray(value.unapplied)
-    && (value.policy === undefined || (isJsonObject(value.policy) && isJsonObject(value.policy.spec) && typeof value.policy.stamped === 'number'));
+  return isRecord(value) && typeof value.set === 'string' && typeof value.hubNamespace === 'string'
+    && Array.isArray(value.works) && typeof value.revision === 'string' && isRecord(value.options) && Array.isArray(value.inventory) && Array.isArray(value.unapplied)
+    && (value.policy === undefined || (isRecord(value.policy) && isRecord(value.policy.spec) && typeof value.policy.stamped === 'number'));
 }
 
 /**
@@ -87,7 +86,7 @@ export function readLocalCopy(secrets: readonly KubeObject[]): LocalCopy | undef
   const digest = (content: WorkContent): string | undefined => content.payload?.sha256;
   const own = first ? decodeField(first, 'content') : undefined;
   const contents = secrets.map((s) => decodeField(s, 'content'))
-    .filter((c): c is WorkContent => isJsonObject(c) && isJsonObject(own) && digest(c) === digest(own));
+    .filter((c): c is WorkContent => isRecord(c) && isRecord(own) && digest(c) === digest(own));
   const decoded = decodeContent(contents);
   return decoded.ok ? { ...state, manifests: decoded.manifests } : state;
 }

@@ -7,10 +7,7 @@
 //  - and runs the Work side (work-agent.ts): apply, prune, drift, health and Work status.
 // Everything it reads on the spoke comes from informers; nothing is polled.
 import { agentServiceAccount, apiVersion, heartbeatLease, memberNamespace } from '../api/index.js';
-import {
-  createInformer, isConflict, isNotFound, jsonEqual, kubeFromToken, LeaseType, microTime, sleep,
-  type Informer, type Kube, type KubeObject, type Lease, type Logger,
-} from '../runtime/index.js';
+import { createInformer, errorMessage, type Informer, isConflict, isNotFound, jsonEqual, type Kube, kubeFromToken, type KubeObject, type Lease, LeaseType, type Logger, microTime, sleep } from '../runtime/index.js';
 import { agentNamespace, bootstrapData, bootstrapSecretName, bootstrapSecretType, parseBootstrap, type HubCredentials } from './bootstrap.js';
 import { clusterFacts, type ClusterFacts } from './facts.js';
 import { refreshAt, tokenLifetime, type RefreshPolicy } from './token.js';
@@ -38,7 +35,6 @@ interface Session {
   hub: Kube;
 }
 
-const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 async function readBootstrap(spoke: Kube, log: Logger, signal: AbortSignal): Promise<KubeObject> {
   for (let attempt = 0; ; attempt++) {
@@ -73,7 +69,7 @@ async function heartbeatLoop(session: () => Session, options: MemberAgentOptions
       if (stopped(signal)) return;
       // A stale copy (someone else wrote it, or it was deleted): read it afresh next round.
       if (isConflict(error) || isNotFound(error)) lease = undefined;
-      if (!failing) log.warn('heartbeat failed; retrying', { cluster: credentials.cluster, error: errorText(error) });
+      if (!failing) log.warn('heartbeat failed; retrying', { cluster: credentials.cluster, error: errorMessage(error) });
       failing = true;
     }
     await sleep(options.heartbeatIntervalMs, signal).catch(() => undefined);
@@ -109,7 +105,7 @@ async function factsLoop(
       await wake.next();
     } catch (error) {
       if (stopped(signal)) return;
-      log.warn('reporting cluster facts failed; retrying', { cluster: credentials.cluster, error: errorText(error) });
+      log.warn('reporting cluster facts failed; retrying', { cluster: credentials.cluster, error: errorMessage(error) });
       await sleep(options.heartbeatIntervalMs, signal).catch(() => undefined);
     }
   }
@@ -141,7 +137,7 @@ async function tokenLoop(current: () => Session, replace: (next: HubCredentials)
       if (stopped(signal)) return;
       failures++;
       const expiresAt = tokenLifetime(credentials.token)?.expiresAt;
-      log.warn('token renewal failed; retrying', { cluster: credentials.cluster, error: errorText(error), failures, ...(expiresAt !== undefined ? { expiresAt: new Date(expiresAt).toISOString() } : {}) });
+      log.warn('token renewal failed; retrying', { cluster: credentials.cluster, error: errorMessage(error), failures, ...(expiresAt !== undefined ? { expiresAt: new Date(expiresAt).toISOString() } : {}) });
     }
   }
 }

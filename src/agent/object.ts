@@ -2,19 +2,15 @@
 // (the runtime's KubeObject), so a manifest from a Work and a live object from the cache have one
 // shape: metadata is typed, everything else is `unknown` and narrowed where it is read.
 
-import { splitApiVersion } from '../runtime/kube.js';
+import { isRecord, splitApiVersion } from '../runtime/kube.js';
 
 export type JsonObject = Record<string, unknown>;
-
-export function isJsonObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Reads a nested field (`field(obj, 'status', 'conditions')`), undefined when any step is missing. */
 export function field(value: unknown, ...path: string[]): unknown {
   let current = value;
   for (const key of path) {
-    if (!isJsonObject(current)) return undefined;
+    if (!isRecord(current)) return undefined;
     current = current[key];
   }
   return current;

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Manifest, WorkPayload, WorkSpec } from '../api/index.js';
 import { canonicalJson } from '../runtime/json.js';
-import { isJsonObject } from './object.js';
+import { isRecord } from '../runtime/kube.js';
+import { errorMessage } from '../runtime/log.js';
 
 // How a Work's manifests travel (the Work schema's spec.manifests / spec.payload / spec.part):
 // inline when small, so `kubectl get work -o yaml` shows them; otherwise a gzip-compressed JSON array,
@@ -101,10 +102,10 @@ function isManifestList(value: unknown): value is Manifest[] {
     Array.isArray(value) &&
     value.every(
       (item) =>
-        isJsonObject(item) &&
+        isRecord(item) &&
         typeof item.apiVersion === 'string' &&
         typeof item.kind === 'string' &&
-        typeof (isJsonObject(item.metadata) ? item.metadata.name : undefined) === 'string',
+        typeof (isRecord(item.metadata) ? item.metadata.name : undefined) === 'string',
     )
   );
 }
@@ -153,10 +154,10 @@ export function decodeContent(contents: readonly WorkContent[], options: DecodeO
   try {
     json = gunzipSync(Buffer.concat(parts.map((p) => Buffer.from(p.data, 'base64'))), { maxOutputLength: limit });
   } catch (error) {
-    const code = isJsonObject(error) ? error.code : undefined;
+    const code = isRecord(error) ? error.code : undefined;
     return code === 'ERR_BUFFER_TOO_LARGE'
       ? failure('TooLarge', `payload inflates beyond ${limit} bytes`)
-      : failure('Corrupt', `payload does not decompress: ${error instanceof Error ? error.message : String(error)}`);
+      : failure('Corrupt', `payload does not decompress: ${errorMessage(error)}`);
   }
   const expected = parts[0]?.sha256 ?? '';
   const actual = sha256(json);

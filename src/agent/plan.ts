@@ -1,8 +1,8 @@
 import type { ApplyOptions } from '../api/index.js';
 import { jsonEqual } from '../runtime/conditions.js';
-import type { KubeObject } from '../runtime/kube.js';
+import { isRecord, type KubeObject } from '../runtime/kube.js';
 import { detectDrift, type DriftReport } from './drift.js';
-import { field, groupKindKey, groupKindOf, isJsonObject } from './object.js';
+import { field, groupKindKey, groupKindOf } from './object.js';
 import { identityKey, manifestIdentity, pruneOrder, type ScopeResolver } from './order.js';
 import { decideAdoption, type WorkRef } from './ownership.js';
 
@@ -120,6 +120,6 @@ export function definedKind(manifest: KubeObject): string | undefined {
 
 export function isEstablished(crd: KubeObject | undefined): boolean {
   const conditions = field(crd, 'status', 'conditions');
-  return Array.isArray(conditions) && conditions.some((c) => isJsonObject(c) && c.type === 'Established' && c.status === 'True');
+  return Array.isArray(conditions) && conditions.some((c) => isRecord(c) && c.type === 'Established' && c.status === 'True');
 }
 

@@ -1,10 +1,10 @@
 import type { Manifest, WorkPolicy } from '../api/index.js';
-import { isNotFound, KubeApiError, type Kube, type KubeObject } from '../runtime/kube.js';
+import { isNotFound, isRecord, type Kube, KubeApiError, type KubeObject } from '../runtime/kube.js';
 import type { Logger } from '../runtime/log.js';
 import { selectorMatches } from '../hub/selection.js';
 import { detectDrift } from './drift.js';
 import { assessHealth } from './health.js';
-import { field, isJsonObject } from './object.js';
+import { field } from './object.js';
 import { manifestIdentity, type ScopeResolver } from './order.js';
 import type { SpokeCache } from './spoke-cache.js';
 import type { ManifestResult } from './status.js';
@@ -34,11 +34,11 @@ export function namespaceLabelManager(set: string): string {
 
 /** Reads a namespace from the informer: its labels and which of them `manager` owns. */
 export function namespaceInfo(namespace: KubeObject, manager: string): NamespaceInfo {
-  const entries = (namespace.metadata.managedFields ?? []).filter((f) => isJsonObject(f) && f.manager === manager && f.operation === 'Apply');
+  const entries = (namespace.metadata.managedFields ?? []).filter((f) => isRecord(f) && f.manager === manager && f.operation === 'Apply');
   const owned = entries.flatMap((entry) => {
     const metadata = field(entry, 'fieldsV1', 'f:metadata');
-    const labels = isJsonObject(metadata) ? metadata['f:labels'] : undefined;
-    return isJsonObject(labels) ? Object.keys(labels).filter((k) => k.startsWith('f:')).map((k) => k.slice(2)) : [];
+    const labels = isRecord(metadata) ? metadata['f:labels'] : undefined;
+    return isRecord(labels) ? Object.keys(labels).filter((k) => k.startsWith('f:')).map((k) => k.slice(2)) : [];
   });
   return {
     name: namespace.metadata.name ?? '',

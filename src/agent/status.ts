@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import type { ManifestStatus, WorkCounts, WorkStatus } from '../api/index.js';
-import { setCondition, setReadiness, type ConditionInput } from '../runtime/conditions.js';
+import { setCondition, setReadiness, truncateMessage, type ConditionInput } from '../runtime/conditions.js';
 import type { DriftReport } from './drift.js';
 import type { Health } from './health.js';
 import { identityKey, type ManifestIdentity } from './order.js';
@@ -51,10 +51,6 @@ export const STATUS_LIMITS = {
   entriesBytes: 256 * 1024,
 } as const;
 
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
 const failedToApply = (r: ManifestResult): boolean => r.conflict !== undefined || r.error !== undefined;
 const isHealthy = (r: ManifestResult): boolean => r.applied && r.health.status === 'Healthy';
 const isDrifted = (r: ManifestResult): boolean => r.drift?.drifted === true;
@@ -87,7 +83,7 @@ function describe(what: string, matching: readonly ManifestResult[], total: numb
   const named = matching.slice(0, STATUS_LIMITS.namedInCondition).map((r) => `${identityKey(r.identity)}: ${why(r)}`);
   const more = matching.length - named.length;
   const text = `${matching.length} of ${total} manifests ${what}: ${named.join('; ')}${more > 0 ? `; and ${more} more` : ''}`;
-  return truncate(text, STATUS_LIMITS.conditionMessageChars);
+  return truncateMessage(text, STATUS_LIMITS.conditionMessageChars);
 }
 
 const problemText = (r: ManifestResult): string => problemOf(r) ?? '';
@@ -102,14 +98,14 @@ function driftText(r: ManifestResult): string {
 type DesiredCondition = Omit<ConditionInput, 'observedGeneration'>;
 
 function appliedCondition(results: readonly ManifestResult[], problem: ContentProblem | undefined, pruneFailures: readonly string[]): DesiredCondition {
-  if (problem) return { type: 'Applied', status: 'False', reason: problem.reason, message: truncate(problem.message, STATUS_LIMITS.conditionMessageChars) };
+  if (problem) return { type: 'Applied', status: 'False', reason: problem.reason, message: truncateMessage(problem.message, STATUS_LIMITS.conditionMessageChars) };
   const notApplied = results.filter((r) => !r.applied);
   if (notApplied.length === 0 && pruneFailures.length > 0) {
     const named = pruneFailures.slice(0, STATUS_LIMITS.namedInCondition).join('; ');
     const more = pruneFailures.length > STATUS_LIMITS.namedInCondition ? ` and ${pruneFailures.length - STATUS_LIMITS.namedInCondition} more` : '';
     return {
       type: 'Applied', status: 'False', reason: 'PruneFailed',
-      message: truncate(`${pruneFailures.length} object(s) dropped from the Work could not be removed: ${named}${more}`, STATUS_LIMITS.conditionMessageChars),
+      message: truncateMessage(`${pruneFailures.length} object(s) dropped from the Work could not be removed: ${named}${more}`, STATUS_LIMITS.conditionMessageChars),
     };
   }
   if (notApplied.length === 0) {
@@ -138,7 +134,7 @@ function driftedCondition(results: readonly ManifestResult[]): DesiredCondition 
 }
 
 function degradedCondition(results: readonly ManifestResult[], problem: ContentProblem | undefined): DesiredCondition {
-  if (problem) return { type: 'Degraded', status: 'True', reason: problem.reason, message: truncate(problem.message, STATUS_LIMITS.conditionMessageChars) };
+  if (problem) return { type: 'Degraded', status: 'True', reason: problem.reason, message: truncateMessage(problem.message, STATUS_LIMITS.conditionMessageChars) };
   const failed = results.filter(isFailed);
   if (failed.length === 0) return { type: 'Degraded', status: 'False', reason: 'NoFailures', message: 'no manifest failed' };
   const reason = failed.some((r) => r.conflict !== undefined) ? 'Conflict' : failed.some((r) => r.error !== undefined) ? 'ApplyFailed' : 'Unhealthy';
@@ -174,7 +170,7 @@ function readinessOf(
 function entryOf(r: ManifestResult): ManifestStatus {
   const { group, version, kind, namespace, name } = r.identity;
   const problem = problemOf(r);
-  const paths = r.drift?.paths.slice(0, STATUS_LIMITS.driftedFields).map((p) => truncate(`.${p}`, STATUS_LIMITS.fieldPathChars)) ?? [];
+  const paths = r.drift?.paths.slice(0, STATUS_LIMITS.driftedFields).map((p) => truncateMessage(`.${p}`, STATUS_LIMITS.fieldPathChars)) ?? [];
   return {
     ...(group === '' ? {} : { group }),
     version,
@@ -185,7 +181,7 @@ function entryOf(r: ManifestResult): ManifestStatus {
     health: r.health.status,
     drifted: isDrifted(r),
     ...(paths.length > 0 ? { driftedFields: paths } : {}),
-    ...(problem === undefined ? {} : { message: truncate(problem, STATUS_LIMITS.entryMessageChars) }),
+    ...(problem === undefined ? {} : { message: truncateMessage(problem, STATUS_LIMITS.entryMessageChars) }),
   };
 }
 

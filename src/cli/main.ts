@@ -4,6 +4,7 @@ import { registerHub } from './hub.js';
 import { registerInstall } from './install.js';
 import { registerJoin } from './join.js';
 import { registerStatus } from './status.js';
+import { errorMessage } from '../runtime/log.js';
 
 /** Builds the `flotilla` command line; every subcommand lives in its own file in src/cli/. */
 export function buildProgram(): Command {
@@ -26,7 +27,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
-    process.stderr.write(`flotilla: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`flotilla: ${errorMessage(error)}\n`);
     return 1;
   }
 }

@@ -12,8 +12,8 @@ import {
 } from '../api/index.js';
 import { identityKey, manifestIdentity, type ManifestIdentity } from '../agent/order.js';
 import {
-  digestOf, findCondition, isNotFound, objectKey, setReadiness, writeStatus, type ControllerSpec, type InformerSource, type Kube, type KubeObject,
-  type Manager, type ReconcileContext, type Request, type Store,
+  digestOf, findCondition, isNotFound, objectKey, setReadiness, truncateMessage, writeStatus, type ControllerSpec, type InformerSource,
+  type Kube, type KubeObject, type Manager, type ReconcileContext, type Request, type Store,
 } from '../runtime/index.js';
 import { claimConflicts, claimWatch, clusterClaims, createClusterTargets, workIndexes, WORK_CLUSTER_INDEX, WORK_SOURCE_INDEX, type WorkObject } from './claims.js';
 import { describeConflicts, type ObjectConflict, type SourceRef } from './conflicts.js';
@@ -106,7 +106,6 @@ export interface ClusterCompliance {
   violations: PolicyViolation[];
 }
 
-const truncate = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 
 const isViolation = (entry: ManifestStatus): boolean => entry.applied !== true || entry.drifted === true || entry.health === 'Degraded';
 
@@ -128,7 +127,7 @@ export interface HeldObject {
  */
 export function clusterCompliance(cluster: string, work: Work | undefined, conflicts: readonly HeldObject[]): ClusterCompliance {
   const conflictViolations: PolicyViolation[] = conflicts.map(({ identity, conflict }) => ({
-    cluster, kind: identity.kind, policy: identity.name, count: 1, message: truncate(`conflict: ${describeConflicts([conflict])}`, 1024),
+    cluster, kind: identity.kind, policy: identity.name, count: 1, message: truncateMessage(`conflict: ${describeConflicts([conflict])}`, 1024),
   }));
   const status = work?.status;
   if (!work || status?.observedGeneration === undefined || status.observedGeneration !== work.metadata.generation) {
@@ -144,12 +143,12 @@ export function clusterCompliance(cluster: string, work: Work | undefined, confl
     }
     grouped.set(key, {
       cluster, kind: entry.kind, policy: entry.name, ...(entry.namespace ? { namespace: entry.namespace } : {}), count: 1,
-      message: truncate(violationMessage(entry), 1024),
+      message: truncateMessage(violationMessage(entry), 1024),
     });
   }
   const applied = findCondition(status.conditions, 'Applied');
   if (applied?.status === 'False' && grouped.size === 0 && (status.manifests ?? []).length === 0) {
-    grouped.set('Work', { cluster, kind: 'Work', policy: work.metadata.name ?? '', count: 1, message: truncate(applied.message, 1024) });
+    grouped.set('Work', { cluster, kind: 'Work', policy: work.metadata.name ?? '', count: 1, message: truncateMessage(applied.message, 1024) });
   }
   const violations = [...conflictViolations, ...grouped.values()];
   return { cluster, state: violations.length > 0 ? 'nonCompliant' : 'compliant', violations };

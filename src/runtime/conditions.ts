@@ -95,3 +95,8 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   for (const key of keys) if (!jsonEqual(ao[key], bo[key])) return false;
   return true;
 }
+
+/** Cuts a message to `max` characters, marking the cut, so a status stays bounded however long its input. */
+export function truncateMessage(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}

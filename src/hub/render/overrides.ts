@@ -3,6 +3,7 @@ import type { JsonPatchOperation, Manifest, ManifestPatch, Override, PatchTarget
 import { selectorMatches } from '../selection.js';
 import type { RenderError } from './errors.js';
 import { describeManifest } from './manifest.js';
+import { errorMessage } from '../../runtime/log.js';
 
 // Per-cluster overrides: RFC 6902 JSON patches (applied by the rfc6902 library) on the manifests a
 // patch's target matches, override by override in spec order, so later overrides see the result of
@@ -58,7 +59,7 @@ function applyOperation(manifest: Manifest, operation: Operation): string | unde
     return error ? error.message : undefined;
   } catch (error) {
     // The pointer parser throws on a malformed pointer rather than returning an error.
-    return error instanceof Error ? error.message : String(error);
+    return errorMessage(error);
   }
 }
 

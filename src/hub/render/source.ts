@@ -1,6 +1,7 @@
 import yaml from 'js-yaml';
 import type { ConfigMapManifestsRef, GlobalServiceSource, Manifest } from '../../api/index.js';
 import type { RenderError } from './errors.js';
+import { errorMessage } from '../../runtime/log.js';
 
 // The manifests of a service's source, before any per-cluster change.
 //
@@ -50,7 +51,7 @@ export function parseManifestDocuments(text: string): { ok: true; manifests: Man
   try {
     documents = yaml.loadAll(text, undefined, { schema: yaml.CORE_SCHEMA });
   } catch (error) {
-    return { ok: false, message: `is not valid YAML: ${error instanceof Error ? error.message : String(error)}` };
+    return { ok: false, message: `is not valid YAML: ${errorMessage(error)}` };
   }
   const items = documents.flatMap(documentItems);
   const manifests: Manifest[] = [];
