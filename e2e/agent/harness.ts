@@ -3,7 +3,7 @@
 // against the hub as that identity and against a spoke as its admin, and helpers to write Works.
 import { Buffer } from 'node:buffer';
 import { apiVersion, type ApplyOptions, type Manifest, type Work } from '../../src/api/index.js';
-import { startWorkAgent, WORK_TYPE, type WorkAgent } from '../../src/agent/work-agent.js';
+import { startWorkAgent, WORK_TYPE, type WorkAgent, type WorkAgentOptions } from '../../src/agent/work-agent.js';
 import { crdDirectory, installCrds, readCrds } from '../../src/cli/install.js';
 import { agentServiceAccount, memberAccessObjects, memberNamespace } from '../../src/hub/member-access.js';
 import { workObjects } from '../../src/hub/work-objects.js';
@@ -25,6 +25,8 @@ export interface Member {
   spokeName: PlaneName;
   /** The hub as the agent's own ServiceAccount. */
   hubAsAgent: Kube;
+  /** The same identity as plain credentials, for an agent in a child process. */
+  hubCredentials: { server: string; token: string; caData?: string };
   hubAdmin: Kube;
   spokeAdmin: Kube;
   systemNamespace: string;
@@ -47,15 +49,16 @@ export async function registerMember(spokeName: PlaneName): Promise<Member> {
     body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
   });
   const hubCluster = plane('hub').kubeConfig().getCurrentCluster();
-  const hubAsAgent = kubeFromToken({
+  const hubCredentials = {
     server: hubAdmin.server,
     token: tokenRequest.status.token,
     ...(hubCluster?.caData ? { caData: Buffer.from(hubCluster.caData, 'base64').toString('utf8') } : {}),
-  }, { userAgent: 'flotilla-agent-e2e', timeoutMs: 5_000 });
+  };
+  const hubAsAgent = kubeFromToken(hubCredentials, { userAgent: 'flotilla-agent-e2e', timeoutMs: 5_000 });
   // Its own system namespace per member, so suites sharing a spoke keep their local copies apart.
   const systemNamespace = `fs-${cluster}`;
   await spokeAdmin.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: systemNamespace } }, { fieldManager: 'flotilla-e2e' });
-  return { cluster, spokeName, hubAsAgent, hubAdmin, spokeAdmin, systemNamespace, hubNamespace };
+  return { cluster, spokeName, hubAsAgent, hubCredentials, hubAdmin, spokeAdmin, systemNamespace, hubNamespace };
 }
 
 export async function unregisterMember(member: Member): Promise<void> {
@@ -72,12 +75,12 @@ export interface RunningAgent {
 }
 
 /** Starts the Work agent in-process; FLOTILLA_E2E_LOG=debug|info|warn shows its logs. */
-export async function runAgent(member: Member): Promise<RunningAgent> {
+export async function runAgent(member: Member, extra: Pick<WorkAgentOptions, 'memberUID' | 'trustRecheckMs'> = {}): Promise<RunningAgent> {
   const controller = new AbortController();
   const spoke = adminKube(member.spokeName);
   const level = process.env.FLOTILLA_E2E_LOG;
   const agent = await startWorkAgent({
-    hub: member.hubAsAgent, spoke, cluster: member.cluster, systemNamespace: member.systemNamespace, signal: controller.signal,
+    ...extra, hub: member.hubAsAgent, spoke, cluster: member.cluster, systemNamespace: member.systemNamespace, signal: controller.signal,
     logger: level ? createLogger({ component: `agent-${member.cluster}`, level }) : silentLogger(),
   });
   return {

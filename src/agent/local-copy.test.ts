@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import type { KubeObject } from '../runtime/kube.js';
-import { LOCAL_COPY_LABEL, LOCAL_COPY_PART_CHARS, localCopyName, localCopySecrets, ownManifests, readLocalCopy, type LocalCopy } from './local-copy.js';
+import { appliedCopy, deletedCopy, intendedCopy, lastAppliedManifests, LOCAL_COPY_LABEL, LOCAL_COPY_PART_CHARS, localCopyName, localCopySecrets, ownManifests, readLocalCopy, type DesiredCopy, type LocalCopy } from './local-copy.js';
 import { effectiveApplyOptions } from './plan.js';
 import { manifest } from './testing.js';
 
@@ -13,6 +13,7 @@ const copy: LocalCopy = {
   revision: 'r1',
   options: effectiveApplyOptions({ deletionPolicy: 'Orphan' }),
   inventory: [{ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'shop', name: 'cfg' }],
+  complete: true,
   unapplied: [],
   manifests: [manifest('v1', 'ConfigMap', 'cfg', 'shop', { data: { a: '1' } })],
 };
@@ -75,8 +76,70 @@ describe('ownManifests', () => {
     expect(ownManifests(local)).toEqual(expected);
   });
 
-  it('are undefined for unreadable content or an Audit policy, which enforce nothing', () => {
+  it('are undefined for unreadable content, an incomplete copy or an Audit policy, which enforce nothing', () => {
     expect(ownManifests({ ...copy, manifests: undefined })).toBeUndefined();
+    expect(ownManifests({ ...copy, complete: false })).toBeUndefined();
     expect(ownManifests({ ...copy, manifests: [own, ...stamped], policy: { ...policy, spec: { ...policy.spec, mode: 'Audit' } } })).toBeUndefined();
+  });
+});
+
+describe('a copy written by an agent before copies said whether they are complete', () => {
+  it('reads as an inventory only: not complete, nothing to enforce', () => {
+    const [secret] = localCopySecrets(copy, 'flotilla-system');
+    const legacyState: Partial<LocalCopy> = { ...copy };
+    delete legacyState.manifests;
+    delete legacyState.complete;
+    const state = Buffer.from(JSON.stringify(legacyState), 'utf8').toString('base64');
+    const read = secret && readLocalCopy([{ ...secret, data: { ...secret.data as object, state } }]);
+    expect(read).toMatchObject({ complete: false, inventory: copy.inventory });
+    expect(read && ownManifests(read)).toBeUndefined();
+  });
+});
+
+describe('the records of one apply', () => {
+  const cm = (name: string, value: string): ReturnType<typeof manifest> => manifest('v1', 'ConfigMap', name, 'shop', { data: { v: value } });
+  const entry = (name: string): LocalCopy['inventory'][number] => ({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'shop', name });
+  const key = (name: string): string => `ConfigMap/shop/${name}`;
+  const desired = (manifests: ReturnType<typeof manifest>[], revision = 'r2'): DesiredCopy => ({ works: ['web'], revision, options: copy.options, manifests });
+  const previous: LocalCopy = { ...copy, inventory: [entry('a'), entry('b')], unapplied: [key('b')], manifests: [cm('a', '1'), cm('b', '1')] };
+
+  it('before applying: the new desired state in full, everything it may create in the inventory', () => {
+    const intended = intendedCopy('web', copy.hubNamespace, previous, desired([cm('a', '1'), cm('c', '1')]));
+    expect(intended).toMatchObject({ complete: true, revision: 'r2', manifests: [cm('a', '1'), cm('c', '1')] });
+    expect(intended.inventory.map((e) => e.name)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('before applying: marks unapplied every manifest not last applied exactly as now desired', () => {
+    expect(lastAppliedManifests(previous).has(key('b'))).toBe(false);
+    const intended = intendedCopy('web', copy.hubNamespace, previous, desired([cm('a', '1'), cm('b', '1'), cm('c', '1')]));
+    expect(intended.unapplied).toEqual([key('b'), key('c')]);
+    const changed = intendedCopy('web', copy.hubNamespace, previous, desired([cm('a', '2')]));
+    expect(changed.unapplied).toEqual([key('a')]);
+    expect([...lastAppliedManifests(changed).keys()]).toEqual([]);
+  });
+
+  it('before applying, from no copy at all: complete, nothing taken for applied', () => {
+    const intended = intendedCopy('web', copy.hubNamespace, undefined, desired([cm('a', '1')]));
+    expect(intended).toMatchObject({ complete: true, unapplied: [key('a')], inventory: [entry('a')] });
+  });
+
+  it('is written again unchanged when the desired state did not change, so a steady state writes nothing', () => {
+    const settled = appliedCopy(intendedCopy('web', copy.hubNamespace, previous, desired([cm('a', '1')])), [], []);
+    expect(intendedCopy('web', copy.hubNamespace, settled, desired([cm('a', '1')]))).toEqual(settled);
+  });
+
+  it('after applying: the inventory keeps what is desired and what could not be pruned', () => {
+    const intended = intendedCopy('web', copy.hubNamespace, previous, desired([cm('c', '1')]));
+    const applied = appliedCopy(intended, [key('c')], [entry('b')]);
+    expect(applied.inventory.map((e) => e.name)).toEqual(['b', 'c']);
+    expect(applied).toMatchObject({ complete: true, unapplied: [key('c')], manifests: [cm('c', '1')] });
+  });
+
+  it('after the hub deleted the set: a complete desired state of nothing, the unpruned left to prune', () => {
+    const withPolicy: LocalCopy = { ...previous, policy: { spec: { mode: 'Enforce', namespaceSelector: {} }, stamped: 0 } };
+    const deleted = deletedCopy(withPolicy, [entry('b')]);
+    expect(deleted).toMatchObject({ complete: true, manifests: [], unapplied: [], inventory: [entry('b')] });
+    expect(deleted.policy).toBeUndefined();
+    expect(ownManifests(deleted)).toEqual([]);
   });
 });

@@ -2,26 +2,31 @@ import { setMaxListeners } from 'node:events';
 import { memberNamespace, type Manifest, type Work, type WorkPolicy, type WorkStatus } from '../api/index.js';
 import { jsonEqual } from '../runtime/conditions.js';
 import { createInformer, type Informer } from '../runtime/informer.js';
-import { isNotFound, KubeApiError, type Kube, type KubeObject } from '../runtime/kube.js';
+import { createEventRecorder, type EventRecorder } from '../runtime/events.js';
+import { isForbidden, isNotFound, KubeApiError, type Kube, type KubeObject } from '../runtime/kube.js';
+import { sleep } from '../runtime/clock.js';
 import { silentLogger, type Logger } from '../runtime/log.js';
 import { createWorkQueue } from '../runtime/queue.js';
 import { writeStatus } from '../runtime/status.js';
 import { applyManifests, pruneEntries, type ApplierContext } from './applier.js';
-import { LOCAL_COPY_LABEL, localCopyName, localCopySecrets, ownManifests, readLocalCopy, type LocalCopy } from './local-copy.js';
-import { identityKey, manifestIdentity } from './order.js';
+import { crashPoint } from './crash-point.js';
+import { checkMembership, type HubTrust } from './hub-trust.js';
+import { appliedCopy, deletedCopy, intendedCopy, lastAppliedManifests, LOCAL_COPY_LABEL, localCopyName, localCopySecrets, ownManifests, readLocalCopy, type DesiredCopy, type LocalCopy } from './local-copy.js';
 import { workLabelValue, type WorkRef } from './ownership.js';
-import { inventoryEntry, inventoryKey, mergeInventory, pruneCandidates, type EffectiveApplyOptions } from './plan.js';
-import { applyNamespaceLabels, auditManifests, namespaceInfo, namespaceLabelManager, planNamespaceLabels, withTemplates, type NamespaceInfo, type PolicyShellContext, type StampedPolicy } from './policy.js';
+import { pruneCandidates, type InventoryEntry } from './plan.js';
+import { applyNamespaceLabels, auditManifests, namespaceInfo, namespaceLabelManager, planNamespaceLabels, withTemplates, type NamespaceInfo, type PolicyShellContext } from './policy.js';
 import { createSpokeCache } from './spoke-cache.js';
 import { computeWorkStatus, type ContentProblem, type ManifestResult } from './status.js';
-import { hubDesired, workSetName } from './work-set.js';
+import { hubDesired, workSetName, type HubDesired } from './work-set.js';
 
 // The Work side of the agent: watches the Works in the cluster's own hub namespace, applies each
 // Work set to the spoke, prunes, corrects or reports drift, and reports status back. It keeps a
 // local copy of every Work set in the spoke, so it goes on enforcing the last applied state while
 // the hub is unreachable and after a restart, and it never deletes anything because the hub is
 // gone: only a successful list from the hub that lacks a Work, confirmed by a NotFound for it,
-// prunes that Work's objects. A Work's policy section is kept in the local copy as well, so its
+// prunes that Work's objects. And only while the hub is its own: the agent takes content from the
+// hub, and prunes at all, only right after its MemberCluster was found as recorded at join
+// (hub-trust.ts); a revoked identity or another hub leaves everything in place and says so. A Work's policy section is kept in the local copy as well, so its
 // templates and labels follow the spoke's namespaces without the hub too, and only the hub's word
 // (a Work deleted, a policy dropped) removes them from every namespace.
 
@@ -30,6 +35,10 @@ const NAMESPACE_TYPE = { apiVersion: 'v1', kind: 'Namespace' } as const;
 /** An Audit policy is compared again this often, for objects it never applied (no watch sees them). */
 const AUDIT_RESYNC_MS = 60_000;
 const SET_INDEX = 'set';
+/** A trusted membership is checked again this often even when nothing is pruned. */
+const TRUSTED_RECHECK_MS = 5 * 60_000;
+/** Objects kept back from a prune because the hub was not confirmed are tried again after this. */
+const TRUST_RETRY_MS = 10_000;
 /** Where the agent runs and keeps its local copies. */
 export const DEFAULT_SYSTEM_NAMESPACE = 'flotilla-system';
 
@@ -48,6 +57,10 @@ export interface WorkAgentOptions {
   logger?: Logger;
   /** Work sets reconciled at once (default 4). */
   workers?: number;
+  /** The MemberCluster uid recorded when the cluster joined; without it the first one seen is trusted. */
+  memberUID?: string;
+  /** How often the membership is checked again while it is not trusted (default 30 s). */
+  trustRecheckMs?: number;
 }
 
 export interface WorkAgentStats {
@@ -60,6 +73,8 @@ export interface WorkAgentStats {
   hubSynced: boolean;
   /** Kinds watched on the spoke. */
   watchedKinds: number;
+  /** Whether the agent believes the hub (see hub-trust.ts). */
+  hubTrust: HubTrust['state'];
 }
 
 export interface WorkAgent {
@@ -68,14 +83,6 @@ export interface WorkAgent {
   stats(): WorkAgentStats;
 }
 
-/** What one reconcile decided to enforce. */
-interface Enforced {
-  manifests: Manifest[];
-  options: EffectiveApplyOptions;
-  revision: string;
-  works: string[];
-  policy?: StampedPolicy;
-}
 
 /**
  * Starts the agent: reads its local copies from the spoke (so it can enforce them at once, with or
@@ -188,32 +195,87 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
     copyParts.delete(set);
   }
 
-  const applier = (set: string, enforced: Pick<Enforced, 'options'>): ApplierContext => ({
+  const applier = (set: string, enforced: Pick<DesiredCopy, 'options'>): ApplierContext => ({
     kube: spoke, cache, logger: logger.child({ work: set }), signal, work: refOf(set), options: enforced.options,
   });
 
+  // --- hub trust -------------------------------------------------------------------------------
+  // Hub content is taken, and anything pruned, only while the agent's membership checks out; the
+  // check is made at start, again before every prune, and, while it fails, every trustRecheckMs.
+  let trust: HubTrust = { state: 'Unverified', message: 'not checked yet', ...(options.memberUID ? { memberUID: options.memberUID } : {}) };
+  const events: EventRecorder = createEventRecorder({ kube: spoke, component: 'flotilla-agent', logger, clusterScopedNamespace: systemNamespace });
+  const trustSubject: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: systemNamespace } };
+
+  /** Checks the membership now; a change of verdict is logged, recorded as a spoke Event and re-enqueues every set. */
+  async function verifyHub(): Promise<boolean> {
+    const next = await checkMembership(hub, options.cluster, trust.memberUID, signal);
+    if (signal.aborted) return false;
+    const changed = next.state !== trust.state;
+    // Not reachable says nothing new about a verdict already reached: keep it.
+    if (next.state !== 'Unverified' || trust.state === 'Unverified') trust = next;
+    if (changed && trust === next) {
+      if (next.state === 'Trusted') {
+        logger.info('the hub is this agent\'s own: taking its Works', { memberUID: next.memberUID });
+        for (const set of setsByLabel.values()) queue.add(set);
+      } else if (next.state !== 'Unverified') {
+        logger.warn('not trusting the hub: keeping everything applied, enforcing the local copies, pruning nothing', { state: next.state, reason: next.message });
+        events.event(trustSubject, 'Warning', next.state === 'Revoked' ? 'HubAccessRevoked' : 'HubIdentityChanged', `${next.message}; keeping everything applied and pruning nothing`);
+      }
+    }
+    // A prune needs this very check to have passed, not an earlier one.
+    return next.state === 'Trusted';
+  }
+
+  async function trustLoop(): Promise<void> {
+    while (!signal.aborted) {
+      await verifyHub();
+      await sleep(trust.state === 'Trusted' ? TRUSTED_RECHECK_MS : options.trustRecheckMs ?? 30_000, signal).catch(() => undefined);
+    }
+  }
+
+  /** A hub request of ours was refused as unauthenticated or forbidden: look again at once. */
+  function noteHubRefusal(error: unknown): void {
+    if (error instanceof KubeApiError && (error.code === 401 || isForbidden(error))) void verifyHub();
+  }
+
   // --- reconcile ---------------------------------------------------------------------------------
 
+  /**
+   * Prunes `candidates` only after the membership was confirmed just now; otherwise keeps them all
+   * (they stay in the inventory, to be pruned once the hub is trusted again).
+   */
+  async function pruneIfTrusted(set: string, copy: Pick<DesiredCopy, 'options'>, candidates: InventoryEntry[]): Promise<{ remaining: InventoryEntry[]; errors: string[] }> {
+    if (candidates.length === 0) return { remaining: [], errors: [] };
+    if (!(await verifyHub())) {
+      logger.warn('not pruning: the hub is not confirmed as this agent\'s own', { work: set, objects: candidates.length, state: trust.state });
+      return { remaining: candidates, errors: [] };
+    }
+    return pruneEntries(applier(set, copy), candidates);
+  }
+
   /** The Work set's Works were deleted on the hub: confirm it, then prune (or orphan) what it left. */
-  async function removeSet(set: string): Promise<void> {
+  async function removeSet(set: string): Promise<{ requeueAfter?: number }> {
     const copy = copies.get(set);
-    if (!copy) return;
+    if (!copy) return {};
     for (const name of copy.works) {
       if (await hub.getOrNull(WORK_TYPE, name, hubNamespace, { signal })) {
         logger.warn('a Work missing from the hub cache still exists; not pruning', { work: name });
-        return;
+        return {};
       }
     }
     logger.info('Work deleted on the hub; removing what it applied', { set, objects: copy.inventory.length, deletionPolicy: copy.options.deletionPolicy });
-    const pruned = await pruneEntries(applier(set, copy), pruneCandidates(copy.inventory, [], cache.resolveScope));
-    if (pruned.remaining.length > 0) {
-      await saveCopy({ ...copy, inventory: pruned.remaining });
-      throw new Error(`could not prune ${pruned.errors.length} object(s): ${pruned.errors.slice(0, 3).join('; ')}`);
-    }
     if (policySets.has(set)) await reconcileNamespaceLabels(set, undefined);
     policySets.delete(set);
+    const pruned = await pruneIfTrusted(set, copy, pruneCandidates(copy.inventory, [], cache.resolveScope));
+    if (pruned.remaining.length > 0) {
+      // The hub's word stands: the desired state is now nothing, whatever is left to prune.
+      await saveCopy(deletedCopy(copy, pruned.remaining));
+      if (pruned.errors.length === 0) return { requeueAfter: TRUST_RETRY_MS };
+      throw new Error(`could not prune ${pruned.errors.length} object(s): ${pruned.errors.slice(0, 3).join('; ')}`);
+    }
     await dropCopy(set);
     setsByLabel.delete(workLabelValue(refOf(set)));
+    return {};
   }
 
   /** The spoke's namespaces as the set's policy sees them (from the namespace informer). */
@@ -228,19 +290,30 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
   }
 
   /** A set's manifests for this cluster: the Work's own plus its policy's templates in every selected namespace. */
-  async function expandedManifests(set: string, own: Manifest[], policy: WorkPolicy | undefined): Promise<Pick<Enforced, 'manifests' | 'policy'>> {
+  async function expandedManifests(set: string, own: Manifest[], policy: WorkPolicy | undefined): Promise<Pick<DesiredCopy, 'manifests' | 'policy'>> {
     if (policy === undefined) return { manifests: own };
     policySets.add(set);
     return withTemplates(own, policy, await namespaceInfos(set));
   }
 
+  /**
+   * The desired state to enforce now: the hub's content when it is known and trusted; otherwise a
+   * complete local copy's (its policy's templates stamped into the namespaces it selects now); none
+   * when neither is there.
+   */
+  async function desiredCopy(set: string, desired: HubDesired, works: readonly Work[]): Promise<DesiredCopy | undefined> {
+    if (desired.state === 'Content') {
+      return { ...await expandedManifests(set, desired.manifests, desired.policy), options: desired.options, revision: desired.revision, works: works.map((w) => w.metadata.name ?? '').sort() };
+    }
+    const copy = copies.get(set);
+    const stored = copy && ownManifests(copy);
+    return copy && stored ? { ...await expandedManifests(set, stored, copy.policy?.spec), options: copy.options, revision: copy.revision, works: copy.works } : undefined;
+  }
+
   async function reconcile(set: string): Promise<{ requeueAfter?: number }> {
     const works = hubWorks.store.byIndex(SET_INDEX, set);
-    const desired = hubDesired(works, hubWorks.hasSynced(), cache.resolveScope);
-    if (desired.state === 'Deleted') {
-      await removeSet(set);
-      return {};
-    }
+    const desired: HubDesired = trust.state === 'Trusted' ? hubDesired(works, hubWorks.hasSynced(), cache.resolveScope) : { state: 'Unknown' };
+    if (desired.state === 'Deleted') return removeSet(set);
     const copy = copies.get(set);
     if (desired.state === 'Content' && desired.policy?.mode === 'Audit') {
       // Audit writes none of the policy's objects or labels: it only compares and reports. The local
@@ -253,38 +326,25 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
       return { requeueAfter: AUDIT_RESYNC_MS };
     }
     const problem: ContentProblem | undefined = desired.state === 'Unreadable' ? desired.problem : undefined;
-    // The hub's content when there is one; otherwise keep enforcing what was last applied, its
-    // policy's templates stamped into the namespaces it selects now (an Audit policy: nothing).
-    const stored = copy && ownManifests(copy);
-    const enforced: Enforced | undefined = desired.state === 'Content'
-      ? { ...await expandedManifests(set, desired.manifests, desired.policy), options: desired.options, revision: desired.revision, works: works.map((w) => w.metadata.name ?? '').sort() }
-      : copy && stored ? { ...await expandedManifests(set, stored, copy.policy?.spec), options: copy.options, revision: copy.revision, works: copy.works } : undefined;
+    const enforced = await desiredCopy(set, desired, works);
     let results: ManifestResult[] = [];
     let requeueAfter: number | undefined;
     const failures: string[] = [];
     if (enforced) {
       const context = applier(set, enforced);
       const resolveScope = cache.resolveScope;
-      const unapplied = new Set(copy?.unapplied ?? []);
-      const lastApplied = new Map((copy?.manifests ?? [])
-        .map((m) => [identityKey(manifestIdentity(m, resolveScope)), m] as const)
-        .filter(([key]) => !unapplied.has(key)));
-      const base: LocalCopy = {
-        set, hubNamespace, works: enforced.works, revision: enforced.revision, options: enforced.options,
-        inventory: copy?.inventory ?? [], unapplied: copy?.unapplied ?? [], manifests: copy?.manifests ?? [], policy: copy?.policy,
-      };
-      // Remember what may be created before creating it, so a crash cannot leak an object.
-      const intended = mergeInventory(base.inventory, enforced.manifests.map((m) => inventoryEntry(m, resolveScope)), resolveScope);
-      await saveCopy({ ...base, inventory: intended });
-      const outcome = await applyManifests(context, enforced.manifests, lastApplied);
+      // The new desired state in full, and all it may create, is recorded before anything is applied.
+      const intended = intendedCopy(set, hubNamespace, copy, enforced, resolveScope);
+      await saveCopy(intended);
+      crashPoint('after-intent');
+      const outcome = await applyManifests(context, enforced.manifests, lastAppliedManifests(copy, resolveScope));
       results = outcome.results;
       if (outcome.waiting) requeueAfter = 1000;
       if (results.some((r) => r.error !== undefined)) requeueAfter ??= 15_000;
-      const pruned = await pruneEntries(context, pruneCandidates(intended, enforced.manifests, resolveScope));
+      const pruned = await pruneIfTrusted(set, enforced, pruneCandidates(intended.inventory, enforced.manifests, resolveScope));
       failures.push(...pruned.errors);
-      const kept = new Set(enforced.manifests.map((m) => identityKey(manifestIdentity(m, resolveScope))));
-      const inventory = mergeInventory(intended.filter((e) => kept.has(inventoryKey(e, resolveScope))), pruned.remaining, resolveScope);
-      await saveCopy({ ...base, inventory, unapplied: outcome.unapplied, manifests: enforced.manifests, policy: enforced.policy });
+      if (pruned.remaining.length > 0 && pruned.errors.length === 0) requeueAfter ??= TRUST_RETRY_MS;
+      await saveCopy(appliedCopy(intended, outcome.unapplied, pruned.remaining, resolveScope));
     }
     // The labels follow the namespaces under the policy in force, the hub's or the stored one; only
     // the hub's word (its Work without a policy) removes them from every namespace.
@@ -301,6 +361,8 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
   async function reportStatus(
     works: readonly Work[], revision: string, results: readonly ManifestResult[], problem: ContentProblem | undefined, pruneFailures: readonly string[] = [],
   ): Promise<void> {
+    // Nothing is written to a hub the agent does not trust to be its own.
+    if (trust.state !== 'Trusted') return;
     for (const work of works) {
       await writeStatus<Work & KubeObject>(hub, work as Work & KubeObject, (current): WorkStatus => computeWorkStatus(current.status, {
         generation: current.metadata.generation ?? 0,
@@ -308,7 +370,10 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
         results,
         ...(problem ? { contentProblem: problem } : {}),
         pruneFailures,
-      }), { signal, fieldManager: 'flotilla' });
+      }), { signal, fieldManager: 'flotilla' }).catch((error: unknown) => {
+        noteHubRefusal(error);
+        throw error;
+      });
     }
   }
 
@@ -339,10 +404,12 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
   };
 
   const hubRun = hubWorks.run(signal);
+  const trustRun = trustLoop();
   // Once the hub has answered a full list, sets known only locally may have been deleted meanwhile.
   void hubWorks.waitForSync(signal).then(() => { for (const set of copies.keys()) queue.add(set); }, () => undefined);
   signal.addEventListener('abort', () => { queue.shutdown(); }, { once: true });
-  const done = Promise.all([hubRun, ...Array.from({ length: options.workers ?? 4 }, worker)]).then(() => {
+  const done = Promise.all([hubRun, trustRun, ...Array.from({ length: options.workers ?? 4 }, worker)]).then(async () => {
+    await events.flush();
     logger.info('work agent stopped');
   });
 
@@ -350,7 +417,7 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
     done,
     stats: () => ({
       sets: setsByLabel.size, reconciles: stats.reconciles, errors: stats.errors,
-      pending: queue.len() + queue.processing(), hubSynced: hubWorks.hasSynced(), watchedKinds: cache.watched(),
+      pending: queue.len() + queue.processing(), hubSynced: hubWorks.hasSynced(), watchedKinds: cache.watched(), hubTrust: trust.state,
     }),
   };
 }

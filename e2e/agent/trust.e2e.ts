@@ -1,0 +1,107 @@
+// The hub looking empty by mistake: an agent whose membership ended (its MemberCluster deleted) or
+// whose hub is not the one it joined (another MemberCluster uid) keeps everything it applied, takes
+// no new content, prunes nothing, and says so with a Warning Event on the spoke.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { apiVersion } from '../../src/api/index.js';
+import { WORK_TYPE } from '../../src/agent/work-agent.js';
+import type { KubeObject } from '../../src/runtime/kube.js';
+import { eventually, uniqueName } from '../framework/index.js';
+import { condition, readWork, registerMember, runAgent, unregisterMember, webApp, writeWork, type Member, type RunningAgent } from './harness.js';
+
+const configMapType = { apiVersion: 'v1', kind: 'ConfigMap' };
+const namespaceType = { apiVersion: 'v1', kind: 'Namespace' };
+const deploymentType = { apiVersion: 'apps/v1', kind: 'Deployment' };
+
+/** The uids of the web app's objects, which must never change. */
+async function uids(member: Member, ns: string): Promise<(string | undefined)[]> {
+  return [
+    (await member.spokeAdmin.get(namespaceType, ns)).metadata.uid,
+    (await member.spokeAdmin.get(configMapType, 'settings', ns)).metadata.uid,
+    (await member.spokeAdmin.get(deploymentType, 'web', ns)).metadata.uid,
+  ];
+}
+
+/** The agent's Warning Events on the spoke, about its own system namespace. */
+async function agentWarnings(member: Member): Promise<KubeObject[]> {
+  const events = await member.spokeAdmin.list({ apiVersion: 'v1', kind: 'Event' }, { namespace: member.systemNamespace });
+  return events.items.filter((e) => e.type === 'Warning' && (e.involvedObject as { name?: string } | undefined)?.name === member.systemNamespace);
+}
+
+/** Holds for `ms`: samples `check` every 500 ms and fails at the first sample that throws. */
+async function holdsFor(ms: number, check: () => Promise<void>): Promise<void> {
+  for (const until = Date.now() + ms; Date.now() < until;) {
+    await check();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+async function applied(member: Member, work: string): Promise<void> {
+  await eventually(async () => {
+    expect(condition(await readWork(member, work), 'Applied')).toBe('True');
+  }, { timeoutMs: 60_000 });
+}
+
+describe('an agent that cannot trust its hub', () => {
+  let member: Member;
+  let running: RunningAgent | undefined;
+  const ns = uniqueName('trust');
+
+  beforeAll(async () => {
+    member = await registerMember('spoke-1');
+  });
+  afterAll(async () => {
+    await running?.stop();
+    await member.spokeAdmin.delete(namespaceType, ns).catch(() => undefined);
+    // Orphaned by the first test: nothing else removes the member's hub namespace.
+    await member.hubAdmin.delete(namespaceType, member.hubNamespace).catch(() => undefined);
+    await unregisterMember(member);
+  });
+
+  it('prunes nothing when its MemberCluster is gone and its Works with it, and says so', async () => {
+    running = await runAgent(member);
+    await writeWork(member, 'trust', webApp(ns));
+    await applied(member, 'trust');
+    const before = await uids(member, ns);
+
+    // The MemberCluster goes (its access objects orphaned, so the agent's token still works), then
+    // its Work: to an agent that believed the hub, an empty hub.
+    await member.hubAdmin.delete({ apiVersion, kind: 'MemberCluster' }, member.cluster, undefined, { propagationPolicy: 'Orphan' });
+    await member.hubAdmin.delete(WORK_TYPE, 'trust', member.hubNamespace);
+    await eventually(async () => {
+      expect(running?.agent.stats().hubTrust).toBe('Revoked');
+      const warnings = await agentWarnings(member);
+      expect(warnings.map((e) => e.reason)).toContain('HubAccessRevoked');
+      expect(warnings.find((e) => e.reason === 'HubAccessRevoked')?.message).toContain(`MemberCluster ${member.cluster} no longer exists`);
+    }, { timeoutMs: 30_000 });
+    await holdsFor(12_000, async () => {
+      expect(await uids(member, ns)).toEqual(before);
+    });
+  });
+
+  it('with another MemberCluster uid than it joined with: takes no new content, prunes nothing, keeps correcting drift', async () => {
+    // The same name on the hub, another object: what a rebuilt hub, or a re-join elsewhere, looks like.
+    const current = await member.hubAdmin.getOrNull({ apiVersion, kind: 'MemberCluster' }, member.cluster);
+    if (!current) await member.hubAdmin.create({ apiVersion, kind: 'MemberCluster', metadata: { name: member.cluster }, spec: { fleet: 'agent-e2e' } });
+    await running?.stop();
+    running = await runAgent(member, { memberUID: 'the-uid-recorded-at-join', trustRecheckMs: 1_000 });
+    const before = await uids(member, ns);
+    const fresh = uniqueName('fresh');
+    await writeWork(member, 'fresh', [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: fresh } }]);
+
+    await eventually(async () => {
+      expect(running?.agent.stats().hubTrust).toBe('IdentityChanged');
+      const warning = (await agentWarnings(member)).find((e) => e.reason === 'HubIdentityChanged');
+      expect(warning?.message).toContain('not the-uid-recorded-at-join');
+    }, { timeoutMs: 30_000 });
+    // Drift on what it applied is still corrected, from its local copy.
+    await member.spokeAdmin.patch(configMapType, 'settings', ns, { data: { mode: 'slow' } }, { type: 'merge', fieldManager: 'kubectl-edit' });
+    await eventually(async () => {
+      expect((await member.spokeAdmin.get(configMapType, 'settings', ns)).data).toEqual({ mode: 'fast' });
+    }, { timeoutMs: 10_000 });
+    await holdsFor(8_000, async () => {
+      expect(await uids(member, ns)).toEqual(before);
+      expect(await member.spokeAdmin.getOrNull(namespaceType, fresh)).toBeNull();
+      expect((await readWork(member, 'fresh')).status).toBeUndefined();
+    });
+  });
+});
