@@ -66,7 +66,7 @@ join() {
   for label in "$@"; do labels+=(--label "$label"); done
   flotilla join "$name" --fleet prod "${labels[@]}" --kubeconfig "$HUB" -o "$DEMO/$name-bootstrap.yaml"
   kubectl --kubeconfig "$FLOTILLA_TESTENV_DIR/$plane/kubeconfig" apply -f "$DEMO/$name-bootstrap.yaml" >/dev/null
-  start "agent-$name" agent --kubeconfig "$FLOTILLA_TESTENV_DIR/$plane/kubeconfig" --identity "$name"
+  start "agent-$name" agent --kubeconfig "$FLOTILLA_TESTENV_DIR/$plane/kubeconfig" --identity "$name" --health-address 127.0.0.1:0
 }
 join spoke-1 eu-west-1 env=prod region=eu-west tier=canary
 join spoke-2 eu-central-1 env=prod region=eu-central

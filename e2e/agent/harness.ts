@@ -75,7 +75,7 @@ export interface RunningAgent {
 }
 
 /** Starts the Work agent in-process; FLOTILLA_E2E_LOG=debug|info|warn shows its logs. */
-export async function runAgent(member: Member, extra: Pick<WorkAgentOptions, 'memberUID' | 'trustRecheckMs'> = {}): Promise<RunningAgent> {
+export async function runAgent(member: Member, extra: Pick<WorkAgentOptions, 'memberUID' | 'trustRecheckMs' | 'metrics'> = {}): Promise<RunningAgent> {
   const controller = new AbortController();
   const spoke = adminKube(member.spokeName);
   const level = process.env.FLOTILLA_E2E_LOG;

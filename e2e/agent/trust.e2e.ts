@@ -2,7 +2,9 @@
 // whose hub is not the one it joined (another MemberCluster uid) keeps everything it applied, takes
 // no new content, prunes nothing, and says so with a Warning Event on the spoke.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Registry } from 'prom-client';
 import { apiVersion } from '../../src/api/index.js';
+import { createAgentMetrics } from '../../src/agent/metrics.js';
 import { WORK_TYPE } from '../../src/agent/work-agent.js';
 import type { KubeObject } from '../../src/runtime/kube.js';
 import { eventually, uniqueName } from '../framework/index.js';
@@ -58,7 +60,8 @@ describe('an agent that cannot trust its hub', () => {
   });
 
   it('prunes nothing when its MemberCluster is gone and its Works with it, and says so', async () => {
-    running = await runAgent(member);
+    const registry = new Registry();
+    running = await runAgent(member, { metrics: createAgentMetrics(registry) });
     await writeWork(member, 'trust', webApp(ns));
     await applied(member, 'trust');
     const before = await uids(member, ns);
@@ -72,6 +75,9 @@ describe('an agent that cannot trust its hub', () => {
       const warnings = await agentWarnings(member);
       expect(warnings.map((e) => e.reason)).toContain('HubAccessRevoked');
       expect(warnings.find((e) => e.reason === 'HubAccessRevoked')?.message).toContain(`MemberCluster ${member.cluster} no longer exists`);
+      const text = await registry.metrics();
+      expect(text).toContain('flotilla_agent_hub_trust{state="Revoked"} 1');
+      expect(text).toContain('flotilla_agent_hub_trust{state="Trusted"} 0');
     }, { timeoutMs: 30_000 });
     await holdsFor(12_000, async () => {
       expect(await uids(member, ns)).toEqual(before);

@@ -25,7 +25,7 @@ let hubProgram: Program | undefined;
 
 const HEARTBEAT_TIMEOUT = '10s';
 const agentArgs = (spoke: typeof one): string[] => [
-  'agent', '--kubeconfig', plane(spoke.plane).kubeconfigPath, '--heartbeat-interval', '2s', '--token-refresh-after', '20s', '--identity', spoke.name,
+  'agent', '--kubeconfig', plane(spoke.plane).kubeconfigPath, '--heartbeat-interval', '2s', '--token-refresh-after', '20s', '--identity', spoke.name, '--health-address', '127.0.0.1:0',
 ];
 
 type Member = MemberCluster & KubeObject;

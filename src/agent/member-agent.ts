@@ -7,9 +7,10 @@
 //  - and runs the Work side (work-agent.ts): apply, prune, drift, health and Work status.
 // Everything it reads on the spoke comes from informers; nothing is polled.
 import { agentServiceAccount, apiVersion, heartbeatLease, memberNamespace } from '../api/index.js';
-import { createInformer, errorMessage, type Informer, isConflict, isNotFound, jsonEqual, type Kube, kubeFromToken, type KubeObject, type Lease, LeaseType, type Logger, microTime, sleep } from '../runtime/index.js';
+import { createInformer, createMetrics, errorMessage, type Informer, isConflict, isNotFound, jsonEqual, type Kube, kubeFromToken, type KubeObject, type Lease, LeaseType, type Logger, microTime, sleep, startHealthServer } from '../runtime/index.js';
 import { agentNamespace, bootstrapData, bootstrapSecretName, bootstrapSecretType, parseBootstrap, type HubCredentials } from './bootstrap.js';
 import { clusterFacts, type ClusterFacts } from './facts.js';
+import { createAgentMetrics } from './metrics.js';
 import { refreshAt, tokenLifetime, type RefreshPolicy } from './token.js';
 import { startWorkAgent } from './work-agent.js';
 
@@ -27,6 +28,8 @@ export interface MemberAgentOptions {
   refresh: RefreshPolicy;
   /** Lifetime asked for each new token; the apiserver refuses less than 10 minutes. */
   tokenTtlSeconds: number;
+  /** Where to serve /healthz, /readyz and /metrics (port 0: any free one); none without it. */
+  health?: { host: string; port: number };
 }
 
 /** The agent's hub client, and the credentials it authenticates with: rotation replaces the credentials only. */
@@ -193,8 +196,16 @@ export async function runMemberAgent(options: MemberAgentOptions, signal: AbortS
   signal.addEventListener('abort', wake.fire, { once: true });
 
   const current = (): Session => session;
+  const metrics = createMetrics();
+  metrics.watchKube(options.spoke);
+  metrics.watchKube(session.hub);
   // The Work side starts from its local copies at once and catches up whenever the hub answers.
-  const work = await startWorkAgent({ hub: session.hub, spoke: options.spoke, cluster: credentials.cluster, signal, logger: log });
+  const work = await startWorkAgent({ hub: session.hub, spoke: options.spoke, cluster: credentials.cluster, signal, logger: log, metrics: createAgentMetrics(metrics.registry) });
+  const health = options.health && await startHealthServer({
+    ...options.health, registry: metrics.registry,
+    readiness: { 'spoke-caches': () => caches.nodes.hasSynced() && caches.pods.hasSynced() },
+  });
+  if (health) log.info('serving /healthz, /readyz and /metrics', { host: options.health?.host, port: health.port() });
   try {
     await Promise.all([
       work.done,
@@ -205,6 +216,7 @@ export async function runMemberAgent(options: MemberAgentOptions, signal: AbortS
       tokenLoop(current, (next) => { session.credentials = next; }, options, log, signal),
     ]);
   } finally {
+    await health?.close();
     session.hub.close();
     log.info('agent stopped', { cluster: credentials.cluster });
   }

@@ -11,6 +11,7 @@ import { writeStatus } from '../runtime/status.js';
 import { applyManifests, pruneEntries, type ApplierContext } from './applier.js';
 import { crashPoint } from './crash-point.js';
 import { checkMembership, type HubTrust } from './hub-trust.js';
+import type { AgentMetrics } from './metrics.js';
 import { appliedCopy, deletedCopy, intendedCopy, lastAppliedManifests, LOCAL_COPY_LABEL, localCopyName, localCopySecrets, ownManifests, readLocalCopy, type DesiredCopy, type LocalCopy } from './local-copy.js';
 import { workLabelValue, type WorkRef } from './ownership.js';
 import { pruneCandidates, type InventoryEntry } from './plan.js';
@@ -61,6 +62,7 @@ export interface WorkAgentOptions {
   memberUID?: string;
   /** How often the membership is checked again while it is not trusted (default 30 s). */
   trustRecheckMs?: number;
+  metrics?: AgentMetrics;
 }
 
 export interface WorkAgentStats {
@@ -213,6 +215,7 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
     const changed = next.state !== trust.state;
     // Not reachable says nothing new about a verdict already reached: keep it.
     if (next.state !== 'Unverified' || trust.state === 'Unverified') trust = next;
+    options.metrics?.hubTrust(trust.state);
     if (changed && trust === next) {
       if (next.state === 'Trusted') {
         logger.info('the hub is this agent\'s own: taking its Works', { memberUID: next.memberUID });
