@@ -77,7 +77,8 @@ describe('the Work agent killed at any point', () => {
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
     ...cms.map((name): Manifest => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data: { round: String(round) } })),
   ];
-  const live = (): KubeObject[] => witness.configMaps.store.list();
+  /** The Work's ConfigMaps on the spoke (not the kube-root-ca.crt every namespace gets). */
+  const live = (): KubeObject[] => witness.configMaps.store.list().filter((cm) => cm.metadata.name?.startsWith('cm-'));
   const inRound = (round: number): number => live().filter((cm) => (cm.data as Record<string, string> | undefined)?.round === String(round)).length;
 
   async function converged(round: number, cms: readonly string[]): Promise<void> {
@@ -93,6 +94,7 @@ describe('the Work agent killed at any point', () => {
   beforeAll(async () => {
     member = await registerMember('spoke-2');
     const record = (object: KubeObject): void => {
+      if (object.kind === 'ConfigMap' && !object.metadata.name?.startsWith('cm-')) return;
       const name = object.kind === 'Namespace' ? '' : object.metadata.name ?? '';
       const uid = object.metadata.uid ?? '';
       const first = witness.uids.get(name);
@@ -106,7 +108,10 @@ describe('the Work agent killed at any point', () => {
       informer.addHandler({
         onAdd: record,
         onUpdate: (_old, current) => { record(current); },
-        onDelete: (object) => { witness.deleted.push(object.kind === 'Namespace' ? '' : object.metadata.name ?? ''); },
+        onDelete: (object) => {
+          if (object.kind === 'ConfigMap' && !object.metadata.name?.startsWith('cm-')) return;
+          witness.deleted.push(object.kind === 'Namespace' ? '' : object.metadata.name ?? '');
+        },
       });
       void informer.run(stopWatching.signal);
       await informer.waitForSync(stopWatching.signal);

@@ -23,10 +23,10 @@ async function uids(member: Member, ns: string): Promise<(string | undefined)[]>
   ];
 }
 
-/** The agent's Warning Events on the spoke, about its own system namespace. */
+/** The agent's Warning Events on the spoke, about its bootstrap Secret in its system namespace. */
 async function agentWarnings(member: Member): Promise<KubeObject[]> {
   const events = await member.spokeAdmin.list({ apiVersion: 'v1', kind: 'Event' }, { namespace: member.systemNamespace });
-  return events.items.filter((e) => e.type === 'Warning' && (e.involvedObject as { name?: string } | undefined)?.name === member.systemNamespace);
+  return events.items.filter((e) => e.type === 'Warning' && (e.involvedObject as { name?: string } | undefined)?.name === 'flotilla-agent-bootstrap');
 }
 
 /** Holds for `ms`: samples `check` every 500 ms and fails at the first sample that throws. */

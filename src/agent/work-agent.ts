@@ -9,6 +9,7 @@ import { silentLogger, type Logger } from '../runtime/log.js';
 import { createWorkQueue } from '../runtime/queue.js';
 import { writeStatus } from '../runtime/status.js';
 import { applyManifests, pruneEntries, type ApplierContext } from './applier.js';
+import { bootstrapSecretName } from './bootstrap.js';
 import { crashPoint } from './crash-point.js';
 import { checkMembership, type HubTrust } from './hub-trust.js';
 import type { AgentMetrics } from './metrics.js';
@@ -205,8 +206,9 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
   // Hub content is taken, and anything pruned, only while the agent's membership checks out; the
   // check is made at start, again before every prune, and, while it fails, every trustRecheckMs.
   let trust: HubTrust = { state: 'Unverified', message: 'not checked yet', ...(options.memberUID ? { memberUID: options.memberUID } : {}) };
-  const events: EventRecorder = createEventRecorder({ kube: spoke, component: 'flotilla-agent', logger, clusterScopedNamespace: systemNamespace });
-  const trustSubject: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: systemNamespace } };
+  const events: EventRecorder = createEventRecorder({ kube: spoke, component: 'flotilla-agent', logger });
+  // About the agent's bootstrap Secret: `kubectl get events -n flotilla-system` shows them to the spoke's admin.
+  const trustSubject: KubeObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: bootstrapSecretName, namespace: systemNamespace } };
 
   /** Checks the membership now; a change of verdict is logged, recorded as a spoke Event and re-enqueues every set. */
   async function verifyHub(): Promise<boolean> {
@@ -265,6 +267,11 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
         logger.warn('a Work missing from the hub cache still exists; not pruning', { work: name });
         return {};
       }
+    }
+    // A hub that is not the agent's own says nothing: the copy, and all it applied, stay as they are.
+    if (!(await verifyHub())) {
+      logger.warn('Work gone from a hub not confirmed as this agent\'s own; keeping all it applied', { set, objects: copy.inventory.length, state: trust.state });
+      return { requeueAfter: TRUST_RETRY_MS };
     }
     logger.info('Work deleted on the hub; removing what it applied', { set, objects: copy.inventory.length, deletionPolicy: copy.options.deletionPolicy });
     if (policySets.has(set)) await reconcileNamespaceLabels(set, undefined);
