@@ -3,7 +3,8 @@
 // examples' web service lands on both, per-cluster values differ, edits and reverts roll out,
 // relabelling a cluster out cleans it, two services — or a PolicyBundle and a later service —
 // claiming one object conflict without clobbering, the later taking over once the first lets go,
-// and deleting a service removes everything it made before its finalizer clears.
+// a manifest the spokes refuse is named with their apiservers' words in the service's status and in
+// `flotilla status`, and deleting a service removes everything it made before its finalizer clears.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -91,7 +92,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await hub.delete(BundleType, 'baseline', workspace).catch(() => undefined);
-  for (const name of ['web', 'rival', 'claimant']) await hub.delete(ServiceType, name, workspace).catch(() => undefined);
+  for (const name of ['web', 'rival', 'claimant', 'refused']) await hub.delete(ServiceType, name, workspace).catch(() => undefined);
   await eventually(async () => {
     expect((await hub.list(ServiceType, { namespace: workspace })).items).toHaveLength(0);
   }, { timeoutMs: 60_000 }).catch(() => undefined);
@@ -219,6 +220,40 @@ describe('GlobalService on two spokes', () => {
       expect(await rulesOnSpoke()).toBeUndefined();
     }, { timeoutMs: 60_000 });
   }, 240_000);
+
+  it('says which manifest each spoke refused and what its apiserver said, in the service\'s Stalled condition and in `flotilla status`', async () => {
+    const absent = uniqueName('absent');
+    await hub.create({
+      apiVersion, kind: 'GlobalService', metadata: { name: 'refused', namespace: workspace },
+      spec: {
+        placement: { clusterNames: [one.name, two.name] },
+        source: { manifests: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: absent }, data: { mode: 'strict' } }] },
+        rollout: { strategy: 'AllAtOnce' },
+      },
+    } satisfies Service);
+    const stalled = await eventually(async () => {
+      const s = await service('refused');
+      const halting = condition(s, 'Stalled');
+      expect(halting).toMatchObject({ status: 'True', reason: 'ClusterDegraded' });
+      // Each spoke's own apiserver refused the object in a namespace it does not have.
+      for (const spoke of spokes) {
+        expect(halting?.message).toContain(`cluster ${spoke.name} is Degraded at revision ${s.status?.revision ?? ''}: `
+          + `1 of 1 manifests failed: ConfigMap/${absent}/settings: apply failed: namespaces "${absent}" not found`);
+      }
+      return halting?.message ?? '';
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+
+    const table = await runFlotilla(['status', '--fleet', fleet, '--kubeconfig', hubConfig]);
+    expect(table.code).toBe(0);
+    expect(table.stdout.split('\n')).toContain(`${workspace}/refused: ${stalled}`);
+    const json = await runFlotilla(['status', '--fleet', fleet, '-o', 'json', '--kubeconfig', hubConfig]);
+    expect(json.code).toBe(0);
+    const services = (JSON.parse(json.stdout) as { services: { name: string; cause: string }[] }).services;
+    expect(services.find((s) => s.name === 'refused')?.cause).toBe(stalled);
+
+    await hub.delete(ServiceType, 'refused', workspace);
+    await eventually(async () => { expect(await hub.getOrNull(ServiceType, 'refused', workspace)).toBeNull(); }, { timeoutMs: 60_000 });
+  }, 120_000);
 
   it('removes the service from a cluster relabelled out of the placement', async () => {
     await hub.patch({ apiVersion, kind: 'MemberCluster' }, two.name, undefined, { metadata: { labels: { env: 'staging' } } }, { type: 'merge' });

@@ -52,23 +52,35 @@ describe('parseLabels', () => {
 });
 
 describe('services in status', () => {
-  const service = (namespace: string, name: string): GlobalService => ({
+  const halted = 'halted: cluster eu-west-1 is Degraded at revision abc: 1 of 1 manifests failed: ConfigMap/gone/cfg: apply failed: namespaces "gone" not found';
+  const service = (namespace: string, name: string, ready: 'True' | 'False' | 'Unknown' = 'False', message = halted): GlobalService => ({
     apiVersion: 'flotilla.dev/v1alpha1', kind: 'GlobalService', metadata: { name, namespace },
     spec: { source: { manifests: [] }, placement: {} },
     status: {
       revision: 'abc', clusters: { targeted: 3, updated: 2, available: 1, failed: 1 }, rollout: { phase: 'Halted' },
-      conditions: [{ type: 'Ready', status: 'False', reason: 'ClusterDegraded', message: '', lastTransitionTime: '2026-03-01T09:00:00Z' }],
+      conditions: [{ type: 'Ready', status: ready, reason: 'ClusterDegraded', message, lastTransitionTime: '2026-03-01T09:00:00Z' }],
     },
   });
   const rows = serviceRows([service('fleet-prod', 'web'), service('fleet-dev', 'api')], [fleet], 'prod');
 
-  it('lists the services of the fleet\'s workspace with their cluster counts', () => {
+  it('lists the services of the fleet\'s workspace with their cluster counts and why they fail', () => {
     expect(rows).toEqual([{
       namespace: 'fleet-prod', name: 'web', ready: 'False', reason: 'ClusterDegraded', revision: 'abc', phase: 'Halted',
-      targeted: 3, updated: 2, available: 1, failed: 1,
+      targeted: 3, updated: 2, available: 1, failed: 1, cause: halted,
     }]);
     expect(renderServices(rows)).toMatch(/SERVICE\s+READY\s+TARGETED\s+UPDATED\s+AVAILABLE\s+FAILED/);
     expect(renderServices(rows)).toMatch(/fleet-prod\/web\s+False \(ClusterDegraded\)\s+3\s+2\s+1\s+1\s+Halted\s+abc/);
+    expect(renderServices(rows).split('\n')).toContain(`fleet-prod/web: ${halted}`);
+  });
+
+  it.each<[string, 'True' | 'False' | 'Unknown', string]>([
+    ['a failed service', 'False', halted],
+    ['a service rolling out', 'Unknown', ''],
+    ['a Ready service', 'True', ''],
+  ])('gives the cause of %s only', (_name, ready, cause) => {
+    const [row] = serviceRows([service('fleet-prod', 'web', ready, ready === 'False' ? halted : 'progressing')], [fleet]);
+    expect(row?.cause).toBe(cause);
+    expect(renderServices(row ? [row] : []).includes('fleet-prod/web: ')).toBe(cause !== '');
   });
 });
 

@@ -1,7 +1,7 @@
 // `flotilla status`: the fleet at a glance — each fleet's summary line, then its clusters with
 // Ready, version, nodes, requests against allocatable, and the last heartbeat (read from the
 // heartbeat Lease itself, the exact record); then each GlobalService's rollout: clusters targeted,
-// updated, Available and failed. `-o json` for scripts.
+// updated, Available and failed, and why each failed service fails. `-o json` for scripts.
 import type { Command } from 'commander';
 import { memberNamespace, workspaceNamespace, type Fleet, type GlobalService, type MemberCluster, type PolicyBundle } from '../api/index.js';
 import { GlobalServiceType } from '../hub/globalservice.js';
@@ -109,6 +109,11 @@ export interface ServiceRow {
   updated: number;
   available: number;
   failed: number;
+  /**
+   * Why a failed service (Ready False) is failing: its Ready message, which for a halted rollout
+   * names the first clusters, their failing manifests and the spoke apiserver's messages; else ''.
+   */
+  cause: string;
 }
 
 /** The objects in `fleet`'s workspace namespace; all of them when no fleet is named. */
@@ -129,6 +134,7 @@ export function serviceRows(services: readonly GlobalService[], fleets: readonly
         ready: ready?.status ?? 'Unknown', reason: ready?.reason ?? 'AwaitingHub',
         revision: s.status?.revision ?? '', phase: s.status?.rollout?.phase ?? '',
         targeted: clusters?.targeted ?? 0, updated: clusters?.updated ?? 0, available: clusters?.available ?? 0, failed: clusters?.failed ?? 0,
+        cause: ready?.status === 'False' ? ready.message : '',
       };
     })
     .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
@@ -143,7 +149,9 @@ export function renderServices(rows: readonly ServiceRow[]): string {
       String(r.available), String(r.failed), r.phase || '-', r.revision || '-',
     ]);
   }
-  return `\n${table(cells).join('\n')}\n`;
+  // Causes are long sentences: under the table, one per failed service, where a column would not hold them.
+  const causes = rows.filter((r) => r.cause !== '').map((r) => `${r.namespace}/${r.name}: ${r.cause}`);
+  return `\n${[...table(cells), ...(causes.length > 0 ? ['', ...causes] : [])].join('\n')}\n`;
 }
 
 // --- policies -------------------------------------------------------------------------------------

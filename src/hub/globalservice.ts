@@ -262,7 +262,7 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
           continue;
         }
         diffSet(desired.works, live, changes);
-        if (!atRevision) Object.assign(state, { revision, available: false, degraded: false, revisionSince: Date.parse(since) });
+        if (!atRevision) Object.assign(state, { revision, available: false, degraded: false, problem: undefined, revisionSince: Date.parse(since) });
       }
       const targeted = new Set(placement.targets);
       for (const [cluster, live] of sets) if (!targeted.has(cluster)) changes.remove.push(...live);

@@ -364,18 +364,18 @@ export interface GlobalServiceSpec {
   adoption?: AdoptionPolicy;
 }
 /**
- * Where the manifests come from; exactly one kind of source.
+ * Where the manifests come from; exactly one kind of source. Size limits: a GlobalService is one object, and etcd stores an object only up to 1.5 MiB (its default --max-request-bytes; larger writes fail with "etcdserver: request is too large" or gRPC "message larger than max"), so inline manifests suit services up to a few hundred KiB; use configMapRefs beyond that. Whatever the source, the hub gzips each cluster's rendered manifests and splits them across up to 64 Works of 1 MiB each, and an agent inflates at most 64 MiB.
  */
 export interface GlobalServiceSource {
   /**
-   * The manifests, inline.
+   * The manifests, inline. They count towards this object's 1.5 MiB limit in etcd: for larger services use configMapRefs.
    *
    * @minItems 1
    * @maxItems 500
    */
   manifests?: Manifest[];
   /**
-   * ConfigMaps in the workspace namespace whose data hold the manifests (YAML, several documents per key allowed), read in list order and then key order.
+   * ConfigMaps in the workspace namespace whose data hold the manifests (YAML, several documents per key allowed), read in list order and then key order. The apiserver keeps a ConfigMap's data within 1 MiB: split a larger service across several ConfigMaps (up to 50).
    *
    * @minItems 1
    * @maxItems 50

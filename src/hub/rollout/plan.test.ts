@@ -92,6 +92,28 @@ describe('halting', () => {
     expect(result.message).toContain('cluster b is Degraded at revision rev-new');
   });
 
+  it.each<[string, ClusterRolloutState, string]>([
+    ['a Degraded cluster', at('b', 'degraded', { problem: '1 of 1 manifests failed: ConfigMap/gone/x: apply failed: namespaces "gone" not found' }),
+      'cluster b is Degraded at revision rev-new: 1 of 1 manifests failed: ConfigMap/gone/x: apply failed: namespaces "gone" not found'],
+    ['a cluster past its deadline', at('b', 'updating', { revisionSince: NOW - 61_000, problem: '1 of 1 manifests not healthy: Deployment.apps/web/api: Progressing' }),
+      'cluster b is not Available 60s after receiving revision rev-new: 1 of 1 manifests not healthy: Deployment.apps/web/api: Progressing'],
+    ['a Degraded cluster the agent said nothing about', at('b', 'degraded'), 'cluster b is Degraded at revision rev-new'],
+  ])('says why it halts on %s, in the agent\'s words', (_name, cluster, message) => {
+    const result = plan(rolling, [cluster, at('c', 'old')]);
+    expect(result.halting.map((entry) => entry.message)).toEqual([message]);
+    expect(result.message).toBe(`halted: ${message}`);
+  });
+
+  it.each<[number, string]>([
+    [3, ''],
+    [4, '; and 1 more cluster'],
+    [6, '; and 3 more clusters'],
+  ])('names the first %i halting clusters with their causes, and counts the rest', (count, tail) => {
+    const clusters = many(count, 'degraded').map((cluster) => ({ ...cluster, problem: `cause on ${cluster.name}` }));
+    const named = ['c00', 'c01', 'c02'].map((name) => `cluster ${name} is Degraded at revision rev-new: cause on ${name}`).join('; ');
+    expect(plan(rolling, clusters).message).toBe(`halted: ${named}${tail}`);
+  });
+
   it('halts on a cluster past its progress deadline', () => {
     const late = at('b', 'updating', { revisionSince: NOW - 61_000 });
     expect(plan(rolling, [late, at('c', 'old')])).toMatchObject({ phase: 'Halted', halting: [{ cluster: 'b', reason: 'ProgressDeadlineExceeded' }] });

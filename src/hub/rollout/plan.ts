@@ -41,6 +41,8 @@ export interface ClusterRolloutState {
   degraded: boolean;
   /** When the hub set the Work to `revision` (ms since the epoch), for progressDeadlineSeconds. */
   revisionSince?: number;
+  /** The agent's account of what is wrong (failing manifests and the spoke apiserver's messages). */
+  problem?: string;
 }
 
 export interface RolloutInput {
@@ -110,15 +112,16 @@ const isDone = (cluster: ClusterRolloutState, revision: string): boolean => clus
 
 function haltReason(cluster: ClusterRolloutState, input: RolloutInput): HaltingCluster | undefined {
   if (cluster.revision !== input.revision || cluster.available && !cluster.degraded) return undefined;
+  const why = cluster.problem === undefined ? '' : `: ${cluster.problem}`;
   if (cluster.degraded) {
-    return { cluster: cluster.name, reason: 'Degraded', message: `cluster ${cluster.name} is Degraded at revision ${input.revision}` };
+    return { cluster: cluster.name, reason: 'Degraded', message: `cluster ${cluster.name} is Degraded at revision ${input.revision}${why}` };
   }
   const deadline = input.rollout.progressDeadlineSeconds;
   if (deadline === undefined || cluster.revisionSince === undefined || input.now < cluster.revisionSince + deadline * 1000) return undefined;
   return {
     cluster: cluster.name,
     reason: 'ProgressDeadlineExceeded',
-    message: `cluster ${cluster.name} is not Available ${deadline}s after receiving revision ${input.revision}`,
+    message: `cluster ${cluster.name} is not Available ${deadline}s after receiving revision ${input.revision}${why}`,
   };
 }
 
@@ -245,9 +248,13 @@ function firstDeadline(context: Context): number | undefined {
   return future.length > 0 ? Math.min(...future) : undefined;
 }
 
+/** Clusters a halted rollout's message names, each with its cause, before "and N more clusters". */
+export const HALTING_NAMED = 3;
+
 function summarizeHalting(halting: readonly HaltingCluster[]): string {
-  const shown = halting.slice(0, 3).map((entry) => entry.message).join('; ');
-  return halting.length > 3 ? `${shown}; and ${halting.length - 3} more` : shown;
+  const shown = halting.slice(0, HALTING_NAMED).map((entry) => entry.message).join('; ');
+  const more = halting.length - HALTING_NAMED;
+  return more > 0 ? `${shown}; and ${more} more cluster${more === 1 ? '' : 's'}` : shown;
 }
 
 export function planRollout(input: RolloutInput): RolloutPlan {

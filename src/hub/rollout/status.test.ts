@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import type { RolloutPlan } from './plan.js';
-import { ATTENTION_LIMIT, summarizeStatus, type ClusterSummaryState, type StatusInput } from './status.js';
+import { planRollout, type RolloutPlan } from './plan.js';
+import { effectiveRollout } from './settings.js';
+import { ATTENTION_LIMIT, CONDITION_MESSAGE_LIMIT, summarizeStatus, type ClusterSummaryState, type StatusInput } from './status.js';
+import { PROBLEM_LIMIT } from './work-state.js';
 
 const REV = 'rev-new';
 const NOW = new Date('2025-06-01T12:00:00Z');
@@ -81,6 +83,44 @@ describe('summarizeStatus', () => {
     const status = summarize({ plan: plan({ message: 'x'.repeat(5000) }), clusters: [cluster('a', { conflict: 'y'.repeat(5000) })] });
     expect(status.rollout?.message).toHaveLength(1024);
     expect(status.attention?.[0]?.message).toHaveLength(1024);
+  });
+
+  describe('a rollout halted by failing manifests', () => {
+    const refused = (name: string): string => `1 of 1 manifests failed: ConfigMap/gone/cfg: apply failed: namespaces "gone" not found on ${name}`;
+    const failing = ['a', 'b', 'c', 'd', 'e'].map((name) => cluster(name, { available: false, degraded: true, problem: refused(name) }));
+    const halted = (clusters: ClusterSummaryState[]): ReturnType<typeof summarizeStatus> => summarize({
+      clusters,
+      plan: planRollout({ revision: REV, rollout: effectiveRollout({ strategy: 'AllAtOnce' }, undefined), clusters, groupMembers: new Map(), now: NOW.getTime() }),
+    });
+
+    it('names in its Stalled condition the first clusters, their failing manifests and the apiserver\'s messages, and counts the rest', () => {
+      const stalled = halted(failing).conditions?.find((c) => c.type === 'Stalled');
+      expect(stalled?.reason).toBe('ClusterDegraded');
+      expect(stalled?.message).toBe(`halted: ${['a', 'b', 'c'].map((name) => `cluster ${name} is Degraded at revision ${REV}: ${refused(name)}`).join('; ')}; and 2 more clusters`);
+      expect(halted(failing).conditions?.find((c) => c.type === 'Ready')?.message).toBe(stalled?.message);
+    });
+
+    it('gives each failing cluster its cause in the attention list', () => {
+      expect(halted(failing).attention?.map((entry) => entry.message)).toEqual(
+        failing.map((c) => `cluster ${c.name} is Degraded at revision ${REV}: ${refused(c.name)}`));
+    });
+
+    it('has room for three causes as long as the agents may write them', () => {
+      const long = failing.map((c) => ({ ...c, name: `${c.name}${'n'.repeat(62)}`, problem: 'p'.repeat(PROBLEM_LIMIT) }));
+      const message = halted(long).conditions?.find((c) => c.type === 'Stalled')?.message ?? '';
+      expect(message.length).toBeLessThanOrEqual(CONDITION_MESSAGE_LIMIT);
+      expect(message.endsWith(`${'p'.repeat(PROBLEM_LIMIT)}; and 2 more clusters`)).toBe(true);
+    });
+
+    it('cuts a longer condition message to its bound', () => {
+      const status = summarize({ plan: plan({ phase: 'Halted', halting: [{ cluster: 'a', reason: 'Degraded', message: 'm' }], message: 'x'.repeat(3 * CONDITION_MESSAGE_LIMIT) }) });
+      expect(status.conditions?.find((c) => c.type === 'Stalled')?.message).toHaveLength(CONDITION_MESSAGE_LIMIT);
+    });
+
+    it('says why a cluster is Degraded at an older revision', () => {
+      const status = summarize({ clusters: [cluster('old', { revision: 'rev-old', available: false, degraded: true, problem: refused('old') })] });
+      expect(status.attention?.[0]?.message).toBe(`cluster old is Degraded at revision rev-old: ${refused('old')}`);
+    });
   });
 
   it('reports the stage and the end of a pause', () => {

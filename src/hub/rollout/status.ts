@@ -1,5 +1,5 @@
 import type { ClusterAttention, GlobalServiceStatus, RolloutStatus } from '../../api/index.js';
-import { setReadiness, type Condition } from '../../runtime/conditions.js';
+import { setReadiness, truncateMessage, type Condition } from '../../runtime/conditions.js';
 import type { RenderError } from '../render/errors.js';
 import type { ClusterRolloutState, RolloutPlan } from './plan.js';
 
@@ -11,6 +11,11 @@ import type { ClusterRolloutState, RolloutPlan } from './plan.js';
 export const ATTENTION_LIMIT = 20;
 /** The schema's maxLength of messages in the rollout status and attention entries. */
 const MESSAGE_LIMIT = 1024;
+/**
+ * The service's Ready/Stalled/Reconciling messages: room for a halted rollout's first clusters
+ * (HALTING_NAMED), each with the agent's bounded account of its failing manifests.
+ */
+export const CONDITION_MESSAGE_LIMIT = 4096;
 
 export interface ClusterSummaryState extends ClusterRolloutState {
   /** The Work's Drifted condition is True. */
@@ -33,7 +38,7 @@ export interface StatusInput {
   now: Date;
 }
 
-const cut = (text: string): string => (text.length <= MESSAGE_LIMIT ? text : `${text.slice(0, MESSAGE_LIMIT - 1)}…`);
+const cut = (text: string): string => truncateMessage(text, MESSAGE_LIMIT);
 
 // Worst first: what halts the rollout, then what cannot render or is in conflict, then clusters
 // that are broken at an older revision, then drift, then clusters held back on purpose.
@@ -44,7 +49,10 @@ function attentionFor(cluster: ClusterSummaryState, plan: RolloutPlan, revision:
   if (halting) return entry(0, halting.reason, halting.message);
   if (cluster.renderError) return entry(1, cluster.renderError.reason, cluster.renderError.message);
   if (cluster.conflict !== undefined) return entry(2, 'Conflict', cluster.conflict);
-  if (cluster.degraded) return entry(3, 'Degraded', `cluster ${cluster.name} is Degraded at revision ${cluster.revision ?? '(none)'}`);
+  if (cluster.degraded) {
+    const why = cluster.problem === undefined ? '' : `: ${cluster.problem}`;
+    return entry(3, 'Degraded', `cluster ${cluster.name} is Degraded at revision ${cluster.revision ?? '(none)'}${why}`);
+  }
   if (cluster.drifted) return entry(4, 'Drifted', `an object applied on cluster ${cluster.name} drifted`);
   if (cluster.paused && cluster.revision !== revision) return entry(5, 'Paused', `cluster ${cluster.name} is paused at revision ${cluster.revision ?? '(none)'}`);
   return undefined;
@@ -96,6 +104,7 @@ function readiness(input: StatusInput): Omit<Readiness, 'observedGeneration'> {
 export function summarizeStatus(input: StatusInput): GlobalServiceStatus {
   const { clusters, revision, plan } = input;
   const atRevision = clusters.filter((cluster) => cluster.revision === revision);
+  const outcome = readiness(input);
   const rollout: RolloutStatus = {
     phase: plan.phase,
     ...(plan.stage !== undefined ? { stage: plan.stage } : {}),
@@ -105,7 +114,7 @@ export function summarizeStatus(input: StatusInput): GlobalServiceStatus {
   };
   return {
     observedGeneration: input.generation,
-    conditions: setReadiness(input.previousConditions, { ...readiness(input), observedGeneration: input.generation }, input.now),
+    conditions: setReadiness(input.previousConditions, { ...outcome, message: truncateMessage(outcome.message, CONDITION_MESSAGE_LIMIT), observedGeneration: input.generation }, input.now),
     revision,
     clusters: {
       targeted: clusters.length,
