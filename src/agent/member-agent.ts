@@ -6,9 +6,9 @@
 //    new one back into the bootstrap Secret, so a restarted agent starts from a valid token,
 //  - and runs the Work side (work-agent.ts): apply, prune, drift, health and Work status.
 // Everything it reads on the spoke comes from informers; nothing is polled.
-import { agentServiceAccount, apiVersion, heartbeatLease, memberNamespace } from '../api/index.js';
+import { apiVersion, heartbeatLease, memberNamespace } from '../api/index.js';
 import { createInformer, errorMessage, type Informer, isConflict, isNotFound, jsonEqual, type Kube, kubeFromToken, type KubeObject, type Lease, LeaseType, type Logger, microTime, sleep } from '../runtime/index.js';
-import { agentNamespace, bootstrapData, bootstrapSecretName, bootstrapSecretType, parseBootstrap, type HubCredentials } from './bootstrap.js';
+import { agentNamespace, agentServiceAccountOf, bootstrapData, bootstrapSecretName, bootstrapSecretType, parseBootstrap, type HubCredentials } from './bootstrap.js';
 import { clusterFacts, type ClusterFacts } from './facts.js';
 import { refreshAt, tokenLifetime, type RefreshPolicy } from './token.js';
 import { startWorkAgent } from './work-agent.js';
@@ -121,7 +121,7 @@ async function tokenLoop(current: () => Session, replace: (next: HubCredentials)
     if (stopped(signal)) return;
     try {
       const answer = await hub.request<{ status?: { token?: string; expirationTimestamp?: string } }>('POST',
-        `/api/v1/namespaces/${memberNamespace(credentials.cluster)}/serviceaccounts/${agentServiceAccount}/token`, {
+        `/api/v1/namespaces/${memberNamespace(credentials.cluster)}/serviceaccounts/${agentServiceAccountOf(credentials)}/token`, {
           body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: options.tokenTtlSeconds } },
           signal,
         });
