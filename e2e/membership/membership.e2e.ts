@@ -367,7 +367,7 @@ describe('membership', () => {
     let asCurrent: Kube | undefined;
     try {
       const formerUser = await usernameOf(former.token);
-      // A success the apiserver now caches for ~10 s: long enough to outlive the re-join below.
+      // A success the apiserver caches for ~10 s: on a quick re-join, still cached once the new identity exists.
       expect(await statusOf(asFormer.get(MemberClusterType, name))).toBe(200);
       await hub.delete(MemberClusterType, name);
       await eventually(async () => {
@@ -376,8 +376,6 @@ describe('membership', () => {
 
       const current = await joinHub();
       asCurrent = kubeFromToken(current, { userAgent: 'membership-e2e-current' });
-      expect(current.memberUID).toBe((await member(name)).metadata.uid);
-      expect(current.memberUID).not.toBe(former.memberUID);
       expect(await statusOf(asCurrent.get(MemberClusterType, name))).toBe(200);
       expect(await statusOf(works(asCurrent))).toBe(200);
 
@@ -400,6 +398,10 @@ describe('membership', () => {
       };
       expect(await allowed({ group: 'flotilla.dev', resource: 'memberclusters', verb: 'get', name })).toBe(false);
       expect(await allowed({ group: 'flotilla.dev', resource: 'works', verb: 'list', namespace })).toBe(false);
+      // Because it is another account: the one of the MemberCluster's new uid.
+      expect(current.memberUID).toBe((await member(name)).metadata.uid);
+      expect(current.memberUID).not.toBe(former.memberUID);
+      expect(await usernameOf(current.token)).toBe(`system:serviceaccount:${namespace}:${agentServiceAccount(current.memberUID ?? '')}`);
     } finally {
       asFormer.close();
       asCurrent?.close();
