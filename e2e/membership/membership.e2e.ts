@@ -369,6 +369,11 @@ describe('membership', () => {
       const formerUser = await usernameOf(former.token);
       // A success the apiserver caches for ~10 s: on a quick re-join, still cached once the new identity exists.
       expect(await statusOf(asFormer.get(MemberClusterType, name))).toBe(200);
+      // Joined again while it exists: a new token of the same identity, and the first one still works.
+      const again = await joinHub();
+      expect(again.memberUID).toBe(former.memberUID);
+      expect(await usernameOf(again.token)).toBe(formerUser);
+      expect(await statusOf(asFormer.get(MemberClusterType, name))).toBe(200);
       await hub.delete(MemberClusterType, name);
       await eventually(async () => {
         expect(await hub.getOrNull(MemberClusterType, name)).toBeNull();
