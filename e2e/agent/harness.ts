@@ -2,10 +2,10 @@
 // identity (memberAccessObjects + a TokenRequest token), the agent component running in-process
 // against the hub as that identity and against a spoke as its admin, and helpers to write Works.
 import { Buffer } from 'node:buffer';
-import { apiVersion, type ApplyOptions, type Manifest, type Work } from '../../src/api/index.js';
+import { agentServiceAccount, apiVersion, type ApplyOptions, type Manifest, type Work } from '../../src/api/index.js';
 import { startWorkAgent, WORK_TYPE, type WorkAgent, type WorkAgentOptions } from '../../src/agent/work-agent.js';
 import { crdDirectory, installCrds, readCrds } from '../../src/cli/install.js';
-import { agentServiceAccount, memberAccessObjects, memberNamespace } from '../../src/hub/member-access.js';
+import { memberAccessObjects, memberNamespace } from '../../src/hub/member-access.js';
 import { workObjects } from '../../src/hub/work-objects.js';
 import { createLogger, silentLogger } from '../../src/runtime/log.js';
 import { kubeFromFile, kubeFromToken, type Kube, type KubeObject } from '../../src/runtime/kube.js';
@@ -45,7 +45,7 @@ export async function registerMember(spokeName: PlaneName): Promise<Member> {
     await hubAdmin.apply(object, { fieldManager: 'flotilla-e2e', force: true });
   }
   const hubNamespace = memberNamespace(cluster);
-  const tokenRequest = await hubAdmin.request<{ status: { token: string } }>('POST', `/api/v1/namespaces/${hubNamespace}/serviceaccounts/${agentServiceAccount}/token`, {
+  const tokenRequest = await hubAdmin.request<{ status: { token: string } }>('POST', `/api/v1/namespaces/${hubNamespace}/serviceaccounts/${agentServiceAccount(memberCluster.metadata.uid ?? '')}/token`, {
     body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
   });
   const hubCluster = plane('hub').kubeConfig().getCurrentCluster();

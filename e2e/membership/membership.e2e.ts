@@ -1,21 +1,21 @@
 // Membership on real planes: a hub operator and two agents run as processes of the built CLI; two
 // spokes join, heartbeat, report facts, rotate tokens, move between groups and are revoked. The
-// agent's identity is proven least-privileged against the hub's real RBAC.
+// agent's identity is proven least-privileged against the hub's real RBAC, and one per join.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import yaml from 'js-yaml';
 import { eventually, kubectlOk, plane, uniqueName, type PlaneName } from '../framework/index.js';
 import { parseBootstrap, type HubCredentials } from '../../src/agent/bootstrap.js';
-import { memberNamespace, type ClusterGroup, type Fleet, type MemberCluster, type Work } from '../../src/api/index.js';
+import { agentServiceAccount, memberNamespace, type ClusterGroup, type Fleet, type MemberCluster, type Work } from '../../src/api/index.js';
 import { ClusterGroupType, FleetType, MemberClusterType, WorkType } from '../../src/hub/objects.js';
-import { findCondition, KubeApiError, kubeFromFile, kubeFromToken, LeaseType, type Condition, type Kube, type KubeObject, type Lease } from '../../src/runtime/index.js';
+import { findCondition, KubeApiError, kubeFromFile, kubeFromToken, LeaseType, sleep, type Condition, type Kube, type KubeObject, type Lease } from '../../src/runtime/index.js';
 import { runFlotilla, startProgram, stopAll, type Program } from './processes.js';
 
 const hubConfig = plane('hub').kubeconfigPath;
 const hub: Kube = kubeFromFile(hubConfig, undefined, { userAgent: 'membership-e2e' });
 const fleetName = uniqueName('fleet');
 const workspace = `fleet-${fleetName}`;
-const spokes: { plane: PlaneName; name: string; labels: string[]; agent?: Program; bootstrap?: string }[] = [
+const spokes: { plane: PlaneName; name: string; labels: string[]; agent?: Program; bootstrap?: string; serviceAccount?: string }[] = [
   { plane: 'spoke-1', name: uniqueName('one'), labels: ['env=prod', 'region=eu'] },
   { plane: 'spoke-2', name: uniqueName('two'), labels: ['env=dev', 'region=us'] },
 ];
@@ -36,6 +36,12 @@ const condition = (m: Member, type: string): Condition | undefined => findCondit
 async function spokeCredentials(spoke: typeof one): Promise<HubCredentials> {
   const secret = JSON.parse(await kubectlOk(spoke.plane, ['get', 'secret', '-n', 'flotilla-system', 'flotilla-agent-bootstrap', '-o', 'json'])) as KubeObject;
   return parseBootstrap(secret);
+}
+
+/** Who the hub says a token authenticates as (a TokenReview, made as the admin). */
+async function usernameOf(token: string): Promise<string | undefined> {
+  const review = await hub.create({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', metadata: {}, spec: { token } });
+  return (review.status as { user?: { username?: string } }).user?.username;
 }
 
 /** The HTTP status a request made as `kube` gets: 2xx as 200, errors as their code. */
@@ -87,8 +93,11 @@ describe('membership', () => {
       expect(docs.map((d) => d.kind)).toEqual(['Namespace', 'Secret']);
       const credentials = parseBootstrap(docs[1] ?? { apiVersion: 'v1', kind: 'Secret', metadata: {} });
       expect(credentials).toMatchObject({ cluster: spoke.name, fleet: fleetName, server: plane('hub').apiServerURL });
-      const review = await hub.create({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', metadata: {}, spec: { token: credentials.token } });
-      expect((review.status as { user?: { username?: string } }).user?.username).toBe(`system:serviceaccount:${memberNamespace(spoke.name)}:flotilla-agent`);
+      // The identity of this join: the ServiceAccount named after the MemberCluster's uid.
+      const uid = (await member(spoke.name)).metadata.uid ?? '';
+      expect(credentials.memberUID).toBe(uid);
+      spoke.serviceAccount = agentServiceAccount(uid);
+      expect(await usernameOf(credentials.token)).toBe(`system:serviceaccount:${memberNamespace(spoke.name)}:${spoke.serviceAccount}`);
     }
 
     for (const spoke of spokes) {
@@ -164,19 +173,19 @@ describe('membership', () => {
       ['creates a RoleBinding in its own namespace', () => asAgent.create({
         apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'escalate', namespace: memberNamespace(one.name) },
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
-        subjects: [{ kind: 'ServiceAccount', name: 'flotilla-agent', namespace: memberNamespace(one.name) }],
+        subjects: [{ kind: 'ServiceAccount', name: one.serviceAccount, namespace: memberNamespace(one.name) }],
       })],
       ['creates a ClusterRoleBinding', () => asAgent.create({
         apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: uniqueName('escalate') },
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
-        subjects: [{ kind: 'ServiceAccount', name: 'flotilla-agent', namespace: memberNamespace(one.name) }],
+        subjects: [{ kind: 'ServiceAccount', name: one.serviceAccount, namespace: memberNamespace(one.name) }],
       })],
       ['creates a Role in its own namespace', () => asAgent.create({
         apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'escalate', namespace: memberNamespace(one.name) },
         rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
       })],
       ['changes its own Role', () => asAgent.patch({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role' }, 'flotilla-agent', memberNamespace(one.name), { rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }] }, { type: 'merge' })],
-      ["requests a token for another cluster's ServiceAccount", () => asAgent.request('POST', `/api/v1/namespaces/${memberNamespace(two.name)}/serviceaccounts/flotilla-agent/token`, { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } } })],
+      ["requests a token for another cluster's ServiceAccount", () => asAgent.request('POST', `/api/v1/namespaces/${memberNamespace(two.name)}/serviceaccounts/${two.serviceAccount}/token`, { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } } })],
     ];
 
     it.each(denials)('is refused (403) when it %s', async (_what, attempt) => {
@@ -332,7 +341,7 @@ describe('membership', () => {
         expect(await statusOf(asTwo.get(MemberClusterType, two.name))).toBe(401);
       }, { timeoutMs: 30_000 });
       expect(await statusOf(asTwo.list({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work' }, { namespace: memberNamespace(two.name) }))).toBe(401);
-      expect(await statusOf(asTwo.request('POST', `/api/v1/namespaces/${memberNamespace(two.name)}/serviceaccounts/flotilla-agent/token`, {
+      expect(await statusOf(asTwo.request('POST', `/api/v1/namespaces/${memberNamespace(two.name)}/serviceaccounts/${two.serviceAccount}/token`, {
         body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } },
       }))).toBe(401);
       await eventually(async () => {
@@ -341,6 +350,67 @@ describe('membership', () => {
       });
     } finally {
       asTwo.close();
+    }
+  });
+
+  it("refuses a former join's token at once, when a deleted cluster joins again under the same name", async () => {
+    const name = uniqueName('rejoin');
+    const namespace = memberNamespace(name);
+    const joinHub = async (): Promise<HubCredentials> => {
+      const result = await runFlotilla(['join', name, '--fleet', fleetName, '--kubeconfig', hubConfig]);
+      expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+      return parseBootstrap(yaml.loadAll(result.stdout)[1] as KubeObject);
+    };
+    const works = (kube: Kube): Promise<unknown> => kube.list(WorkType, { namespace });
+    const former = await joinHub();
+    const asFormer = kubeFromToken(former, { userAgent: 'membership-e2e-former' });
+    let asCurrent: Kube | undefined;
+    try {
+      const formerUser = await usernameOf(former.token);
+      // A success the apiserver caches for ~10 s: on a quick re-join, still cached once the new identity exists.
+      expect(await statusOf(asFormer.get(MemberClusterType, name))).toBe(200);
+      // Joined again while it exists: a new token of the same identity, and the first one still works.
+      const again = await joinHub();
+      expect(again.memberUID).toBe(former.memberUID);
+      expect(await usernameOf(again.token)).toBe(formerUser);
+      expect(await statusOf(asFormer.get(MemberClusterType, name))).toBe(200);
+      await hub.delete(MemberClusterType, name);
+      await eventually(async () => {
+        expect(await hub.getOrNull(MemberClusterType, name)).toBeNull();
+      }, { timeoutMs: 60_000, intervalMs: 100 });
+
+      const current = await joinHub();
+      asCurrent = kubeFromToken(current, { userAgent: 'membership-e2e-current' });
+      expect(await statusOf(asCurrent.get(MemberClusterType, name))).toBe(200);
+      expect(await statusOf(works(asCurrent))).toBe(200);
+
+      // From the first request on, and for longer than the apiserver caches a token's authentication.
+      const until = Date.now() + 15_000;
+      while (Date.now() < until) {
+        expect([401, 403]).toContain(await statusOf(asFormer.get(MemberClusterType, name)));
+        expect([401, 403]).toContain(await statusOf(works(asFormer)));
+        await sleep(100);
+      }
+      expect(await statusOf(asCurrent.get(MemberClusterType, name))).toBe(200);
+
+      // Whatever token it holds, the former identity is granted nothing of the new one.
+      const allowed = async (resourceAttributes: Record<string, string>): Promise<boolean | undefined> => {
+        const review = await hub.create({
+          apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', metadata: {},
+          spec: { user: formerUser, groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'], resourceAttributes },
+        });
+        return (review.status as { allowed?: boolean }).allowed;
+      };
+      expect(await allowed({ group: 'flotilla.dev', resource: 'memberclusters', verb: 'get', name })).toBe(false);
+      expect(await allowed({ group: 'flotilla.dev', resource: 'works', verb: 'list', namespace })).toBe(false);
+      // Because it is another account: the one of the MemberCluster's new uid.
+      expect(current.memberUID).toBe((await member(name)).metadata.uid);
+      expect(current.memberUID).not.toBe(former.memberUID);
+      expect(await usernameOf(current.token)).toBe(`system:serviceaccount:${namespace}:${agentServiceAccount(current.memberUID ?? '')}`);
+    } finally {
+      asFormer.close();
+      asCurrent?.close();
+      await hub.delete(MemberClusterType, name).catch(() => undefined);
     }
   });
 

@@ -1,12 +1,20 @@
 import { describe, expect, it } from '@jest/globals';
 import yaml from 'js-yaml';
 import type { KubeObject } from '../runtime/index.js';
-import { bootstrapObjects, parseBootstrap, renderBootstrap, type HubCredentials } from './bootstrap.js';
+import { agentServiceAccountOf, bootstrapData, bootstrapObjects, parseBootstrap, renderBootstrap, type HubCredentials } from './bootstrap.js';
 
 const credentials: HubCredentials = {
   cluster: 'edge-1', fleet: 'prod', server: 'https://127.0.0.1:6443',
   caData: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', token: 'header.payload.signature',
+  memberUID: '0f8fad5b-d9cb-469f-a165-70867728950e',
 };
+
+/** Credentials as a bootstrap written before identities were per join holds them. */
+function olderCredentials(): HubCredentials {
+  const older = { ...credentials };
+  delete older.memberUID;
+  return older;
+}
 
 describe('bootstrap', () => {
   it('renders the agent namespace and a Secret in it, ready for kubectl apply', () => {
@@ -36,5 +44,27 @@ describe('bootstrap', () => {
     const noToken = bootstrapObjects({ ...credentials, token: '' })[1];
     if (!noToken) throw new Error('no secret');
     expect(() => parseBootstrap(noToken)).toThrow('needs a server, certificate-authority-data and a token');
+  });
+
+  it("keeps the MemberCluster's uid, and still reads a Secret written before it was kept", () => {
+    const secret = (data: Record<string, string>): KubeObject => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data });
+    expect(Buffer.from(bootstrapData(credentials).memberUID ?? '', 'base64').toString()).toBe(credentials.memberUID);
+    const older = olderCredentials();
+    const { memberUID: absent, ...olderData } = bootstrapData(older);
+    expect(absent).toBeUndefined();
+    expect(parseBootstrap(secret(olderData))).toEqual(older);
+    expect(parseBootstrap(secret({ ...olderData, memberUID: '' }))).toEqual(older);
+  });
+});
+
+describe('agentServiceAccountOf', () => {
+  it.each<[string, HubCredentials, string]>([
+    ['the ServiceAccount of the join it records', credentials, 'flotilla-agent-0f8fad5b-d9cb-469f-a165-70867728950e'],
+  ])('names %s', (_what, given, name) => {
+    expect(agentServiceAccountOf(given)).toBe(name);
+  });
+
+  it('asks for a new join when the bootstrap predates per-join identities', () => {
+    expect(() => agentServiceAccountOf(olderCredentials())).toThrow('the bootstrap Secret of edge-1 has no memberUID, so it does not name the agent\'s ServiceAccount; run `flotilla join edge-1` again');
   });
 });

@@ -1,8 +1,9 @@
 // The agent's bootstrap: what `flotilla join` emits for the spoke and the agent reads back at start
 // (and rewrites when it rotates its token). A Secret in the spoke's flotilla-system namespace holds
 // a kubeconfig for the hub with the agent's own short-lived ServiceAccount token, plus the cluster's
-// name. Pure: rendering and parsing only.
+// name and the uid of the MemberCluster it joined as. Pure: rendering and parsing only.
 import yaml from 'js-yaml';
+import { agentServiceAccount } from '../api/index.js';
 import { isRecord, type KubeObject } from '../runtime/index.js';
 
 export const agentNamespace = 'flotilla-system';
@@ -18,6 +19,19 @@ export interface HubCredentials {
   /** PEM CA bundle of the hub apiserver. */
   caData: string;
   token: string;
+  /**
+   * The MemberCluster's metadata.uid when it joined: its identity, which names the agent's
+   * ServiceAccount. Absent in a bootstrap written before identities were per join.
+   */
+  memberUID?: string;
+}
+
+/** The agent's own ServiceAccount on the hub, the one it requests its tokens for. */
+export function agentServiceAccountOf(credentials: HubCredentials): string {
+  if (credentials.memberUID === undefined) {
+    throw new Error(`the bootstrap Secret of ${credentials.cluster} has no memberUID, so it does not name the agent's ServiceAccount; run \`flotilla join ${credentials.cluster}\` again`);
+  }
+  return agentServiceAccount(credentials.memberUID);
 }
 
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
@@ -38,7 +52,10 @@ export function renderKubeconfig(credentials: HubCredentials): string {
 
 /** The Secret's data (base64, as the apiserver stores it). */
 export function bootstrapData(credentials: HubCredentials): Record<string, string> {
-  return { cluster: b64(credentials.cluster), fleet: b64(credentials.fleet), kubeconfig: b64(renderKubeconfig(credentials)) };
+  return {
+    cluster: b64(credentials.cluster), fleet: b64(credentials.fleet), kubeconfig: b64(renderKubeconfig(credentials)),
+    ...(credentials.memberUID !== undefined ? { memberUID: b64(credentials.memberUID) } : {}),
+  };
 }
 
 /** The spoke-side objects, in apply order: the agent's namespace and its bootstrap Secret. */
@@ -85,5 +102,9 @@ export function parseBootstrap(secret: KubeObject): HubCredentials {
   if (typeof server !== 'string' || typeof ca !== 'string' || typeof token !== 'string' || server === '' || token === '') {
     throw new Error('bootstrap kubeconfig needs a server, certificate-authority-data and a token');
   }
-  return { cluster: text('cluster'), fleet: text('fleet'), server, caData: unb64(ca), token };
+  const memberUID = data.memberUID;
+  return {
+    cluster: text('cluster'), fleet: text('fleet'), server, caData: unb64(ca), token,
+    ...(typeof memberUID === 'string' && memberUID !== '' ? { memberUID: unb64(memberUID) } : {}),
+  };
 }

@@ -6,9 +6,9 @@
 //    new one back into the bootstrap Secret, so a restarted agent starts from a valid token,
 //  - and runs the Work side (work-agent.ts): apply, prune, drift, health and Work status.
 // Everything it reads on the spoke comes from informers; nothing is polled.
-import { agentServiceAccount, apiVersion, heartbeatLease, memberNamespace } from '../api/index.js';
+import { apiVersion, heartbeatLease, memberNamespace } from '../api/index.js';
 import { createInformer, createMetrics, errorMessage, type Informer, isConflict, isNotFound, jsonEqual, type Kube, kubeFromToken, type KubeObject, type Lease, LeaseType, type Logger, microTime, sleep, startHealthServer } from '../runtime/index.js';
-import { agentNamespace, bootstrapData, bootstrapSecretName, bootstrapSecretType, parseBootstrap, type HubCredentials } from './bootstrap.js';
+import { agentNamespace, agentServiceAccountOf, bootstrapData, bootstrapSecretName, bootstrapSecretType, parseBootstrap, type HubCredentials } from './bootstrap.js';
 import { clusterFacts, type ClusterFacts } from './facts.js';
 import { createAgentMetrics } from './metrics.js';
 import { refreshAt, tokenLifetime, type RefreshPolicy } from './token.js';
@@ -124,7 +124,7 @@ async function tokenLoop(current: () => Session, replace: (next: HubCredentials)
     if (stopped(signal)) return;
     try {
       const answer = await hub.request<{ status?: { token?: string; expirationTimestamp?: string } }>('POST',
-        `/api/v1/namespaces/${memberNamespace(credentials.cluster)}/serviceaccounts/${agentServiceAccount}/token`, {
+        `/api/v1/namespaces/${memberNamespace(credentials.cluster)}/serviceaccounts/${agentServiceAccountOf(credentials)}/token`, {
           body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: options.tokenTtlSeconds } },
           signal,
         });
@@ -200,7 +200,11 @@ export async function runMemberAgent(options: MemberAgentOptions, signal: AbortS
   metrics.watchKube(options.spoke);
   metrics.watchKube(session.hub);
   // The Work side starts from its local copies at once and catches up whenever the hub answers.
-  const work = await startWorkAgent({ hub: session.hub, spoke: options.spoke, cluster: credentials.cluster, signal, logger: log, metrics: createAgentMetrics(metrics.registry) });
+  const work = await startWorkAgent({
+    hub: session.hub, spoke: options.spoke, cluster: credentials.cluster, signal, logger: log, metrics: createAgentMetrics(metrics.registry),
+    // The membership it joined: another MemberCluster under its name is not its hub's word.
+    ...(credentials.memberUID !== undefined ? { memberUID: credentials.memberUID } : {}),
+  });
   const health = options.health && await startHealthServer({
     ...options.health, registry: metrics.registry,
     readiness: { 'spoke-caches': () => caches.nodes.hasSynced() && caches.pods.hasSynced() },

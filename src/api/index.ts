@@ -50,8 +50,20 @@ export const annotations = {
 /** The finalizer that lets the hub remove what a GlobalService or PolicyBundle created everywhere. */
 export const finalizer = 'flotilla.dev/cleanup';
 
-/** A member agent's ServiceAccount in its hub namespace: its identity on the hub. */
-export const agentServiceAccount = 'flotilla-agent';
+const agentServiceAccountPrefix = 'flotilla-agent-';
+const kubernetesUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * A member agent's ServiceAccount in its hub namespace: its identity on the hub, one per join. It is
+ * named after its MemberCluster's uid, so a cluster deleted and joined again under the same name gets
+ * another account, and a token of the former one is never granted anything of the new one (the
+ * apiserver keeps accepting a token for ~10 s after its account is gone, from its cache). The whole
+ * uid, not a piece: no two joins can share a name; 51 characters, still a DNS label.
+ */
+export function agentServiceAccount(memberUID: string): string {
+  if (!kubernetesUID.test(memberUID)) throw new Error(`a MemberCluster uid must be a lowercase UUID to name its agent's ServiceAccount, not "${memberUID}"`);
+  return `${agentServiceAccountPrefix}${memberUID}`;
+}
 /** The Lease in a member's hub namespace that its agent renews as its heartbeat. */
 export const heartbeatLease = 'flotilla-agent-heartbeat';
 

@@ -1,14 +1,15 @@
 // `flotilla join NAME --fleet F`: registers a cluster with the hub (creates or updates its
-// MemberCluster), waits until the hub operator has made the agent's identity, asks for a short-lived
-// token of that identity (TokenRequest) and emits the spoke-side bootstrap — the flotilla-system
-// Namespace and a Secret with a hub kubeconfig carrying only that token — for `kubectl apply`.
+// MemberCluster), waits until the hub operator has made the agent's identity — the ServiceAccount of
+// this MemberCluster's uid, so one per join — asks for a short-lived token of that identity
+// (TokenRequest) and emits the spoke-side bootstrap — the flotilla-system Namespace and a Secret with
+// a hub kubeconfig carrying only that token, and the uid — for `kubectl apply`.
 // The admin credentials this command runs with never leave it: only the hub's URL and CA go out.
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { apiVersion, memberNamespace } from '../api/index.js';
+import { agentServiceAccount, apiVersion, memberNamespace } from '../api/index.js';
 import { renderBootstrap } from '../agent/bootstrap.js';
 import { parseDuration } from '../hub/heartbeat.js';
-import { agentServiceAccount, memberClusterRoleName } from '../hub/member-access.js';
+import { memberClusterRoleName } from '../hub/member-access.js';
 import { kubeFromDefault, kubeFromFile, sleep, type Kube, type KubeObject, type TypeRef } from '../runtime/index.js';
 
 export const joinFieldManager = 'flotilla-join';
@@ -29,12 +30,32 @@ export function memberClusterObject(name: string, fleet: string, labels: Record<
   return { apiVersion, kind: 'MemberCluster', metadata: { name, labels }, spec: { fleet } };
 }
 
-/** Waits until `type/name` exists (the hub operator makes it); answers it. */
-async function waitFor(kube: Kube, type: TypeRef, name: string, namespace: string | undefined, signal: AbortSignal): Promise<KubeObject> {
+/** Waits until `type/name` exists (the hub operator makes it), and is `ready` if given; answers it. */
+async function waitFor(
+  kube: Kube, type: TypeRef, name: string, namespace: string | undefined, signal: AbortSignal, ready: (found: KubeObject) => boolean = () => true,
+): Promise<KubeObject> {
   for (;;) {
     const found = await kube.getOrNull(type, name, namespace, { signal });
-    if (found) return found;
+    if (found && ready(found)) return found;
     await sleep(250, signal);
+  }
+}
+
+/** Whether a binding grants its role to exactly this ServiceAccount (so to this join's identity). */
+export function bindsOnly(binding: KubeObject, serviceAccount: string, namespace: string): boolean {
+  const subjects = binding.subjects as { kind?: string; name?: string; namespace?: string }[] | undefined;
+  return subjects?.length === 1 && subjects[0]?.kind === 'ServiceAccount' && subjects[0].name === serviceAccount && subjects[0].namespace === namespace;
+}
+
+/**
+ * Applies the MemberCluster and answers it. One still being deleted is waited out first and then
+ * made anew: joining it would revive an identity that is being revoked.
+ */
+async function applyMember(kube: Kube, options: JoinOptions, signal: AbortSignal): Promise<KubeObject> {
+  for (;;) {
+    const member = await kube.apply(memberClusterObject(options.name, options.fleet, options.labels), { fieldManager: joinFieldManager, force: true, signal });
+    if (member.metadata.deletionTimestamp === undefined) return member;
+    while (await kube.getOrNull({ apiVersion, kind: 'MemberCluster' }, options.name, undefined, { signal })) await sleep(250, signal);
   }
 }
 
@@ -50,24 +71,26 @@ export interface JoinOptions {
 
 /** Registers the cluster and answers its bootstrap YAML. */
 export async function join(kube: Kube, options: JoinOptions): Promise<string> {
-  await kube.apply(memberClusterObject(options.name, options.fleet, options.labels), { fieldManager: joinFieldManager, force: true });
   const namespace = memberNamespace(options.name);
   const signal = AbortSignal.timeout(options.timeoutMs);
   try {
-    // The binding is the last access object the operator makes: once it is there, the token works.
-    await waitFor(kube, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' }, memberClusterRoleName(options.name), undefined, signal);
-    await waitFor(kube, { apiVersion: 'v1', kind: 'ServiceAccount' }, agentServiceAccount, namespace, signal);
+    const memberUID = (await applyMember(kube, options, signal)).metadata.uid ?? '';
+    const serviceAccount = agentServiceAccount(memberUID);
+    // The binding is the last access object the operator makes: once it names this join's account, the token works.
+    await waitFor(kube, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' }, memberClusterRoleName(options.name), undefined, signal,
+      (binding) => bindsOnly(binding, serviceAccount, namespace));
+    await waitFor(kube, { apiVersion: 'v1', kind: 'ServiceAccount' }, serviceAccount, namespace, signal);
     // The hub CA as the cluster publishes it to every namespace for its ServiceAccounts.
     const rootCa = await waitFor(kube, { apiVersion: 'v1', kind: 'ConfigMap' }, 'kube-root-ca.crt', namespace, signal);
     const caData = (rootCa.data as Record<string, string> | undefined)?.['ca.crt'];
     if (caData === undefined) throw new Error(`ConfigMap ${namespace}/kube-root-ca.crt holds no ca.crt`);
-    const answer = await kube.request<{ status?: { token?: string } }>('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${agentServiceAccount}/token`, {
+    const answer = await kube.request<{ status?: { token?: string } }>('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`, {
       body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: options.tokenTtlSeconds } },
       signal,
     });
     const token = answer.status?.token;
     if (token === undefined || token === '') throw new Error('the hub answered the TokenRequest without a token');
-    return renderBootstrap({ cluster: options.name, fleet: options.fleet, server: options.server ?? kube.server, caData, token });
+    return renderBootstrap({ cluster: options.name, fleet: options.fleet, server: options.server ?? kube.server, caData, token, memberUID });
   } catch (error) {
     if (signal.aborted) throw new Error(`the hub operator did not create the agent's identity in ${namespace} within ${options.timeoutMs / 1000}s; is \`flotilla hub\` running?`);
     throw error;

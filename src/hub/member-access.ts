@@ -2,12 +2,17 @@
  * The identity the hub gives one member cluster's agent, and nothing more: the objects that let it
  * read its own Work, report Work status, keep a heartbeat Lease and rotate its own token in its own
  * namespace, and write the status of its own MemberCluster. No rule grants any other name, any
- * Secret, any fleet-level resource or any RBAC verb, so the agent cannot escalate.
+ * Secret, any fleet-level resource or any RBAC verb, so the agent cannot escalate. The identity is
+ * one per join: its ServiceAccount is named after the MemberCluster's uid (agentServiceAccount), and
+ * the bindings name that account alone, so the Role and bindings keep fixed names.
  */
 import { agentServiceAccount, apiVersion, group, heartbeatLease, labels as apiLabels, memberNamespace } from '../api/index.js';
-import type { OwnerReference } from '../runtime/index.js';
+import type { KubeObject, OwnerReference } from '../runtime/index.js';
 
 export { agentServiceAccount, heartbeatLease, memberNamespace };
+
+/** The name of the Role and RoleBinding in a member's namespace; the same for every join. */
+export const agentRoleName = 'flotilla-agent';
 
 /** The name of the cluster-scoped Role and binding for one member's own MemberCluster. */
 export function memberClusterRoleName(cluster: string): string {
@@ -41,29 +46,30 @@ export function memberAccessObjects({ cluster, fleet, uid }: MemberIdentity): Ac
     { apiVersion, kind: 'MemberCluster', name: cluster, uid, controller: true, blockOwnerDeletion: true },
   ];
   const meta = (name: string, ns?: string) => ({ name, ...(ns ? { namespace: ns } : {}), labels, ownerReferences });
-  const subject = { kind: 'ServiceAccount', name: agentServiceAccount, namespace };
+  const serviceAccount = agentServiceAccount(uid);
+  const subject = { kind: 'ServiceAccount', name: serviceAccount, namespace };
   return [
     { apiVersion: 'v1', kind: 'Namespace', metadata: meta(namespace) },
-    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(agentServiceAccount, namespace), automountServiceAccountToken: false },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(serviceAccount, namespace), automountServiceAccountToken: false },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
-      metadata: meta(agentServiceAccount, namespace),
+      metadata: meta(agentRoleName, namespace),
       rules: [
         { apiGroups: [group], resources: ['works'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: [group], resources: ['works/status'], verbs: ['get', 'update', 'patch'] },
         // create cannot be limited by name; every other verb is, to the one heartbeat Lease.
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [heartbeatLease], verbs: ['get', 'update', 'patch'] },
-        { apiGroups: [''], resources: ['serviceaccounts/token'], resourceNames: [agentServiceAccount], verbs: ['create'] },
+        { apiGroups: [''], resources: ['serviceaccounts/token'], resourceNames: [serviceAccount], verbs: ['create'] },
         { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
       ],
     },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',
-      metadata: meta(agentServiceAccount, namespace),
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: agentServiceAccount },
+      metadata: meta(agentRoleName, namespace),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: agentRoleName },
       subjects: [subject],
     },
     {
@@ -83,4 +89,13 @@ export function memberAccessObjects({ cluster, fleet, uid }: MemberIdentity): Ac
       subjects: [subject],
     },
   ];
+}
+
+/**
+ * The ServiceAccounts of former identities among those flotilla keeps in a member's namespace:
+ * every one but the current join's. Deleting them makes their tokens unauthenticated.
+ */
+export function staleAgentServiceAccounts(serviceAccounts: readonly KubeObject[], memberUID: string): string[] {
+  const current = agentServiceAccount(memberUID);
+  return serviceAccounts.map((sa) => sa.metadata.name ?? '').filter((name) => name !== '' && name !== current).sort();
 }

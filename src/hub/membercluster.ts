@@ -1,9 +1,10 @@
 // The MemberCluster reconciler. On create: a finalizer, then the agent's identity on the hub — its
 // namespace flotilla-member-NAME, ServiceAccount, Role/RoleBinding there and a ClusterRole/Binding
-// limited by resourceNames to its own MemberCluster (memberAccessObjects). While it lives: the hub's
+// limited by resourceNames to its own MemberCluster (memberAccessObjects); the ServiceAccount is the
+// join's own (named after the MemberCluster's uid), and any of a former join is deleted. While it lives: the hub's
 // half of its status (Joined/Healthy/Ready from the heartbeat Lease the agent renews and the Works
 // in its namespace, and those Works' counts by state). On delete:
-// revocation — the ServiceAccount goes first, so its tokens stop working at once — then the rest,
+// revocation — the ServiceAccounts go first, so their tokens stop working at once — then the rest,
 // and the finalizer once the namespace (and every Work in it) is gone.
 import { memberNamespace, type Work } from '../api/index.js';
 import { ensureFinalizer, removeFinalizer } from './finalizers.js';
@@ -11,7 +12,7 @@ import {
   findCondition, isNotFound, jsonEqual, LeaseType, objectKey, type Condition, type ControllerSpec, type InformerSource, type Kube,
   type KubeObject, type Manager, type ReconcileContext, type Request, type Store,
 } from '../runtime/index.js';
-import { agentServiceAccount, heartbeatLease, memberAccessObjects } from './member-access.js';
+import { agentServiceAccount, heartbeatLease, memberAccessObjects, staleAgentServiceAccounts } from './member-access.js';
 import {
   heartbeatTimeoutMs, hubConditionTypes, judgeMember, observeHeartbeat, summarizeWorks, type HeartbeatObservation, type HubMemberStatus,
 } from './heartbeat.js';
@@ -66,16 +67,21 @@ function hubPart(member: MemberObject): HubMemberStatus {
   };
 }
 
+const ServiceAccountType = { apiVersion: 'v1', kind: 'ServiceAccount' } as const;
+
+const ignoreMissing = (error: unknown): void => {
+  if (!isNotFound(error)) throw error;
+};
+
 /** Deletes what revokes the agent; answers true once nothing is left and the finalizer may go. */
-async function revoke(kube: Kube, member: MemberObject, signal: AbortSignal): Promise<boolean> {
+async function revoke(kube: Kube, member: MemberObject, serviceAccounts: Store, signal: AbortSignal): Promise<boolean> {
   const name = member.metadata.name ?? '';
   const namespace = memberNamespace(name);
-  const ignoreMissing = (error: unknown): void => {
-    if (!isNotFound(error)) throw error;
-  };
-  // The ServiceAccount first: its tokens are refused as soon as it is gone.
-  await kube.delete({ apiVersion: 'v1', kind: 'ServiceAccount' }, agentServiceAccount, namespace, { signal }).catch(ignoreMissing);
-  for (const object of memberAccessObjects({ cluster: name, fleet: member.spec.fleet, uid: member.metadata.uid ?? '' })) {
+  const uid = member.metadata.uid ?? '';
+  // The ServiceAccounts first, this join's and any former one's: their tokens are refused as soon as they are gone.
+  const accounts = [agentServiceAccount(uid), ...staleAgentServiceAccounts(serviceAccounts.list({ namespace }), uid)];
+  for (const account of accounts) await kube.delete(ServiceAccountType, account, namespace, { signal }).catch(ignoreMissing);
+  for (const object of memberAccessObjects({ cluster: name, fleet: member.spec.fleet, uid })) {
     // Namespaced objects go with their namespace; the namespace itself is deleted last, below.
     if (object.metadata.namespace !== undefined || object.kind === 'Namespace') continue;
     await kube.delete(object, object.metadata.name, undefined, { signal }).catch(ignoreMissing);
@@ -87,11 +93,18 @@ async function revoke(kube: Kube, member: MemberObject, signal: AbortSignal): Pr
   return false;
 }
 
+function accessSource(sources: MemberSources, kind: string): InformerSource {
+  const source = sources.access.find((s) => s.type.kind === kind);
+  if (!source) throw new Error(`the member sources have no ${kind} informer`);
+  return source;
+}
+
 interface MemberDeps {
   fleets: Store<FleetObject>;
   leases: Store;
   works: Store<Work & KubeObject>;
   access: Store[];
+  serviceAccounts: Store;
 }
 
 export function memberClusterController(manager: Manager, sources: MemberSources): ControllerSpec<MemberObject> {
@@ -100,6 +113,7 @@ export function memberClusterController(manager: Manager, sources: MemberSources
     leases: manager.informer(sources.leases).store,
     works: manager.informer<Work & KubeObject>(sources.works).store,
     access: sources.access.map((source) => manager.informer(source).store),
+    serviceAccounts: manager.informer(accessSource(sources, ServiceAccountType.kind)).store,
   };
   const members = manager.informer<MemberObject>(sources.members, { fleet: (m) => [m.spec.fleet] });
   // The hub's own observations of each member's Lease: in memory, like a leader elector's.
@@ -114,7 +128,7 @@ export function memberClusterController(manager: Manager, sources: MemberSources
     }
     const name = request.name;
     if (member.metadata.deletionTimestamp !== undefined) {
-      if (!(await revoke(kube, member, signal))) return { requeueAfter: 1000 };
+      if (!(await revoke(kube, member, deps.serviceAccounts, signal))) return { requeueAfter: 1000 };
       await removeFinalizer(kube, MemberClusterType, member, signal);
       observations.delete(name);
       log.info('revoked the member cluster: its identity, RBAC and namespace are gone', { cluster: name });
@@ -122,7 +136,17 @@ export function memberClusterController(manager: Manager, sources: MemberSources
     }
     await ensureFinalizer(kube, MemberClusterType, member, signal);
 
-    for (const object of memberAccessObjects({ cluster: name, fleet: member.spec.fleet, uid: member.metadata.uid ?? '' })) {
+    const uid = member.metadata.uid ?? '';
+    // A former join's account (as left by a release before identities were per join) authenticates
+    // until it is gone, even with nothing bound to it any more.
+    for (const stale of staleAgentServiceAccounts(deps.serviceAccounts.list({ namespace: memberNamespace(name) }), uid)) {
+      const deleted = await kube.delete(ServiceAccountType, stale, memberNamespace(name), { signal }).then(() => true, (error: unknown) => {
+        ignoreMissing(error);
+        return false;
+      });
+      if (deleted) log.info("deleted a former join's ServiceAccount of the member agent", { cluster: name, serviceAccount: stale });
+    }
+    for (const object of memberAccessObjects({ cluster: name, fleet: member.spec.fleet, uid })) {
       const live = deps.access.map((store) => store.get(objectKey(object))).find((o) => o?.kind === object.kind);
       if (!needsApply(object, live)) continue;
       await kube.apply(object, { fieldManager: hubFieldManager, force: true, signal });
