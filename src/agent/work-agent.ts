@@ -246,13 +246,18 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
   // --- reconcile ---------------------------------------------------------------------------------
 
   /**
-   * Prunes `candidates` only after the membership was confirmed just now; otherwise keeps them all
-   * (they stay in the inventory, to be pruned once the hub is trusted again).
+   * Prunes `candidates`, which a desired state no longer names, when that state may be believed: the
+   * hub's only after the membership was confirmed just now; a complete local copy's (written after
+   * such a read) also while the hub is unreachable, but never once the hub revoked the agent or
+   * turned out to be another (those keep everything). Candidates not pruned stay in the inventory.
    */
-  async function pruneIfTrusted(set: string, copy: Pick<DesiredCopy, 'options'>, candidates: InventoryEntry[]): Promise<{ remaining: InventoryEntry[]; errors: string[] }> {
+  async function pruneIfTrusted(
+    set: string, copy: Pick<DesiredCopy, 'options'>, candidates: InventoryEntry[], basis: 'hub' | 'local copy',
+  ): Promise<{ remaining: InventoryEntry[]; errors: string[] }> {
     if (candidates.length === 0) return { remaining: [], errors: [] };
-    if (!(await verifyHub())) {
-      logger.warn('not pruning: the hub is not confirmed as this agent\'s own', { work: set, objects: candidates.length, state: trust.state });
+    const believed = basis === 'hub' ? await verifyHub() : trust.state === 'Trusted' || trust.state === 'Unverified';
+    if (!believed) {
+      logger.warn('not pruning: the hub is not confirmed as this agent\'s own', { work: set, objects: candidates.length, state: trust.state, basis });
       return { remaining: candidates, errors: [] };
     }
     return pruneEntries(applier(set, copy), candidates);
@@ -276,7 +281,7 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
     logger.info('Work deleted on the hub; removing what it applied', { set, objects: copy.inventory.length, deletionPolicy: copy.options.deletionPolicy });
     if (policySets.has(set)) await reconcileNamespaceLabels(set, undefined);
     policySets.delete(set);
-    const pruned = await pruneIfTrusted(set, copy, pruneCandidates(copy.inventory, [], cache.resolveScope));
+    const pruned = await pruneIfTrusted(set, copy, pruneCandidates(copy.inventory, [], cache.resolveScope), 'hub');
     if (pruned.remaining.length > 0) {
       // The hub's word stands: the desired state is now nothing, whatever is left to prune.
       await saveCopy(deletedCopy(copy, pruned.remaining));
@@ -351,7 +356,7 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
       results = outcome.results;
       if (outcome.waiting) requeueAfter = 1000;
       if (results.some((r) => r.error !== undefined)) requeueAfter ??= 15_000;
-      const pruned = await pruneIfTrusted(set, enforced, pruneCandidates(intended.inventory, enforced.manifests, resolveScope));
+      const pruned = await pruneIfTrusted(set, enforced, pruneCandidates(intended.inventory, enforced.manifests, resolveScope), desired.state === 'Content' ? 'hub' : 'local copy');
       failures.push(...pruned.errors);
       if (pruned.remaining.length > 0 && pruned.errors.length === 0) requeueAfter ??= TRUST_RETRY_MS;
       await saveCopy(appliedCopy(intended, outcome.unapplied, pruned.remaining, resolveScope));
