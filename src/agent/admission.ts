@@ -68,7 +68,7 @@ function refuse(kind: SourceKind, field: string, reason: string): Verdict {
 /** The agent's namespaces, then the fleet's namespace rules, for a namespace a manifest writes into. */
 function namespaceVerdict(namespace: string, rules: AdmissionRules): Verdict {
   if (rules.protectedNamespaces.includes(namespace)) {
-    return { allowed: false, rule: 'agentProtection', message: `namespace ${namespace} is the flotilla agent's own: its bootstrap Secret, local copies and workload live there` };
+    return { allowed: false, rule: 'agentProtection', message: agentNamespaceMessage(namespace) };
   }
   const { restrictions, kind } = rules;
   if (restrictions.deniedNamespaces?.some((p) => namespaceMatches(p, namespace))) return refuse(kind, 'deniedNamespaces', `namespace ${namespace} is denied`);
@@ -101,13 +101,27 @@ export function rbacExcess(manifest: KubeObject, identity: ManifestIdentity): st
   return undefined;
 }
 
+/**
+ * Why an object is the agent's own and must never be touched, pruning included (an inventory from
+ * before this protection may name it), or undefined.
+ */
+export function agentProtected(object: KubeObject, protectedNamespaces: readonly string[], resolveScope?: ScopeResolver): string | undefined {
+  const identity = manifestIdentity(object, resolveScope);
+  if (isAgentRbac(identity)) return `${identity.kind} ${identity.name} is the flotilla agent's own RBAC (${AGENT_RBAC_PREFIX}*)`;
+  const namespace = targetNamespace(identity);
+  return namespace !== '' && protectedNamespaces.includes(namespace) ? agentNamespaceMessage(namespace) : undefined;
+}
+
+const agentNamespaceMessage = (namespace: string): string =>
+  `namespace ${namespace} is the flotilla agent's own: its bootstrap Secret, local copies and workload live there`;
+
 /** Whether one manifest may ship under `rules`, and if not, the rule and the reason. */
 export function admitManifest(manifest: KubeObject, rules: AdmissionRules, resolveScope?: ScopeResolver): Verdict {
+  // The agent's own objects first: no restriction an admin lifts may open them.
+  const protection = agentProtected(manifest, rules.protectedNamespaces, resolveScope);
+  if (protection !== undefined) return { allowed: false, rule: 'agentProtection', message: protection };
   const identity = manifestIdentity(manifest, resolveScope);
-  if (isAgentRbac(identity)) return { allowed: false, rule: 'agentProtection', message: `${identity.kind} ${identity.name} is the flotilla agent's own RBAC (${AGENT_RBAC_PREFIX}*)` };
   const namespace = targetNamespace(identity);
-  // The agent's namespace first: no restriction an admin lifts may open it.
-  if (namespace !== '' && rules.protectedNamespaces.includes(namespace)) return namespaceVerdict(namespace, rules);
   const { restrictions, kind } = rules;
   const kindName = `${identity.kind}${identity.group === '' ? '' : `.${identity.group}`}`;
   if (restrictions.deniedKinds?.some((ref) => kindMatches(ref, identity))) return refuse(kind, 'deniedKinds', `kind ${kindName} is denied`);

@@ -194,7 +194,7 @@ export async function runMemberAgent(options: MemberAgentOptions, signal: AbortS
 
   const current = (): Session => session;
   // The Work side starts from its local copies at once and catches up whenever the hub answers.
-  const work = await startWorkAgent({ hub: session.hub, spoke: options.spoke, cluster: credentials.cluster, signal, logger: log });
+  const work = await startWorkAgent({ hub: session.hub, spoke: options.spoke, cluster: credentials.cluster, fleet: credentials.fleet, signal, logger: log });
   try {
     await Promise.all([
       work.done,

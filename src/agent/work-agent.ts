@@ -6,14 +6,17 @@ import { isNotFound, KubeApiError, type Kube, type KubeObject } from '../runtime
 import { silentLogger, type Logger } from '../runtime/log.js';
 import { createWorkQueue } from '../runtime/queue.js';
 import { writeStatus } from '../runtime/status.js';
+import { admissionRules, namespaceAdmitted, type AdmissionRules } from './admission.js';
 import { applyManifests, pruneEntries, type ApplierContext } from './applier.js';
+import { watchFleetRules } from './fleet-rules.js';
 import { LOCAL_COPY_LABEL, localCopyName, localCopySecrets, ownManifests, readLocalCopy, type LocalCopy } from './local-copy.js';
 import { identityKey, manifestIdentity } from './order.js';
 import { workLabelValue, type WorkRef } from './ownership.js';
 import { inventoryEntry, inventoryKey, mergeInventory, pruneCandidates, type EffectiveApplyOptions } from './plan.js';
-import { applyNamespaceLabels, auditManifests, namespaceInfo, namespaceLabelManager, planNamespaceLabels, withTemplates, type NamespaceInfo, type PolicyShellContext, type StampedPolicy } from './policy.js';
+import { applyNamespaceLabels, auditManifests, namespaceInfo, namespaceLabelManager, planNamespaceLabels, restrictPolicy, withTemplates, type NamespaceInfo, type PolicyShellContext, type StampedPolicy } from './policy.js';
 import { createSpokeCache } from './spoke-cache.js';
 import { computeWorkStatus, type ContentProblem, type ManifestResult } from './status.js';
+import { sourcePrefixes } from '../hub/work-objects.js';
 import { hubDesired, workSetName } from './work-set.js';
 
 // The Work side of the agent: watches the Works in the cluster's own hub namespace, applies each
@@ -39,6 +42,8 @@ export interface WorkAgentOptions {
   /** The spoke the agent applies to. */
   spoke: Kube;
   cluster: string;
+  /** The cluster's fleet: its Fleet's restrictions judge every Work (left out: the built-in defaults). */
+  fleet?: string;
   /** The hub namespace of this cluster's Works (default flotilla-member-CLUSTER). */
   namespace?: string;
   /** The spoke namespace for local copies (default flotilla-system; it must exist). */
@@ -188,9 +193,19 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
     copyParts.delete(set);
   }
 
+  const fleetRules = options.fleet === undefined ? undefined
+    : watchFleetRules({ hub, fleet: options.fleet, logger, signal, onChange: () => { for (const set of setsByLabel.values()) queue.add(set); } });
+  // The set's name says its source's kind (pb-NAME for PolicyBundles), with or without the hub.
+  const rulesOf = (set: string): AdmissionRules =>
+    admissionRules(set.startsWith(`${sourcePrefixes.PolicyBundle}-`) ? 'PolicyBundle' : 'GlobalService', fleetRules?.restrictions(), [systemNamespace]);
   const applier = (set: string, enforced: Pick<Enforced, 'options'>): ApplierContext => ({
-    kube: spoke, cache, logger: logger.child({ work: set }), signal, work: refOf(set), options: enforced.options,
+    kube: spoke, cache, logger: logger.child({ work: set }), signal, work: refOf(set), options: enforced.options, admission: rulesOf(set),
   });
+  /** The policy as the fleet lets it write into the spoke's namespaces now. */
+  const allowedPolicy = (set: string, policy: WorkPolicy, namespaces: readonly NamespaceInfo[]): WorkPolicy => {
+    const rules = rulesOf(set);
+    return restrictPolicy(policy, namespaces, (namespace) => namespaceAdmitted(namespace, rules));
+  };
 
   // --- reconcile ---------------------------------------------------------------------------------
 
@@ -224,14 +239,17 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
 
   /** The namespaces' policy labels as `policy` wants them (none: ours removed); results for the selected. */
   async function reconcileNamespaceLabels(set: string, policy: WorkPolicy | undefined): Promise<ManifestResult[]> {
-    return applyNamespaceLabels(policyContext, set, planNamespaceLabels(policy, await namespaceInfos(set)));
+    const namespaces = await namespaceInfos(set);
+    return applyNamespaceLabels(policyContext, set, planNamespaceLabels(policy && allowedPolicy(set, policy, namespaces), namespaces));
   }
 
   /** A set's manifests for this cluster: the Work's own plus its policy's templates in every selected namespace. */
   async function expandedManifests(set: string, own: Manifest[], policy: WorkPolicy | undefined): Promise<Pick<Enforced, 'manifests' | 'policy'>> {
     if (policy === undefined) return { manifests: own };
     policySets.add(set);
-    return withTemplates(own, policy, await namespaceInfos(set));
+    const namespaces = await namespaceInfos(set);
+    const expanded = withTemplates(own, allowedPolicy(set, policy, namespaces), namespaces);
+    return { manifests: expanded.manifests, policy: { ...expanded.policy, spec: policy } };
   }
 
   async function reconcile(set: string): Promise<{ requeueAfter?: number }> {
