@@ -19,7 +19,7 @@ export type SourceKind = 'GlobalService' | 'PolicyBundle';
 export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease', agentNamespace];
 
 /** The fleet's restrictions with the schema's defaults filled in, per source kind (equal to fleet.yaml's defaults). */
-export const DEFAULT_RESTRICTIONS: Readonly<Record<SourceKind, Required<Pick<SourceRestrictions, 'deniedNamespaces' | 'rbac'>> & SourceRestrictions>> = {
+export const DEFAULT_RESTRICTIONS: Readonly<Record<SourceKind, SourceRestrictions>> = {
   GlobalService: { deniedNamespaces: [...SYSTEM_NAMESPACES], deniedKinds: [{ group: 'admissionregistration.k8s.io', kind: '*' }], rbac: 'Restricted' },
   PolicyBundle: { deniedNamespaces: [...SYSTEM_NAMESPACES], rbac: 'Restricted' },
 };

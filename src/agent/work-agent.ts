@@ -6,6 +6,7 @@ import { isNotFound, KubeApiError, type Kube, type KubeObject } from '../runtime
 import { silentLogger, type Logger } from '../runtime/log.js';
 import { createWorkQueue } from '../runtime/queue.js';
 import { writeStatus } from '../runtime/status.js';
+import { sourcePrefixes } from '../hub/work-objects.js';
 import { admissionRules, namespaceAdmitted, type AdmissionRules } from './admission.js';
 import { applyManifests, pruneEntries, type ApplierContext } from './applier.js';
 import { watchFleetRules } from './fleet-rules.js';
@@ -16,7 +17,6 @@ import { inventoryEntry, inventoryKey, mergeInventory, pruneCandidates, type Eff
 import { applyNamespaceLabels, auditManifests, namespaceInfo, namespaceLabelManager, planNamespaceLabels, restrictPolicy, withTemplates, type NamespaceInfo, type PolicyShellContext, type StampedPolicy } from './policy.js';
 import { createSpokeCache } from './spoke-cache.js';
 import { computeWorkStatus, type ContentProblem, type ManifestResult } from './status.js';
-import { sourcePrefixes } from '../hub/work-objects.js';
 import { hubDesired, workSetName } from './work-set.js';
 
 // The Work side of the agent: watches the Works in the cluster's own hub namespace, applies each
