@@ -81,6 +81,10 @@ export function invalidObjects(namespace: string): InvalidObject[] {
     rule('maxUnavailable with AllAtOnce', 'Fleet', fleet({ rollout: { strategy: 'AllAtOnce', maxUnavailable: 2 } }), 'spec.rollout.maxUnavailable', 'maxUnavailable is only allowed with strategy RollingUpdate'),
     schema('an unknown drift policy', 'Fleet', fleet({ driftPolicy: 'Ignore' }), 'spec.driftPolicy', 'Unsupported value'),
     schema('a progress deadline under 30 seconds', 'Fleet', fleet({ rollout: { progressDeadlineSeconds: 10 } }), 'spec.rollout.progressDeadlineSeconds', 'greater than or equal to 30'),
+    rule('a namespace both allowed and denied', 'Fleet', fleet({ restrictions: { globalServices: { allowedNamespaces: ['web'], deniedNamespaces: ['web'] } } }), 'spec.restrictions.globalServices.allowedNamespaces', 'a namespace cannot be both allowed and denied'),
+    rule('a kind both allowed and denied', 'Fleet', fleet({ restrictions: { policyBundles: { allowedKinds: [{ group: '', kind: 'Secret' }], deniedKinds: [{ group: '', kind: 'Secret' }] } } }), 'spec.restrictions.policyBundles.allowedKinds', 'a kind cannot be both allowed and denied'),
+    schema('a namespace pattern with a * inside', 'Fleet', fleet({ restrictions: { globalServices: { deniedNamespaces: ['kube-*-x'] } } }), 'spec.restrictions.globalServices.deniedNamespaces[0]', 'should match'),
+    schema('an unknown rbac mode', 'Fleet', fleet({ restrictions: { globalServices: { rbac: 'Lenient' } } }), 'spec.restrictions.globalServices.rbac', 'Unsupported value'),
 
     // MemberCluster
     schema('a MemberCluster without a fleet', 'MemberCluster', memberCluster({ paused: true }), 'spec.fleet', 'Required value'),

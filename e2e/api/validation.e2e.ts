@@ -86,6 +86,10 @@ describe('defaults', () => {
       rollout: { strategy: 'RollingUpdate', maxUnavailable: '25%', progressDeadlineSeconds: 600 },
       driftPolicy: 'Correct',
       heartbeatTimeout: '5m',
+      restrictions: {
+        globalServices: { deniedNamespaces: ['kube-system', 'kube-public', 'kube-node-lease', 'flotilla-system'], deniedKinds: [{ group: 'admissionregistration.k8s.io', kind: '*' }], rbac: 'Restricted' },
+        policyBundles: { deniedNamespaces: ['kube-system', 'kube-public', 'kube-node-lease', 'flotilla-system'], rbac: 'Restricted' },
+      },
     });
     const validated = validators.Fleet(object);
     expect(validated.valid ? validated.object.spec : undefined).toEqual(stored.spec);

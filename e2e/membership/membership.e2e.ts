@@ -167,6 +167,8 @@ describe('membership', () => {
       ['creates a ClusterGroup', () => asAgent.create({ ...ClusterGroupType, metadata: { name: 'evil', namespace: workspace }, spec: { clusterSelector: {} } })],
       ['creates a Fleet', () => asAgent.create({ ...FleetType, metadata: { name: uniqueName('evil') }, spec: {} })],
       ['changes its Fleet', () => asAgent.patch(FleetType, fleetName, undefined, { spec: { heartbeatTimeout: '24h' } }, { type: 'merge' })],
+      ['reads another Fleet', () => asAgent.get(FleetType, uniqueName('other'))],
+      ['lists every Fleet', () => asAgent.list(FleetType)],
       ['updates another MemberCluster', () => asAgent.patch(MemberClusterType, two.name, undefined, { metadata: { labels: { env: 'evil' } } }, { type: 'merge' })],
       ["writes another MemberCluster's status", () => asAgent.patch(MemberClusterType, two.name, undefined, { status: { nodeCount: 0 } }, { type: 'merge', subresource: 'status' })],
       ["changes its own MemberCluster's spec or labels", () => asAgent.patch(MemberClusterType, one.name, undefined, { spec: { paused: true } }, { type: 'merge' })],
@@ -192,8 +194,10 @@ describe('membership', () => {
       expect(await statusOf(attempt())).toBe(403);
     });
 
-    it('reads its own Work and writes its own MemberCluster status', async () => {
+    it('reads its own Work and its own Fleet, and writes its own MemberCluster status', async () => {
       expect(await statusOf(asAgent.list({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work' }, { namespace: memberNamespace(one.name) }))).toBe(200);
+      expect(await statusOf(asAgent.get(FleetType, fleetName))).toBe(200);
+      expect(await statusOf(asAgent.list(FleetType, { fieldSelector: `metadata.name=${fleetName}` }))).toBe(200);
       expect(await statusOf(asAgent.get(MemberClusterType, one.name))).toBe(200);
       const written = await asAgent.apply({ ...MemberClusterType, metadata: { name: one.name }, status: { agentVersion: '0.1.0' } }, { fieldManager: 'membership-e2e', subresource: 'status' });
       expect((written as Member).status?.agentVersion).toBe('0.1.0');

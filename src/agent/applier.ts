@@ -1,6 +1,7 @@
 import { fieldManager, type Manifest } from '../api/index.js';
 import { isConflict, isNotFound, KubeApiError, type Kube, type KubeObject } from '../runtime/kube.js';
 import type { Logger } from '../runtime/log.js';
+import { admitManifest, agentProtected, type AdmissionRules } from './admission.js';
 import { assessHealth } from './health.js';
 import { groupKindKey, groupKindOf } from './object.js';
 import { applyOrder, identityKey, manifestIdentity } from './order.js';
@@ -20,6 +21,8 @@ export interface ApplierContext {
   signal: AbortSignal;
   work: WorkRef;
   options: EffectiveApplyOptions;
+  /** What the Work may ship (its fleet's restrictions and the agent's protection): a refused manifest is neither applied nor pruned. */
+  admission: AdmissionRules;
 }
 
 export interface ApplyOutcome {
@@ -75,6 +78,12 @@ export async function applyManifests(context: ApplierContext, manifests: readonl
   const applyOne = async (manifest: Manifest): Promise<void> => {
     const identity = manifestIdentity(manifest, cache.resolveScope);
     const key = identityKey(identity);
+    const verdict = admitManifest(manifest, context.admission, cache.resolveScope);
+    if (!verdict.allowed) {
+      resultByManifest.set(manifest, { identity, applied: false, health: { status: 'Unknown', reason: 'Refused', message: 'not applied' }, refused: `${verdict.message} (${verdict.rule})` });
+      unapplied.push(key);
+      return;
+    }
     const stamped = stampOwnership(manifest, work);
     const previous = lastApplied.get(key);
     // The cache holds only flotilla's objects: absence there is confirmed by a read, because an
@@ -158,8 +167,13 @@ export async function pruneEntries(context: ApplierContext, entries: readonly In
     if (!(await cache.ensure(object, signal))) continue;
     const live = cache.get(object, entry.namespace ?? '', entry.name);
     if (!live || live.metadata.deletionTimestamp !== undefined) continue;
-    const decision = decidePrune(live, work);
     const fields = { kind: entry.kind, namespace: entry.namespace, name: entry.name };
+    const own = agentProtected(live, context.admission.protectedNamespaces, cache.resolveScope);
+    if (own !== undefined) {
+      logger.warn('not pruning an object the agent runs on; forgetting it', { ...fields, reason: own });
+      continue;
+    }
+    const decision = decidePrune(live, work);
     if (!decision.allowed) {
       logger.info('not pruning an object that is not ours', { ...fields, reason: decision.reason });
       continue;

@@ -201,7 +201,7 @@ export async function runMemberAgent(options: MemberAgentOptions, signal: AbortS
   metrics.watchKube(session.hub);
   // The Work side starts from its local copies at once and catches up whenever the hub answers.
   const work = await startWorkAgent({
-    hub: session.hub, spoke: options.spoke, cluster: credentials.cluster, signal, logger: log, metrics: createAgentMetrics(metrics.registry),
+    hub: session.hub, spoke: options.spoke, cluster: credentials.cluster, fleet: credentials.fleet, signal, logger: log, metrics: createAgentMetrics(metrics.registry),
     // The membership it joined: another MemberCluster under its name is not its hub's word.
     ...(credentials.memberUID !== undefined ? { memberUID: credentials.memberUID } : {}),
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { WorkPolicy } from '../api/index.js';
-import { auditResult, expandPolicy, namespaceInfo, namespaceLabelManager, planNamespaceLabels, selectedNamespaces, withTemplates, type NamespaceInfo } from './policy.js';
+import { auditResult, expandPolicy, namespaceInfo, namespaceLabelManager, planNamespaceLabels, restrictPolicy, selectedNamespaces, withTemplates, type NamespaceInfo } from './policy.js';
 
 const ns = (name: string, labels: Record<string, string> = {}, extra: Partial<NamespaceInfo> = {}): NamespaceInfo => ({ name, labels, terminating: false, ...extra });
 const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'reader' }, rules: [] };
@@ -23,6 +23,21 @@ describe('selectedNamespaces', () => {
   it('selects nothing without a selector and everything (but exclusions) with {}', () => {
     expect(selectedNamespaces({ mode: 'Enforce' }, [ns('a')])).toEqual([]);
     expect(selectedNamespaces(policy({ namespaceSelector: {} }), [ns('a'), ns('kube-system')])).toEqual(['a']);
+  });
+});
+
+describe('restrictPolicy', () => {
+  const admitted = (name: string): boolean => !name.startsWith('kube-');
+  it.each<[string, NamespaceInfo[], string[] | undefined]>([
+    ['leaves a policy alone where every namespace is admitted', [ns('a'), ns('b')], ['kube-system']],
+    ['excludes the namespaces the fleet refuses, whatever the bundle says', [ns('a'), ns('kube-public'), ns('kube-system')], ['kube-public', 'kube-system']],
+  ])('%s', (_case, namespaces, excluded) => {
+    expect(restrictPolicy(policy(), namespaces, admitted).excludeNamespaces).toEqual(excluded);
+  });
+
+  it('keeps a refused namespace unselected even when the bundle excludes nothing', () => {
+    const open = policy({ namespaceSelector: {}, excludeNamespaces: [] });
+    expect(selectedNamespaces(restrictPolicy(open, [ns('a'), ns('kube-system')], admitted), [ns('a'), ns('kube-system')])).toEqual(['a']);
   });
 });
 

@@ -59,6 +59,16 @@ export function selectedNamespaces(policy: WorkPolicy | undefined, namespaces: r
     .sort();
 }
 
+/**
+ * The policy as its fleet allows it: every known namespace it may not write into (see
+ * namespaceAdmitted) is excluded, so it is never stamped or labelled there, and loses what it had.
+ */
+export function restrictPolicy(policy: WorkPolicy, namespaces: readonly NamespaceInfo[], admitted: (namespace: string) => boolean): WorkPolicy {
+  const refused = namespaces.map((ns) => ns.name).filter((name) => !admitted(name));
+  if (refused.length === 0) return policy;
+  return { ...policy, excludeNamespaces: [...new Set([...policy.excludeNamespaces ?? [], ...refused])].sort() };
+}
+
 /** Every template stamped into every selected namespace, namespace by namespace. */
 export function expandPolicy(policy: WorkPolicy | undefined, namespaces: readonly NamespaceInfo[]): Manifest[] {
   const templates = policy?.namespaceTemplates ?? [];

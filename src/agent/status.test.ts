@@ -78,6 +78,12 @@ describe('computeWorkStatus conditions', () => {
       { Applied: ['False', 'Conflict'], Available: ['False', 'NotApplied'], Drifted: ['False', 'NoDrift'], Degraded: ['True', 'Conflict'], Ready: ['False', 'Conflict'], Reconciling: undefined, Stalled: ['True', 'Conflict'] },
     ],
     [
+      'a manifest refused by the fleet, while the others apply',
+      [ok('a'), ok('b', { applied: false, refused: 'it binds the ClusterRole cluster-admin (restrictions.globalServices.rbac)', health: unknown })],
+      undefined,
+      { Applied: ['False', 'Refused'], Available: ['False', 'NotApplied'], Drifted: ['False', 'NoDrift'], Degraded: ['True', 'Refused'], Ready: ['False', 'Refused'], Reconciling: undefined, Stalled: ['True', 'Refused'] },
+    ],
+    [
       'a degraded object',
       [ok('a', { health: degraded }), ok('b', { health: progressing })],
       undefined,

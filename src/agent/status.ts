@@ -18,6 +18,8 @@ export interface ManifestResult {
   error?: string;
   /** Why the object was not applied because someone else holds it (see decideAdoption). */
   conflict?: string;
+  /** Why the manifest may not ship (its fleet's restrictions, the agent's protection): not applied, not pruned. */
+  refused?: string;
   health: Health;
   drift?: DriftReport;
 }
@@ -51,7 +53,7 @@ export const STATUS_LIMITS = {
   entriesBytes: 256 * 1024,
 } as const;
 
-const failedToApply = (r: ManifestResult): boolean => r.conflict !== undefined || r.error !== undefined;
+const failedToApply = (r: ManifestResult): boolean => r.conflict !== undefined || r.error !== undefined || r.refused !== undefined;
 const isHealthy = (r: ManifestResult): boolean => r.applied && r.health.status === 'Healthy';
 const isDrifted = (r: ManifestResult): boolean => r.drift?.drifted === true;
 const isFailed = (r: ManifestResult): boolean => failedToApply(r) || r.health.status === 'Degraded';
@@ -59,6 +61,7 @@ const needsAttention = (r: ManifestResult): boolean => !isHealthy(r) || isDrifte
 
 /** Why one manifest needs attention, in the words of whoever knows best. */
 function problemOf(r: ManifestResult): string | undefined {
+  if (r.refused !== undefined) return `refused: ${r.refused}`;
   if (r.conflict !== undefined) return `conflict: ${r.conflict}`;
   if (r.error !== undefined) return `apply failed: ${r.error}`;
   if (r.drift?.missing === true) return 'deleted since it was applied';
@@ -115,7 +118,7 @@ function appliedCondition(results: readonly ManifestResult[], problem: ContentPr
   if (notApplied.length === 0) {
     return { type: 'Applied', status: 'True', reason: 'AllApplied', message: `${results.length} of ${results.length} manifests applied` };
   }
-  const reason = notApplied.some((r) => r.conflict !== undefined) ? 'Conflict' : notApplied.some((r) => r.error !== undefined) ? 'ApplyFailed' : 'Applying';
+  const reason = notApplied.some((r) => r.refused !== undefined) ? 'Refused' : notApplied.some((r) => r.conflict !== undefined) ? 'Conflict' : notApplied.some((r) => r.error !== undefined) ? 'ApplyFailed' : 'Applying';
   return { type: 'Applied', status: 'False', reason, message: describe('not applied', notApplied, results.length, problemText) };
 }
 
@@ -141,7 +144,7 @@ function degradedCondition(results: readonly ManifestResult[], problem: ContentP
   if (problem) return { type: 'Degraded', status: 'True', reason: problem.reason, message: truncateMessage(problem.message, STATUS_LIMITS.conditionMessageChars) };
   const failed = results.filter(isFailed);
   if (failed.length === 0) return { type: 'Degraded', status: 'False', reason: 'NoFailures', message: 'no manifest failed' };
-  const reason = failed.some((r) => r.conflict !== undefined) ? 'Conflict' : failed.some((r) => r.error !== undefined) ? 'ApplyFailed' : 'Unhealthy';
+  const reason = failed.some((r) => r.refused !== undefined) ? 'Refused' : failed.some((r) => r.conflict !== undefined) ? 'Conflict' : failed.some((r) => r.error !== undefined) ? 'ApplyFailed' : 'Unhealthy';
   return { type: 'Degraded', status: 'True', reason, message: describe('failed', failed, results.length, problemText) };
 }
 
@@ -162,7 +165,8 @@ function readinessOf(
     message: byType(type)?.message ?? '',
   });
   if (problem) return summary('Applied', problem.stalled ? 'Stalled' : 'Reconciling');
-  if (results.some((r) => r.conflict !== undefined)) return summary('Applied', 'Stalled');
+  // Only a change to the Work (or to its fleet's restrictions) resolves a refusal or a conflict.
+  if (results.some((r) => r.refused !== undefined || r.conflict !== undefined)) return summary('Applied', 'Stalled');
   if (results.some((r) => r.health.status === 'Degraded')) return summary('Degraded', 'Stalled');
   if (results.some((r) => r.error !== undefined) || pruneFailures.length > 0) return summary('Applied', 'Failed');
   if (byType('Applied')?.status !== 'True') return summary('Applied', 'Reconciling');

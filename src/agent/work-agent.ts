@@ -8,15 +8,18 @@ import { sleep } from '../runtime/clock.js';
 import { silentLogger, type Logger } from '../runtime/log.js';
 import { createWorkQueue } from '../runtime/queue.js';
 import { writeStatus } from '../runtime/status.js';
+import { sourcePrefixes } from '../hub/work-objects.js';
+import { admissionRules, namespaceAdmitted, type AdmissionRules } from './admission.js';
 import { applyManifests, pruneEntries, type ApplierContext } from './applier.js';
 import { bootstrapSecretName } from './bootstrap.js';
 import { crashPoint } from './crash-point.js';
+import { watchFleetRules } from './fleet-rules.js';
 import { checkMembership, type HubTrust } from './hub-trust.js';
 import type { AgentMetrics } from './metrics.js';
 import { appliedCopy, deletedCopy, intendedCopy, lastAppliedManifests, LOCAL_COPY_LABEL, localCopyName, localCopySecrets, ownManifests, readLocalCopy, type DesiredCopy, type LocalCopy } from './local-copy.js';
 import { workLabelValue, type WorkRef } from './ownership.js';
 import { pruneCandidates, type InventoryEntry } from './plan.js';
-import { applyNamespaceLabels, auditManifests, namespaceInfo, namespaceLabelManager, planNamespaceLabels, withTemplates, type NamespaceInfo, type PolicyShellContext } from './policy.js';
+import { applyNamespaceLabels, auditManifests, namespaceInfo, namespaceLabelManager, planNamespaceLabels, restrictPolicy, withTemplates, type NamespaceInfo, type PolicyShellContext } from './policy.js';
 import { createSpokeCache } from './spoke-cache.js';
 import { computeWorkStatus, type ContentProblem, type ManifestResult } from './status.js';
 import { hubDesired, workSetName, type HubDesired } from './work-set.js';
@@ -50,6 +53,8 @@ export interface WorkAgentOptions {
   /** The spoke the agent applies to. */
   spoke: Kube;
   cluster: string;
+  /** The cluster's fleet: its Fleet's restrictions judge every Work (left out: the built-in defaults). */
+  fleet?: string;
   /** The hub namespace of this cluster's Works (default flotilla-member-CLUSTER). */
   namespace?: string;
   /** The spoke namespace for local copies (default flotilla-system; it must exist). */
@@ -198,9 +203,19 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
     copyParts.delete(set);
   }
 
+  const fleetRules = options.fleet === undefined ? undefined
+    : watchFleetRules({ hub, fleet: options.fleet, logger, signal, onChange: () => { for (const set of setsByLabel.values()) queue.add(set); } });
+  // The set's name says its source's kind (pb-NAME for PolicyBundles), with or without the hub.
+  const rulesOf = (set: string): AdmissionRules =>
+    admissionRules(set.startsWith(`${sourcePrefixes.PolicyBundle}-`) ? 'PolicyBundle' : 'GlobalService', fleetRules?.restrictions(), [systemNamespace]);
   const applier = (set: string, enforced: Pick<DesiredCopy, 'options'>): ApplierContext => ({
-    kube: spoke, cache, logger: logger.child({ work: set }), signal, work: refOf(set), options: enforced.options,
+    kube: spoke, cache, logger: logger.child({ work: set }), signal, work: refOf(set), options: enforced.options, admission: rulesOf(set),
   });
+  /** The policy as the fleet lets it write into the spoke's namespaces now. */
+  const allowedPolicy = (set: string, policy: WorkPolicy, namespaces: readonly NamespaceInfo[]): WorkPolicy => {
+    const rules = rulesOf(set);
+    return restrictPolicy(policy, namespaces, (namespace) => namespaceAdmitted(namespace, rules));
+  };
 
   // --- hub trust -------------------------------------------------------------------------------
   // Hub content is taken, and anything pruned, only while the agent's membership checks out; the
@@ -301,14 +316,17 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
 
   /** The namespaces' policy labels as `policy` wants them (none: ours removed); results for the selected. */
   async function reconcileNamespaceLabels(set: string, policy: WorkPolicy | undefined): Promise<ManifestResult[]> {
-    return applyNamespaceLabels(policyContext, set, planNamespaceLabels(policy, await namespaceInfos(set)));
+    const namespaces = await namespaceInfos(set);
+    return applyNamespaceLabels(policyContext, set, planNamespaceLabels(policy && allowedPolicy(set, policy, namespaces), namespaces));
   }
 
   /** A set's manifests for this cluster: the Work's own plus its policy's templates in every selected namespace. */
   async function expandedManifests(set: string, own: Manifest[], policy: WorkPolicy | undefined): Promise<Pick<DesiredCopy, 'manifests' | 'policy'>> {
     if (policy === undefined) return { manifests: own };
     policySets.add(set);
-    return withTemplates(own, policy, await namespaceInfos(set));
+    const namespaces = await namespaceInfos(set);
+    const expanded = withTemplates(own, allowedPolicy(set, policy, namespaces), namespaces);
+    return { manifests: expanded.manifests, policy: { ...expanded.policy, spec: policy } };
   }
 
   /**

@@ -17,6 +17,7 @@
 //   write — then deleted. The finalizer goes when every cluster confirmed, its member is gone, or
 //   the cleanup timeout passed; until then a Reconciling condition names the clusters pending.
 import { annotations, fieldManager, finalizer, labels, type GlobalService, type Manifest, type Work } from '../api/index.js';
+import { admissionRules, describeRefusals, refusals, type Refusal } from '../agent/admission.js';
 import { manifestIdentity, type ManifestIdentity } from '../agent/order.js';
 import {
   isNotFound, jsonEqual, objectKey, setReadiness, timestamp, writeStatus, type ControllerSpec, type InformerSource, type Kube,
@@ -203,6 +204,7 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
         rendered.set(cluster.name, renderCached(renders, prepared, { ...cluster, groups: clusterGroups.get(cluster.name) ?? new Set(), fleet: fleetName }).result);
       }
     }
+    const refused = refusedManifests(rendered, fleet);
     const ref = sourceRef(service);
     const conflicts = new Map<string, string>();
     for (const [cluster, result] of rendered) {
@@ -233,7 +235,8 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
     });
 
     const changes: WorkChanges = { apply: [], remove: [] };
-    if (prepared) {
+    // A refused manifest stops the whole revision: the clusters keep the last one that passed.
+    if (prepared && refused === undefined) {
       const update = new Set(plan.update);
       const since = timestamp();
       for (const state of states) {
@@ -275,6 +278,7 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
     const summary = (current: ServiceObject): GlobalService['status'] => summarizeStatus({
       generation, revision, plan, clusters: states,
       ...(!source.ok ? { sourceError: source.error } : {}),
+      ...(refused !== undefined ? { refused } : {}),
       ...(current.status?.conditions ? { previousConditions: current.status.conditions } : {}),
       now: new Date(),
     });
@@ -356,6 +360,23 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
     const fleet = fleets.get(name);
     return fleet ? workspaceIndex(fleet)[0] : undefined;
   }
+}
+
+/**
+ * Why the service may not ship under its fleet's restrictions (the first cluster whose render has a
+ * refused manifest, those manifests named), or undefined. Renders are shared between clusters, and
+ * so are their verdicts.
+ */
+function refusedManifests(rendered: ReadonlyMap<string, RenderResult>, fleet: FleetObject): string | undefined {
+  const rules = admissionRules('GlobalService', fleet.spec?.restrictions);
+  const judged = new Map<readonly Manifest[], Refusal[]>();
+  for (const [cluster, result] of rendered) {
+    if (!result.ok) continue;
+    let found = judged.get(result.manifests);
+    if (!found) judged.set(result.manifests, (found = refusals(result.manifests, rules)));
+    if (found.length > 0) return `cluster ${cluster}: ${describeRefusals(found)}`;
+  }
+  return undefined;
 }
 
 function noteReadiness(log: Logger, before: ServiceObject, after: ServiceObject): void {

@@ -41,16 +41,18 @@ describe('memberAccessObjects', () => {
     }
   });
 
-  it('grants no wildcard, no Secret, no RBAC and no fleet-level resource', () => {
+  it('grants no wildcard, no Secret, no RBAC and no fleet-level resource but a read of its own Fleet', () => {
     for (const rule of rules) {
       expect(rule.verbs).not.toContain('*');
       expect(rule.resources).not.toContain('*');
       expect(rule.apiGroups).not.toContain('rbac.authorization.k8s.io');
       expect(rule.resources).not.toContain('secrets');
-      for (const resource of ['fleets', 'clustergroups', 'globalservices', 'policybundles']) {
+      for (const resource of ['clustergroups', 'globalservices', 'policybundles']) {
         expect(rule.resources).not.toContain(resource);
       }
     }
+    const fleetRules = rules.filter((rule) => rule.resources.includes('fleets'));
+    expect(fleetRules).toEqual([{ apiGroups: ['flotilla.dev'], resources: ['fleets'], resourceNames: ['prod'], verbs: ['get', 'list', 'watch'] }]);
   });
 
   it('limits every MemberCluster, Lease-update and token rule to its own name', () => {

@@ -1,10 +1,11 @@
 /**
  * The identity the hub gives one member cluster's agent, and nothing more: the objects that let it
  * read its own Work, report Work status, keep a heartbeat Lease and rotate its own token in its own
- * namespace, and write the status of its own MemberCluster. No rule grants any other name, any
- * Secret, any fleet-level resource or any RBAC verb, so the agent cannot escalate. The identity is
- * one per join: its ServiceAccount is named after the MemberCluster's uid (agentServiceAccount), and
- * the bindings name that account alone, so the Role and bindings keep fixed names.
+ * namespace, write the status of its own MemberCluster, and read its own Fleet (the restrictions it
+ * enforces). No rule grants any other name, any Secret, any other fleet-level resource or any RBAC
+ * verb, so the agent cannot escalate. The identity is one per join: its ServiceAccount is named after
+ * the MemberCluster's uid (agentServiceAccount), and the bindings name that account alone, so the
+ * Role and bindings keep fixed names.
  */
 import { agentServiceAccount, apiVersion, group, heartbeatLease, labels as apiLabels, memberNamespace } from '../api/index.js';
 import type { KubeObject, OwnerReference } from '../runtime/index.js';
@@ -79,6 +80,8 @@ export function memberAccessObjects({ cluster, fleet, uid }: MemberIdentity): Ac
       rules: [
         { apiGroups: [group], resources: ['memberclusters'], resourceNames: [cluster], verbs: ['get', 'watch'] },
         { apiGroups: [group], resources: ['memberclusters/status'], resourceNames: [cluster], verbs: ['get', 'update', 'patch'] },
+        // Its own Fleet, read only, for the restrictions it must enforce on every Work.
+        { apiGroups: [group], resources: ['fleets'], resourceNames: [fleet], verbs: ['get', 'list', 'watch'] },
       ],
     },
     {

@@ -10,6 +10,7 @@ import {
   apiVersion, labels, type FleetPolicyCounts, type Manifest, type ManifestStatus, type PolicyBundle,
   type PolicyBundleStatus, type PolicyViolation, type ViolationCount, type Work, type WorkPolicy,
 } from '../api/index.js';
+import { admissionRules, describeRefusals, refusals } from '../agent/admission.js';
 import { identityKey, manifestIdentity, type ManifestIdentity } from '../agent/order.js';
 import {
   digestOf, findCondition, isNotFound, objectKey, setReadiness, truncateMessage, writeStatus, type ControllerSpec, type InformerSource,
@@ -278,6 +279,15 @@ export function policyBundleController(manager: Manager, sources: PolicyBundleSo
       targeting.set(request.key, []);
       await writeStatus(ctx.kube, bundle, (current) => policyBundleStatus({
         bundle: current, revision: rendered.revision, compliance: [], stalled: { reason: 'FleetNotFound', message: `no Fleet has ${namespace} as its workspace namespace` },
+      }), { signal: ctx.signal, fieldManager: hubFieldManager });
+      return undefined;
+    }
+    // Templates are judged by kind and RBAC here; the agent stamps them only where the fleet allows.
+    const refused = refusals([...rendered.manifests, ...rendered.policy.namespaceTemplates ?? []], admissionRules('PolicyBundle', fleet.spec?.restrictions));
+    if (refused.length > 0) {
+      // Nothing of this revision ships: the clusters keep the Works of the last one that passed.
+      await writeStatus(ctx.kube, bundle, (current) => policyBundleStatus({
+        bundle: current, revision: rendered.revision, compliance: [], stalled: { reason: 'ManifestRefused', message: truncateMessage(describeRefusals(refused), 1024) },
       }), { signal: ctx.signal, fieldManager: hubFieldManager });
       return undefined;
     }

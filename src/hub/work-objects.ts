@@ -33,7 +33,8 @@ const MAX_NAME = 63;
  */
 export const revisionSinceAnnotation = 'flotilla.dev/revision-since';
 
-const sourcePrefixes = { GlobalService: 'gs', PolicyBundle: 'pb' } as const;
+/** The prefix of a source's Work names by its kind: the agent reads a Work set's kind from it. */
+export const sourcePrefixes = { GlobalService: 'gs', PolicyBundle: 'pb' } as const;
 
 /** Shortens `text` to `max` characters with a hash of the whole, so distinct long names stay distinct. */
 function fitName(text: string, max: number): string {

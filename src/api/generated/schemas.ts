@@ -375,6 +375,265 @@ export const fleetSchema: JsonSchema = {
           ],
           "default": "Correct"
         },
+        "restrictions": {
+          "type": "object",
+          "title": "FleetRestrictions",
+          "description": "What the fleet's sources may ship to its clusters, like an Argo CD AppProject. The Fleet is cluster-scoped, so the tenants who write GlobalServices and PolicyBundles in its workspace namespace cannot change it. Enforced twice: by the hub when it renders a source (a refused manifest stalls the source and nothing of that revision ships) and by each agent before it applies a Work (a refused manifest is reported in the Work status; the rest applies). Left out, every field takes its secure default: no shipping into system namespaces, no RBAC granting cluster-admin-like power, and no admission webhooks or policies from GlobalServices.",
+          "default": {},
+          "properties": {
+            "globalServices": {
+              "type": "object",
+              "description": "What GlobalServices in the workspace may ship. Defaults: deniedNamespaces the system namespaces, deniedKinds every admissionregistration.k8s.io kind, rbac Restricted.",
+              "x-kubernetes-validations": [
+                {
+                  "rule": "!has(self.allowedNamespaces) || !has(self.deniedNamespaces) || self.allowedNamespaces.all(n, !(n in self.deniedNamespaces))",
+                  "message": "a namespace cannot be both allowed and denied",
+                  "fieldPath": ".allowedNamespaces"
+                },
+                {
+                  "rule": "!has(self.allowedKinds) || !has(self.deniedKinds) || self.allowedKinds.all(a, !self.deniedKinds.exists(d, d.group == a.group && d.kind == a.kind))",
+                  "message": "a kind cannot be both allowed and denied",
+                  "fieldPath": ".allowedKinds"
+                }
+              ],
+              "properties": {
+                "allowedKinds": {
+                  "type": "array",
+                  "description": "If set, only these kinds may ship (cluster-scoped and namespaced alike); left out, every kind not denied may. [] allows no kind at all.",
+                  "maxItems": 64,
+                  "x-kubernetes-list-type": "atomic",
+                  "items": {
+                    "type": "object",
+                    "description": "A kind of object, by API group and kind; \"*\" in either matches any.",
+                    "required": [
+                      "group",
+                      "kind"
+                    ],
+                    "properties": {
+                      "group": {
+                        "type": "string",
+                        "description": "The API group (\"\" for the core group, e.g. Namespace, ConfigMap), or \"*\" for any.",
+                        "maxLength": 253,
+                        "pattern": "^(\\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$"
+                      },
+                      "kind": {
+                        "type": "string",
+                        "description": "The kind, e.g. ClusterRoleBinding, or \"*\" for every kind of the group.",
+                        "minLength": 1,
+                        "maxLength": 63,
+                        "pattern": "^(\\*|[A-Za-z][A-Za-z0-9]*)$"
+                      }
+                    },
+                    "additionalProperties": false
+                  }
+                },
+                "deniedKinds": {
+                  "type": "array",
+                  "description": "Kinds that may never ship, whatever allowedKinds says. For GlobalServices it defaults to every kind of admissionregistration.k8s.io (webhooks and admission policies can lock a cluster, the agent included, out of its own API); PolicyBundles ship admission policies by design.",
+                  "maxItems": 64,
+                  "x-kubernetes-list-type": "atomic",
+                  "items": {
+                    "type": "object",
+                    "description": "A kind of object, by API group and kind; \"*\" in either matches any.",
+                    "required": [
+                      "group",
+                      "kind"
+                    ],
+                    "properties": {
+                      "group": {
+                        "type": "string",
+                        "description": "The API group (\"\" for the core group, e.g. Namespace, ConfigMap), or \"*\" for any.",
+                        "maxLength": 253,
+                        "pattern": "^(\\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$"
+                      },
+                      "kind": {
+                        "type": "string",
+                        "description": "The kind, e.g. ClusterRoleBinding, or \"*\" for every kind of the group.",
+                        "minLength": 1,
+                        "maxLength": 63,
+                        "pattern": "^(\\*|[A-Za-z][A-Za-z0-9]*)$"
+                      }
+                    },
+                    "additionalProperties": false
+                  }
+                },
+                "allowedNamespaces": {
+                  "type": "array",
+                  "description": "If set, namespaced objects (and Namespace objects) may only target these namespaces; left out, every namespace not denied. Cluster-scoped objects are judged by kind only.",
+                  "maxItems": 64,
+                  "x-kubernetes-list-type": "set",
+                  "items": {
+                    "type": "string",
+                    "description": "A namespace name, or a prefix ending in \"*\" (team-a-* matches team-a-web); \"*\" alone matches every namespace.",
+                    "minLength": 1,
+                    "maxLength": 63,
+                    "pattern": "^([a-z0-9]([-a-z0-9]*[a-z0-9])?|[a-z0-9-]*\\*)$"
+                  }
+                },
+                "deniedNamespaces": {
+                  "type": "array",
+                  "description": "Namespaces nothing may be shipped into (nor a Namespace object of that name adopted or changed); for PolicyBundles, namespaces never stamped, whatever excludeNamespaces says. Defaults to the system namespaces kube-system, kube-public, kube-node-lease and flotilla-system.",
+                  "maxItems": 64,
+                  "x-kubernetes-list-type": "set",
+                  "items": {
+                    "type": "string",
+                    "description": "A namespace name, or a prefix ending in \"*\" (team-a-* matches team-a-web); \"*\" alone matches every namespace.",
+                    "minLength": 1,
+                    "maxLength": 63,
+                    "pattern": "^([a-z0-9]([-a-z0-9]*[a-z0-9])?|[a-z0-9-]*\\*)$"
+                  }
+                },
+                "rbac": {
+                  "type": "string",
+                  "description": "Restricted (the default) refuses RBAC that grants more than a namespace admin could: a RoleBinding or ClusterRoleBinding to the ClusterRole cluster-admin, and a Role or ClusterRole with a rule granting \"*\" verbs on \"*\" resources or the escalate, bind or impersonate verbs. Unrestricted ships RBAC as written.",
+                  "enum": [
+                    "Restricted",
+                    "Unrestricted"
+                  ]
+                }
+              },
+              "default": {
+                "deniedNamespaces": [
+                  "kube-system",
+                  "kube-public",
+                  "kube-node-lease",
+                  "flotilla-system"
+                ],
+                "deniedKinds": [
+                  {
+                    "group": "admissionregistration.k8s.io",
+                    "kind": "*"
+                  }
+                ],
+                "rbac": "Restricted"
+              },
+              "additionalProperties": false
+            },
+            "policyBundles": {
+              "type": "object",
+              "description": "What PolicyBundles in the workspace may ship and where they may stamp their namespaced policies. Defaults: deniedNamespaces the system namespaces, no denied kinds, rbac Restricted.",
+              "x-kubernetes-validations": [
+                {
+                  "rule": "!has(self.allowedNamespaces) || !has(self.deniedNamespaces) || self.allowedNamespaces.all(n, !(n in self.deniedNamespaces))",
+                  "message": "a namespace cannot be both allowed and denied",
+                  "fieldPath": ".allowedNamespaces"
+                },
+                {
+                  "rule": "!has(self.allowedKinds) || !has(self.deniedKinds) || self.allowedKinds.all(a, !self.deniedKinds.exists(d, d.group == a.group && d.kind == a.kind))",
+                  "message": "a kind cannot be both allowed and denied",
+                  "fieldPath": ".allowedKinds"
+                }
+              ],
+              "properties": {
+                "allowedKinds": {
+                  "type": "array",
+                  "description": "If set, only these kinds may ship (cluster-scoped and namespaced alike); left out, every kind not denied may. [] allows no kind at all.",
+                  "maxItems": 64,
+                  "x-kubernetes-list-type": "atomic",
+                  "items": {
+                    "type": "object",
+                    "description": "A kind of object, by API group and kind; \"*\" in either matches any.",
+                    "required": [
+                      "group",
+                      "kind"
+                    ],
+                    "properties": {
+                      "group": {
+                        "type": "string",
+                        "description": "The API group (\"\" for the core group, e.g. Namespace, ConfigMap), or \"*\" for any.",
+                        "maxLength": 253,
+                        "pattern": "^(\\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$"
+                      },
+                      "kind": {
+                        "type": "string",
+                        "description": "The kind, e.g. ClusterRoleBinding, or \"*\" for every kind of the group.",
+                        "minLength": 1,
+                        "maxLength": 63,
+                        "pattern": "^(\\*|[A-Za-z][A-Za-z0-9]*)$"
+                      }
+                    },
+                    "additionalProperties": false
+                  }
+                },
+                "deniedKinds": {
+                  "type": "array",
+                  "description": "Kinds that may never ship, whatever allowedKinds says. For GlobalServices it defaults to every kind of admissionregistration.k8s.io (webhooks and admission policies can lock a cluster, the agent included, out of its own API); PolicyBundles ship admission policies by design.",
+                  "maxItems": 64,
+                  "x-kubernetes-list-type": "atomic",
+                  "items": {
+                    "type": "object",
+                    "description": "A kind of object, by API group and kind; \"*\" in either matches any.",
+                    "required": [
+                      "group",
+                      "kind"
+                    ],
+                    "properties": {
+                      "group": {
+                        "type": "string",
+                        "description": "The API group (\"\" for the core group, e.g. Namespace, ConfigMap), or \"*\" for any.",
+                        "maxLength": 253,
+                        "pattern": "^(\\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$"
+                      },
+                      "kind": {
+                        "type": "string",
+                        "description": "The kind, e.g. ClusterRoleBinding, or \"*\" for every kind of the group.",
+                        "minLength": 1,
+                        "maxLength": 63,
+                        "pattern": "^(\\*|[A-Za-z][A-Za-z0-9]*)$"
+                      }
+                    },
+                    "additionalProperties": false
+                  }
+                },
+                "allowedNamespaces": {
+                  "type": "array",
+                  "description": "If set, namespaced objects (and Namespace objects) may only target these namespaces; left out, every namespace not denied. Cluster-scoped objects are judged by kind only.",
+                  "maxItems": 64,
+                  "x-kubernetes-list-type": "set",
+                  "items": {
+                    "type": "string",
+                    "description": "A namespace name, or a prefix ending in \"*\" (team-a-* matches team-a-web); \"*\" alone matches every namespace.",
+                    "minLength": 1,
+                    "maxLength": 63,
+                    "pattern": "^([a-z0-9]([-a-z0-9]*[a-z0-9])?|[a-z0-9-]*\\*)$"
+                  }
+                },
+                "deniedNamespaces": {
+                  "type": "array",
+                  "description": "Namespaces nothing may be shipped into (nor a Namespace object of that name adopted or changed); for PolicyBundles, namespaces never stamped, whatever excludeNamespaces says. Defaults to the system namespaces kube-system, kube-public, kube-node-lease and flotilla-system.",
+                  "maxItems": 64,
+                  "x-kubernetes-list-type": "set",
+                  "items": {
+                    "type": "string",
+                    "description": "A namespace name, or a prefix ending in \"*\" (team-a-* matches team-a-web); \"*\" alone matches every namespace.",
+                    "minLength": 1,
+                    "maxLength": 63,
+                    "pattern": "^([a-z0-9]([-a-z0-9]*[a-z0-9])?|[a-z0-9-]*\\*)$"
+                  }
+                },
+                "rbac": {
+                  "type": "string",
+                  "description": "Restricted (the default) refuses RBAC that grants more than a namespace admin could: a RoleBinding or ClusterRoleBinding to the ClusterRole cluster-admin, and a Role or ClusterRole with a rule granting \"*\" verbs on \"*\" resources or the escalate, bind or impersonate verbs. Unrestricted ships RBAC as written.",
+                  "enum": [
+                    "Restricted",
+                    "Unrestricted"
+                  ]
+                }
+              },
+              "default": {
+                "deniedNamespaces": [
+                  "kube-system",
+                  "kube-public",
+                  "kube-node-lease",
+                  "flotilla-system"
+                ],
+                "rbac": "Restricted"
+              },
+              "additionalProperties": false
+            }
+          },
+          "additionalProperties": false
+        },
         "heartbeatTimeout": {
           "type": "string",
           "description": "How long a member cluster may go without a heartbeat before it is considered lost (its Healthy condition turns Unknown). Between 10s and 24h.",

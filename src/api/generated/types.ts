@@ -32,6 +32,10 @@ export type ProgressDeadlineSeconds = number;
  */
 export type DriftPolicy = 'Correct' | 'Report';
 /**
+ * A namespace name, or a prefix ending in "*" (team-a-* matches team-a-web); "*" alone matches every namespace.
+ */
+export type NamespacePattern = string;
+/**
  * A duration in Go syntax, e.g. 30s, 5m, 1h30m.
  */
 export type Duration = string;
@@ -221,6 +225,7 @@ export interface FleetSpec {
   workspaceNamespace?: string;
   rollout?: FleetRolloutDefaults;
   driftPolicy?: DriftPolicy;
+  restrictions?: FleetRestrictions;
   heartbeatTimeout?: Duration;
 }
 /**
@@ -233,6 +238,59 @@ export interface FleetRolloutDefaults {
   strategy?: 'AllAtOnce' | 'RollingUpdate';
   maxUnavailable?: MaxUnavailable;
   progressDeadlineSeconds?: ProgressDeadlineSeconds;
+}
+/**
+ * What the fleet's sources may ship to its clusters, like an Argo CD AppProject. The Fleet is cluster-scoped, so the tenants who write GlobalServices and PolicyBundles in its workspace namespace cannot change it. Enforced twice: by the hub when it renders a source (a refused manifest stalls the source and nothing of that revision ships) and by each agent before it applies a Work (a refused manifest is reported in the Work status; the rest applies). Left out, every field takes its secure default: no shipping into system namespaces, no RBAC granting cluster-admin-like power, and no admission webhooks or policies from GlobalServices.
+ */
+export interface FleetRestrictions {
+  globalServices?: SourceRestrictions;
+  policyBundles?: SourceRestrictions;
+}
+/**
+ * What one kind of source (GlobalServices or PolicyBundles) in the fleet may ship to its clusters. A manifest is refused when its kind is denied or not allowed, when it targets a namespace (its own, or the name of a Namespace object) that is denied or not allowed, or when rbac is Restricted and it grants too much. A field left out takes its secure default; write [] (or rbac: Unrestricted) to lift a restriction.
+ */
+export interface SourceRestrictions {
+  /**
+   * If set, only these kinds may ship (cluster-scoped and namespaced alike); left out, every kind not denied may. [] allows no kind at all.
+   *
+   * @maxItems 64
+   */
+  allowedKinds?: KindRef[];
+  /**
+   * Kinds that may never ship, whatever allowedKinds says. For GlobalServices it defaults to every kind of admissionregistration.k8s.io (webhooks and admission policies can lock a cluster, the agent included, out of its own API); PolicyBundles ship admission policies by design.
+   *
+   * @maxItems 64
+   */
+  deniedKinds?: KindRef[];
+  /**
+   * If set, namespaced objects (and Namespace objects) may only target these namespaces; left out, every namespace not denied. Cluster-scoped objects are judged by kind only.
+   *
+   * @maxItems 64
+   */
+  allowedNamespaces?: NamespacePattern[];
+  /**
+   * Namespaces nothing may be shipped into (nor a Namespace object of that name adopted or changed); for PolicyBundles, namespaces never stamped, whatever excludeNamespaces says. Defaults to the system namespaces kube-system, kube-public, kube-node-lease and flotilla-system.
+   *
+   * @maxItems 64
+   */
+  deniedNamespaces?: NamespacePattern[];
+  /**
+   * Restricted (the default) refuses RBAC that grants more than a namespace admin could: a RoleBinding or ClusterRoleBinding to the ClusterRole cluster-admin, and a Role or ClusterRole with a rule granting "*" verbs on "*" resources or the escalate, bind or impersonate verbs. Unrestricted ships RBAC as written.
+   */
+  rbac?: 'Restricted' | 'Unrestricted';
+}
+/**
+ * A kind of object, by API group and kind; "*" in either matches any.
+ */
+export interface KindRef {
+  /**
+   * The API group ("" for the core group, e.g. Namespace, ConfigMap), or "*" for any.
+   */
+  group: string;
+  /**
+   * The kind, e.g. ClusterRoleBinding, or "*" for every kind of the group.
+   */
+  kind: string;
 }
 /**
  * The fleet at a glance, written by the hub operator. Bounded in size at any fleet size.

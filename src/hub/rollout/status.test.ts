@@ -44,6 +44,7 @@ describe('summarizeStatus', () => {
     ['an invalid rollout', { plan: plan({ phase: 'Progressing', invalid: 'bad' }) }, { Ready: 'False/InvalidRollout', Stalled: 'True/InvalidRollout' }],
     ['an unreadable source', { sourceError: { reason: 'ConfigMapNotFound', message: 'gone' } }, { Ready: 'False/ConfigMapNotFound', Stalled: 'True/ConfigMapNotFound' }],
     ['a cluster that cannot render', { clusters: [cluster('a', { renderError: { reason: 'PatchFailed', message: 'p' } })] }, { Ready: 'False/RenderFailed', Stalled: 'True/RenderFailed' }],
+    ['a manifest refused by the fleet', { refused: 'cluster a: 1 manifest refused', plan: plan({ phase: 'Progressing' }) }, { Ready: 'False/ManifestRefused', Stalled: 'True/ManifestRefused' }],
     ['a conflict', { clusters: [cluster('a', { conflict: 'Deployment.apps/web/api is held by GlobalService fleet/x' })] }, { Ready: 'False/Conflict', Stalled: 'True/Conflict' }],
   ])('conditions when %s', (_name, input, expected) => {
     expect(conditionsOf(summarize(input))).toEqual(expected);

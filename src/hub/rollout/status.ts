@@ -34,6 +34,8 @@ export interface StatusInput {
   clusters: readonly ClusterSummaryState[];
   /** Why the source itself could not be read (no ConfigMap, unparsable YAML): nothing renders. */
   sourceError?: RenderError;
+  /** Why the revision may not ship under the fleet's restrictions (the refused manifests named): nothing of it ships. */
+  refused?: string;
   previousConditions?: readonly Condition[];
   now: Date;
 }
@@ -88,6 +90,7 @@ const progressReasons: Record<Exclude<RolloutPlan['phase'], 'Halted' | 'Complete
 function readiness(input: StatusInput): Omit<Readiness, 'observedGeneration'> {
   const { plan, sourceError, clusters } = input;
   if (sourceError) return { state: 'Stalled', reason: sourceError.reason, message: sourceError.message };
+  if (input.refused !== undefined) return { state: 'Stalled', reason: 'ManifestRefused', message: cut(input.refused) };
   if (plan.invalid !== undefined) return { state: 'Stalled', reason: 'InvalidRollout', message: plan.invalid };
   if (plan.phase === 'Halted') {
     const reason = plan.halting[0]?.reason === 'ProgressDeadlineExceeded' ? 'ProgressDeadlineExceeded' : 'ClusterDegraded';
