@@ -2,4 +2,9 @@
 // The one flotilla executable; the commands live in src/cli/ (compiled to dist/ by `make build`).
 import { main } from '../dist/src/cli/main.js';
 
-process.exitCode = await main(process.argv);
+const code = await main(process.argv);
+// A command that failed has nothing left to do (its reason is already on stderr): exit now, so
+// that nothing it left behind, a socket or a timer, can keep a process that cannot serve alive.
+// Success lets the event loop drain, so that output still buffered for a pipe is not cut off.
+if (code !== 0) process.exit(code);
+process.exitCode = code;

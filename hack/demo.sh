@@ -56,7 +56,7 @@ kubectl() { "$bin/kubectl" "$@"; }
 echo "==> installing the CRDs on the hub"
 flotilla install --kubeconfig "$HUB" >/dev/null
 echo "==> starting the hub operator (log: $DEMO/hub.log)"
-start hub hub --kubeconfig "$HUB" --health-port 0
+start hub hub --kubeconfig "$HUB" --health-address 127.0.0.1:0
 kubectl --kubeconfig "$HUB" apply --server-side --field-manager flotilla-demo -f examples/00-fleet.yaml >/dev/null
 
 join() {

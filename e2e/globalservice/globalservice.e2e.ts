@@ -67,7 +67,7 @@ async function readyAt(name: string, revision?: string): Promise<Service> {
 beforeAll(async () => {
   const install = await runFlotilla(['install', '--kubeconfig', hubConfig]);
   if (install.code !== 0) throw new Error(`flotilla install failed: ${install.stderr}`);
-  const hubProgram = startProgram(`hub-${fleet}`, ['hub', '--kubeconfig', hubConfig, '--health-port', '0']);
+  const hubProgram = startProgram(`hub-${fleet}`, ['hub', '--kubeconfig', hubConfig, '--health-address', '127.0.0.1:0']);
   stops.push(() => hubProgram.stop());
   await hub.create({ apiVersion, kind: 'Fleet', metadata: { name: fleet } });
   for (const spoke of spokes) {

@@ -72,7 +72,7 @@ async function maxUnavailableDuring(service: string, revisionOf: () => string | 
 beforeAll(async () => {
   const install = await runFlotilla(['install', '--kubeconfig', hubConfig]);
   if (install.code !== 0) throw new Error(`flotilla install failed: ${install.stderr}`);
-  startProgram(`hub-${prefix}`, ['hub', '--kubeconfig', hubConfig, '--health-port', '0']);
+  startProgram(`hub-${prefix}`, ['hub', '--kubeconfig', hubConfig, '--health-address', '127.0.0.1:0']);
   await hub.create({ apiVersion, kind: 'Fleet', metadata: { name: fleet } });
   names = await createSimulatedMembers(hub, prefix, CLUSTERS, fleet, { sim: prefix });
   await eventually(async () => {

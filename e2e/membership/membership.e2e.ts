@@ -58,7 +58,7 @@ async function statusOf(request: Promise<unknown>): Promise<number> {
 beforeAll(async () => {
   const install = await runFlotilla(['install', '--kubeconfig', hubConfig]);
   if (install.code !== 0) throw new Error(`flotilla install failed: ${install.stderr}`);
-  hubProgram = startProgram('hub', ['hub', '--kubeconfig', hubConfig, '--health-port', '0']);
+  hubProgram = startProgram('hub', ['hub', '--kubeconfig', hubConfig, '--health-address', '127.0.0.1:0']);
   await hub.create({ ...FleetType, metadata: { name: fleetName }, spec: { heartbeatTimeout: HEARTBEAT_TIMEOUT } });
 }, 120_000);
 

@@ -48,14 +48,25 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...running].map((p) => p.stop()));
 }
 
-/** Runs `flotilla ARGS...` to completion. */
-export function runFlotilla(args: string[]): Promise<CommandResult> {
+/**
+ * Runs `flotilla ARGS...` to completion. One still running after `killAfterMs` (default: never) is
+ * killed and answers `stillRunning`, so a test of a process that must exit reports one that lingers.
+ */
+export function runFlotilla(args: string[], options: { killAfterMs?: number } = {}): Promise<CommandResult & { stillRunning: boolean }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(repoRoot, 'bin', 'flotilla.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
+    let stillRunning = false;
+    const timer = options.killAfterMs === undefined ? undefined : setTimeout(() => {
+      stillRunning = true;
+      child.kill('SIGKILL');
+    }, options.killAfterMs);
     child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
     child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    child.once('exit', (code) => { resolve({ code: code ?? 1, stdout, stderr }); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout, stderr, stillRunning });
+    });
   });
 }

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createWidgetCRD, eventually, type Widget } from '../framework/index.js';
 import { setCondition, type Condition } from '../../src/runtime/conditions.js';
@@ -19,6 +21,25 @@ describe('controllers on a real apiserver', () => {
   afterAll(async () => {
     await deleteNamespace(kube, ns);
     kube.close();
+  });
+
+  it('refuses to start when its health address is taken, having started no list and no watch', async () => {
+    const occupier = createServer().listen(0, '127.0.0.1');
+    await once(occupier, 'listening');
+    const { port } = occupier.address() as AddressInfo;
+    const managerKube = kubeFor('hub', 'taken-port-manager');
+    const manager = createManager({ kube: managerKube, component: 'taken-port-test', health: { host: '127.0.0.1', port } });
+    const informer = manager.informer({ type: ConfigMap, namespace: ns });
+    try {
+      await expect(manager.start(new AbortController().signal)).rejects.toThrow(`address already in use 127.0.0.1:${port}`);
+      // Nothing runs on after the refusal: a moment later its client has still sent no request.
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect(managerKube.requestCounts()).toEqual({});
+      expect(informer.hasSynced()).toBe(false);
+    } finally {
+      occupier.close();
+      managerKube.close();
+    }
   });
 
   it('collapses a burst of 1000 updates to one object into far fewer reconciles, never two at once, ending on the last version', async () => {

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { runMemberAgent } from '../agent/member-agent.js';
 import { parseDuration } from '../hub/heartbeat.js';
-import { createLogger, kubeFromDefault, kubeFromFile, shutdownSignal } from '../runtime/index.js';
+import { createLogger, kubeFromDefault, kubeFromFile } from '../runtime/index.js';
+import { healthAddressHelp, parseAddress, serveUntilStopped } from './serve.js';
 
 /** The version in the package.json of this flotilla (repository root for src/ and dist/src/ alike). */
 export function packageVersion(from: string = dirname(fileURLToPath(import.meta.url))): string {
@@ -38,15 +39,6 @@ interface AgentFlags {
   healthAddress: string;
 }
 
-/** `HOST:PORT` (an empty host: every interface; port 0: any free one). */
-export function parseAddress(flag: string, text: string): { host: string; port: number } {
-  const at = text.lastIndexOf(':');
-  const port = Number(text.slice(at + 1));
-  if (at < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${flag} must be HOST:PORT, such as 127.0.0.1:8082 or :8082, not ${text}`);
-  const host = text.slice(0, at).replace(/^\[(.*)\]$/, '$1');
-  return { host: host === '' ? '0.0.0.0' : host, port };
-}
-
 export function registerAgent(program: Command): void {
   program
     .command('agent')
@@ -58,7 +50,7 @@ export function registerAgent(program: Command): void {
     .option('--token-refresh-fraction <f>', 'renew the hub token after this fraction of its lifetime', '0.8')
     .option('--token-refresh-after <duration>', 'renew the hub token this long after it was issued, if earlier (forces rotations in tests)')
     .option('--identity <name>', 'holder identity written into the heartbeat Lease (default: host name)')
-    .option('--health-address <host:port>', 'where to serve /healthz, /readyz and /metrics (:8082 for every interface, as in a Pod; port 0: any free one)', '127.0.0.1:8082')
+    .option('--health-address <host:port>', healthAddressHelp(8082), '127.0.0.1:8082')
     .action(async (flags: AgentFlags) => {
       const fraction = Number(flags.tokenRefreshFraction);
       if (!(fraction > 0 && fraction < 1)) throw new Error(`--token-refresh-fraction must be between 0 and 1, not ${flags.tokenRefreshFraction}`);
@@ -67,7 +59,7 @@ export function registerAgent(program: Command): void {
       if (tokenTtlMs < 600_000) throw new Error('--token-ttl must be at least 10m: the apiserver refuses shorter tokens');
       const spoke = flags.kubeconfig === undefined ? kubeFromDefault({ userAgent: 'flotilla-agent' }) : kubeFromFile(flags.kubeconfig, flags.context, { userAgent: 'flotilla-agent' });
       try {
-        await runMemberAgent({
+        await serveUntilStopped((signal) => runMemberAgent({
           spoke,
           logger: createLogger({ component: 'flotilla-agent' }),
           agentVersion: packageVersion(),
@@ -76,7 +68,7 @@ export function registerAgent(program: Command): void {
           heartbeatIntervalMs: duration('--heartbeat-interval', flags.heartbeatInterval),
           tokenTtlSeconds: Math.round(tokenTtlMs / 1000),
           refresh: { fraction, ...(flags.tokenRefreshAfter !== undefined ? { afterMs: duration('--token-refresh-after', flags.tokenRefreshAfter) } : {}) },
-        }, shutdownSignal());
+        }, signal));
       } finally {
         spoke.close();
       }

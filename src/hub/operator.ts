@@ -15,8 +15,8 @@ export const hubLeaseName = 'flotilla-hub';
 export interface HubOptions {
   kube: Kube;
   logger: Logger;
-  /** Port for /healthz, /readyz and /metrics; 0 picks a free one; undefined serves none. */
-  healthPort?: number;
+  /** Where to serve /healthz, /readyz and /metrics (port 0: any free one); none without it. */
+  health?: { host: string; port: number };
   /** Unique per replica (default: host name and a random suffix). */
   identity?: string;
   leaseDurationSeconds?: number;
@@ -41,7 +41,7 @@ export async function runHub(options: HubOptions, signal: AbortSignal): Promise<
       renewDeadlineMs: Math.round(leaseDurationSeconds * 1000 * 2 / 3), retryPeriodMs: Math.round(leaseDurationSeconds * 1000 / 7),
       ...(options.identity !== undefined ? { identity: options.identity } : {}),
     },
-    ...(options.healthPort !== undefined ? { health: { port: options.healthPort } } : {}),
+    ...(options.health !== undefined ? { health: options.health } : {}),
   });
   const sources = memberSources();
   const namespaces = { type: NamespaceType, labelSelector: managedBySelector };

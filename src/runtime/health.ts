@@ -67,7 +67,8 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
     reply(404, 'not found\n');
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    // e.g. "listen EADDRINUSE: address already in use 127.0.0.1:8081", said of what it was for.
+    server.once('error', (error) => { reject(new Error(`cannot serve /healthz, /readyz and /metrics: ${error.message}`, { cause: error })); });
     server.listen(options.port, options.host ?? '0.0.0.0', () => { resolve(); });
   });
   return {

@@ -101,14 +101,8 @@ export function createManager(options: ManagerOptions): Manager {
     async start(signal) {
       if (started) throw new Error('manager already started');
       started = true;
-      // Informers stop when we stop or when leadership is lost (then the process should exit).
-      const stopInformers = new AbortController();
-      // Every informer and its watch listen on it: many listeners by design, not a leak.
-      setMaxListeners(0, stopInformers.signal);
-      const onStop = (): void => { stopInformers.abort(signal.reason); };
-      signal.addEventListener('abort', onStop, { once: true });
-      const running = [...informers.values()].map((i) => i.run(stopInformers.signal));
       const synced = (): boolean => [...informers.values()].every((i) => i.hasSynced());
+      // Bound before anything runs: when the address is taken, start fails with nothing to stop.
       if (options.health) {
         health = await startHealthServer({
           port: options.health.port,
@@ -116,8 +110,18 @@ export function createManager(options: ManagerOptions): Manager {
           registry: metrics.registry,
           liveness: { 'not-stopped': () => !signal.aborted || 'shutting down' },
           readiness: { 'informers-synced': () => synced() || 'caches not synced', ...options.health.readiness },
+        }).catch((error: unknown) => {
+          unsubscribe();
+          throw error;
         });
       }
+      // Informers stop when we stop or when leadership is lost (then the process should exit).
+      const stopInformers = new AbortController();
+      // Every informer and its watch listen on it: many listeners by design, not a leak.
+      setMaxListeners(0, stopInformers.signal);
+      const onStop = (): void => { stopInformers.abort(signal.reason); };
+      signal.addEventListener('abort', onStop, { once: true });
+      const running = [...informers.values()].map((i) => i.run(stopInformers.signal));
       const lead = async (leading: AbortSignal): Promise<void> => {
         logger.info('starting controllers', { controllers: controllers.map((c) => c.name), identity });
         await Promise.all(controllers.map((c) => c.run(leading).catch((error: unknown) => {
