@@ -130,6 +130,9 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
   // The spoke's namespaces, watched once a Work carries a policy: their events re-expand every
   // policy set, so a new, relabelled or deleted namespace gets or loses its copies at once.
   const policySets = new Set<string>();
+  // Sets with a manifest left unapplied because another owner holds its object: a prune elsewhere
+  // (the other Work leaving) visits them again, since no watch event of theirs would.
+  const conflictedSets = new Set<string>();
   let namespaces: Informer | undefined;
   const namespacesChanged = (): void => { for (const set of policySets) queue.add(set); };
   async function namespaceCache(): Promise<Informer> {
@@ -275,7 +278,10 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
       logger.warn('not pruning: the hub is not confirmed as this agent\'s own', { work: set, objects: candidates.length, state: trust.state, basis });
       return { remaining: candidates, errors: [] };
     }
-    return pruneEntries(applier(set, copy), candidates);
+    const pruned = await pruneEntries(applier(set, copy), candidates);
+    // What a set could not apply because another Work held it may be free now.
+    if (pruned.writes > 0) for (const other of conflictedSets) if (other !== set) queue.add(other);
+    return pruned;
   }
 
   /** The Work set's Works were deleted on the hub: confirm it, then prune (or orphan) what it left. */
@@ -304,6 +310,7 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
       throw new Error(`could not prune ${pruned.errors.length} object(s): ${pruned.errors.slice(0, 3).join('; ')}`);
     }
     await dropCopy(set);
+    conflictedSets.delete(set);
     setsByLabel.delete(workLabelValue(refOf(set)));
     return {};
   }
@@ -372,6 +379,8 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
       crashPoint('after-intent');
       const outcome = await applyManifests(context, enforced.manifests, lastAppliedManifests(copy, resolveScope));
       results = outcome.results;
+      if (results.some((r) => r.conflict !== undefined)) conflictedSets.add(set);
+      else conflictedSets.delete(set);
       if (outcome.waiting) requeueAfter = 1000;
       if (results.some((r) => r.error !== undefined)) requeueAfter ??= 15_000;
       const pruned = await pruneIfTrusted(set, enforced, pruneCandidates(intended.inventory, enforced.manifests, resolveScope), desired.state === 'Content' ? 'hub' : 'local copy');
