@@ -8,8 +8,9 @@ import yaml from 'js-yaml';
 import { apiVersion, memberNamespace, type GlobalService, type Manifest, type PolicyBundle, type Work } from '../../src/api/index.js';
 import { workObjects } from '../../src/hub/work-objects.js';
 import { findCondition, kubeFromFile, type Condition, type Kube, type KubeObject } from '../../src/runtime/index.js';
-import { eventually, kubectlOk, plane, uniqueName } from '../framework/index.js';
-import { runFlotilla, startProgram, stopAll } from '../membership/processes.js';
+import { FLEET_RULES_CONFIGMAP } from '../../src/agent/fleet-rules.js';
+import { eventually, kubectlOk, plane, setAPIServer, uniqueName } from '../framework/index.js';
+import { runFlotilla, startProgram, stopAll, type Program } from '../membership/processes.js';
 
 const hubConfig = plane('hub').kubeconfigPath;
 const hub: Kube = kubeFromFile(hubConfig, undefined, { userAgent: 'security-e2e' });
@@ -68,19 +69,24 @@ async function writeWorkDirectly(name: string, manifests: Manifest[]): Promise<v
   for (const work of result.works) await hub.apply(work as Work & KubeObject, { fieldManager: 'security-e2e', force: true });
 }
 
+let agent: Program;
+let hubOperator: Program;
+const startHub = (): Program => startProgram(`hub-${fleet}`, ['hub', '--kubeconfig', hubConfig, '--health-address', '127.0.0.1:0']);
+const startAgent = (): Program => startProgram(`agent-${cluster}`, ['agent', '--kubeconfig', plane('spoke-1').kubeconfigPath, '--heartbeat-interval', '2s', '--identity', cluster, '--health-address', '127.0.0.1:0']);
+
 const readWork = (name: string): Promise<Work & KubeObject> => hub.get<Work & KubeObject>(WorkType, `gs-${name}`, hubNamespace);
 const entryOf = (work: Work, kind: string, name: string) => work.status?.manifests?.find((m) => m.kind === kind && m.name === name);
 
 beforeAll(async () => {
   const install = await runFlotilla(['install', '--kubeconfig', hubConfig]);
   if (install.code !== 0) throw new Error(`flotilla install failed: ${install.stderr}`);
-  startProgram(`hub-${fleet}`, ['hub', '--kubeconfig', hubConfig, '--health-port', '0']);
+  hubOperator = startHub();
   // A new fleet, restrictions left out: the secure defaults.
   await hub.create({ apiVersion, kind: 'Fleet', metadata: { name: fleet } });
   const joined = await runFlotilla(['join', cluster, '--fleet', fleet, '--kubeconfig', hubConfig]);
   if (joined.code !== 0) throw new Error(`flotilla join failed: ${joined.stderr}`);
   await kubectlOk('spoke-1', ['apply', '-f', '-'], joined.stdout);
-  startProgram(`agent-${cluster}`, ['agent', '--kubeconfig', plane('spoke-1').kubeconfigPath, '--heartbeat-interval', '2s', '--identity', cluster]);
+  agent = startAgent();
   await eventually(async () => {
     const member = await hub.get<KubeObject & { status?: { conditions?: Condition[] } }>({ apiVersion, kind: 'MemberCluster' }, cluster);
     expect(condition(member, 'Ready')?.status).toBe('True');
@@ -199,6 +205,38 @@ describe('tenants ship only what their fleet allows (issue 11 §3)', () => {
       expect(await exists(BindingType, binding)).toBe(false);
     }, { timeoutMs: 60_000, intervalMs: 300 });
   }, 180_000);
+
+  it('judges by its fleet\'s last rules, kept on the spoke, after a restart while the hub is down', async () => {
+    const binding = uniqueName('kept-admin');
+    await hub.patch({ apiVersion, kind: 'Fleet' }, fleet, undefined, { spec: { restrictions: { globalServices: { rbac: 'Unrestricted' } } } }, { type: 'merge' });
+    await writeWorkDirectly('kept-admin', [clusterAdminBinding(binding)]);
+    await eventually(async () => {
+      expect(await exists(BindingType, binding)).toBe(true);
+      const kept = await spoke.get(ConfigMapType, FLEET_RULES_CONFIGMAP, 'flotilla-system');
+      expect(JSON.parse((kept.data as { restrictions: string }).restrictions)).toMatchObject({ globalServices: { rbac: 'Unrestricted' } });
+    }, { timeoutMs: 60_000, intervalMs: 300 });
+
+    await agent.stop();
+    await setAPIServer('hub', 'stop');
+    try {
+      agent = startAgent();
+      await spoke.delete(BindingType, binding);
+      // Under the defaults the binding would be refused; under the kept rules the local copy puts it back.
+      await eventually(async () => {
+        expect(await exists(BindingType, binding)).toBe(true);
+      }, { timeoutMs: 60_000, intervalMs: 300 });
+    } finally {
+      await setAPIServer('hub', 'start');
+    }
+    // The hub operator gives up its lease in the outage and exits, as it should: start it again, as its Deployment would.
+    await hubOperator.stop();
+    hubOperator = startHub();
+    await hub.patch({ apiVersion, kind: 'Fleet' }, fleet, undefined, { spec: { restrictions: { globalServices: { rbac: 'Restricted' } } } }, { type: 'merge' });
+    await hub.delete(WorkType, 'gs-kept-admin', hubNamespace);
+    await eventually(async () => {
+      expect(await exists(BindingType, binding)).toBe(false);
+    }, { timeoutMs: 90_000, intervalMs: 300 });
+  }, 240_000);
 
   it('does not stamp a PolicyBundle with excludeNamespaces: [] into kube-system under the defaults', async () => {
     await hub.create({

@@ -207,7 +207,7 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
   }
 
   const fleetRules = options.fleet === undefined ? undefined
-    : watchFleetRules({ hub, fleet: options.fleet, logger, signal, onChange: () => { for (const set of setsByLabel.values()) queue.add(set); } });
+    : await watchFleetRules({ hub, spoke, systemNamespace, fleet: options.fleet, logger, signal, onChange: () => { for (const set of setsByLabel.values()) queue.add(set); } });
   // The set's name says its source's kind (pb-NAME for PolicyBundles), with or without the hub.
   const rulesOf = (set: string): AdmissionRules =>
     admissionRules(set.startsWith(`${sourcePrefixes.PolicyBundle}-`) ? 'PolicyBundle' : 'GlobalService', fleetRules?.restrictions(), [systemNamespace]);
