@@ -7,7 +7,7 @@ import { createWorkQueue } from './queue.js';
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** Runs one reconcile of key `k` through runWorkers and reports what the loop did with the key. */
-async function once(reconcile: () => Promise<ReconcileResult | undefined>, abortDuring = false) {
+async function once(reconcile: () => Promise<ReconcileResult | undefined>, abortDuring = false): Promise<{ outcome: ReconcileOutcome | undefined; failures: number; visitedAgain: boolean; metrics: string[] }> {
   const clock = manualClock();
   const queue = createWorkQueue({ clock, backoff: { baseMs: 100, maxMs: 1000 } });
   const controller = new AbortController();
@@ -34,17 +34,17 @@ async function once(reconcile: () => Promise<ReconcileResult | undefined>, abort
 }
 
 describe('runWorkers, the one worker loop of controllers and the agent', () => {
-  it.each([
-    ['a success forgets the key', async () => undefined, { outcome: 'success', failures: 0, visitedAgain: false, metrics: ['test:success'] }],
-    ['requeueAfter visits the key again later', async () => ({ requeueAfter: 500 }), { outcome: 'requeue', failures: 0, visitedAgain: true, metrics: ['test:requeue'] }],
-    ['requeueAfter 0 is a plain success', async () => ({ requeueAfter: 0 }), { outcome: 'success', failures: 0, visitedAgain: false, metrics: ['test:success'] }],
-    ['an error retries with backoff', async () => { throw new Error('boom'); }, { outcome: 'error', failures: 1, visitedAgain: true, metrics: ['test:error'] }],
-  ] as const)('%s', async (_, reconcile, expected) => {
+  it.each<[string, () => Promise<ReconcileResult | undefined>, Awaited<ReturnType<typeof once>>]>([
+    ['a success forgets the key', () => Promise.resolve(undefined), { outcome: 'success', failures: 0, visitedAgain: false, metrics: ['test:success'] }],
+    ['requeueAfter visits the key again later', () => Promise.resolve({ requeueAfter: 500 }), { outcome: 'requeue', failures: 0, visitedAgain: true, metrics: ['test:requeue'] }],
+    ['requeueAfter 0 is a plain success', () => Promise.resolve({ requeueAfter: 0 }), { outcome: 'success', failures: 0, visitedAgain: false, metrics: ['test:success'] }],
+    ['an error retries with backoff', () => Promise.reject(new Error('boom')), { outcome: 'error', failures: 1, visitedAgain: true, metrics: ['test:error'] }],
+  ])('%s', async (_, reconcile, expected) => {
     expect(await once(reconcile)).toEqual(expected);
   });
 
   it('neither counts nor retries an error during shutdown', async () => {
-    expect(await once(async () => { throw new Error('aborted'); }, true)).toEqual({ outcome: 'aborted', failures: 0, visitedAgain: false, metrics: [] });
+    expect(await once(() => Promise.reject(new Error('aborted')), true)).toEqual({ outcome: 'aborted', failures: 0, visitedAgain: false, metrics: [] });
   });
 
   it('never hands one key to two workers, and reconciles a key added meanwhile once more', async () => {
