@@ -301,6 +301,74 @@ describe('membership', () => {
     });
   });
 
+  it("counts a corrected drift in the agent's /metrics, and tells the spoke's admin with Events on the objects themselves", async () => {
+    const spoke = kubeFromFile(plane(two.plane).kubeconfigPath, undefined, { userAgent: 'membership-e2e' });
+    const namespace = memberNamespace(two.name);
+    const name = uniqueName('watched');
+    const taken = uniqueName('taken');
+    const configMap = (cmName: string, data: Record<string, string>): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: cmName, namespace: 'default' }, data });
+    const configMapType = { apiVersion: 'v1', kind: 'ConfigMap' };
+    // The agent's own health address, as it logged it (port 0 picked a free one).
+    const port = (): number => {
+      const lines = readFileSync(two.agent?.logFile ?? '', 'utf8').split('\n').filter((l) => l.includes('serving /healthz'));
+      return Number(/"port":(\d+)/.exec(lines.at(-1) ?? '')?.[1]);
+    };
+    const scrape = async (): Promise<string> => (await fetch(`http://127.0.0.1:${port()}/metrics`)).text();
+    const sample = (text: string, series: string): number => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    const eventsAbout = async (object: string): Promise<KubeObject[]> =>
+      (await spoke.list({ apiVersion: 'v1', kind: 'Event' }, { namespace: 'default', fieldSelector: `involvedObject.name=${object}` })).items;
+    await spoke.create(configMap(taken, { owner: 'someone else' }));
+    try {
+      await hub.create({
+        ...WorkType, metadata: { name, namespace },
+        spec: { source: { kind: 'GlobalService', namespace: workspace, name, generation: 1, revision: 'r1' }, manifests: [configMap(name, { mode: 'fast' })] },
+      });
+      const applied = await eventually(async () => {
+        const live = await spoke.get(configMapType, name, 'default');
+        expect(live.data).toEqual({ mode: 'fast' });
+        return live;
+      }, { timeoutMs: 30_000, intervalMs: 100 });
+      const before = await scrape();
+      expect(sample(before, 'flotilla_agent_hub_up')).toBe(1);
+      expect(sample(before, 'flotilla_agent_works_applied_total')).toBeGreaterThanOrEqual(1);
+      const correctedBefore = sample(before, 'flotilla_agent_drift_total{action="corrected"}');
+      expect(correctedBefore).toBeGreaterThanOrEqual(0);
+      expect((await fetch(`http://127.0.0.1:${port()}/healthz`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port()}/readyz`)).status).toBe(200);
+
+      // Someone edits the object on the spoke: the agent puts it back and counts it.
+      await spoke.patch(configMapType, name, 'default', { data: { mode: 'slow' } }, { type: 'merge', fieldManager: 'kubectl-edit' });
+      await eventually(async () => {
+        expect((await spoke.get(configMapType, name, 'default')).data).toEqual({ mode: 'fast' });
+        expect(sample(await scrape(), 'flotilla_agent_drift_total{action="corrected"}')).toBe(correctedBefore + 1);
+      }, { timeoutMs: 30_000, intervalMs: 100 });
+      expect(await scrape()).toMatch(/^flotilla_agent_apply_duration_seconds_count \d+$/m);
+      const corrected = await eventually(async () => {
+        const found = (await eventsAbout(name)).filter((e) => e.reason === 'DriftCorrected');
+        expect(found).toHaveLength(1);
+        return found[0] as KubeObject & { type?: string; message?: string; involvedObject?: Record<string, string> };
+      });
+      expect(corrected).toMatchObject({
+        type: 'Normal', message: `Put back as Work ${namespace}/${name} applies it; changed: data.mode`,
+        involvedObject: { kind: 'ConfigMap', namespace: 'default', name, uid: applied.metadata.uid },
+        source: { component: 'flotilla-agent' },
+      });
+
+      // Someone else's object in the Work: refused (adoption Never), said on that object, counted.
+      await hub.patch(WorkType, name, namespace, { spec: { manifests: [configMap(name, { mode: 'fast' }), configMap(taken, { owner: 'flotilla' })] } }, { type: 'merge' });
+      await eventually(async () => {
+        const refused = (await eventsAbout(taken)).filter((e) => e.reason === 'AdoptionRefused');
+        expect(refused).toEqual([expect.objectContaining({ type: 'Warning', message: expect.stringContaining(`Not applying Work ${namespace}/${name}:`) as unknown })]);
+        expect(sample(await scrape(), 'flotilla_agent_apply_errors_total{reason="conflict"}')).toBeGreaterThanOrEqual(1);
+      }, { timeoutMs: 30_000, intervalMs: 100 });
+      expect((await spoke.get(configMapType, taken, 'default')).data).toEqual({ owner: 'someone else' });
+    } finally {
+      await hub.delete(WorkType, name, namespace).catch(() => undefined);
+      await spoke.delete(configMapType, taken, 'default').catch(() => undefined);
+      spoke.close();
+    }
+  });
+
   it('turns a cluster Unknown when its agent stops, and Ready again when it returns', async () => {
     await one.agent?.stop();
     const stopped = Date.now();

@@ -2,6 +2,7 @@ import { fieldManager, type Manifest } from '../api/index.js';
 import { isConflict, isNotFound, KubeApiError, type Kube, type KubeObject } from '../runtime/kube.js';
 import type { Logger } from '../runtime/log.js';
 import { admitManifest, agentProtected, type AdmissionRules } from './admission.js';
+import type { ObjectNote } from './apply-report.js';
 import { assessHealth } from './health.js';
 import { groupKindKey, groupKindOf } from './object.js';
 import { applyOrder, identityKey, manifestIdentity } from './order.js';
@@ -34,6 +35,8 @@ export interface ApplyOutcome {
   waiting: boolean;
   /** Writes made. */
   writes: number;
+  /** Objects corrected, refused for adoption or failed, in the order met: the spoke's Events about them. */
+  notes: ObjectNote[];
 }
 
 /** Objects of one kind are applied this many at a time; kinds follow each other in order. */
@@ -72,6 +75,7 @@ export async function applyManifests(context: ApplierContext, manifests: readonl
   const unapplied: string[] = [];
   const definedByWork = new Set(manifests.map(definedKind).filter((k): k is string => k !== undefined));
   const notEstablished = new Set<string>();
+  const notes: ObjectNote[] = [];
   let waiting = false;
   let writes = 0;
 
@@ -98,6 +102,7 @@ export async function applyManifests(context: ApplierContext, manifests: readonl
     if (plan.action === 'Conflict') {
       result.conflict = plan.message;
       unapplied.push(key);
+      notes.push({ what: 'AdoptionRefused', object: live ?? stamped, message: plan.message });
       return;
     }
     if (plan.action === 'Apply') {
@@ -110,8 +115,10 @@ export async function applyManifests(context: ApplierContext, manifests: readonl
         if (isConflict(error)) result.conflict = messageOf(error);
         else result.error = messageOf(error);
         unapplied.push(key);
+        notes.push({ what: 'ApplyFailed', object: live ?? stamped, message: messageOf(error) });
         return;
       }
+      if (plan.reason === 'Correct') notes.push({ what: 'DriftCorrected', object: live, drift: plan.drift });
     }
     result.applied = true;
     result.health = assessHealth(live);
@@ -142,7 +149,7 @@ export async function applyManifests(context: ApplierContext, manifests: readonl
     await forEachLimited(run, CONCURRENCY, applyOne);
   }
   const results = manifests.map((m) => resultByManifest.get(m) as ManifestResult);
-  return { results, unapplied: unapplied.sort(), waiting, writes };
+  return { results, unapplied: unapplied.sort(), waiting, writes, notes };
 }
 
 export interface PruneOutcome {

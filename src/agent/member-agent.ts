@@ -197,11 +197,13 @@ export async function runMemberAgent(options: MemberAgentOptions, signal: AbortS
 
   const current = (): Session => session;
   const metrics = createMetrics();
+  const agentMetrics = createAgentMetrics(metrics.registry);
   metrics.watchKube(options.spoke);
   metrics.watchKube(session.hub);
+  agentMetrics.watchHub(session.hub);
   // The Work side starts from its local copies at once and catches up whenever the hub answers.
   const work = await startWorkAgent({
-    hub: session.hub, spoke: options.spoke, cluster: credentials.cluster, fleet: credentials.fleet, signal, logger: log, metrics: createAgentMetrics(metrics.registry),
+    hub: session.hub, spoke: options.spoke, cluster: credentials.cluster, fleet: credentials.fleet, signal, logger: log, metrics: agentMetrics, runtimeMetrics: metrics,
     // The membership it joined: another MemberCluster under its name is not its hub's word.
     ...(credentials.memberUID !== undefined ? { memberUID: credentials.memberUID } : {}),
   });

@@ -42,8 +42,8 @@ describe('planManifest', () => {
 
   it('corrects drift with force under Correct, and reports it under Report', () => {
     const m = deployment(2);
-    expect(plan(m, m, live(m, { replicas: 5 }))).toEqual({ action: 'Apply', reason: 'Correct', force: true });
-    expect(plan(m, m, undefined)).toEqual({ action: 'Apply', reason: 'Correct', force: true });
+    expect(plan(m, m, live(m, { replicas: 5 }))).toEqual({ action: 'Apply', reason: 'Correct', force: true, drift: { drifted: true, missing: false, paths: ['spec.replicas'], count: 1 } });
+    expect(plan(m, m, undefined)).toEqual({ action: 'Apply', reason: 'Correct', force: true, drift: { drifted: true, missing: true, paths: [], count: 0 } });
     const report = { ...defaults, driftPolicy: 'Report' as const };
     expect(plan(m, m, live(m, { replicas: 5 }), report)).toEqual({ action: 'Report', drift: { drifted: true, missing: false, paths: ['spec.replicas'], count: 1 } });
     expect(plan(m, m, undefined, report)).toMatchObject({ action: 'Report', drift: { missing: true } });

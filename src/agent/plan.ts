@@ -25,7 +25,9 @@ export function effectiveApplyOptions(options: ApplyOptions | undefined): Effect
 export type ManifestPlan =
   /** The live object already matches and the manifest is what was last applied: no request. */
   | { action: 'Skip' }
-  | { action: 'Apply'; reason: 'Create' | 'Update' | 'Adopt' | 'Correct'; force: boolean }
+  | { action: 'Apply'; reason: 'Create' | 'Update' | 'Adopt'; force: boolean }
+  /** Drift under the Correct policy: applied again with force, `drift` saying what is put back. */
+  | { action: 'Apply'; reason: 'Correct'; force: true; drift: DriftReport }
   | { action: 'Conflict'; message: string }
   /** Drift under the Report policy: leave the object as it is and say what differs. */
   | { action: 'Report'; drift: DriftReport };
@@ -55,7 +57,7 @@ export function planManifest({ manifest, lastApplied, live, work, options }: Man
   if (changed) return { action: 'Apply', reason: 'Update', force: options.force };
   const drift = detectDrift(manifest, live);
   if (!drift.drifted) return { action: 'Skip' };
-  return options.driftPolicy === 'Correct' ? { action: 'Apply', reason: 'Correct', force: true } : { action: 'Report', drift };
+  return options.driftPolicy === 'Correct' ? { action: 'Apply', reason: 'Correct', force: true, drift } : { action: 'Report', drift };
 }
 
 // ---------------------------------------------------------------------------------------------

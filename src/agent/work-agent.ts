@@ -3,26 +3,30 @@ import { memberNamespace, type Manifest, type Work, type WorkPolicy, type WorkSt
 import { jsonEqual } from '../runtime/conditions.js';
 import { createInformer, type Informer } from '../runtime/informer.js';
 import { createEventRecorder, type EventRecorder } from '../runtime/events.js';
+import { runWorkers } from '../runtime/controller.js';
 import { isForbidden, isNotFound, KubeApiError, type Kube, type KubeObject } from '../runtime/kube.js';
 import { sleep } from '../runtime/clock.js';
 import { silentLogger, type Logger } from '../runtime/log.js';
+import type { RuntimeMetrics } from '../runtime/metrics.js';
 import { createWorkQueue } from '../runtime/queue.js';
 import { writeStatus } from '../runtime/status.js';
 import { sourcePrefixes } from '../hub/work-objects.js';
 import { admissionRules, namespaceAdmitted, type AdmissionRules } from './admission.js';
-import { applyManifests, pruneEntries, type ApplierContext } from './applier.js';
+import { applyManifests, pruneEntries, type ApplierContext, type ApplyOutcome } from './applier.js';
+import { applyTally, objectEvent, reportedDrift } from './apply-report.js';
 import { bootstrapSecretName } from './bootstrap.js';
 import { crashPoint } from './crash-point.js';
 import { watchFleetRules } from './fleet-rules.js';
 import { checkMembership, type HubTrust } from './hub-trust.js';
 import type { AgentMetrics } from './metrics.js';
-import { appliedCopy, deletedCopy, intendedCopy, lastAppliedManifests, LOCAL_COPY_LABEL, localCopyName, localCopySecrets, ownManifests, readLocalCopy, type DesiredCopy, type LocalCopy } from './local-copy.js';
+import { deletedCopy, LOCAL_COPY_LABEL, localCopyName, localCopySecrets, readLocalCopy, type DesiredCopy, type LocalCopy } from './local-copy.js';
 import { workLabelValue, type WorkRef } from './ownership.js';
 import { pruneCandidates, type InventoryEntry } from './plan.js';
 import { applyNamespaceLabels, auditManifests, namespaceInfo, namespaceLabelManager, planNamespaceLabels, restrictPolicy, withTemplates, type NamespaceInfo, type PolicyShellContext } from './policy.js';
 import { createSpokeCache } from './spoke-cache.js';
 import { computeWorkStatus, type ContentProblem, type ManifestResult } from './status.js';
 import { hubDesired, workSetName, type HubDesired } from './work-set.js';
+import { initialState, runSteps, TRUST_RETRY_MS, type WorkSteps } from './work-steps.js';
 
 // The Work side of the agent: watches the Works in the cluster's own hub namespace, applies each
 // Work set to the spoke, prunes, corrects or reports drift, and reports status back. It keeps a
@@ -42,8 +46,8 @@ const AUDIT_RESYNC_MS = 60_000;
 const SET_INDEX = 'set';
 /** A trusted membership is checked again this often even when nothing is pruned. */
 const TRUSTED_RECHECK_MS = 5 * 60_000;
-/** Objects kept back from a prune because the hub was not confirmed are tried again after this. */
-const TRUST_RETRY_MS = 10_000;
+/** Names the agent's worker loop in the runtime's metrics. */
+const WORKER_NAME = 'work-agent';
 /** Where the agent runs and keeps its local copies. */
 export const DEFAULT_SYSTEM_NAMESPACE = 'flotilla-system';
 
@@ -69,6 +73,8 @@ export interface WorkAgentOptions {
   /** How often the membership is checked again while it is not trusted (default 30 s). */
   trustRecheckMs?: number;
   metrics?: AgentMetrics;
+  /** The runtime's registry: the agent's queue and reconciles are counted there as a controller's. */
+  runtimeMetrics?: RuntimeMetrics;
 }
 
 export interface WorkAgentStats {
@@ -108,7 +114,7 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
   const hubNamespace = options.namespace ?? memberNamespace(options.cluster);
   const systemNamespace = options.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE;
   const logger = (options.logger ?? silentLogger()).child({ controller: 'work-agent', cluster: options.cluster });
-  const queue = createWorkQueue({ backoff: { baseMs: 500, maxMs: 15_000, jitter: 0.2 } });
+  const queue = createWorkQueue({ backoff: { baseMs: 500, maxMs: 15_000, jitter: 0.2 }, ...(options.runtimeMetrics ? { metrics: options.runtimeMetrics.queue(WORKER_NAME) } : {}) });
   const stats = { reconciles: 0, errors: 0 };
 
   // Work sets by name, and the ownership label value that leads back to each.
@@ -336,19 +342,47 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
     return { manifests: expanded.manifests, policy: { ...expanded.policy, spec: policy } };
   }
 
-  /**
-   * The desired state to enforce now: the hub's content when it is known and trusted; otherwise a
-   * complete local copy's (its policy's templates stamped into the namespaces it selects now); none
-   * when neither is there.
-   */
-  async function desiredCopy(set: string, desired: HubDesired, works: readonly Work[]): Promise<DesiredCopy | undefined> {
-    if (desired.state === 'Content') {
-      return { ...await expandedManifests(set, desired.manifests, desired.policy), options: desired.options, revision: desired.revision, works: works.map((w) => w.metadata.name ?? '').sort() };
+  /** Objects of each set whose drift is reported and left in place, so each appearance is counted once. */
+  const driftReported = new Map<string, Set<string>>();
+
+  /** Applies a set's desired state, and tells the spoke's admin (Events) and the fleet's operator (metrics). */
+  async function applyObserved(set: string, enforced: DesiredCopy, lastApplied: ReadonlyMap<string, Manifest>): Promise<ApplyOutcome> {
+    const started = performance.now();
+    const outcome = await applyManifests(applier(set, enforced), enforced.manifests, lastApplied);
+    if (outcome.results.some((r) => r.conflict !== undefined)) conflictedSets.add(set);
+    else conflictedSets.delete(set);
+    options.metrics?.applied(applyTally(outcome.results, outcome.notes), (performance.now() - started) / 1000);
+    const drift = reportedDrift(driftReported.get(set) ?? new Set(), outcome.results);
+    driftReported.set(set, drift.drifted);
+    options.metrics?.driftReported(drift.appeared);
+    const work = `${hubNamespace}/${set}`;
+    for (const note of outcome.notes) {
+      const event = objectEvent(note, work);
+      events.event(event.regarding, event.type, event.reason, event.message);
     }
-    const copy = copies.get(set);
-    const stored = copy && ownManifests(copy);
-    return copy && stored ? { ...await expandedManifests(set, stored, copy.policy?.spec), options: copy.options, revision: copy.revision, works: copy.works } : undefined;
+    return outcome;
   }
+
+  const steps: WorkSteps = {
+    hubNamespace,
+    resolveScope: (...args) => cache.resolveScope(...args),
+    expand: expandedManifests,
+    saveCopy,
+    intentSaved: () => { crashPoint('after-intent'); },
+    apply: applyObserved,
+    async prune(set, enforced, candidates, basis) {
+      const pruned = await pruneIfTrusted(set, enforced, candidates, basis);
+      options.metrics?.pruneFailed(pruned.errors.length);
+      return pruned;
+    },
+    labelled: (set) => policySets.has(set),
+    async labelNamespaces(set, policy) {
+      const results = await reconcileNamespaceLabels(set, policy);
+      if (policy === undefined) policySets.delete(set);
+      return results;
+    },
+    reportStatus,
+  };
 
   async function reconcile(set: string): Promise<{ requeueAfter?: number }> {
     const works = hubWorks.store.byIndex(SET_INDEX, set);
@@ -365,38 +399,7 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
       await reportStatus(works, desired.revision, results, undefined);
       return { requeueAfter: AUDIT_RESYNC_MS };
     }
-    const problem: ContentProblem | undefined = desired.state === 'Unreadable' ? desired.problem : undefined;
-    const enforced = await desiredCopy(set, desired, works);
-    let results: ManifestResult[] = [];
-    let requeueAfter: number | undefined;
-    const failures: string[] = [];
-    if (enforced) {
-      const context = applier(set, enforced);
-      const resolveScope = cache.resolveScope;
-      // The new desired state in full, and all it may create, is recorded before anything is applied.
-      const intended = intendedCopy(set, hubNamespace, copy, enforced, resolveScope);
-      await saveCopy(intended);
-      crashPoint('after-intent');
-      const outcome = await applyManifests(context, enforced.manifests, lastAppliedManifests(copy, resolveScope));
-      results = outcome.results;
-      if (results.some((r) => r.conflict !== undefined)) conflictedSets.add(set);
-      else conflictedSets.delete(set);
-      if (outcome.waiting) requeueAfter = 1000;
-      if (results.some((r) => r.error !== undefined)) requeueAfter ??= 15_000;
-      const pruned = await pruneIfTrusted(set, enforced, pruneCandidates(intended.inventory, enforced.manifests, resolveScope), desired.state === 'Content' ? 'hub' : 'local copy');
-      failures.push(...pruned.errors);
-      if (pruned.remaining.length > 0 && pruned.errors.length === 0) requeueAfter ??= TRUST_RETRY_MS;
-      await saveCopy(appliedCopy(intended, outcome.unapplied, pruned.remaining, resolveScope));
-    }
-    // The labels follow the namespaces under the policy in force, the hub's or the stored one; only
-    // the hub's word (its Work without a policy) removes them from every namespace.
-    const labelPolicy = desired.state === 'Content' ? desired.policy : enforced?.policy?.spec;
-    if (labelPolicy !== undefined || (desired.state === 'Content' && policySets.has(set))) {
-      results = [...results, ...await reconcileNamespaceLabels(set, labelPolicy)];
-      if (labelPolicy === undefined) policySets.delete(set);
-    }
-    await reportStatus(works, enforced?.revision ?? '', results, problem, failures);
-    if (failures.length > 0) throw new Error(`prune failed for ${failures.length} object(s): ${failures.slice(0, 3).join('; ')}`);
+    const { requeueAfter } = await runSteps(initialState(set, works, desired, copy), steps);
     return requeueAfter === undefined ? {} : { requeueAfter };
   }
 
@@ -420,37 +423,18 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
   }
 
   // --- run -----------------------------------------------------------------------------------------
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      const set = await queue.get();
-      if (set === undefined) return;
-      try {
-        const result = await reconcile(set);
-        stats.reconciles++;
-        queue.forget(set);
-        if (result.requeueAfter !== undefined) queue.addAfter(set, result.requeueAfter);
-      } catch (error) {
-        stats.reconciles++;
-        if (!signal.aborted) {
-          stats.errors++;
-          logger.warn('reconcile of a Work failed; will retry with backoff', {
-            work: set, retries: queue.failures(set),
-            error: error instanceof KubeApiError ? `${error.code} ${error.reason}: ${error.apiMessage}` : String(error),
-          });
-          queue.addRateLimited(set);
-        }
-      } finally {
-        queue.done(set);
-      }
-    }
-  };
-
   const hubRun = hubWorks.run(signal);
   const trustRun = trustLoop();
   // Once the hub has answered a full list, sets known only locally may have been deleted meanwhile.
   void hubWorks.waitForSync(signal).then(() => { for (const set of copies.keys()) queue.add(set); }, () => undefined);
-  signal.addEventListener('abort', () => { queue.shutdown(); }, { once: true });
-  const done = Promise.all([hubRun, trustRun, ...Array.from({ length: options.workers ?? 4 }, worker)]).then(async () => {
+  const workers = runWorkers(queue, reconcile, {
+    name: WORKER_NAME, workers: options.workers ?? 4, signal, logger, ...(options.runtimeMetrics ? { metrics: options.runtimeMetrics } : {}),
+    onResult: (outcome) => {
+      stats.reconciles++;
+      if (outcome === 'error') stats.errors++;
+    },
+  });
+  const done = Promise.all([hubRun, trustRun, workers]).then(async () => {
     await events.flush();
     logger.info('work agent stopped');
   });

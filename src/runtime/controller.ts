@@ -119,7 +119,7 @@ export function createController<T extends KubeObject>(spec: ControllerSpec<T>, 
     deps.informer(watch.source).addHandler({ onAdd: map, onUpdate: (old, current) => { map(old); map(current); }, onDelete: map });
   }
 
-  async function reconcileOne(key: string, signal: AbortSignal): Promise<void> {
+  async function reconcileOne(key: string, signal: AbortSignal): Promise<ReconcileResult | undefined> {
     const { namespace, name } = splitKey(key);
     const reconcileID = randomUUID();
     const log = deps.logger.child({ controller: spec.name, kind, namespace, name, reconcileID });
@@ -128,26 +128,10 @@ export function createController<T extends KubeObject>(spec: ControllerSpec<T>, 
     activeKeys.add(key);
     stats.active++;
     stats.maxActive = Math.max(stats.maxActive, stats.active);
-    const started = Date.now();
     try {
-      const result = await spec.reconcile({ key, namespace, name }, {
+      return await spec.reconcile({ key, namespace, name }, {
         signal, log, reconcileID, store: primary.store, kube: deps.kube, events: deps.events,
       });
-      stats.reconciles++;
-      queue.forget(key);
-      const after = result?.requeueAfter;
-      if (after !== undefined && after > 0) queue.addAfter(key, after);
-      deps.metrics.reconciled(spec.name, after !== undefined ? 'requeue' : 'success', (Date.now() - started) / 1000);
-    } catch (error) {
-      stats.reconciles++;
-      if (signal.aborted) return; // shutting down: the next leader picks it up
-      stats.errors++;
-      deps.metrics.reconciled(spec.name, 'error', (Date.now() - started) / 1000);
-      log.error('reconcile failed; will retry with backoff', {
-        error: error instanceof KubeApiError ? `${error.code} ${error.reason}: ${error.apiMessage}` : String(error),
-        retries: queue.failures(key),
-      });
-      queue.addRateLimited(key);
     } finally {
       stats.active--;
       activeKeys.delete(key);
@@ -159,22 +143,79 @@ export function createController<T extends KubeObject>(spec: ControllerSpec<T>, 
     queue,
     async run(signal) {
       await primary.waitForSync(signal);
-      const stop = (): void => { queue.shutdown(); };
-      signal.addEventListener('abort', stop, { once: true });
-      const worker = async (): Promise<void> => {
-        for (;;) {
-          const key = await queue.get();
-          if (key === undefined) return;
-          try {
-            await reconcileOne(key, signal);
-          } finally {
-            queue.done(key);
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.max(1, spec.workers ?? 1) }, worker));
-      signal.removeEventListener('abort', stop);
+      await runWorkers(queue, (key) => reconcileOne(key, signal), {
+        name: spec.name, workers: spec.workers ?? 1, signal, logger: deps.logger.child({ controller: spec.name, kind }), metrics: deps.metrics,
+        onResult: (result) => {
+          stats.reconciles++;
+          if (result === 'error') stats.errors++;
+        },
+      });
     },
     stats: () => ({ ...stats }),
   };
+}
+
+/** What became of one reconcile: `aborted` is a failure during shutdown, neither counted nor retried. */
+export type ReconcileOutcome = 'success' | 'requeue' | 'error' | 'aborted';
+
+export interface WorkerOptions {
+  /** Names the loop in metrics. */
+  name: string;
+  /** Concurrent reconciles (of different keys); at least 1. */
+  workers: number;
+  /** Shuts the queue down: the workers finish the reconciles in flight and return. */
+  signal: AbortSignal;
+  logger: Logger;
+  metrics?: Pick<RuntimeMetrics, 'reconciled'>;
+  onResult?: (outcome: ReconcileOutcome, key: string) => void;
+}
+
+/**
+ * The one worker loop of every controller and of the agent: takes keys from `queue`, reconciles
+ * each, and maps the result as controller-runtime does — success forgets the key's failures, a
+ * `requeueAfter` schedules a later visit, a thrown error requeues with backoff (unless shutting
+ * down: the next leader or start picks it up). Resolves once the queue is shut down and drained.
+ */
+export async function runWorkers(
+  queue: WorkQueue, reconcile: (key: string) => Promise<ReconcileResult | undefined>, options: WorkerOptions,
+): Promise<void> {
+  const { signal, logger } = options;
+  const stop = (): void => { queue.shutdown(); };
+  if (signal.aborted) stop();
+  else signal.addEventListener('abort', stop, { once: true });
+  const reconcileOne = async (key: string): Promise<ReconcileOutcome> => {
+    const started = Date.now();
+    try {
+      const after = (await reconcile(key))?.requeueAfter;
+      queue.forget(key);
+      const requeue = after !== undefined && after > 0;
+      if (requeue) queue.addAfter(key, after);
+      options.metrics?.reconciled(options.name, requeue ? 'requeue' : 'success', (Date.now() - started) / 1000);
+      return requeue ? 'requeue' : 'success';
+    } catch (error) {
+      if (signal.aborted) return 'aborted';
+      options.metrics?.reconciled(options.name, 'error', (Date.now() - started) / 1000);
+      logger.error('reconcile failed; will retry with backoff', { key, error: describeError(error), retries: queue.failures(key) });
+      queue.addRateLimited(key);
+      return 'error';
+    }
+  };
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const key = await queue.get();
+      if (key === undefined) return;
+      try {
+        const outcome = await reconcileOne(key);
+        options.onResult?.(outcome, key);
+      } finally {
+        queue.done(key);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.workers) }, worker));
+  signal.removeEventListener('abort', stop);
+}
+
+function describeError(error: unknown): string {
+  return error instanceof KubeApiError ? `${error.code} ${error.reason}: ${error.apiMessage}` : String(error);
 }
