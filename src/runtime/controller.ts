@@ -2,6 +2,8 @@
 // The reconcile reads from the cache, writes what must change, and returns `{ requeueAfter }` to be
 // visited again later or throws to be retried with backoff; it never sleeps. One key is never
 // reconciled by two workers at once, and a burst of events for a key collapses into few reconciles.
+// A TerminalError says retrying cannot help (a bad spec): the key is forgotten, not requeued, until
+// an event brings it back — the reconcile is expected to have said why in the object's status.
 import { randomUUID } from 'node:crypto';
 import type { BackoffPolicy } from './backoff.js';
 import type { EventRecorder } from './events.js';
@@ -43,7 +45,7 @@ export interface ControllerSpec<T extends KubeObject> {
   name: string;
   /** The primary resource: its keys are what gets reconciled. */
   for: InformerSource & {
-    /** Which updates deserve a reconcile (default: all). See `generationChanged`. */
+    /** Which updates deserve a reconcile (default: all). */
     updateFilter?: (old: T, current: T) => boolean;
   };
   /** Kinds whose controller ownerReference points at a primary object: a change reconciles the owner. */
@@ -57,9 +59,12 @@ export interface ControllerSpec<T extends KubeObject> {
   overall?: { qps: number; burst: number };
 }
 
-/** Skips updates that did not change the spec (status-only and metadata-only writes). */
-export function generationChanged<T extends KubeObject>(old: T, current: T): boolean {
-  return old.metadata.generation !== current.metadata.generation || current.metadata.deletionTimestamp !== old.metadata.deletionTimestamp;
+/**
+ * Thrown by a reconcile that cannot succeed until the object (or something it names) changes: the
+ * controller logs it, counts it as `terminal` and does not retry, so a bad spec is no hot loop.
+ */
+export class TerminalError extends Error {
+  override readonly name = 'TerminalError';
 }
 
 export interface ControllerDeps {
@@ -142,6 +147,12 @@ export function createController<T extends KubeObject>(spec: ControllerSpec<T>, 
       stats.reconciles++;
       if (signal.aborted) return; // shutting down: the next leader picks it up
       stats.errors++;
+      if (error instanceof TerminalError) {
+        deps.metrics.reconciled(spec.name, 'terminal', (Date.now() - started) / 1000);
+        log.warn('reconcile cannot succeed as things are; not retrying until something changes', { error: error.message });
+        queue.forget(key);
+        return;
+      }
       deps.metrics.reconciled(spec.name, 'error', (Date.now() - started) / 1000);
       log.error('reconcile failed; will retry with backoff', {
         error: error instanceof KubeApiError ? `${error.code} ${error.reason}: ${error.apiMessage}` : String(error),
