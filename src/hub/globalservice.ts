@@ -1,9 +1,13 @@
 // The GlobalService reconciler: places a service on its fleet's clusters, renders it per cluster
 // (cached), writes one Work set per (service, cluster) in flotilla-member-CLUSTER as the rollout
 // plan allows, and summarises the rollout in status. Decisions live in pure functions —
-// resolvePlacement, renderCached, findConflicts, planRollout, summarizeStatus — and this file only
-// gathers their inputs from the caches and makes the writes they call for, each only when the live
-// object differs.
+// resolveGroups, resolvePlacement, renderCached, claimConflicts, planRollout, planWorkWrites,
+// summarizeStatus — and this file only gathers their inputs from the caches and makes the writes
+// they call for through the shared Work writer (works/writer.ts), each only when the live object
+// differs. Whatever a write fails with reaches the status before the reconcile is retried.
+//
+// - Clusters that join mid-rollout get the last completed revision (planRollout's `join`), rendered
+//   from the record of its source kept in the workspace (rollout/stable-record.ts).
 //
 // - Work sets are named sourceWorkName (gs-NAME) and labelled with their source; the rollout state
 //   of a cluster is read back from its Work (spec.source.revision, the agent's appliedRevision and
@@ -11,11 +15,9 @@
 // - Conflicts: a service's rendered objects on a cluster are judged against every other source's
 //   (GlobalServices and PolicyBundles alike) as their Works there carry them (claims.ts); the later
 //   claimant of an object gets no Work change on that cluster and reports it, until the holder lets go.
-// - Deletion (finalizer): each cluster's Work set is first drained — rewritten to carry no manifests
-//   at DRAIN_REVISION, so the agent prunes (or, per the Work's deletionPolicy, orphans) everything
-//   and confirms by reporting appliedRevision DRAIN_REVISION through the Work status it already may
-//   write — then deleted. The finalizer goes when every cluster confirmed, its member is gone, or
-//   the cleanup timeout passed; until then a Reconciling condition names the clusters pending.
+// - Deletion (finalizer): each cluster's Work set is drained, then deleted (planDrain). The finalizer
+//   goes when every cluster confirmed, its member is gone, or the cleanup timeout passed; until then
+//   a Reconciling condition names the clusters pending.
 import { annotations, apiVersion, fieldManager, finalizer, labels, type GlobalService, type Manifest } from '../api/index.js';
 import { admissionRules, describeRefusals, refusals, type Refusal } from '../agent/admission.js';
 import { manifestIdentity, type ManifestIdentity } from '../agent/order.js';

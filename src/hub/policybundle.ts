@@ -5,6 +5,9 @@
 // report into per-cluster compliance on the bundle and a summary on its Fleet. An object another
 // source's Work already carries to a cluster is a Conflict on that cluster, never a tug of war: the
 // bundle's Work leaves it out (claims.ts judges this, for GlobalServices too).
+// Works are written, and on deletion drained then deleted, through the writer GlobalServices use
+// (works/writer.ts); a write the hub apiserver refuses, a Work too large (Stalled, not retried) or
+// a missing ClusterGroup shows in the bundle's conditions.
 // Decisions are the pure functions below; the controller only reads caches and writes the result.
 import {
   apiVersion, finalizer, labels, type FleetPolicyCounts, type Manifest, type ManifestStatus, type PolicyBundle,
