@@ -1,7 +1,8 @@
 // Rollouts over ten simulated clusters: the real hub operator (the built CLI) and apiserver, with an
 // in-test agent answering for every cluster (simulated.ts). RollingUpdate never has more than
 // maxUnavailable clusters not Available; a Degraded cluster halts the rollout and is named; Staged
-// waits for its approval.
+// waits for its approval; a cluster joining mid-rollout gets the last completed revision first; a
+// placement naming a ClusterGroup that does not exist says so.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { annotations, apiVersion, labels, memberNamespace, type GlobalService } from '../../src/api/index.js';
 import { findCondition, kubeFromFile, type Condition, type Kube, type KubeObject } from '../../src/runtime/index.js';
@@ -24,7 +25,11 @@ let agents: SimulatedAgents | undefined;
 // Per revision: which clusters fail and how long an answer takes.
 const failing = new Set<string>();
 const delayMs = 300;
-const behaviour = (cluster: string, revision: string): Behaviour => ({ delayMs, fail: failing.has(`${cluster}@${revision}`) });
+// Revisions every cluster takes long to make Available, so a rollout of them is caught halfway.
+const slow = new Set<string>();
+const behaviour = (cluster: string, revision: string): Behaviour => ({ delayMs: slow.has(revision) ? 2500 : delayMs, fail: failing.has(`${cluster}@${revision}`) });
+const joiner = `${prefix}-join`;
+const groupName = uniqueName('grp');
 
 const configMap = (name: string, value: string): Record<string, unknown> => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data: { value } });
 
@@ -83,9 +88,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await agents?.stop();
-  for (const name of ['rolling', 'staged']) await hub.delete(ServiceType, name, workspace).catch(() => undefined);
+  for (const name of ['rolling', 'staged', 'joining', 'grouped']) await hub.delete(ServiceType, name, workspace).catch(() => undefined);
+  await hub.delete({ apiVersion, kind: 'ClusterGroup' }, groupName, workspace).catch(() => undefined);
   await stopAll();
-  for (const name of names) await hub.delete({ apiVersion, kind: 'MemberCluster' }, name).catch(() => undefined);
+  for (const name of [...names, joiner]) await hub.delete({ apiVersion, kind: 'MemberCluster' }, name).catch(() => undefined);
   await hub.delete({ apiVersion, kind: 'Fleet' }, fleet).catch(() => undefined);
   hub.close();
 }, 60_000);
@@ -146,6 +152,68 @@ describe('GlobalService rollouts over simulated clusters', () => {
       const s = await service('staged');
       expect(ready(s)?.status).toBe('True');
       expect(s.status?.clusters?.available).toBe(CLUSTERS);
+    }, { timeoutMs: 60_000 });
+  }, 120_000);
+
+  it('gives a cluster that joins while RollingUpdate rolls out revision N+1 revision N first, then N+1 in its turn', async () => {
+    await hub.create(serviceObject('joining', 'v1', { strategy: 'RollingUpdate', maxUnavailable: 1 }));
+    const v1 = await eventually(async () => {
+      const s = await service('joining');
+      expect(ready(s)?.status).toBe('True');
+      expect(s.status?.clusters).toMatchObject({ targeted: CLUSTERS, available: CLUSTERS });
+      return s.status?.revision as string;
+    }, { timeoutMs: 90_000 });
+
+    const live = await service('joining');
+    await hub.update<Service>({ ...live, spec: serviceObject('joining', 'v2', live.spec.rollout).spec });
+    const v2 = await eventually(async () => {
+      const s = await service('joining');
+      expect(s.status?.revision).not.toBe(v1);
+      return s.status?.revision as string;
+    });
+    slow.add(v2);
+    // Halfway: some clusters have v2, others still v1.
+    await eventually(async () => {
+      const revisions = (await serviceWorks('joining')).map((w) => w.spec.source.revision);
+      expect(revisions).toContain(v2);
+      expect(revisions).toContain(v1);
+    }, { timeoutMs: 30_000 });
+
+    await hub.create({ apiVersion, kind: 'MemberCluster', metadata: { name: joiner, labels: { sim: prefix } }, spec: { fleet } });
+    const first = await eventually(async () => {
+      const work = (await serviceWorks('joining')).find((w) => w.metadata.labels?.[labels.cluster] === joiner);
+      expect(work).toBeDefined();
+      return work as WorkObject;
+    }, { timeoutMs: 30_000 });
+    // Its first Work carries the proven revision, not the one in flight.
+    expect([first.spec.source.revision, first.metadata.generation]).toEqual([v1, 1]);
+
+    await eventually(async () => {
+      const s = await service('joining');
+      expect(ready(s)?.status).toBe('True');
+      expect(s.status?.clusters).toMatchObject({ targeted: CLUSTERS + 1, updated: CLUSTERS + 1, available: CLUSTERS + 1 });
+    }, { timeoutMs: 120_000 });
+    const joined = (await serviceWorks('joining')).find((w) => w.metadata.labels?.[labels.cluster] === joiner);
+    expect(joined?.spec.source.revision).toBe(v2);
+  }, 240_000);
+
+  it('says which ClusterGroup a placement names that does not exist, and places on the group once it is made', async () => {
+    await hub.create({ ...serviceObject('grouped', 'v1', { strategy: 'AllAtOnce' }), spec: { ...serviceObject('grouped', 'v1', undefined).spec, placement: { clusterGroups: [groupName] }, rollout: { strategy: 'AllAtOnce' } } });
+    await eventually(async () => {
+      const s = await service('grouped');
+      const stalled = findCondition(s.status?.conditions, 'Stalled');
+      expect(stalled).toMatchObject({ status: 'True', reason: 'ClusterGroupNotFound' });
+      expect(stalled?.message).toContain(groupName);
+      expect(ready(s)?.status).toBe('False');
+    }, { timeoutMs: 30_000 });
+
+    const members = names.slice(0, 2);
+    await hub.create({ apiVersion, kind: 'ClusterGroup', metadata: { name: groupName, namespace: workspace }, spec: { clusterNames: members } });
+    await eventually(async () => {
+      const s = await service('grouped');
+      expect(findCondition(s.status?.conditions, 'Stalled')).toBeUndefined();
+      expect(ready(s)?.status).toBe('True');
+      expect(s.status?.clusters).toMatchObject({ targeted: 2, available: 2 });
     }, { timeoutMs: 60_000 });
   }, 120_000);
 });

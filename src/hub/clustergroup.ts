@@ -25,6 +25,17 @@ export function groupMembers(group: GroupObject, clusters: readonly SelectableCl
   });
 }
 
+/**
+ * The one resolver of ClusterGroups for placement (GlobalServices and PolicyBundles alike): each
+ * group's members among `clusters`, by the group's own spec. A group being deleted is left out, so
+ * a placement naming it reports it missing rather than placing on a group that is going away.
+ */
+export function resolveGroups(groups: readonly GroupObject[], clusters: readonly SelectableCluster[]): Map<string, string[]> {
+  return new Map(groups
+    .filter((group) => group.metadata.deletionTimestamp === undefined)
+    .map((group) => [group.metadata.name ?? '', groupMembers(group, clusters)] as const));
+}
+
 /** A group's status from its fleet's clusters (undefined fleet: the workspace belongs to no fleet). */
 export function groupStatus(group: GroupObject, fleet: FleetObject | undefined, clusters: readonly SelectableCluster[], now: Date = new Date()): ClusterGroupStatus {
   const generation = group.metadata.generation ?? 0;

@@ -50,7 +50,7 @@ export interface FleetInput {
   now?: Date;
 }
 
-/** The fleet's status; services and policies counts are kept as they are (their controllers own them). */
+/** The fleet's status; services and policies counts are kept as they are (the GlobalService and PolicyBundle controllers write them). */
 export function fleetStatus({ fleet, members, workspace, now = new Date() }: FleetInput): FleetStatus {
   const generation = fleet.metadata.generation ?? 0;
   const namespace = fleet.spec?.workspaceNamespace ?? `fleet-${fleet.metadata.name ?? ''}`;

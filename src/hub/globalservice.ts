@@ -1,9 +1,13 @@
 // The GlobalService reconciler: places a service on its fleet's clusters, renders it per cluster
 // (cached), writes one Work set per (service, cluster) in flotilla-member-CLUSTER as the rollout
 // plan allows, and summarises the rollout in status. Decisions live in pure functions —
-// resolvePlacement, renderCached, findConflicts, planRollout, summarizeStatus — and this file only
-// gathers their inputs from the caches and makes the writes they call for, each only when the live
-// object differs.
+// resolveGroups, resolvePlacement, renderCached, claimConflicts, planRollout, planWorkWrites,
+// summarizeStatus — and this file only gathers their inputs from the caches and makes the writes
+// they call for through the shared Work writer (works/writer.ts), each only when the live object
+// differs. Whatever a write fails with reaches the status before the reconcile is retried.
+//
+// - Clusters that join mid-rollout get the last completed revision (planRollout's `join`), rendered
+//   from the record of its source kept in the workspace (rollout/stable-record.ts).
 //
 // - Work sets are named sourceWorkName (gs-NAME) and labelled with their source; the rollout state
 //   of a cluster is read back from its Work (spec.source.revision, the agent's appliedRevision and
@@ -11,46 +15,41 @@
 // - Conflicts: a service's rendered objects on a cluster are judged against every other source's
 //   (GlobalServices and PolicyBundles alike) as their Works there carry them (claims.ts); the later
 //   claimant of an object gets no Work change on that cluster and reports it, until the holder lets go.
-// - Deletion (finalizer): each cluster's Work set is first drained — rewritten to carry no manifests
-//   at DRAIN_REVISION, so the agent prunes (or, per the Work's deletionPolicy, orphans) everything
-//   and confirms by reporting appliedRevision DRAIN_REVISION through the Work status it already may
-//   write — then deleted. The finalizer goes when every cluster confirmed, its member is gone, or
-//   the cleanup timeout passed; until then a Reconciling condition names the clusters pending.
-import { annotations, fieldManager, finalizer, labels, type GlobalService, type Manifest, type Work } from '../api/index.js';
+// - Deletion (finalizer): each cluster's Work set is drained, then deleted (planDrain). The finalizer
+//   goes when every cluster confirmed, its member is gone, or the cleanup timeout passed; until then
+//   a Reconciling condition names the clusters pending.
+import { annotations, apiVersion, fieldManager, finalizer, labels, type GlobalService, type Manifest } from '../api/index.js';
 import { admissionRules, describeRefusals, refusals, type Refusal } from '../agent/admission.js';
 import { manifestIdentity, type ManifestIdentity } from '../agent/order.js';
 import {
-  isNotFound, jsonEqual, objectKey, setReadiness, timestamp, writeStatus, type ControllerSpec, type InformerSource, type Kube,
+  objectKey, setReadiness, timestamp, truncateMessage, writeStatus, type ControllerSpec, type InformerSource,
   type KubeObject, type Logger, type Manager, type ReconcileContext, type ReconcileResult, type Request,
 } from '../runtime/index.js';
-import { groupMembers } from './clustergroup.js';
+import { resolveGroups } from './clustergroup.js';
 import { claimConflicts, claimWatch, clusterClaims, createClusterTargets, workIndexes, WORK_CLUSTER_INDEX, WORK_SOURCE_INDEX, type WorkObject } from './claims.js';
 import { describeConflicts, type SourceRef } from './conflicts.js';
 import { ensureFinalizer, removeFinalizer } from './finalizers.js';
 import { fleetOfWorkspace, workspaceIndex } from './fleet.js';
-import { WorkType, type FleetObject, type GroupObject, type MemberObject } from './objects.js';
+import { hubFieldManager, type FleetObject, type GroupObject, type MemberObject } from './objects.js';
 import { fleetClusters, groupsByCluster, resolvePlacement } from './placement.js';
 import { createLruCache } from './render/cache.js';
-import type { RenderError } from './render/errors.js';
-import { prepareService, renderCached, serviceRevision, type RenderResult } from './render/render.js';
+import { prepareService, renderCached, serviceRevision, type PreparedService, type RenderResult } from './render/render.js';
 import { sourceManifests, type ConfigMapData } from './render/source.js';
 import { planRollout } from './rollout/plan.js';
 import { effectiveRollout } from './rollout/settings.js';
-import { summarizeStatus, type ClusterSummaryState } from './rollout/status.js';
+import { readStableRecord, stableRecord, stableRecordName, stableRecordRevision, type StableContent } from './rollout/stable-record.js';
+import { CONDITION_MESSAGE_LIMIT, fleetServiceCounts, summarizeStatus, type ClusterSummaryState } from './rollout/status.js';
+import { planWorkWrites } from './rollout/work-writes.js';
 import { workRolloutState } from './rollout/work-state.js';
-import { revisionSinceAnnotation, sourceWorkName, workObjects } from './work-objects.js';
+import { byCluster, describeWorkWriteFailures, DRAIN_REVISION, planDrain, setHead, writeWorkChanges } from './works/writer.js';
 
-export const GlobalServiceType = { apiVersion: WorkType.apiVersion, kind: 'GlobalService' } as const;
+export const GlobalServiceType = { apiVersion, kind: 'GlobalService' } as const;
 export const ConfigMapType = { apiVersion: 'v1', kind: 'ConfigMap' } as const;
 
 export type ServiceObject = GlobalService & KubeObject;
 
-/** The revision of a drained Work set: no manifests, so the agent removes what the set applied. */
-export const DRAIN_REVISION = 'removed';
 /** How long deletion waits for spokes to confirm their cleanup before it lets go. */
 export const DEFAULT_CLEANUP_TIMEOUT_MS = 10 * 60_000;
-/** Work writes in flight at once, per reconcile. */
-const WRITE_CONCURRENCY = 16;
 /** Pending clusters named in the deletion condition. */
 const PENDING_SHOWN = 10;
 const CONFIGMAP_INDEX = 'configMap';
@@ -75,67 +74,8 @@ function configMapsOfService(service: ServiceObject): string[] {
   return (service.spec.source.configMapRefs ?? []).map((ref) => `${service.metadata.namespace ?? ''}/${ref.name}`);
 }
 
-/** Part 0 of a Work set (the Work named like the set), whose source and status speak for it. */
-function setHead(works: readonly WorkObject[]): WorkObject | undefined {
-  return works.find((work) => work.metadata.name === work.metadata.labels?.[labels.work]) ?? works[0];
-}
-
-function byCluster(works: readonly WorkObject[]): Map<string, WorkObject[]> {
-  const sets = new Map<string, WorkObject[]>();
-  for (const work of works) {
-    const cluster = work.metadata.labels?.[labels.cluster] ?? '';
-    sets.set(cluster, [...(sets.get(cluster) ?? []), work]);
-  }
-  return sets;
-}
-
 function sourceRef(service: ServiceObject): SourceRef {
   return { kind: 'GlobalService', namespace: service.metadata.namespace ?? '', name: service.metadata.name ?? '' };
-}
-
-/** Runs `fn` over `items` with at most `limit` calls in flight; rejects with the first failure once all settled. */
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const failures: unknown[] = [];
-  const lane = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item).catch((error: unknown) => { failures.push(error); });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  if (failures.length > 0) throw failures[0];
-}
-
-interface WorkChanges {
-  apply: Work[];
-  remove: WorkObject[];
-}
-
-async function writeWorks(kube: Kube, changes: WorkChanges, signal: AbortSignal): Promise<void> {
-  await forEachLimit(changes.apply, WRITE_CONCURRENCY, (work) => kube.apply(work as KubeObject & Work, { fieldManager, force: true, signal }));
-  await forEachLimit(changes.remove, WRITE_CONCURRENCY, (work) => kube.delete(WorkType, work.metadata.name ?? '', work.metadata.namespace, { signal })
-    .catch((error: unknown) => { if (!isNotFound(error)) throw error; }));
-}
-
-/** The changes that make a cluster's live Work set equal `desired`: writes of what differs, deletes of parts no longer wanted. */
-function diffSet(desired: readonly Work[], live: readonly WorkObject[], into: WorkChanges): void {
-  const liveByName = new Map(live.map((work) => [work.metadata.name ?? '', work]));
-  for (const work of desired) {
-    const current = liveByName.get(work.metadata.name ?? '');
-    if (!current || workDiffers(work, current)) into.apply.push(work);
-  }
-  const wanted = new Set(desired.map((work) => work.metadata.name));
-  into.remove.push(...live.filter((work) => !wanted.has(work.metadata.name)));
-}
-
-/** Whether a live Work lacks something of the desired one (spec, labels, annotations); apiserver-added fields do not count. */
-export function workDiffers(desired: Work, live: Work): boolean {
-  const missing = (want: Record<string, string> | undefined, have: Record<string, string> | undefined): boolean =>
-    Object.entries(want ?? {}).some(([key, value]) => have?.[key] !== value);
-  return !jsonEqual(desired.spec, live.spec)
-    || missing(desired.metadata.labels, live.metadata.labels)
-    || missing(desired.metadata.annotations, live.metadata.annotations);
 }
 
 export function globalServiceController(manager: Manager, sources: ServiceSources, options: ServiceOptions = {}): ControllerSpec<ServiceObject> {
@@ -181,9 +121,7 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
     const fleetName = fleet.metadata.name ?? '';
     const clusters = fleetClusters(members.byIndex('fleet', fleetName), fleetName);
     const clusterByName = new Map(clusters.map((cluster) => [cluster.name, cluster]));
-    const resolvedGroups = new Map(groups.list({ namespace: request.namespace ?? '' })
-      .filter((group) => group.metadata.deletionTimestamp === undefined)
-      .map((group) => [group.metadata.name ?? '', groupMembers(group, clusters)] as const));
+    const resolvedGroups = resolveGroups(groups.list({ namespace: request.namespace ?? '' }), clusters);
     const placement = resolvePlacement(service.spec.placement, clusters, resolvedGroups);
     const targets = placement.targets.flatMap((name) => clusterByName.get(name) ?? []);
     targeting.set(request.key, placement.targets);
@@ -198,12 +136,11 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
     const revision = prepared ? serviceRevision(prepared) : service.status?.revision ?? DRAIN_REVISION;
 
     const clusterGroups = groupsByCluster(resolvedGroups);
-    const rendered = new Map<string, RenderResult>();
-    if (prepared) {
-      for (const cluster of targets) {
-        rendered.set(cluster.name, renderCached(renders, prepared, { ...cluster, groups: clusterGroups.get(cluster.name) ?? new Set(), fleet: fleetName }).result);
-      }
-    }
+    const renderAll = (content: PreparedService, names: readonly string[]): Map<string, RenderResult> => new Map(names.flatMap((name) => {
+      const cluster = clusterByName.get(name);
+      return cluster ? [[name, renderCached(renders, content, { ...cluster, groups: clusterGroups.get(name) ?? new Set(), fleet: fleetName }).result] as const] : [];
+    }));
+    const rendered = prepared ? renderAll(prepared, placement.targets) : new Map<string, RenderResult>();
     const refused = refusedManifests(rendered, fleet);
     const ref = sourceRef(service);
     const conflicts = new Map<string, string>();
@@ -224,8 +161,11 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
       };
     });
     const approvedStage = service.metadata.annotations?.[annotations.approvedStage];
+    const record = configMaps.get(`${ref.namespace}/${stableRecordName(ref.name)}`);
+    const stableRevision = stableRecordRevision(record);
     const plan = planRollout({
       revision,
+      ...(stableRevision !== undefined ? { stableRevision } : {}),
       rollout: effectiveRollout(service.spec.rollout, fleet.spec?.rollout),
       clusters: states,
       groupMembers: resolvedGroups,
@@ -233,93 +173,94 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
       previous: { ...(service.status?.revision !== undefined ? { revision: service.status.revision } : {}), ...(service.status?.rollout ? { rollout: service.status.rollout } : {}) },
       now: Date.now(),
     });
+    // Joining clusters get the last completed revision, rendered for them, if it still passes the fleet's restrictions.
+    const stableContent = plan.join.length > 0 ? readStableRecord(record) : undefined;
+    const stableRendered = stableContent && renderAll(prepareService(stableContent.manifests, stableContent.overrides), plan.join);
+    const stable = stableContent && stableRendered && refusedManifests(stableRendered, fleet) === undefined
+      ? { revision: stableContent.revision, rendered: stableRendered }
+      : undefined;
 
-    const changes: WorkChanges = { apply: [], remove: [] };
-    // A refused manifest stops the whole revision: the clusters keep the last one that passed.
-    if (prepared && refused === undefined) {
-      const update = new Set(plan.update);
-      const since = timestamp();
-      for (const state of states) {
-        const result = rendered.get(state.name);
-        const atRevision = state.revision === revision;
-        // Clusters at the revision keep their content current (a label change re-renders them); others wait for the plan.
-        if (!result?.ok || state.conflict !== undefined || state.paused || (!atRevision && !update.has(state.name))) continue;
-        const live = sets.get(state.name) ?? [];
-        const head = setHead(live);
-        const desired = workObjects({
-          cluster: state.name,
-          name: sourceWorkName(ref),
-          source: { kind: 'GlobalService', namespace: ref.namespace, name: ref.name, generation: atRevision && head ? head.spec.source.generation : generation, revision },
-          manifests: result.manifests,
-          applyOptions: {
-            driftPolicy: service.spec.driftPolicy ?? fleet.spec?.driftPolicy ?? 'Correct',
-            deletionPolicy: service.spec.deletionPolicy ?? 'Delete',
-            adoption: service.spec.adoption ?? 'Never',
-            force: false,
-          },
-          labels: { [labels.fleet]: fleetName },
-          annotations: { [revisionSinceAnnotation]: (atRevision ? head?.metadata.annotations?.[revisionSinceAnnotation] : undefined) ?? since },
-        });
-        if (!desired.ok) {
-          state.renderError = { reason: desired.reason, message: desired.message } satisfies RenderError;
-          continue;
-        }
-        diffSet(desired.works, live, changes);
-        if (!atRevision) Object.assign(state, { revision, available: false, degraded: false, problem: undefined, revisionSince: Date.parse(since) });
-      }
-      const targeted = new Set(placement.targets);
-      for (const [cluster, live] of sets) if (!targeted.has(cluster)) changes.remove.push(...live);
+    const writes = planWorkWrites({
+      service: { namespace: ref.namespace, name: ref.name, generation },
+      revision, states, plan, rendered,
+      ...(stable ? { stable } : {}),
+      live: sets,
+      targets: new Set(placement.targets),
+      applyOptions: {
+        driftPolicy: service.spec.driftPolicy ?? fleet.spec?.driftPolicy ?? 'Correct',
+        deletionPolicy: service.spec.deletionPolicy ?? 'Delete',
+        adoption: service.spec.adoption ?? 'Never',
+        force: false,
+      },
+      labels: { [labels.fleet]: fleetName },
+      // A refused manifest stops the whole revision: the clusters keep the last one that passed.
+      blocked: !prepared || refused !== undefined,
+      now: new Date(),
+    });
+    const outcome = await writeWorkChanges(ctx.kube, writes.changes, { fieldManager, signal: ctx.signal });
+    if (outcome.applied + outcome.deleted > 0) {
+      ctx.log.info('wrote the service\'s Works', { revision, written: outcome.applied, deleted: outcome.deleted, joined: plan.join.length, phase: plan.phase });
     }
-    await writeWorks(ctx.kube, changes, ctx.signal);
-    if (changes.apply.length + changes.remove.length > 0) {
-      ctx.log.info('wrote the service\'s Works', { revision, written: changes.apply.length, deleted: changes.remove.length, phase: plan.phase });
-    }
+    const writeFailure = describeWorkWriteFailures(outcome.failures);
 
     const summary = (current: ServiceObject): GlobalService['status'] => summarizeStatus({
-      generation, revision, plan, clusters: states,
+      generation, revision, plan, clusters: writes.states,
       ...(!source.ok ? { sourceError: source.error } : {}),
       ...(refused !== undefined ? { refused } : {}),
+      ...(placement.missingGroups.length > 0 ? { missingGroups: placement.missingGroups } : {}),
+      ...(writeFailure !== undefined ? { writeFailure } : {}),
       ...(current.status?.conditions ? { previousConditions: current.status.conditions } : {}),
       now: new Date(),
     });
     const written = await writeStatus(ctx.kube, service, summary, { signal: ctx.signal });
-    if (written.written) noteReadiness(ctx.log, service, written.object);
+    if (written.written) {
+      noteReadiness(ctx.log, service, written.object);
+      await updateFleetSummary(ctx, fleet, ref.namespace);
+    }
+    // The status says why; the failed writes are retried with backoff.
+    if (outcome.failures[0]) throw outcome.failures[0].error;
+    if (prepared && plan.phase === 'Complete' && stableRevision !== revision && refused === undefined) {
+      await recordStable(ctx, service, { revision, manifests: prepared.manifests, overrides: service.spec.overrides ?? [] });
+    }
     return plan.requeueAfterMs !== undefined ? { requeueAfter: plan.requeueAfterMs + 100 } : undefined;
+  }
+
+  /** Records `content` as the service's last completed revision, unless the record's name is taken by someone else's ConfigMap. */
+  async function recordStable(ctx: ReconcileContext<ServiceObject>, service: ServiceObject, content: StableContent): Promise<void> {
+    const identity = { namespace: service.metadata.namespace ?? '', name: service.metadata.name ?? '', uid: service.metadata.uid ?? '', apiVersion: GlobalServiceType.apiVersion };
+    const existing = configMaps.get(`${identity.namespace}/${stableRecordName(identity.name)}`);
+    if (existing && !(existing.metadata.ownerReferences ?? []).some((owner) => owner.uid === identity.uid)) {
+      ctx.log.warn('a ConfigMap not ours holds the stable-revision record\'s name; clusters joining mid-rollout get the new revision', { configMap: stableRecordName(identity.name) });
+      return;
+    }
+    const record = stableRecord(identity, content);
+    if (!record) {
+      ctx.log.info('the completed revision is too large to record; clusters joining mid-rollout get the new revision', { revision: content.revision });
+      return;
+    }
+    await ctx.kube.apply(record, { fieldManager, force: true, signal: ctx.signal });
+    ctx.log.info('recorded the completed revision for clusters that join mid-rollout', { revision: content.revision });
+  }
+
+  async function updateFleetSummary(ctx: ReconcileContext<ServiceObject>, fleet: FleetObject, namespace: string): Promise<void> {
+    const counts = fleetServiceCounts(services.list({ namespace }));
+    await writeStatus(ctx.kube, fleet, (current) => ({ ...current.status, services: counts }), { signal: ctx.signal, fieldManager: hubFieldManager });
   }
 
   async function cleanUp(service: ServiceObject, own: readonly WorkObject[], ctx: ReconcileContext<ServiceObject>): Promise<ReconcileResult | undefined> {
     if (!service.metadata.finalizers?.includes(finalizer)) return undefined;
     const deadline = Date.parse(service.metadata.deletionTimestamp ?? '') + cleanupTimeoutMs;
-    const expired = Date.now() >= deadline;
-    const changes: WorkChanges = { apply: [], remove: [] };
-    const pending: string[] = [];
-    const abandoned: string[] = [];
-    const since = timestamp();
-    for (const [cluster, live] of byCluster(own)) {
-      const head = setHead(live);
-      if (!head) continue;
-      const member = members.get(cluster);
-      const memberGone = !member || member.metadata.deletionTimestamp !== undefined;
-      const drained = head.spec.source.revision === DRAIN_REVISION && head.status?.appliedRevision === DRAIN_REVISION;
-      if (drained || memberGone || expired) {
-        changes.remove.push(...live);
-        if (!drained && !memberGone) abandoned.push(cluster);
-        continue;
-      }
-      pending.push(cluster);
-      if (head.spec.source.revision === DRAIN_REVISION) continue;
-      const fleet = head.metadata.labels?.[labels.fleet];
-      const drain = workObjects({
-        cluster, name: head.metadata.labels?.[labels.work] ?? head.metadata.name ?? '',
-        source: { ...head.spec.source, revision: DRAIN_REVISION },
-        manifests: [],
-        ...(head.spec.applyOptions ? { applyOptions: head.spec.applyOptions } : {}),
-        ...(fleet !== undefined ? { labels: { [labels.fleet]: fleet } } : {}),
-        annotations: { [revisionSinceAnnotation]: since },
-      });
-      if (drain.ok) diffSet(drain.works, live, changes);
+    const { changes, pending, abandoned } = planDrain({
+      sets: byCluster(own),
+      memberGone: (cluster) => { const member = members.get(cluster); return !member || member.metadata.deletionTimestamp !== undefined; },
+      expired: Date.now() >= deadline,
+      since: timestamp(),
+    });
+    const outcome = await writeWorkChanges(ctx.kube, changes, { fieldManager, signal: ctx.signal });
+    if (outcome.failures[0]) {
+      await writeDeleting(ctx, service, describeWorkWriteFailures(outcome.failures) ?? '');
+      throw outcome.failures[0].error;
     }
-    await writeWorks(ctx.kube, changes, ctx.signal);
     if (abandoned.length > 0) {
       const message = `gave up waiting for ${abandoned.length} clusters to remove the service's objects: ${abandoned.slice(0, PENDING_SHOWN).join(', ')}`;
       ctx.log.warn('cleanup timed out; deleted the Works of clusters that did not confirm', { clusters: abandoned.length });
@@ -330,15 +271,18 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
       ctx.log.info('removed the service from every cluster', { works: own.length });
       return undefined;
     }
-    const shown = pending.sort().slice(0, PENDING_SHOWN).join(', ');
+    const shown = pending.slice(0, PENDING_SHOWN).join(', ');
     const more = pending.length > PENDING_SHOWN ? ` and ${pending.length - PENDING_SHOWN} more` : '';
-    const message = `deleting: waiting for ${pending.length} clusters to remove the service's objects: ${shown}${more}; gives up at ${timestamp(new Date(deadline))}`;
+    await writeDeleting(ctx, service, `deleting: waiting for ${pending.length} clusters to remove the service's objects: ${shown}${more}; gives up at ${timestamp(new Date(deadline))}`);
+    return { requeueAfter: Math.max(1000, deadline - Date.now()) };
+  }
+
+  async function writeDeleting(ctx: ReconcileContext<ServiceObject>, service: ServiceObject, message: string): Promise<void> {
     const generation = service.metadata.generation ?? 0;
     await writeStatus(ctx.kube, service, (current) => ({
       ...current.status, observedGeneration: generation,
-      conditions: setReadiness(current.status?.conditions, { state: 'Reconciling', reason: 'Deleting', message, observedGeneration: generation }),
+      conditions: setReadiness(current.status?.conditions, { state: 'Reconciling', reason: 'Deleting', message: truncateMessage(message, CONDITION_MESSAGE_LIMIT), observedGeneration: generation }),
     }), { signal: ctx.signal });
-    return { requeueAfter: Math.max(1000, deadline - Date.now()) };
   }
 
   return {

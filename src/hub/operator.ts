@@ -20,7 +20,7 @@ export interface HubOptions {
   /** Unique per replica (default: host name and a random suffix). */
   identity?: string;
   leaseDurationSeconds?: number;
-  /** How long a deleted GlobalService waits for spokes to confirm their cleanup (default 10 min). */
+  /** How long a deleted GlobalService or PolicyBundle waits for spokes to confirm their cleanup (default 10 min). */
   cleanupTimeoutMs?: number;
 }
 
@@ -56,6 +56,7 @@ export async function runHub(options: HubOptions, signal: AbortSignal): Promise<
     fleets: sources.fleets,
     members: sources.members,
   }, options.cleanupTimeoutMs !== undefined ? { cleanupTimeoutMs: options.cleanupTimeoutMs } : {}));
-  manager.controller(policyBundleController(manager, { ...policyBundleSources(), fleets: sources.fleets, members: sources.members }));
+  manager.controller(policyBundleController(manager, { ...policyBundleSources(), fleets: sources.fleets, members: sources.members },
+    options.cleanupTimeoutMs !== undefined ? { cleanupTimeoutMs: options.cleanupTimeoutMs } : {}));
   return manager.start(signal);
 }

@@ -31,7 +31,6 @@ describe('resolvePlacement', () => {
   ])('targets %s', (_name, placement, targets, updatable) => {
     const result = resolvePlacement(placement, clusters, groups);
     expect([result.targets, result.updatable]).toEqual([targets, updatable]);
-    expect(result.paused).toEqual(targets.filter((name) => !updatable.includes(name)));
   });
 
   it('reports groups that do not exist and targets nothing for them', () => {
@@ -39,7 +38,7 @@ describe('resolvePlacement', () => {
   });
 
   it('targets nothing in a fleet without clusters', () => {
-    expect(resolvePlacement({ clusterSelector: {} }, [], groups)).toEqual({ targets: [], updatable: [], paused: [], missingGroups: [] });
+    expect(resolvePlacement({ clusterSelector: {} }, [], groups)).toEqual({ targets: [], updatable: [], missingGroups: [] });
   });
 });
 

@@ -28,8 +28,6 @@ export interface PlacementResult {
   targets: string[];
   /** The targets that may receive a new revision (not paused), sorted. */
   updatable: string[];
-  /** The targets that are paused: they keep their current revision, sorted. */
-  paused: string[];
   /** ClusterGroups the placement names that do not exist (they select nothing), for status. */
   missingGroups: string[];
 }
@@ -50,7 +48,6 @@ export function resolvePlacement(placement: Placement, clusters: readonly Placem
   return {
     targets,
     updatable: targets.filter((name) => !pausedNames.has(name)),
-    paused: targets.filter((name) => pausedNames.has(name)),
     missingGroups: groups.filter((group) => !groupMembers.has(group)),
   };
 }

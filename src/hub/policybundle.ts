@@ -5,25 +5,29 @@
 // report into per-cluster compliance on the bundle and a summary on its Fleet. An object another
 // source's Work already carries to a cluster is a Conflict on that cluster, never a tug of war: the
 // bundle's Work leaves it out (claims.ts judges this, for GlobalServices too).
+// Works are written, and on deletion drained then deleted, through the writer GlobalServices use
+// (works/writer.ts); a write the hub apiserver refuses, a Work too large (Stalled, not retried) or
+// a missing ClusterGroup shows in the bundle's conditions.
 // Decisions are the pure functions below; the controller only reads caches and writes the result.
 import {
-  apiVersion, labels, type FleetPolicyCounts, type Manifest, type ManifestStatus, type PolicyBundle,
+  apiVersion, finalizer, labels, type FleetPolicyCounts, type Manifest, type ManifestStatus, type PolicyBundle,
   type PolicyBundleStatus, type PolicyViolation, type ViolationCount, type Work, type WorkPolicy,
 } from '../api/index.js';
 import { admissionRules, describeRefusals, refusals } from '../agent/admission.js';
 import { identityKey, manifestIdentity, type ManifestIdentity } from '../agent/order.js';
 import {
-  digestOf, findCondition, isNotFound, objectKey, setReadiness, truncateMessage, writeStatus, type ControllerSpec, type InformerSource,
-  type Kube, type KubeObject, type Manager, type ReconcileContext, type Request, type Store,
+  digestOf, findCondition, objectKey, setReadiness, TerminalError, timestamp, truncateMessage, writeStatus, type ControllerSpec, type InformerSource,
+  type KubeObject, type Manager, type ReconcileContext, type ReconcileResult, type Request, type Store,
 } from '../runtime/index.js';
 import { claimConflicts, claimWatch, clusterClaims, createClusterTargets, workIndexes, WORK_CLUSTER_INDEX, WORK_SOURCE_INDEX, type WorkObject } from './claims.js';
 import { describeConflicts, type ObjectConflict, type SourceRef } from './conflicts.js';
 import { fleetOfWorkspace, workspaceIndex } from './fleet.js';
-import { ClusterGroupType, FleetType, hubFieldManager, needsApply, WorkType, type FleetObject, type GroupObject, type MemberObject } from './objects.js';
-import { fleetClusters, resolvePlacement, type PlacementCluster } from './placement.js';
-import { selectClusters } from './selection.js';
+import { resolveGroups } from './clustergroup.js';
+import { ClusterGroupType, FleetType, hubFieldManager, WorkType, type FleetObject, type GroupObject, type MemberObject } from './objects.js';
+import { fleetClusters, resolvePlacement } from './placement.js';
 import { ensureFinalizer, removeFinalizer } from './finalizers.js';
 import { sourceWorkName, workObjects } from './work-objects.js';
+import { byCluster, describeWorkWriteFailures, diffWorkSet, noChanges, planDrain, setHead, writeWorkChanges } from './works/writer.js';
 
 export const PolicyBundleType = { apiVersion, kind: 'PolicyBundle' } as const;
 export type PolicyBundleObject = PolicyBundle & KubeObject;
@@ -159,13 +163,15 @@ export interface BundleStatusInput {
   bundle: PolicyBundle;
   revision: string;
   compliance: readonly ClusterCompliance[];
-  /** Why the bundle cannot be placed at all (no fleet), if so. */
+  /** Why the bundle cannot be placed as written (no fleet, a refused manifest, a missing ClusterGroup), if so. */
   stalled?: { reason: string; message: string };
+  /** Why this reconcile failed and will be retried (the hub apiserver refused a Work write), if so. */
+  failed?: { reason: string; message: string };
   now?: Date;
 }
 
 /** The bundle's status: counts by compliance, violations by kind, the worst 20. Bounded. */
-export function policyBundleStatus({ bundle, revision, compliance, stalled, now = new Date() }: BundleStatusInput): PolicyBundleStatus {
+export function policyBundleStatus({ bundle, revision, compliance, stalled, failed, now = new Date() }: BundleStatusInput): PolicyBundleStatus {
   const generation = bundle.metadata.generation ?? 0;
   const count = (state: ClusterState): number => compliance.filter((c) => c.state === state).length;
   const clusters = { targeted: compliance.length, compliant: count('compliant'), nonCompliant: count('nonCompliant'), unknown: count('unknown') };
@@ -181,7 +187,8 @@ export function policyBundleStatus({ bundle, revision, compliance, stalled, now 
     .slice(0, MAX_WORST);
   const outcome = ((): Parameters<typeof setReadiness>[1] => {
     const gen = { observedGeneration: generation };
-    if (stalled) return { state: 'Stalled', ...stalled, ...gen };
+    if (stalled) return { state: 'Stalled', ...stalled, message: truncateMessage(stalled.message, 1024), ...gen };
+    if (failed) return { state: 'Failed', ...failed, message: truncateMessage(failed.message, 1024), ...gen };
     if (clusters.nonCompliant > 0) {
       const names = compliance.filter((c) => c.state === 'nonCompliant').slice(0, 5).map((c) => `${c.cluster} (${c.violations.length})`);
       return { state: 'Failed', reason: 'NonCompliant', message: `${clusters.nonCompliant} of ${clusters.targeted} clusters violate the bundle: ${names.join(', ')}`, ...gen };
@@ -209,13 +216,6 @@ export function fleetPolicyCounts(bundles: readonly PolicyBundle[]): FleetPolicy
   };
 }
 
-/** Each existing ClusterGroup's members among `clusters` (by the group's own spec). */
-export function groupMembersOf(groups: readonly GroupObject[], clusters: readonly PlacementCluster[]): Map<string, string[]> {
-  return new Map(groups.map((g) => [g.metadata.name ?? '', selectClusters(clusters, {
-    selector: g.spec.clusterSelector ?? null, names: g.spec.clusterNames ?? [], exclude: g.spec.excludeClusterNames ?? [],
-  })]));
-}
-
 // ---------------------------------------------------------------------------------------------
 // The controller
 
@@ -238,13 +238,16 @@ export function policyBundleSources(): PolicyBundleSources {
   };
 }
 
-const deleteWork = async (kube: Kube, work: WorkObject, signal: AbortSignal): Promise<void> => {
-  await kube.delete(WorkType, work.metadata.name ?? '', work.metadata.namespace, { signal }).catch((error: unknown) => {
-    if (!isNotFound(error)) throw error;
-  });
-};
+export interface PolicyBundleOptions {
+  /** How long a deleted bundle waits for spokes to confirm their cleanup (default 10 min). */
+  cleanupTimeoutMs?: number;
+}
 
-export function policyBundleController(manager: Manager, sources: PolicyBundleSources): ControllerSpec<PolicyBundleObject> {
+/** How long deletion waits for spokes to confirm their cleanup before it lets go. */
+const DEFAULT_CLEANUP_TIMEOUT_MS = 10 * 60_000;
+
+export function policyBundleController(manager: Manager, sources: PolicyBundleSources, options: PolicyBundleOptions = {}): ControllerSpec<PolicyBundleObject> {
+  const cleanupTimeoutMs = options.cleanupTimeoutMs ?? DEFAULT_CLEANUP_TIMEOUT_MS;
   const fleets: Store<FleetObject> = manager.informer<FleetObject>(sources.fleets, { workspace: workspaceIndex }).store;
   const members: Store<MemberObject> = manager.informer<MemberObject>(sources.members, { fleet: (m) => [m.spec.fleet] }).store;
   const groups: Store<GroupObject> = manager.informer<GroupObject>(sources.groups).store;
@@ -261,42 +264,40 @@ export function policyBundleController(manager: Manager, sources: PolicyBundleSo
     await writeStatus(ctx.kube, fleet, (current) => ({ ...current.status, policies }), { signal: ctx.signal, fieldManager: hubFieldManager });
   }
 
-  async function reconcile(request: Request, ctx: ReconcileContext<PolicyBundleObject>): Promise<undefined> {
+  const writeBundleStatus = (ctx: ReconcileContext<PolicyBundleObject>, bundle: PolicyBundleObject, input: Omit<BundleStatusInput, 'bundle'>) =>
+    writeStatus(ctx.kube, bundle, (current) => policyBundleStatus({ ...input, bundle: current }), { signal: ctx.signal, fieldManager: hubFieldManager });
+
+  async function reconcile(request: Request, ctx: ReconcileContext<PolicyBundleObject>): Promise<ReconcileResult | undefined> {
     const bundle = ctx.store.get(request.key);
     const namespace = request.namespace ?? '';
     const ours = works.byIndex(WORK_SOURCE_INDEX, `PolicyBundle/${namespace}/${request.name}`);
     if (!bundle || bundle.metadata.deletionTimestamp !== undefined) {
       targeting.set(request.key, []);
-      for (const work of ours) await deleteWork(ctx.kube, work, ctx.signal);
-      if (bundle && ours.length === 0) await removeFinalizer(ctx.kube, PolicyBundleType, bundle, ctx.signal);
+      const result = bundle ? await cleanUp(ctx, bundle, ours) : undefined;
       await updateFleetSummary(ctx, namespace);
-      return undefined;
+      return result;
     }
     await ensureFinalizer(ctx.kube, PolicyBundleType, bundle, ctx.signal);
     const fleet = fleetOfWorkspace(fleets, namespace);
     const rendered = renderPolicyBundle(bundle);
     if (!fleet) {
       targeting.set(request.key, []);
-      await writeStatus(ctx.kube, bundle, (current) => policyBundleStatus({
-        bundle: current, revision: rendered.revision, compliance: [], stalled: { reason: 'FleetNotFound', message: `no Fleet has ${namespace} as its workspace namespace` },
-      }), { signal: ctx.signal, fieldManager: hubFieldManager });
+      await writeBundleStatus(ctx, bundle, { revision: rendered.revision, compliance: [], stalled: { reason: 'FleetNotFound', message: `no Fleet has ${namespace} as its workspace namespace` } });
       return undefined;
     }
     // Templates are judged by kind and RBAC here; the agent stamps them only where the fleet allows.
     const refused = refusals([...rendered.manifests, ...rendered.policy.namespaceTemplates ?? []], admissionRules('PolicyBundle', fleet.spec?.restrictions));
     if (refused.length > 0) {
       // Nothing of this revision ships: the clusters keep the Works of the last one that passed.
-      await writeStatus(ctx.kube, bundle, (current) => policyBundleStatus({
-        bundle: current, revision: rendered.revision, compliance: [], stalled: { reason: 'ManifestRefused', message: truncateMessage(describeRefusals(refused), 1024) },
-      }), { signal: ctx.signal, fieldManager: hubFieldManager });
+      await writeBundleStatus(ctx, bundle, { revision: rendered.revision, compliance: [], stalled: { reason: 'ManifestRefused', message: describeRefusals(refused) } });
       return undefined;
     }
     const fleetName = fleet.metadata.name ?? '';
     const clusters = fleetClusters(members.byIndex('fleet', fleetName), fleetName);
-    const placement = resolvePlacement(bundle.spec.placement, clusters, groupMembersOf(groups.list({ namespace }), clusters));
+    const placement = resolvePlacement(bundle.spec.placement, clusters, resolveGroups(groups.list({ namespace }), clusters));
     targeting.set(request.key, placement.targets);
     const ref = bundleRef(bundle);
-    const ownWorkOn = (cluster: string): WorkObject | undefined => ours.find((w) => w.metadata.labels?.[labels.cluster] === cluster && (w.spec.part?.index ?? 0) === 0);
+    const sets = byCluster(ours);
     const identities = new Map(rendered.manifests.map((m) => [identityKey(manifestIdentity(m)), manifestIdentity(m)]));
     const conflicts = new Map<string, HeldObject[]>();
     for (const cluster of placement.targets) {
@@ -304,6 +305,7 @@ export function policyBundleController(manager: Manager, sources: PolicyBundleSo
       conflicts.set(cluster, found.flatMap((conflict) => { const identity = identities.get(conflict.object); return identity ? [{ identity, conflict }] : []; }));
     }
     const name = sourceWorkName({ kind: 'PolicyBundle', name: bundle.metadata.name ?? '' });
+    const changes = noChanges();
     for (const cluster of placement.updatable) {
       const held = new Set((conflicts.get(cluster) ?? []).map((c) => c.conflict.object));
       const manifests = rendered.manifests.filter((m) => !held.has(identityKey(manifestIdentity(m))));
@@ -314,23 +316,51 @@ export function policyBundleController(manager: Manager, sources: PolicyBundleSo
         applyOptions: { driftPolicy: 'Correct', deletionPolicy: 'Delete', adoption: 'Always', force: false },
         labels: { [labels.fleet]: fleetName, 'app.kubernetes.io/managed-by': 'flotilla' },
       });
-      if (!result.ok) throw new Error(`cannot render the Work for ${cluster}: ${result.message}`);
-      for (const work of result.works) {
-        const live = works.get(`${work.metadata.namespace ?? ''}/${work.metadata.name ?? ''}`);
-        if (needsApply(work as WorkObject, live)) await ctx.kube.apply(work as WorkObject, { fieldManager: hubFieldManager, force: true, signal: ctx.signal });
+      if (!result.ok) {
+        // The same content for every cluster: too large for one is too large for all, until the spec changes.
+        await writeBundleStatus(ctx, bundle, { revision: rendered.revision, compliance: [], stalled: { reason: result.reason, message: `the bundle's Work for cluster ${cluster}: ${result.message}` } });
+        throw new TerminalError(`the bundle's Work does not fit: ${result.message}`);
       }
+      diffWorkSet(result.works, sets.get(cluster) ?? [], changes);
     }
     const targets = new Set(placement.targets);
-    for (const work of ours) {
-      if (!targets.has(work.metadata.labels?.[labels.cluster] ?? '')) await deleteWork(ctx.kube, work, ctx.signal);
-    }
-    const compliance = placement.targets.map((cluster) => clusterCompliance(cluster, ownWorkOn(cluster), conflicts.get(cluster) ?? []));
-    const written = await writeStatus(ctx.kube, bundle, (current) => policyBundleStatus({ bundle: current, revision: rendered.revision, compliance }), { signal: ctx.signal, fieldManager: hubFieldManager });
+    for (const [cluster, live] of sets) if (!targets.has(cluster)) changes.remove.push(...live);
+    const outcome = await writeWorkChanges(ctx.kube, changes, { fieldManager: hubFieldManager, signal: ctx.signal });
+    const writeFailure = describeWorkWriteFailures(outcome.failures);
+    const missing = placement.missingGroups;
+    const compliance = placement.targets.map((cluster) => clusterCompliance(cluster, setHead(sets.get(cluster) ?? []), conflicts.get(cluster) ?? []));
+    const written = await writeBundleStatus(ctx, bundle, {
+      revision: rendered.revision, compliance,
+      ...(missing.length > 0 ? { stalled: { reason: 'ClusterGroupNotFound', message: `spec.placement.clusterGroups names ClusterGroups that do not exist: ${missing.join(', ')}` } } : {}),
+      ...(writeFailure !== undefined ? { failed: { reason: 'WorkWriteFailed', message: writeFailure } } : {}),
+    });
     if (written.written) {
       ctx.log.info('wrote policy bundle status', { targeted: placement.targets.length, nonCompliant: written.object.status?.clusters?.nonCompliant ?? 0 });
       await updateFleetSummary(ctx, namespace);
     }
+    // The status says why; the failed writes are retried with backoff.
+    if (outcome.failures[0]) throw outcome.failures[0].error;
     return undefined;
+  }
+
+  /** Drain then delete the bundle's Work sets (planDrain), then let the bundle go. */
+  async function cleanUp(ctx: ReconcileContext<PolicyBundleObject>, bundle: PolicyBundleObject, ours: readonly WorkObject[]): Promise<ReconcileResult | undefined> {
+    if (!bundle.metadata.finalizers?.includes(finalizer)) return undefined;
+    const deadline = Date.parse(bundle.metadata.deletionTimestamp ?? '') + cleanupTimeoutMs;
+    const { changes, pending, abandoned } = planDrain({
+      sets: byCluster(ours),
+      memberGone: (cluster) => { const member = members.get(cluster); return !member || member.metadata.deletionTimestamp !== undefined; },
+      expired: Date.now() >= deadline,
+      since: timestamp(),
+    });
+    const outcome = await writeWorkChanges(ctx.kube, changes, { fieldManager: hubFieldManager, signal: ctx.signal });
+    if (abandoned.length > 0) ctx.events.event(bundle, 'Warning', 'CleanupTimedOut', `gave up waiting for ${abandoned.length} clusters to remove the bundle's objects: ${abandoned.slice(0, 10).join(', ')}`);
+    if (outcome.failures[0]) throw outcome.failures[0].error;
+    if (pending.length === 0) {
+      await removeFinalizer(ctx.kube, PolicyBundleType, bundle, ctx.signal);
+      return undefined;
+    }
+    return { requeueAfter: Math.max(1000, deadline - Date.now()) };
   }
 
   return {

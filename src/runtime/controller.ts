@@ -2,6 +2,8 @@
 // The reconcile reads from the cache, writes what must change, and returns `{ requeueAfter }` to be
 // visited again later or throws to be retried with backoff; it never sleeps. One key is never
 // reconciled by two workers at once, and a burst of events for a key collapses into few reconciles.
+// A TerminalError says retrying cannot help (a bad spec): the key is forgotten, not requeued, until
+// an event brings it back — the reconcile is expected to have said why in the object's status.
 import { randomUUID } from 'node:crypto';
 import type { BackoffPolicy } from './backoff.js';
 import type { EventRecorder } from './events.js';
@@ -43,7 +45,7 @@ export interface ControllerSpec<T extends KubeObject> {
   name: string;
   /** The primary resource: its keys are what gets reconciled. */
   for: InformerSource & {
-    /** Which updates deserve a reconcile (default: all). See `generationChanged`. */
+    /** Which updates deserve a reconcile (default: all). */
     updateFilter?: (old: T, current: T) => boolean;
   };
   /** Kinds whose controller ownerReference points at a primary object: a change reconciles the owner. */
@@ -57,9 +59,12 @@ export interface ControllerSpec<T extends KubeObject> {
   overall?: { qps: number; burst: number };
 }
 
-/** Skips updates that did not change the spec (status-only and metadata-only writes). */
-export function generationChanged<T extends KubeObject>(old: T, current: T): boolean {
-  return old.metadata.generation !== current.metadata.generation || current.metadata.deletionTimestamp !== old.metadata.deletionTimestamp;
+/**
+ * Thrown by a reconcile that cannot succeed until the object (or something it names) changes: the
+ * controller logs it, counts it as `terminal` and does not retry, so a bad spec is no hot loop.
+ */
+export class TerminalError extends Error {
+  override readonly name = 'TerminalError';
 }
 
 export interface ControllerDeps {
@@ -147,7 +152,7 @@ export function createController<T extends KubeObject>(spec: ControllerSpec<T>, 
         name: spec.name, workers: spec.workers ?? 1, signal, logger: deps.logger.child({ controller: spec.name, kind }), metrics: deps.metrics,
         onResult: (result) => {
           stats.reconciles++;
-          if (result === 'error') stats.errors++;
+          if (result === 'error' || result === 'terminal') stats.errors++;
         },
       });
     },
@@ -156,7 +161,7 @@ export function createController<T extends KubeObject>(spec: ControllerSpec<T>, 
 }
 
 /** What became of one reconcile: `aborted` is a failure during shutdown, neither counted nor retried. */
-export type ReconcileOutcome = 'success' | 'requeue' | 'error' | 'aborted';
+export type ReconcileOutcome = 'success' | 'requeue' | 'error' | 'terminal' | 'aborted';
 
 export interface WorkerOptions {
   /** Names the loop in metrics. */
@@ -194,6 +199,12 @@ export async function runWorkers(
       return requeue ? 'requeue' : 'success';
     } catch (error) {
       if (signal.aborted) return 'aborted';
+      if (error instanceof TerminalError) {
+        options.metrics?.reconciled(options.name, 'terminal', (Date.now() - started) / 1000);
+        logger.warn('reconcile cannot succeed as things are; not retrying until something changes', { key, error: error.message });
+        queue.forget(key);
+        return 'terminal';
+      }
       options.metrics?.reconciled(options.name, 'error', (Date.now() - started) / 1000);
       logger.error('reconcile failed; will retry with backoff', { key, error: describeError(error), retries: queue.failures(key) });
       queue.addRateLimited(key);

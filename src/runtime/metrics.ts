@@ -10,7 +10,7 @@ export interface RuntimeMetrics {
   registry: Registry;
   queue(name: string): QueueMetrics;
   informer(resource: string): InformerMetrics;
-  reconciled(controller: string, result: 'success' | 'error' | 'requeue', seconds: number): void;
+  reconciled(controller: string, result: 'success' | 'error' | 'requeue' | 'terminal', seconds: number): void;
   setLeader(lease: string, leading: boolean): void;
   /** Counts every request of `kube` by verb and code; returns an unsubscribe function. */
   watchKube(kube: Kube): () => void;

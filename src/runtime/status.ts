@@ -39,7 +39,3 @@ export async function writeStatus<T extends KubeObject & { status?: unknown }>(
   }
 }
 
-/** The generation the status describes: set it on every status write (kstatus reads it). */
-export function observedGeneration(object: KubeObject): number {
-  return object.metadata.generation ?? 0;
-}

@@ -1,7 +1,8 @@
+import type { GlobalService } from '../../api/index.js';
 import { describe, expect, it } from '@jest/globals';
 import { planRollout, type RolloutPlan } from './plan.js';
 import { effectiveRollout } from './settings.js';
-import { ATTENTION_LIMIT, CONDITION_MESSAGE_LIMIT, summarizeStatus, type ClusterSummaryState, type StatusInput } from './status.js';
+import { ATTENTION_LIMIT, CONDITION_MESSAGE_LIMIT, fleetServiceCounts, summarizeStatus, type ClusterSummaryState, type StatusInput } from './status.js';
 import { PROBLEM_LIMIT } from './work-state.js';
 
 const REV = 'rev-new';
@@ -46,8 +47,16 @@ describe('summarizeStatus', () => {
     ['a cluster that cannot render', { clusters: [cluster('a', { renderError: { reason: 'PatchFailed', message: 'p' } })] }, { Ready: 'False/RenderFailed', Stalled: 'True/RenderFailed' }],
     ['a manifest refused by the fleet', { refused: 'cluster a: 1 manifest refused', plan: plan({ phase: 'Progressing' }) }, { Ready: 'False/ManifestRefused', Stalled: 'True/ManifestRefused' }],
     ['a conflict', { clusters: [cluster('a', { conflict: 'Deployment.apps/web/api is held by GlobalService fleet/x' })] }, { Ready: 'False/Conflict', Stalled: 'True/Conflict' }],
+    ['a ClusterGroup the placement names is missing', { missingGroups: ['europe'] }, { Ready: 'False/ClusterGroupNotFound', Stalled: 'True/ClusterGroupNotFound' }],
+    ['the hub apiserver refused a Work write (retried, not stalled)', { writeFailure: 'could not apply Work x/y: Forbidden: no', plan: plan({ phase: 'Progressing' }) },
+      { Ready: 'False/WorkWriteFailed' }],
   ])('conditions when %s', (_name, input, expected) => {
     expect(conditionsOf(summarize(input))).toEqual(expected);
+  });
+
+  it('names the missing ClusterGroups', () => {
+    expect(summarize({ missingGroups: ['asia', 'europe'] }).conditions?.find((c) => c.type === 'Stalled')?.message)
+      .toBe('spec.placement.clusterGroups names ClusterGroups that do not exist: asia, europe');
   });
 
   it('names the first failing cluster and counts the others', () => {
@@ -127,5 +136,20 @@ describe('summarizeStatus', () => {
   it('reports the stage and the end of a pause', () => {
     const status = summarize({ plan: plan({ phase: 'Waiting', stage: 'canary', stageIndex: 0, waitingUntil: '2025-06-01T12:30:00Z' }) });
     expect(status.rollout).toMatchObject({ phase: 'Waiting', stage: 'canary', stageIndex: 0, waitingUntil: '2025-06-01T12:30:00Z' });
+  });
+});
+
+describe('fleetServiceCounts', () => {
+  const service = (conditions: Record<string, 'True' | 'False'>, deleting = false): GlobalService => ({
+    apiVersion: 'flotilla.dev/v1alpha1', kind: 'GlobalService',
+    metadata: { name: 'x', ...(deleting ? { deletionTimestamp: '2025-06-01T00:00:00Z' } : {}) },
+    spec: { placement: {}, source: { manifests: [] } },
+    status: { conditions: Object.entries(conditions).map(([type, status]) => ({ type, status, reason: 'R', message: '', lastTransitionTime: '2025-06-01T00:00:00Z' })) },
+  });
+  it('counts services by their conditions, leaving out those being deleted', () => {
+    expect(fleetServiceCounts([
+      service({ Ready: 'True' }), service({ Ready: 'True' }, true),
+      service({ Ready: 'False', Reconciling: 'True' }), service({ Ready: 'False', Stalled: 'True' }), service({}),
+    ])).toEqual({ total: 4, ready: 1, progressing: 1, failed: 1 });
   });
 });

@@ -1,5 +1,5 @@
-import type { ClusterAttention, GlobalServiceStatus, RolloutStatus } from '../../api/index.js';
-import { setReadiness, truncateMessage, type Condition } from '../../runtime/conditions.js';
+import type { ClusterAttention, FleetServiceCounts, GlobalService, GlobalServiceStatus, RolloutStatus } from '../../api/index.js';
+import { isConditionTrue, setReadiness, truncateMessage, type Condition } from '../../runtime/conditions.js';
 import type { RenderError } from '../render/errors.js';
 import type { ClusterRolloutState, RolloutPlan } from './plan.js';
 
@@ -36,6 +36,10 @@ export interface StatusInput {
   sourceError?: RenderError;
   /** Why the revision may not ship under the fleet's restrictions (the refused manifests named): nothing of it ships. */
   refused?: string;
+  /** ClusterGroups the placement names that do not exist: they place nothing until created. */
+  missingGroups?: readonly string[];
+  /** The Work writes the hub apiserver refused this reconcile, with its messages (describeWorkWriteFailures). */
+  writeFailure?: string;
   previousConditions?: readonly Condition[];
   now: Date;
 }
@@ -91,6 +95,11 @@ function readiness(input: StatusInput): Omit<Readiness, 'observedGeneration'> {
   const { plan, sourceError, clusters } = input;
   if (sourceError) return { state: 'Stalled', reason: sourceError.reason, message: sourceError.message };
   if (input.refused !== undefined) return { state: 'Stalled', reason: 'ManifestRefused', message: cut(input.refused) };
+  if (input.writeFailure !== undefined) return { state: 'Failed', reason: 'WorkWriteFailed', message: input.writeFailure };
+  const missing = input.missingGroups ?? [];
+  if (missing.length > 0) {
+    return { state: 'Stalled', reason: 'ClusterGroupNotFound', message: `spec.placement.clusterGroups names ClusterGroups that do not exist: ${missing.join(', ')}` };
+  }
   if (plan.invalid !== undefined) return { state: 'Stalled', reason: 'InvalidRollout', message: plan.invalid };
   if (plan.phase === 'Halted') {
     const reason = plan.halting[0]?.reason === 'ProgressDeadlineExceeded' ? 'ProgressDeadlineExceeded' : 'ClusterDegraded';
@@ -129,4 +138,11 @@ export function summarizeStatus(input: StatusInput): GlobalServiceStatus {
     rollout,
     attention: attentionList(clusters, plan, revision),
   };
+}
+
+/** The Fleet's services summary from its workspace's GlobalServices (those being deleted left out), by their conditions. */
+export function fleetServiceCounts(services: readonly GlobalService[]): FleetServiceCounts {
+  const live = services.filter((service) => service.metadata.deletionTimestamp === undefined);
+  const withCondition = (type: string): number => live.filter((service) => isConditionTrue(service.status?.conditions, type)).length;
+  return { total: live.length, ready: withCondition('Ready'), progressing: withCondition('Reconciling'), failed: withCondition('Stalled') };
 }
