@@ -1,4 +1,4 @@
-import type { Fleet, FleetRestrictions } from '../api/index.js';
+import { FleetType, type Fleet, type FleetRestrictions } from '../api/index.js';
 import { jsonEqual } from '../runtime/conditions.js';
 import { createInformer } from '../runtime/informer.js';
 import type { Kube, KubeObject } from '../runtime/kube.js';
@@ -8,8 +8,6 @@ import type { Logger } from '../runtime/log.js';
 // its hub identity may read), never from a Work: whoever can write a Work cannot forge the rules
 // it is judged by. Until the Fleet has been read (the hub unreachable since the agent started),
 // the restrictions are unknown and the built-in defaults apply (admissionRules with undefined).
-
-const FLEET_TYPE = { apiVersion: 'flotilla.dev/v1alpha1', kind: 'Fleet' } as const;
 
 export interface FleetRules {
   /** The Fleet's spec.restrictions as last read; undefined until read (or when the Fleet is gone). */
@@ -27,7 +25,7 @@ export interface FleetRulesOptions {
 
 export function watchFleetRules({ hub, fleet, logger, signal, onChange }: FleetRulesOptions): FleetRules {
   // By name: list and watch with a metadata.name field selector are authorized by resourceNames.
-  const fleets = createInformer<Fleet & KubeObject>({ kube: hub, type: FLEET_TYPE, fieldSelector: `metadata.name=${fleet}`, logger });
+  const fleets = createInformer<Fleet & KubeObject>({ kube: hub, type: FleetType, fieldSelector: `metadata.name=${fleet}`, logger });
   const changed = (old: Fleet | undefined, current: Fleet | undefined): void => {
     if (jsonEqual(old?.spec?.restrictions, current?.spec?.restrictions)) return;
     logger.info('the fleet\'s restrictions changed; judging every Work again', { fleet });

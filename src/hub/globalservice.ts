@@ -16,9 +16,9 @@
 //   and confirms by reporting appliedRevision DRAIN_REVISION through the Work status it already may
 //   write — then deleted. The finalizer goes when every cluster confirmed, its member is gone, or
 //   the cleanup timeout passed; until then a Reconciling condition names the clusters pending.
-import { annotations, fieldManager, finalizer, labels, type GlobalService, type Manifest, type Work } from '../api/index.js';
-import { admissionRules, describeRefusals, refusals, type Refusal } from '../agent/admission.js';
-import { manifestIdentity, type ManifestIdentity } from '../agent/order.js';
+import { annotations, fieldManager, finalizer, GlobalServiceType, labels, WorkType, type GlobalService, type Manifest, type Work } from '../api/index.js';
+import { admissionRules, describeRefusals, refusals, type Refusal } from '../work/admission.js';
+import { manifestIdentity, type ManifestIdentity } from '../work/identity.js';
 import {
   isNotFound, jsonEqual, objectKey, setReadiness, timestamp, writeStatus, type ControllerSpec, type InformerSource, type Kube,
   type KubeObject, type Logger, type Manager, type ReconcileContext, type ReconcileResult, type Request,
@@ -28,7 +28,7 @@ import { claimConflicts, claimWatch, clusterClaims, createClusterTargets, workIn
 import { describeConflicts, type SourceRef } from './conflicts.js';
 import { ensureFinalizer, removeFinalizer } from './finalizers.js';
 import { fleetOfWorkspace, workspaceIndex } from './fleet.js';
-import { WorkType, type FleetObject, type GroupObject, type MemberObject } from './objects.js';
+import type { FleetObject, GroupObject, MemberObject } from './objects.js';
 import { fleetClusters, groupsByCluster, resolvePlacement } from './placement.js';
 import { createLruCache } from './render/cache.js';
 import type { RenderError } from './render/errors.js';
@@ -38,9 +38,9 @@ import { planRollout } from './rollout/plan.js';
 import { effectiveRollout } from './rollout/settings.js';
 import { summarizeStatus, type ClusterSummaryState } from './rollout/status.js';
 import { workRolloutState } from './rollout/work-state.js';
-import { revisionSinceAnnotation, sourceWorkName, workObjects } from './work-objects.js';
+import { revisionSinceAnnotation, workObjects } from '../work/objects.js';
+import { sourceWorkName } from '../work/naming.js';
 
-export const GlobalServiceType = { apiVersion: WorkType.apiVersion, kind: 'GlobalService' } as const;
 export const ConfigMapType = { apiVersion: 'v1', kind: 'ConfigMap' } as const;
 
 export type ServiceObject = GlobalService & KubeObject;

@@ -7,11 +7,11 @@
 // bundle's Work leaves it out (claims.ts judges this, for GlobalServices too).
 // Decisions are the pure functions below; the controller only reads caches and writes the result.
 import {
-  apiVersion, labels, type FleetPolicyCounts, type Manifest, type ManifestStatus, type PolicyBundle,
-  type PolicyBundleStatus, type PolicyViolation, type ViolationCount, type Work, type WorkPolicy,
+  ClusterGroupType, FleetType, labels, managedBy, MemberClusterType, PolicyBundleType, WorkType, type FleetPolicyCounts, type Manifest, type ManifestStatus,
+  type PolicyBundle, type PolicyBundleStatus, type PolicyViolation, type ViolationCount, type Work, type WorkPolicy,
 } from '../api/index.js';
-import { admissionRules, describeRefusals, refusals } from '../agent/admission.js';
-import { identityKey, manifestIdentity, type ManifestIdentity } from '../agent/order.js';
+import { admissionRules, describeRefusals, refusals, SYSTEM_NAMESPACES } from '../work/admission.js';
+import { identityKey, manifestIdentity, type ManifestIdentity } from '../work/identity.js';
 import {
   digestOf, findCondition, isNotFound, objectKey, setReadiness, truncateMessage, writeStatus, type ControllerSpec, type InformerSource,
   type Kube, type KubeObject, type Manager, type ReconcileContext, type Request, type Store,
@@ -19,13 +19,13 @@ import {
 import { claimConflicts, claimWatch, clusterClaims, createClusterTargets, workIndexes, WORK_CLUSTER_INDEX, WORK_SOURCE_INDEX, type WorkObject } from './claims.js';
 import { describeConflicts, type ObjectConflict, type SourceRef } from './conflicts.js';
 import { fleetOfWorkspace, workspaceIndex } from './fleet.js';
-import { ClusterGroupType, FleetType, hubFieldManager, needsApply, WorkType, type FleetObject, type GroupObject, type MemberObject } from './objects.js';
+import { hubFieldManager, needsApply, type FleetObject, type GroupObject, type MemberObject } from './objects.js';
 import { fleetClusters, resolvePlacement, type PlacementCluster } from './placement.js';
 import { selectClusters } from './selection.js';
 import { ensureFinalizer, removeFinalizer } from './finalizers.js';
-import { sourceWorkName, workObjects } from './work-objects.js';
+import { sourceWorkName } from '../work/naming.js';
+import { workObjects } from '../work/objects.js';
 
-export const PolicyBundleType = { apiVersion, kind: 'PolicyBundle' } as const;
 export type PolicyBundleObject = PolicyBundle & KubeObject;
 
 const RBAC = 'rbac.authorization.k8s.io/v1';
@@ -87,7 +87,7 @@ export function renderPolicyBundle(bundle: Pick<PolicyBundle, 'spec'>): Rendered
   const policy: WorkPolicy = {
     mode: spec.mode ?? 'Enforce',
     ...(spec.namespaceSelector ? { namespaceSelector: spec.namespaceSelector } : {}),
-    excludeNamespaces: spec.excludeNamespaces ?? ['kube-system', 'kube-public', 'kube-node-lease', 'flotilla-system'],
+    excludeNamespaces: spec.excludeNamespaces ?? [...SYSTEM_NAMESPACES],
     ...(templates.length > 0 ? { namespaceTemplates: templates } : {}),
     ...(Object.keys(namespaceLabels).length > 0 ? { namespaceLabels } : {}),
   };
@@ -232,7 +232,7 @@ export function policyBundleSources(): PolicyBundleSources {
   return {
     bundles: { type: PolicyBundleType },
     fleets: { type: FleetType },
-    members: { type: { apiVersion, kind: 'MemberCluster' } },
+    members: { type: MemberClusterType },
     groups: { type: ClusterGroupType },
     works: { type: WorkType },
   };
@@ -312,7 +312,7 @@ export function policyBundleController(manager: Manager, sources: PolicyBundleSo
         source: { kind: 'PolicyBundle', namespace, name: request.name, generation: bundle.metadata.generation ?? 1, revision: rendered.revision },
         // Every option spelled out, defaults included, so the live Work compares equal and idle writes nothing.
         applyOptions: { driftPolicy: 'Correct', deletionPolicy: 'Delete', adoption: 'Always', force: false },
-        labels: { [labels.fleet]: fleetName, 'app.kubernetes.io/managed-by': 'flotilla' },
+        labels: { [labels.fleet]: fleetName, ...managedBy },
       });
       if (!result.ok) throw new Error(`cannot render the Work for ${cluster}: ${result.message}`);
       for (const work of result.works) {
