@@ -1,6 +1,21 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// Which of our folders a folder under src/ may import (README "Layout"). The hub and the agent meet
+// only in the Work contract (src/work/) and the domain-free Kubernetes rules (src/kube-semantics/).
+const folders = ['api', 'runtime', 'work', 'kube-semantics', 'hub', 'agent', 'cli'];
+function importsOnly(folder, allowed, message, except = '') {
+  const denied = folders.filter((other) => other !== folder && !allowed.includes(other));
+  return {
+    files: [`src/${folder}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ regex: `^(\\.\\./)+${except}(${denied.join('|')})/`, message: `src/${folder}/ ${message}` }],
+      }],
+    },
+  };
+}
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'src/api/generated/', '.testenv/', 'hack/testenv/tool/'] },
   js.configs.recommended,
@@ -16,6 +31,15 @@ export default tseslint.config(
       'no-restricted-syntax': ['error', { selector: 'ExportDefaultDeclaration', message: 'Use named exports.' }],
     },
   },
+  importsOnly('runtime', [], 'imports nothing of ours: it is the Kubernetes client and controller runtime.'),
+  importsOnly('api', ['runtime'], 'imports only src/runtime/: it is the flotilla.dev API, data and names.'),
+  importsOnly('work', ['api', 'runtime'], 'is the hub–agent contract and imports only src/api/ and src/runtime/.'),
+  importsOnly('kube-semantics', ['api', 'runtime'], 'holds domain-free Kubernetes rules and imports only src/api/ and src/runtime/.'),
+  importsOnly('hub', ['api', 'runtime', 'work', 'kube-semantics'], 'must not import the agent: share through src/work/ or src/kube-semantics/.'),
+  importsOnly('agent', ['api', 'runtime', 'work', 'kube-semantics'], 'must not import the hub: share through src/work/ or src/kube-semantics/.'),
+  // The CLI starts the hub and the agent through their entry points; constants come from src/api/.
+  importsOnly('cli', ['api', 'runtime', 'work', 'kube-semantics'], 'reaches the hub and the agent only through their entry points; take constants from src/api/.',
+    '(?!hub/operator\\.js$|agent/member-agent\\.js$|agent/bootstrap\\.js$)'),
   {
     // jest loads its global setup, teardown and reporters as default exports.
     files: ['e2e/framework/global-*.ts', 'hack/jest-summary-reporter.js'],

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { apiVersion, labels, memberNamespace, type GlobalService, type Manifest, type Work } from '../src/api/index.js';
 import { crdDirectory, installCrds, readCrds } from '../src/cli/install.js';
 import { runHub } from '../src/hub/operator.js';
-import { workObjects } from '../src/hub/work-objects.js';
+import { workObjects } from '../src/work/objects.js';
 import { kubeFromFile, silentLogger, WRITE_METHODS, type KubeObject } from '../src/runtime/index.js';
 import { until, writes } from './measure.js';
 

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Manifest } from '../../src/api/index.js';
-import { WORK_TYPE } from '../../src/agent/work-agent.js';
+import { WorkType, type Manifest } from '../../src/api/index.js';
 import type { KubeObject } from '../../src/runtime/kube.js';
 import { eventually, setAPIServer, uniqueName } from '../framework/index.js';
 import { condition, readWork, registerMember, runAgent, unregisterMember, webApp, writeWork, type Member, type RunningAgent } from './harness.js';
@@ -81,7 +80,7 @@ describe('the Work agent without its hub', () => {
 
   it('prunes everything a deleted Work applied, once the hub says it is gone', async () => {
     running ??= await runAgent(member);
-    await member.hubAdmin.delete(WORK_TYPE, 'auto', member.hubNamespace);
+    await member.hubAdmin.delete(WorkType, 'auto', member.hubNamespace);
     await eventually(async () => {
       expect(await member.spokeAdmin.getOrNull(deploymentType, 'web', ns)).toBeNull();
       expect(await member.spokeAdmin.getOrNull(configMapType, 'late', late)).toBeNull();

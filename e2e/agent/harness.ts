@@ -2,11 +2,11 @@
 // identity (memberAccessObjects + a TokenRequest token), the agent component running in-process
 // against the hub as that identity and against a spoke as its admin, and helpers to write Works.
 import { Buffer } from 'node:buffer';
-import { agentServiceAccount, apiVersion, type ApplyOptions, type Manifest, type Work } from '../../src/api/index.js';
-import { startWorkAgent, WORK_TYPE, type WorkAgent, type WorkAgentOptions } from '../../src/agent/work-agent.js';
+import { agentServiceAccount, apiVersion, memberNamespace, WorkType, type ApplyOptions, type Manifest, type Work } from '../../src/api/index.js';
+import { startWorkAgent, type WorkAgent, type WorkAgentOptions } from '../../src/agent/work-agent.js';
 import { crdDirectory, installCrds, readCrds } from '../../src/cli/install.js';
-import { memberAccessObjects, memberNamespace } from '../../src/hub/member-access.js';
-import { workObjects } from '../../src/hub/work-objects.js';
+import { memberAccessObjects } from '../../src/hub/member-access.js';
+import { workObjects } from '../../src/work/objects.js';
 import { createLogger, silentLogger } from '../../src/runtime/log.js';
 import { kubeFromFile, kubeFromToken, type Kube, type KubeObject } from '../../src/runtime/kube.js';
 import { plane, uniqueName, type PlaneName } from '../framework/index.js';
@@ -106,7 +106,7 @@ export async function writeWork(member: Member, name: string, manifests: readonl
 }
 
 export async function readWork(member: Member, name: string): Promise<Work> {
-  return member.hubAdmin.get<Work & KubeObject>(WORK_TYPE, name, member.hubNamespace);
+  return member.hubAdmin.get<Work & KubeObject>(WorkType, name, member.hubNamespace);
 }
 
 export function condition(work: Work, type: string): string | undefined {

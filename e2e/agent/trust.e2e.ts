@@ -3,9 +3,8 @@
 // no new content, prunes nothing, and says so with a Warning Event on the spoke.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
-import { apiVersion } from '../../src/api/index.js';
+import { apiVersion, WorkType } from '../../src/api/index.js';
 import { createAgentMetrics } from '../../src/agent/metrics.js';
-import { WORK_TYPE } from '../../src/agent/work-agent.js';
 import type { KubeObject } from '../../src/runtime/kube.js';
 import { eventually, uniqueName } from '../framework/index.js';
 import { condition, readWork, registerMember, runAgent, unregisterMember, webApp, writeWork, type Member, type RunningAgent } from './harness.js';
@@ -69,7 +68,7 @@ describe('an agent that cannot trust its hub', () => {
     // The MemberCluster goes (its access objects orphaned, so the agent's token still works), then
     // its Work: to an agent that believed the hub, an empty hub.
     await member.hubAdmin.delete({ apiVersion, kind: 'MemberCluster' }, member.cluster, undefined, { propagationPolicy: 'Orphan' });
-    await member.hubAdmin.delete(WORK_TYPE, 'trust', member.hubNamespace);
+    await member.hubAdmin.delete(WorkType, 'trust', member.hubNamespace);
     await eventually(async () => {
       expect(running?.agent.stats().hubTrust).toBe('Revoked');
       const warnings = await agentWarnings(member);

@@ -6,8 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import yaml from 'js-yaml';
 import { eventually, kubectlOk, plane, uniqueName, type PlaneName } from '../framework/index.js';
 import { parseBootstrap, type HubCredentials } from '../../src/agent/bootstrap.js';
-import { agentServiceAccount, memberNamespace, type ClusterGroup, type Fleet, type MemberCluster, type Work } from '../../src/api/index.js';
-import { ClusterGroupType, FleetType, MemberClusterType, WorkType } from '../../src/hub/objects.js';
+import { agentServiceAccount, ClusterGroupType, FleetType, MemberClusterType, memberNamespace, WorkType, type ClusterGroup, type Fleet, type MemberCluster, type Work } from '../../src/api/index.js';
 import { findCondition, KubeApiError, kubeFromFile, kubeFromToken, LeaseType, sleep, type Condition, type Kube, type KubeObject, type Lease } from '../../src/runtime/index.js';
 import { runFlotilla, startProgram, stopAll, type Program } from './processes.js';
 

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { kubectl, kubectlOk, plane, uniqueName } from '../framework/index.js';
-import { FleetType, MemberClusterType } from '../../src/hub/objects.js';
+import { FleetType, MemberClusterType } from '../../src/api/index.js';
 import { kubeFromFile, type Kube } from '../../src/runtime/index.js';
 import { runFlotilla, startProgram, stopAll } from './processes.js';
 

@@ -3,9 +3,8 @@
 // spokes' own apiservers, Audit mode that reports without a single write, and a bundle that goes on
 // following the spoke's namespaces with the hub down and its agent restarted.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { PolicyBundleSpec, Work } from '../../src/api/index.js';
-import { WORK_TYPE } from '../../src/agent/work-agent.js';
-import { sourceWorkName } from '../../src/hub/work-objects.js';
+import { WorkType, type PolicyBundleSpec, type Work } from '../../src/api/index.js';
+import { sourceWorkName } from '../../src/work/naming.js';
 import { KubeApiError, WRITE_METHODS, type Kube, type KubeObject } from '../../src/runtime/kube.js';
 import { eventually, setAPIServer, uniqueName } from '../framework/index.js';
 import { runAgent, type Member } from '../agent/harness.js';
@@ -32,7 +31,7 @@ async function awaitAgents(name: string, members: readonly Member[] = env.member
   const mode = bundle.spec.mode ?? 'Enforce';
   for (const member of members) {
     await eventually(async () => {
-      const work = await env.hub.get<Work & KubeObject>(WORK_TYPE, sourceWorkName({ kind: 'PolicyBundle', name: bundle.metadata.name ?? '' }), member.hubNamespace);
+      const work = await env.hub.get<Work & KubeObject>(WorkType, sourceWorkName({ kind: 'PolicyBundle', name: bundle.metadata.name ?? '' }), member.hubNamespace);
       expect(work.spec.policy?.mode ?? mode).toBe(mode);
       expect(work.status?.observedGeneration).toBe(work.metadata.generation);
     }, { timeoutMs: 30_000 });
@@ -201,7 +200,7 @@ describe('PolicyBundle without the hub', () => {
     });
     await awaitAgents(name, [member]);
     const workName = sourceWorkName({ kind: 'PolicyBundle', name });
-    expect((await env.hub.get<KubeObject & { status?: { counts?: { total: number } } }>(WORK_TYPE, workName, member.hubNamespace)).status?.counts?.total).toBe(0);
+    expect((await env.hub.get<KubeObject & { status?: { counts?: { total: number } } }>(WorkType, workName, member.hubNamespace)).status?.counts?.total).toBe(0);
 
     await agent.stop();
     try {
@@ -222,7 +221,7 @@ describe('PolicyBundle without the hub', () => {
       await setAPIServer('hub', 'start');
     }
     await eventually(async () => {
-      const work = await env.hub.get<KubeObject & { status?: { counts?: object } }>(WORK_TYPE, workName, member.hubNamespace);
+      const work = await env.hub.get<KubeObject & { status?: { counts?: object } }>(WorkType, workName, member.hubNamespace);
       expect(work.status?.counts).toMatchObject({ total: 3, applied: 3, failed: 0 });
     }, { timeoutMs: 90_000 });
     await eventually(async () => {

@@ -1,8 +1,8 @@
 // The PolicyBundle path on real planes: the members' Work agents in-process with their real
 // least-privilege hub identity (e2e/agent/harness.ts), and the hub's PolicyBundle controller
 // in-process on a manager of its own, in the fleet the harness registers members into.
-import { apiVersion, type PolicyBundleSpec } from '../../src/api/index.js';
-import { policyBundleController, policyBundleSources, PolicyBundleType, type PolicyBundleObject } from '../../src/hub/policybundle.js';
+import { apiVersion, PolicyBundleType, type PolicyBundleSpec } from '../../src/api/index.js';
+import { policyBundleController, policyBundleSources, type PolicyBundleObject } from '../../src/hub/policybundle.js';
 import { createLogger } from '../../src/runtime/log.js';
 import { createManager } from '../../src/runtime/manager.js';
 import type { Kube } from '../../src/runtime/kube.js';

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import yaml from 'js-yaml';
 import { apiVersion, memberNamespace, type GlobalService, type Manifest, type PolicyBundle, type Work } from '../../src/api/index.js';
-import { workObjects } from '../../src/hub/work-objects.js';
+import { workObjects } from '../../src/work/objects.js';
 import { findCondition, kubeFromFile, type Condition, type Kube, type KubeObject } from '../../src/runtime/index.js';
 import { FLEET_RULES_CONFIGMAP } from '../../src/agent/fleet-rules.js';
 import { eventually, kubectlOk, plane, setAPIServer, uniqueName } from '../framework/index.js';

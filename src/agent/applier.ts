@@ -1,11 +1,11 @@
 import { fieldManager, type Manifest } from '../api/index.js';
 import { isConflict, isNotFound, KubeApiError, type Kube, type KubeObject } from '../runtime/kube.js';
 import type { Logger } from '../runtime/log.js';
-import { admitManifest, agentProtected, type AdmissionRules } from './admission.js';
+import { admitManifest, agentProtected, type AdmissionRules } from '../work/admission.js';
 import type { ObjectNote } from './apply-report.js';
 import { assessHealth } from './health.js';
-import { groupKindKey, groupKindOf } from './object.js';
-import { applyOrder, identityKey, manifestIdentity } from './order.js';
+import { groupKindKey, groupKindOf, identityKey, manifestIdentity } from '../work/identity.js';
+import { applyOrder } from './order.js';
 import { decidePrune, stampOwnership, WORK_ANNOTATION, WORK_LABEL, type WorkRef } from './ownership.js';
 import { definedKind, inventoryObject, isEstablished, planManifest, type EffectiveApplyOptions, type InventoryEntry } from './plan.js';
 import type { SpokeCache } from './spoke-cache.js';

@@ -1,7 +1,7 @@
 import type { EventType } from '../runtime/events.js';
 import type { KubeObject } from '../runtime/kube.js';
 import type { DriftReport } from './drift.js';
-import { identityKey } from './order.js';
+import { identityKey } from '../work/identity.js';
 import type { ManifestResult } from './status.js';
 
 // What one apply of a Work set tells the people around the spoke, decided from plain inputs: the

@@ -3,10 +3,9 @@
 // a kubeconfig for the hub with the agent's own short-lived ServiceAccount token, plus the cluster's
 // name and the uid of the MemberCluster it joined as. Pure: rendering and parsing only.
 import yaml from 'js-yaml';
-import { agentServiceAccount } from '../api/index.js';
+import { agentServiceAccount, flotillaNamespace, managedBy } from '../api/index.js';
 import { isRecord, type KubeObject } from '../runtime/index.js';
 
-export const agentNamespace = 'flotilla-system';
 export const bootstrapSecretName = 'flotilla-agent-bootstrap';
 export const bootstrapSecretType = { apiVersion: 'v1', kind: 'Secret' } as const;
 
@@ -60,12 +59,12 @@ export function bootstrapData(credentials: HubCredentials): Record<string, strin
 
 /** The spoke-side objects, in apply order: the agent's namespace and its bootstrap Secret. */
 export function bootstrapObjects(credentials: HubCredentials): KubeObject[] {
-  const labels = { 'app.kubernetes.io/managed-by': 'flotilla', 'app.kubernetes.io/component': 'agent' };
+  const labels = { ...managedBy, 'app.kubernetes.io/component': 'agent' };
   return [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: agentNamespace, labels } },
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: flotillaNamespace, labels } },
     {
       ...bootstrapSecretType,
-      metadata: { name: bootstrapSecretName, namespace: agentNamespace, labels },
+      metadata: { name: bootstrapSecretName, namespace: flotillaNamespace, labels },
       type: 'Opaque',
       data: bootstrapData(credentials),
     },

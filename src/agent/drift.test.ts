@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { detectDrift } from './drift.js';
 import type { KubeObject } from '../runtime/kube.js';
-import { manifest } from './testing.js';
+import { manifest } from '../work/testing.js';
 
 const deployment = (spec: Record<string, unknown>, metadata: Record<string, unknown> = {}): KubeObject =>
   manifest('apps/v1', 'Deployment', 'web', 'shop', { metadata, spec });

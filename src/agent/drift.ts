@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { isRecord, type KubeObject, splitApiVersion } from '../runtime/kube.js';
 import { withoutKey, type JsonObject } from './object.js';
-import { quantitiesEqual } from './quantity.js';
+import { quantitiesEqual } from '../kube-semantics/quantity.js';
 
 /**
  * Drift as server-side apply sees ownership: only fields the applied manifest sets are ours, so only

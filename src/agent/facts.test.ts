@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { KubeObject } from '../runtime/index.js';
 import { clusterFacts, podRequests } from './facts.js';
-import { formatQuantity } from './quantity.js';
+import { formatQuantity } from '../kube-semantics/quantity.js';
 
 const node = (name: string): KubeObject => ({
   apiVersion: 'v1', kind: 'Node', metadata: { name },

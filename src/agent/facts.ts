@@ -3,7 +3,7 @@
 // that still hold their resources. Pure: the agent's loop feeds it from its caches.
 import { isRecord, type KubeObject } from '../runtime/index.js';
 import { field } from './object.js';
-import { addRationals, formatQuantity, maxRational, parseQuantity, ZERO, type Rational } from './quantity.js';
+import { addRationals, formatQuantity, maxRational, parseQuantity, ZERO, type Rational } from '../kube-semantics/quantity.js';
 
 /** The MemberCluster status fields the agent owns (server-side apply, field manager flotilla-agent). */
 export interface ClusterFacts {

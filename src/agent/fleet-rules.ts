@@ -1,4 +1,4 @@
-import type { Fleet, FleetRestrictions } from '../api/index.js';
+import { FleetType, type Fleet, type FleetRestrictions } from '../api/index.js';
 import { jsonEqual } from '../runtime/conditions.js';
 import { createInformer } from '../runtime/informer.js';
 import { isRecord, type Kube, type KubeObject } from '../runtime/kube.js';
@@ -12,7 +12,6 @@ import { errorMessage, type Logger } from '../runtime/log.js';
 // (admissionRules with undefined). The ConfigMap lies in the agent's own namespace, which no Work
 // may touch.
 
-const FLEET_TYPE = { apiVersion: 'flotilla.dev/v1alpha1', kind: 'Fleet' } as const;
 const CONFIGMAP_TYPE = { apiVersion: 'v1', kind: 'ConfigMap' } as const;
 /** The ConfigMap that keeps the last restrictions read, in the agent's system namespace. */
 export const FLEET_RULES_CONFIGMAP = 'flotilla-fleet-restrictions';
@@ -63,7 +62,7 @@ export async function watchFleetRules({ hub, spoke, systemNamespace, fleet, logg
     }
   };
   // By name: list and watch with a metadata.name field selector are authorized by resourceNames.
-  const fleets = createInformer<Fleet & KubeObject>({ kube: hub, type: FLEET_TYPE, fieldSelector: `metadata.name=${fleet}`, logger });
+  const fleets = createInformer<Fleet & KubeObject>({ kube: hub, type: FleetType, fieldSelector: `metadata.name=${fleet}`, logger });
   const observe = (next: FleetRestrictions | undefined): void => {
     if (jsonEqual(current, next)) return;
     current = next;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { assessHealth, summarizeHealth, type HealthStatus } from './health.js';
 import type { KubeObject } from '../runtime/kube.js';
-import { manifest } from './testing.js';
+import { manifest } from '../work/testing.js';
 
 type Case = [name: string, live: KubeObject, status: HealthStatus, reason: string];
 

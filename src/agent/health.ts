@@ -1,5 +1,6 @@
 import { isRecord, type KubeObject } from '../runtime/kube.js';
-import { field, groupKindKey, groupKindOf } from './object.js';
+import { field } from './object.js';
+import { groupKindKey, groupKindOf } from '../work/identity.js';
 
 export type HealthStatus = 'Healthy' | 'Progressing' | 'Degraded' | 'Unknown';
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { KubeObject } from '../runtime/kube.js';
 import { appliedCopy, deletedCopy, intendedCopy, lastAppliedManifests, LOCAL_COPY_LABEL, LOCAL_COPY_PART_CHARS, localCopyName, localCopySecrets, ownManifests, readLocalCopy, type DesiredCopy, type LocalCopy } from './local-copy.js';
 import { effectiveApplyOptions } from './plan.js';
-import { manifest } from './testing.js';
+import { manifest } from '../work/testing.js';
 
 const copy: LocalCopy = {
   set: 'web',

@@ -1,9 +1,9 @@
 import { Buffer } from 'node:buffer';
-import type { Manifest } from '../api/index.js';
+import { managedBy, type Manifest } from '../api/index.js';
 import { jsonEqual } from '../runtime/conditions.js';
 import { isRecord, type KubeObject } from '../runtime/kube.js';
-import { identityKey, manifestIdentity, type ScopeResolver } from './order.js';
-import { decodeContent, encodeContent, type WorkContent } from './payload.js';
+import { identityKey, manifestIdentity, type ScopeResolver } from '../work/identity.js';
+import { decodeContent, encodeContent, type WorkContent } from '../work/payload.js';
 import { inventoryEntry, inventoryKey, mergeInventory, type EffectiveApplyOptions, type InventoryEntry } from './plan.js';
 import type { StampedPolicy } from './policy.js';
 
@@ -23,7 +23,6 @@ import type { StampedPolicy } from './policy.js';
 
 /** Labels every local copy Secret with its Work set's name; the agent lists them by it. */
 export const LOCAL_COPY_LABEL = 'flotilla.dev/local-copy';
-const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'flotilla' };
 /** Base64 characters of compressed manifests per Secret: well inside a Secret's 1 MiB of data. */
 export const LOCAL_COPY_PART_CHARS = 512 * 1024;
 
@@ -74,7 +73,7 @@ export function localCopySecrets(copy: LocalCopy, namespace: string): KubeObject
   return contents.map((content, index) => ({
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name: localCopyName(copy.set, index), namespace, labels: { ...MANAGED_BY, [LOCAL_COPY_LABEL]: copy.set } },
+    metadata: { name: localCopyName(copy.set, index), namespace, labels: { ...managedBy, [LOCAL_COPY_LABEL]: copy.set } },
     type: 'Opaque',
     data: index === 0 ? { state: encode(state), content: encode(content) } : { content: encode(content) },
   }));

@@ -6,16 +6,15 @@
 //    new one back into the bootstrap Secret, so a restarted agent starts from a valid token,
 //  - and runs the Work side (work-agent.ts): apply, prune, drift, health and Work status.
 // Everything it reads on the spoke comes from informers; nothing is polled.
-import { apiVersion, heartbeatLease, memberNamespace } from '../api/index.js';
+import { flotillaNamespace, heartbeatLease, MemberClusterType, memberNamespace } from '../api/index.js';
 import { createInformer, createMetrics, errorMessage, type Informer, isConflict, isNotFound, jsonEqual, type Kube, kubeFromToken, type KubeObject, type Lease, LeaseType, type Logger, microTime, sleep, startHealthServer } from '../runtime/index.js';
-import { agentNamespace, agentServiceAccountOf, bootstrapData, bootstrapSecretName, bootstrapSecretType, parseBootstrap, type HubCredentials } from './bootstrap.js';
+import { agentServiceAccountOf, bootstrapData, bootstrapSecretName, bootstrapSecretType, parseBootstrap, type HubCredentials } from './bootstrap.js';
 import { clusterFacts, type ClusterFacts } from './facts.js';
 import { createAgentMetrics } from './metrics.js';
 import { refreshAt, tokenLifetime, type RefreshPolicy } from './token.js';
 import { startWorkAgent } from './work-agent.js';
 
 export const agentFieldManager = 'flotilla-agent';
-const MemberClusterType = { apiVersion, kind: 'MemberCluster' } as const;
 
 export interface MemberAgentOptions {
   /** The agent's own cluster (admin or the agent's in-cluster identity). */
@@ -41,9 +40,9 @@ interface Session {
 
 async function readBootstrap(spoke: Kube, log: Logger, signal: AbortSignal): Promise<KubeObject> {
   for (let attempt = 0; ; attempt++) {
-    const secret = await spoke.getOrNull(bootstrapSecretType, bootstrapSecretName, agentNamespace, { signal });
+    const secret = await spoke.getOrNull(bootstrapSecretType, bootstrapSecretName, flotillaNamespace, { signal });
     if (secret) return secret;
-    if (attempt === 0) log.warn('waiting for the bootstrap Secret; apply the output of `flotilla join` to this cluster', { namespace: agentNamespace, name: bootstrapSecretName });
+    if (attempt === 0) log.warn('waiting for the bootstrap Secret; apply the output of `flotilla join` to this cluster', { namespace: flotillaNamespace, name: bootstrapSecretName });
     await sleep(2000, signal);
   }
 }
@@ -132,7 +131,7 @@ async function tokenLoop(current: () => Session, replace: (next: HubCredentials)
       if (token === undefined || token === '') throw new Error('the TokenRequest answer holds no token');
       const next = { ...credentials, token };
       // The Secret first: if the agent dies right after, it restarts with the token it last used.
-      await options.spoke.patch(bootstrapSecretType, bootstrapSecretName, agentNamespace, { data: bootstrapData(next) }, { type: 'merge', signal, fieldManager: agentFieldManager });
+      await options.spoke.patch(bootstrapSecretType, bootstrapSecretName, flotillaNamespace, { data: bootstrapData(next) }, { type: 'merge', signal, fieldManager: agentFieldManager });
       replace(next);
       failures = 0;
       log.info('rotated the hub token', { cluster: credentials.cluster, expires: answer.status?.expirationTimestamp, nextRenewal: new Date(refreshAt(token, options.refresh)).toISOString() });

@@ -2,7 +2,7 @@
 // (the runtime's KubeObject), so a manifest from a Work and a live object from the cache have one
 // shape: metadata is typed, everything else is `unknown` and narrowed where it is read.
 
-import { isRecord, splitApiVersion } from '../runtime/kube.js';
+import { isRecord } from '../runtime/kube.js';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -14,20 +14,6 @@ export function field(value: unknown, ...path: string[]): unknown {
     current = current[key];
   }
   return current;
-}
-
-export interface GroupKind {
-  group: string;
-  kind: string;
-}
-
-/** `Deployment.apps`, or just `ConfigMap` for the core group: how kubectl names a kind unambiguously. */
-export function groupKindKey({ group, kind }: GroupKind): string {
-  return group === '' ? kind : `${kind}.${group}`;
-}
-
-export function groupKindOf(object: { apiVersion: string; kind: string }): GroupKind {
-  return { group: splitApiVersion(object.apiVersion)[0], kind: object.kind };
 }
 
 /** A copy of a map without one key. */

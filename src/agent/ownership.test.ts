@@ -11,7 +11,7 @@ import {
   workLabelValue,
   type WorkRef,
 } from './ownership.js';
-import { manifest } from './testing.js';
+import { manifest } from '../work/testing.js';
 
 const work: WorkRef = { namespace: 'flotilla-member-eu1', name: 'shop-web' };
 const other: WorkRef = { namespace: 'flotilla-member-eu1', name: 'shop-api' };

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { KubeObject } from '../runtime/kube.js';
 import { stampOwnership, type WorkRef } from './ownership.js';
 import { definedKind, effectiveApplyOptions, inventoryEntry, isEstablished, mergeInventory, planManifest, pruneCandidates, type EffectiveApplyOptions } from './plan.js';
-import { manifest } from './testing.js';
+import { manifest } from '../work/testing.js';
 
 const work: WorkRef = { namespace: 'flotilla-member-eu1', name: 'web' };
 const defaults = effectiveApplyOptions(undefined);

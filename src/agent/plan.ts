@@ -2,8 +2,9 @@ import type { ApplyOptions } from '../api/index.js';
 import { jsonEqual } from '../runtime/conditions.js';
 import { isRecord, type KubeObject } from '../runtime/kube.js';
 import { detectDrift, type DriftReport } from './drift.js';
-import { field, groupKindKey, groupKindOf } from './object.js';
-import { identityKey, manifestIdentity, pruneOrder, type ScopeResolver } from './order.js';
+import { field } from './object.js';
+import { groupKindKey, groupKindOf, identityKey, manifestIdentity, type ScopeResolver } from '../work/identity.js';
+import { pruneOrder } from './order.js';
 import { decideAdoption, type WorkRef } from './ownership.js';
 
 // What the agent does with each manifest and each object it remembers, decided from plain inputs:

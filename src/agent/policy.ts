@@ -1,11 +1,11 @@
 import type { Manifest, WorkPolicy } from '../api/index.js';
 import { isNotFound, isRecord, type Kube, KubeApiError, type KubeObject } from '../runtime/kube.js';
 import type { Logger } from '../runtime/log.js';
-import { selectorMatches } from '../hub/selection.js';
+import { selectorMatches } from '../kube-semantics/selector.js';
 import { detectDrift } from './drift.js';
 import { assessHealth } from './health.js';
 import { field } from './object.js';
-import { manifestIdentity, type ScopeResolver } from './order.js';
+import { manifestIdentity, type ScopeResolver } from '../work/identity.js';
 import type { SpokeCache } from './spoke-cache.js';
 import type { ManifestResult } from './status.js';
 

@@ -1,8 +1,7 @@
 import { createInformer, type Informer } from '../runtime/informer.js';
 import { isNotFound, type Kube, type KubeObject, type TypeRef } from '../runtime/kube.js';
 import type { Logger } from '../runtime/log.js';
-import { groupKindKey, groupKindOf } from './object.js';
-import type { ScopeResolver } from './order.js';
+import { groupKindKey, groupKindOf, type ScopeResolver } from '../work/identity.js';
 import { WORK_LABEL } from './ownership.js';
 
 // The agent's view of the objects it applied: one informer per kind its Works contain, cluster-wide

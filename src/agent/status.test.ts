@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { findCondition, jsonEqual } from '../runtime/conditions.js';
 import type { DriftReport } from './drift.js';
 import type { Health } from './health.js';
-import type { ManifestIdentity } from './order.js';
+import type { ManifestIdentity } from '../work/identity.js';
 import type { WorkStatus } from '../api/index.js';
 import { computeWorkStatus, STATUS_LIMITS, type ContentProblem, type ManifestResult } from './status.js';
 

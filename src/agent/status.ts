@@ -3,7 +3,7 @@ import type { ManifestStatus, WorkCounts, WorkStatus } from '../api/index.js';
 import { setCondition, setReadiness, truncateMessage, type ConditionInput } from '../runtime/conditions.js';
 import type { DriftReport } from './drift.js';
 import type { Health } from './health.js';
-import { identityKey, type ManifestIdentity } from './order.js';
+import { identityKey, type ManifestIdentity } from '../work/identity.js';
 
 // The Work status the agent writes (the Work schema's status), computed from what happened to each
 // manifest. Bounded whatever the Work's size: counts carry the totals, messages and drift paths are

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { memberNamespace, type Manifest, type Work, type WorkPolicy, type WorkStatus } from '../api/index.js';
+import { flotillaNamespace, memberNamespace, WorkType, type Manifest, type Work, type WorkPolicy, type WorkStatus } from '../api/index.js';
 import { jsonEqual } from '../runtime/conditions.js';
 import { createInformer, type Informer } from '../runtime/informer.js';
 import { createEventRecorder, type EventRecorder } from '../runtime/events.js';
@@ -10,8 +10,8 @@ import { silentLogger, type Logger } from '../runtime/log.js';
 import type { RuntimeMetrics } from '../runtime/metrics.js';
 import { createWorkQueue } from '../runtime/queue.js';
 import { writeStatus } from '../runtime/status.js';
-import { sourcePrefixes } from '../hub/work-objects.js';
-import { admissionRules, namespaceAdmitted, type AdmissionRules } from './admission.js';
+import { sourcePrefixes, workSetName } from '../work/naming.js';
+import { admissionRules, namespaceAdmitted, type AdmissionRules } from '../work/admission.js';
 import { applyManifests, pruneEntries, type ApplierContext, type ApplyOutcome } from './applier.js';
 import { applyTally, objectEvent, reportedDrift } from './apply-report.js';
 import { bootstrapSecretName } from './bootstrap.js';
@@ -25,7 +25,7 @@ import { pruneCandidates, type InventoryEntry } from './plan.js';
 import { applyNamespaceLabels, auditManifests, namespaceInfo, namespaceLabelManager, planNamespaceLabels, restrictPolicy, withTemplates, type NamespaceInfo, type PolicyShellContext } from './policy.js';
 import { createSpokeCache } from './spoke-cache.js';
 import { computeWorkStatus, type ContentProblem, type ManifestResult } from './status.js';
-import { hubDesired, workSetName, type HubDesired } from './work-set.js';
+import { hubDesired, type HubDesired } from './work-set.js';
 import { initialState, runSteps, TRUST_RETRY_MS, type WorkSteps } from './work-steps.js';
 
 // The Work side of the agent: watches the Works in the cluster's own hub namespace, applies each
@@ -39,7 +39,6 @@ import { initialState, runSteps, TRUST_RETRY_MS, type WorkSteps } from './work-s
 // templates and labels follow the spoke's namespaces without the hub too, and only the hub's word
 // (a Work deleted, a policy dropped) removes them from every namespace.
 
-export const WORK_TYPE = { apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work' } as const;
 const NAMESPACE_TYPE = { apiVersion: 'v1', kind: 'Namespace' } as const;
 /** An Audit policy is compared again this often, for objects it never applied (no watch sees them). */
 const AUDIT_RESYNC_MS = 60_000;
@@ -48,8 +47,6 @@ const SET_INDEX = 'set';
 const TRUSTED_RECHECK_MS = 5 * 60_000;
 /** Names the agent's worker loop in the runtime's metrics. */
 const WORKER_NAME = 'work-agent';
-/** Where the agent runs and keeps its local copies. */
-export const DEFAULT_SYSTEM_NAMESPACE = 'flotilla-system';
 
 export interface WorkAgentOptions {
   /** The hub, as the agent's own identity (it reads Works and writes their status, nothing else). */
@@ -112,7 +109,7 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
   else options.signal.addEventListener('abort', () => { stop.abort(options.signal.reason); }, { once: true });
   const signal = stop.signal;
   const hubNamespace = options.namespace ?? memberNamespace(options.cluster);
-  const systemNamespace = options.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE;
+  const systemNamespace = options.systemNamespace ?? flotillaNamespace;
   const logger = (options.logger ?? silentLogger()).child({ controller: 'work-agent', cluster: options.cluster });
   const queue = createWorkQueue({ backoff: { baseMs: 500, maxMs: 15_000, jitter: 0.2 }, ...(options.runtimeMetrics ? { metrics: options.runtimeMetrics.queue(WORKER_NAME) } : {}) });
   const stats = { reconciles: 0, errors: 0 };
@@ -159,7 +156,7 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
   const policyContext: PolicyShellContext = { kube: spoke, cache, signal, logger };
 
   const hubWorks: Informer<Work & KubeObject> = createInformer<Work & KubeObject>({
-    kube: hub, type: WORK_TYPE, namespace: hubNamespace, logger, indexes: { [SET_INDEX]: (w) => [workSetName(w)] },
+    kube: hub, type: WorkType, namespace: hubNamespace, logger, indexes: { [SET_INDEX]: (w) => [workSetName(w)] },
   });
   hubWorks.addHandler({
     onAdd: (w) => { enqueue(workSetName(w)); },
@@ -295,7 +292,7 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
     const copy = copies.get(set);
     if (!copy) return {};
     for (const name of copy.works) {
-      if (await hub.getOrNull(WORK_TYPE, name, hubNamespace, { signal })) {
+      if (await hub.getOrNull(WorkType, name, hubNamespace, { signal })) {
         logger.warn('a Work missing from the hub cache still exists; not pruning', { work: name });
         return {};
       }

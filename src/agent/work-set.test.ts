@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { labels, type Manifest, type Work } from '../api/index.js';
-import { workObjects } from '../hub/work-objects.js';
-import { manifest } from './testing.js';
-import { hubDesired, workSetName } from './work-set.js';
+import type { Manifest, Work } from '../api/index.js';
+import { workObjects } from '../work/objects.js';
+import { manifest } from '../work/testing.js';
+import { hubDesired } from './work-set.js';
 
 const source = { kind: 'GlobalService' as const, namespace: 'fleet-a', name: 'web', generation: 1, revision: 'r1' };
 const manifests: Manifest[] = [manifest('v1', 'Namespace', 'shop'), manifest('v1', 'ConfigMap', 'cfg', 'shop', { data: { a: '1' } })];
@@ -12,13 +12,6 @@ function works(content: readonly Manifest[], encoding = {}): Work[] {
   if (!result.ok) throw new Error(result.message);
   return result.works;
 }
-
-describe('workSetName', () => {
-  it('is the flotilla.dev/work label, or the Work name without it', () => {
-    expect(workSetName({ metadata: { name: 'web-part-1', labels: { [labels.work]: 'web' } } })).toBe('web');
-    expect(workSetName({ metadata: { name: 'solo' } })).toBe('solo');
-  });
-});
 
 describe('hubDesired', () => {
   it('decodes inline content with its options and revision', () => {

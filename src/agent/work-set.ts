@@ -1,17 +1,13 @@
-import { labels, type Manifest, type Work, type WorkPolicy } from '../api/index.js';
-import { decodeContent, type WorkContent } from './payload.js';
+import type { Manifest, Work, WorkPolicy } from '../api/index.js';
+import { decodeContent, type WorkContent } from '../work/payload.js';
 import { effectiveApplyOptions, type EffectiveApplyOptions } from './plan.js';
-import { findDuplicateIdentities, type ScopeResolver } from './order.js';
+import { findDuplicateIdentities, type ScopeResolver } from '../work/identity.js';
 import type { ContentProblem } from './status.js';
 
 // A Work set: the Work objects that together carry one source's manifests for this cluster — one
 // Work, or the parts of a split payload. The hub labels every part with the set's name (the name of
 // part 0) in `flotilla.dev/work`; a Work without that label is a set of its own. Objects applied on
 // the spoke are marked with the set's name, so they keep their owner when the part count changes.
-
-export function workSetName(work: Pick<Work, 'metadata'>): string {
-  return work.metadata.labels?.[labels.work] ?? work.metadata.name ?? '';
-}
 
 /** What the hub wants for one Work set, as far as the agent can tell. */
 export type HubDesired =

@@ -4,7 +4,7 @@ import type { ApplyOutcome } from './applier.js';
 import type { LocalCopy } from './local-copy.js';
 import { effectiveApplyOptions, type InventoryEntry } from './plan.js';
 import type { ManifestResult } from './status.js';
-import { manifest } from './testing.js';
+import { manifest } from '../work/testing.js';
 import type { HubDesired } from './work-set.js';
 import {
   APPLY_RETRY_MS, applyDesired, applyRequeue, chooseDesired, CRD_WAIT_MS, initialState, labelNamespaces, labelPolicy, pruneDropped, recordApplied, recordIntent,

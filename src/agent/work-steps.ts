@@ -1,7 +1,7 @@
 import type { Manifest, Work, WorkPolicy } from '../api/index.js';
 import type { ApplyOutcome } from './applier.js';
 import { appliedCopy, intendedCopy, lastAppliedManifests, ownManifests, type DesiredCopy, type LocalCopy } from './local-copy.js';
-import type { ScopeResolver } from './order.js';
+import type { ScopeResolver } from '../work/identity.js';
 import { pruneCandidates, type InventoryEntry } from './plan.js';
 import type { ContentProblem, ManifestResult } from './status.js';
 import type { HubDesired } from './work-set.js';

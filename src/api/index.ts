@@ -21,6 +21,22 @@ export const plurals = {
 export type Kind = keyof typeof plurals;
 export const kinds = Object.keys(plurals) as Kind[];
 
+/** The type reference of each kind, as the Kube client and informers take it. */
+export const FleetType = { apiVersion, kind: 'Fleet' } as const;
+export const MemberClusterType = { apiVersion, kind: 'MemberCluster' } as const;
+export const ClusterGroupType = { apiVersion, kind: 'ClusterGroup' } as const;
+export const GlobalServiceType = { apiVersion, kind: 'GlobalService' } as const;
+export const PolicyBundleType = { apiVersion, kind: 'PolicyBundle' } as const;
+export const WorkType = { apiVersion, kind: 'Work' } as const;
+
+/** The namespace flotilla runs in on every cluster: the hub's leader Lease; a member's agent, bootstrap Secret and local copies. */
+export const flotillaNamespace = 'flotilla-system';
+
+/** On everything flotilla creates outside its own kinds (namespaces, access objects, Works, local copies, the bootstrap): one cache per kind sees it all. */
+export const managedBy = { 'app.kubernetes.io/managed-by': 'flotilla' } as const;
+/** `managedBy` as a label selector. */
+export const managedBySelector = Object.entries(managedBy).map(([key, value]) => `${key}=${value}`).join(',');
+
 /** Labels flotilla sets on hub namespaces and Works and on every object an agent applies. */
 export const labels = {
   /** The fleet a member namespace, Work or applied object belongs to. */
@@ -64,6 +80,11 @@ export function agentServiceAccount(memberUID: string): string {
   if (!kubernetesUID.test(memberUID)) throw new Error(`a MemberCluster uid must be a lowercase UUID to name its agent's ServiceAccount, not "${memberUID}"`);
   return `${agentServiceAccountPrefix}${memberUID}`;
 }
+/** The name of the cluster-scoped Role and binding for one member's own MemberCluster. */
+export function memberClusterRoleName(cluster: string): string {
+  return `flotilla:member:${cluster}`;
+}
+
 /** The Lease in a member's hub namespace that its agent renews as its heartbeat. */
 export const heartbeatLease = 'flotilla-agent-heartbeat';
 

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { runMemberAgent } from '../agent/member-agent.js';
-import { parseDuration } from '../hub/heartbeat.js';
+import { parseDuration } from '../kube-semantics/duration.js';
 import { createLogger, kubeFromDefault, kubeFromFile } from '../runtime/index.js';
 import { healthAddressHelp, parseAddress, serveUntilStopped } from './serve.js';
 

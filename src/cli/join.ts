@@ -6,10 +6,9 @@
 // The admin credentials this command runs with never leave it: only the hub's URL and CA go out.
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { agentServiceAccount, apiVersion, memberNamespace } from '../api/index.js';
+import { agentServiceAccount, apiVersion, memberClusterRoleName, memberNamespace } from '../api/index.js';
 import { renderBootstrap } from '../agent/bootstrap.js';
-import { parseDuration } from '../hub/heartbeat.js';
-import { memberClusterRoleName } from '../hub/member-access.js';
+import { parseDuration } from '../kube-semantics/duration.js';
 import { kubeFromDefault, kubeFromFile, sleep, type Kube, type KubeObject, type TypeRef } from '../runtime/index.js';
 
 export const joinFieldManager = 'flotilla-join';

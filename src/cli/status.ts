@@ -3,11 +3,7 @@
 // heartbeat Lease itself, the exact record); then each GlobalService's rollout: clusters targeted,
 // updated, Available and failed, and why each failed service fails. `-o json` for scripts.
 import type { Command } from 'commander';
-import { memberNamespace, workspaceNamespace, type Fleet, type GlobalService, type MemberCluster, type PolicyBundle } from '../api/index.js';
-import { GlobalServiceType } from '../hub/globalservice.js';
-import { heartbeatLease } from '../hub/member-access.js';
-import { FleetType, MemberClusterType } from '../hub/objects.js';
-import { PolicyBundleType } from '../hub/policybundle.js';
+import { FleetType, GlobalServiceType, heartbeatLease, MemberClusterType, memberNamespace, PolicyBundleType, workspaceNamespace, type Fleet, type GlobalService, type MemberCluster, type PolicyBundle } from '../api/index.js';
 import { findCondition, kubeFromDefault, kubeFromFile, LeaseType, type KubeObject, type Lease } from '../runtime/index.js';
 
 export interface ClusterRow {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Manifest } from '../api/index.js';
-import { manifestIdentity } from '../agent/order.js';
+import { manifestIdentity } from '../work/identity.js';
 import { createStore } from '../runtime/index.js';
 import { claimConflicts, claimWatch, clusterClaims, createClusterTargets, setClaim, workIndexes, type WorkObject } from './claims.js';
 import type { SourceObjects, SourceRef } from './conflicts.js';
-import { workObjects } from './work-objects.js';
+import { workObjects } from '../work/objects.js';
 
 const clusterRole = (name: string, verb = 'get'): Manifest => ({
   apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: [verb] }],

@@ -6,8 +6,8 @@
 // So the first source to ship an object keeps it, and any later claimant reports a Conflict until
 // the holder lets go: a Work change re-queues the other sources that target its cluster.
 import { labels, type Work } from '../api/index.js';
-import { identityKey, manifestIdentity, type ManifestIdentity } from '../agent/order.js';
-import { decodeContent } from '../agent/payload.js';
+import { identityKey, manifestIdentity, type ManifestIdentity } from '../work/identity.js';
+import { decodeContent } from '../work/payload.js';
 import { objectKey, type IndexFunc, type KubeObject, type Store } from '../runtime/index.js';
 import { findConflicts, sourceKey, type ObjectConflict, type SourceObjects, type SourceRef } from './conflicts.js';
 

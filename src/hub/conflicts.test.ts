@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { ManifestIdentity } from '../agent/order.js';
+import type { ManifestIdentity } from '../work/identity.js';
 import { compareSources, describeConflicts, findConflicts, sourceKey, type SourceObjects, type SourceRef } from './conflicts.js';
 
 const service = (name: string, creationTimestamp?: string): SourceRef =>

@@ -1,4 +1,4 @@
-import { identityKey, type ManifestIdentity } from '../agent/order.js';
+import { identityKey, type ManifestIdentity } from '../work/identity.js';
 
 // Two sources (GlobalServices, PolicyBundles) that would put the same object on the same cluster.
 // Neither silently wins: the earlier source (by creationTimestamp, then kind, namespace and name,

@@ -2,7 +2,7 @@
 // capacity/allocatable/requested summed over Ready clusters, and a capped list of the clusters that
 // need attention, worst first. Bounded at any fleet size. Pure.
 import type { ClusterAttention, Fleet, FleetClusterCounts, FleetStatus, MemberCluster, ResourceList, VersionCount } from '../api/index.js';
-import { formatQuantity, sumQuantities } from '../agent/quantity.js';
+import { formatQuantity, sumQuantities } from '../kube-semantics/quantity.js';
 import { findCondition, setReadiness } from '../runtime/index.js';
 
 export const MAX_ATTENTION = 20;

@@ -2,7 +2,7 @@
 // removes it with the Fleet) and keeps the fleet's status — its clusters at a glance — current as
 // members come, go and change state. The status is computed by fleetStatus and written only when
 // it differs.
-import { apiVersion, labels, workspaceNamespace } from '../api/index.js';
+import { apiVersion, labels, managedBy, workspaceNamespace } from '../api/index.js';
 import { isAlreadyExists, writeStatus, type ControllerSpec, type InformerSource, type Kube, type KubeObject, type Manager, type ReconcileContext, type Request, type Store } from '../runtime/index.js';
 import { fleetStatus, type FleetInput } from './fleet-status.js';
 import { NamespaceType, type FleetObject, type MemberObject } from './objects.js';
@@ -13,8 +13,6 @@ export interface FleetSources {
   /** Namespaces flotilla manages (label app.kubernetes.io/managed-by=flotilla). */
   namespaces: InformerSource;
 }
-
-export const managedBy = { 'app.kubernetes.io/managed-by': 'flotilla' } as const;
 
 /** The workspace namespace a fleet creates: labelled with the fleet and owned by it. */
 export function workspaceObject(fleet: FleetObject): KubeObject {

@@ -18,9 +18,9 @@
 // - Deletion (finalizer): each cluster's Work set is drained, then deleted (planDrain). The finalizer
 //   goes when every cluster confirmed, its member is gone, or the cleanup timeout passed; until then
 //   a Reconciling condition names the clusters pending.
-import { annotations, apiVersion, fieldManager, finalizer, labels, type GlobalService, type Manifest } from '../api/index.js';
-import { admissionRules, describeRefusals, refusals, type Refusal } from '../agent/admission.js';
-import { manifestIdentity, type ManifestIdentity } from '../agent/order.js';
+import { annotations, fieldManager, finalizer, GlobalServiceType, labels, type GlobalService, type Manifest } from '../api/index.js';
+import { admissionRules, describeRefusals, refusals, type Refusal } from '../work/admission.js';
+import { manifestIdentity, type ManifestIdentity } from '../work/identity.js';
 import {
   objectKey, setReadiness, timestamp, truncateMessage, writeStatus, type ControllerSpec, type InformerSource,
   type KubeObject, type Logger, type Manager, type ReconcileContext, type ReconcileResult, type Request,
@@ -43,7 +43,6 @@ import { planWorkWrites } from './rollout/work-writes.js';
 import { workRolloutState } from './rollout/work-state.js';
 import { byCluster, describeWorkWriteFailures, DRAIN_REVISION, planDrain, setHead, writeWorkChanges } from './works/writer.js';
 
-export const GlobalServiceType = { apiVersion, kind: 'GlobalService' } as const;
 export const ConfigMapType = { apiVersion: 'v1', kind: 'ConfigMap' } as const;
 
 export type ServiceObject = GlobalService & KubeObject;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Condition as ApiCondition, MemberCluster, Work } from '../api/index.js';
 import { findCondition } from '../runtime/index.js';
-import { DEFAULT_HEARTBEAT_TIMEOUT_MS, heartbeatTimeoutMs, judgeMember, observeHeartbeat, parseDuration, summarizeWorks } from './heartbeat.js';
+import { DEFAULT_HEARTBEAT_TIMEOUT_MS, heartbeatTimeoutMs, judgeMember, observeHeartbeat, summarizeWorks } from './heartbeat.js';
 
 const member = (status?: MemberCluster['status']): MemberCluster => ({
   apiVersion: 'flotilla.dev/v1alpha1', kind: 'MemberCluster', metadata: { name: 'a', generation: 2 }, spec: { fleet: 'f' },
@@ -24,13 +24,7 @@ const noWorks = summarizeWorks([]);
 const t0 = Date.parse('2026-03-01T10:00:00Z');
 const renew = '2026-03-01T10:00:00.123456Z';
 
-describe('parseDuration', () => {
-  it.each([['10s', 10_000], ['5m', 300_000], ['1h30m', 5_400_000], ['1.5m', 90_000], ['250ms', 250], ['2h0m10s', 7_210_000]])('%s is %d ms', (text, ms) => {
-    expect(parseDuration(text)).toBe(ms);
-  });
-  it.each(['', '10', 's', '10x', '1h 2m'])('%p is not a duration', (text) => {
-    expect(parseDuration(text)).toBeUndefined();
-  });
+describe('heartbeatTimeoutMs', () => {
   it('falls back to the schema default', () => {
     expect(heartbeatTimeoutMs(undefined)).toBe(DEFAULT_HEARTBEAT_TIMEOUT_MS);
     expect(heartbeatTimeoutMs({ spec: { heartbeatTimeout: '15s' } })).toBe(15_000);

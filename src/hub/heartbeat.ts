@@ -7,23 +7,8 @@
 // saw the Lease's renewTime change, never the agent's renewTime against the hub's clock, so a
 // spoke whose clock is off is neither lost early nor kept alive forever.
 import type { MemberCluster, MemberClusterWorkCounts, Work } from '../api/index.js';
+import { parseDuration } from '../kube-semantics/duration.js';
 import { findCondition, setCondition, timestamp, type Condition } from '../runtime/index.js';
-
-/** Parses a Go duration (`90s`, `1h30m`, `1.5m`) into milliseconds; undefined when malformed. */
-export function parseDuration(text: string): number | undefined {
-  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  const part = /(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)/y;
-  let total = 0;
-  let index = 0;
-  while (index < text.length) {
-    part.lastIndex = index;
-    const match = part.exec(text);
-    if (!match) return undefined;
-    total += Number(match[1]) * (unit[match[2] ?? ''] ?? 0);
-    index = part.lastIndex;
-  }
-  return text === '' ? undefined : total;
-}
 
 /** The fleet default (schemas/fleet.yaml) when a Fleet is missing or its value unreadable. */
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 5 * 60_000;

@@ -7,18 +7,11 @@
  * the MemberCluster's uid (agentServiceAccount), and the bindings name that account alone, so the
  * Role and bindings keep fixed names.
  */
-import { agentServiceAccount, apiVersion, group, heartbeatLease, labels as apiLabels, memberNamespace } from '../api/index.js';
+import { agentServiceAccount, apiVersion, group, heartbeatLease, labels as apiLabels, managedBy, memberClusterRoleName, memberNamespace } from '../api/index.js';
 import type { KubeObject, OwnerReference } from '../runtime/index.js';
-
-export { agentServiceAccount, heartbeatLease, memberNamespace };
 
 /** The name of the Role and RoleBinding in a member's namespace; the same for every join. */
 export const agentRoleName = 'flotilla-agent';
-
-/** The name of the cluster-scoped Role and binding for one member's own MemberCluster. */
-export function memberClusterRoleName(cluster: string): string {
-  return `flotilla:member:${cluster}`;
-}
 
 export interface AccessObject {
   apiVersion: string;
@@ -42,7 +35,7 @@ export interface MemberIdentity {
 /** The objects, in creation order, that make up a member agent's identity and permissions on the hub. */
 export function memberAccessObjects({ cluster, fleet, uid }: MemberIdentity): AccessObject[] {
   const namespace = memberNamespace(cluster);
-  const labels = { 'app.kubernetes.io/managed-by': 'flotilla', [apiLabels.cluster]: cluster, [apiLabels.fleet]: fleet };
+  const labels = { ...managedBy, [apiLabels.cluster]: cluster, [apiLabels.fleet]: fleet };
   const ownerReferences: OwnerReference[] = [
     { apiVersion, kind: 'MemberCluster', name: cluster, uid, controller: true, blockOwnerDeletion: true },
   ];

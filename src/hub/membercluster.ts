@@ -6,18 +6,18 @@
 // in its namespace, and those Works' counts by state). On delete:
 // revocation — the ServiceAccounts go first, so their tokens stop working at once — then the rest,
 // and the finalizer once the namespace (and every Work in it) is gone.
-import { memberNamespace, type Work } from '../api/index.js';
+import { agentServiceAccount, FleetType, heartbeatLease, managedBySelector, MemberClusterType, memberNamespace, WorkType, type Work } from '../api/index.js';
 import { ensureFinalizer, removeFinalizer } from './finalizers.js';
 import {
   findCondition, isNotFound, jsonEqual, LeaseType, objectKey, type Condition, type ControllerSpec, type InformerSource, type Kube,
   type KubeObject, type Manager, type ReconcileContext, type Request, type Store,
 } from '../runtime/index.js';
-import { agentServiceAccount, heartbeatLease, memberAccessObjects, staleAgentServiceAccounts } from './member-access.js';
+import { memberAccessObjects, staleAgentServiceAccounts } from './member-access.js';
 import {
   heartbeatTimeoutMs, hubConditionTypes, judgeMember, observeHeartbeat, summarizeWorks, type HeartbeatObservation, type HubMemberStatus,
 } from './heartbeat.js';
 import {
-  FleetType, hubFieldManager, managedBySelector, MemberClusterType, NamespaceType, needsApply, WorkType, type FleetObject, type MemberObject,
+  hubFieldManager, NamespaceType, needsApply, type FleetObject, type MemberObject,
 } from './objects.js';
 
 /** Sources the reconciler reads from cache; the operator creates them once and shares them. */

@@ -1,21 +1,14 @@
 // What the hub's reconcilers share: the resource types they read and write, their field manager,
 // and the one test that keeps them write-free when idle — does a live object already hold what we
 // would apply?
-import { apiVersion, type ClusterGroup, type Fleet, type MemberCluster } from '../api/index.js';
+import type { ClusterGroup, Fleet, MemberCluster } from '../api/index.js';
 import { jsonEqual, type KubeObject } from '../runtime/index.js';
 
-export const FleetType = { apiVersion, kind: 'Fleet' } as const;
-export const MemberClusterType = { apiVersion, kind: 'MemberCluster' } as const;
-export const ClusterGroupType = { apiVersion, kind: 'ClusterGroup' } as const;
-export const WorkType = { apiVersion, kind: 'Work' } as const;
 export const NamespaceType = { apiVersion: 'v1', kind: 'Namespace' } as const;
 
 export type FleetObject = Fleet & KubeObject;
 export type MemberObject = MemberCluster & KubeObject;
 export type GroupObject = ClusterGroup & KubeObject;
-
-/** Everything the hub creates carries app.kubernetes.io/managed-by=flotilla: one cache per kind sees it all. */
-export const managedBySelector = 'app.kubernetes.io/managed-by=flotilla';
 
 /** The hub operator's field manager; the agent writes as `flotilla-agent`. */
 export const hubFieldManager = 'flotilla-hub';

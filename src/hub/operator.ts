@@ -4,12 +4,12 @@
 import { createManager, isAlreadyExists, type ElectionEnd, type Kube, type Logger } from '../runtime/index.js';
 import { clusterGroupController } from './clustergroup.js';
 import { fleetController } from './fleet.js';
-import { ConfigMapType, globalServiceController, GlobalServiceType } from './globalservice.js';
+import { ConfigMapType, globalServiceController } from './globalservice.js';
+import { ClusterGroupType, flotillaNamespace, GlobalServiceType, managedBySelector, WorkType } from '../api/index.js';
 import { memberClusterController, memberSources } from './membercluster.js';
 import { policyBundleController, policyBundleSources } from './policybundle.js';
-import { ClusterGroupType, managedBySelector, NamespaceType, WorkType } from './objects.js';
+import { NamespaceType } from './objects.js';
 
-export const hubNamespace = 'flotilla-system';
 export const hubLeaseName = 'flotilla-hub';
 
 export interface HubOptions {
@@ -28,7 +28,7 @@ export interface HubOptions {
 export async function runHub(options: HubOptions, signal: AbortSignal): Promise<ElectionEnd> {
   const { kube, logger } = options;
   // Leader election needs its namespace; the first replica on a fresh hub makes it.
-  await kube.create({ ...NamespaceType, metadata: { name: hubNamespace } }, { signal }).catch((error: unknown) => {
+  await kube.create({ ...NamespaceType, metadata: { name: flotillaNamespace } }, { signal }).catch((error: unknown) => {
     if (!isAlreadyExists(error)) throw error;
   });
   const leaseDurationSeconds = options.leaseDurationSeconds ?? 15;
@@ -37,7 +37,7 @@ export async function runHub(options: HubOptions, signal: AbortSignal): Promise<
     component: 'flotilla-hub',
     logger,
     leaderElection: {
-      namespace: hubNamespace, name: hubLeaseName, leaseDurationSeconds,
+      namespace: flotillaNamespace, name: hubLeaseName, leaseDurationSeconds,
       renewDeadlineMs: Math.round(leaseDurationSeconds * 1000 * 2 / 3), retryPeriodMs: Math.round(leaseDurationSeconds * 1000 / 7),
       ...(options.identity !== undefined ? { identity: options.identity } : {}),
     },

@@ -10,11 +10,11 @@
 // a missing ClusterGroup shows in the bundle's conditions.
 // Decisions are the pure functions below; the controller only reads caches and writes the result.
 import {
-  apiVersion, finalizer, labels, type FleetPolicyCounts, type Manifest, type ManifestStatus, type PolicyBundle,
-  type PolicyBundleStatus, type PolicyViolation, type ViolationCount, type Work, type WorkPolicy,
+  ClusterGroupType, finalizer, FleetType, labels, managedBy, MemberClusterType, PolicyBundleType, WorkType, type FleetPolicyCounts, type Manifest,
+  type ManifestStatus, type PolicyBundle, type PolicyBundleStatus, type PolicyViolation, type ViolationCount, type Work, type WorkPolicy,
 } from '../api/index.js';
-import { admissionRules, describeRefusals, refusals } from '../agent/admission.js';
-import { identityKey, manifestIdentity, type ManifestIdentity } from '../agent/order.js';
+import { admissionRules, describeRefusals, refusals, SYSTEM_NAMESPACES } from '../work/admission.js';
+import { identityKey, manifestIdentity, type ManifestIdentity } from '../work/identity.js';
 import {
   digestOf, findCondition, objectKey, setReadiness, TerminalError, timestamp, truncateMessage, writeStatus, type ControllerSpec, type InformerSource,
   type KubeObject, type Manager, type ReconcileContext, type ReconcileResult, type Request, type Store,
@@ -23,13 +23,13 @@ import { claimConflicts, claimWatch, clusterClaims, createClusterTargets, workIn
 import { describeConflicts, type ObjectConflict, type SourceRef } from './conflicts.js';
 import { fleetOfWorkspace, workspaceIndex } from './fleet.js';
 import { resolveGroups } from './clustergroup.js';
-import { ClusterGroupType, FleetType, hubFieldManager, WorkType, type FleetObject, type GroupObject, type MemberObject } from './objects.js';
+import { hubFieldManager, type FleetObject, type GroupObject, type MemberObject } from './objects.js';
 import { fleetClusters, resolvePlacement } from './placement.js';
 import { ensureFinalizer, removeFinalizer } from './finalizers.js';
-import { sourceWorkName, workObjects } from './work-objects.js';
+import { sourceWorkName } from '../work/naming.js';
+import { workObjects } from '../work/objects.js';
 import { byCluster, describeWorkWriteFailures, diffWorkSet, noChanges, planDrain, setHead, writeWorkChanges } from './works/writer.js';
 
-export const PolicyBundleType = { apiVersion, kind: 'PolicyBundle' } as const;
 export type PolicyBundleObject = PolicyBundle & KubeObject;
 
 const RBAC = 'rbac.authorization.k8s.io/v1';
@@ -91,7 +91,7 @@ export function renderPolicyBundle(bundle: Pick<PolicyBundle, 'spec'>): Rendered
   const policy: WorkPolicy = {
     mode: spec.mode ?? 'Enforce',
     ...(spec.namespaceSelector ? { namespaceSelector: spec.namespaceSelector } : {}),
-    excludeNamespaces: spec.excludeNamespaces ?? ['kube-system', 'kube-public', 'kube-node-lease', 'flotilla-system'],
+    excludeNamespaces: spec.excludeNamespaces ?? [...SYSTEM_NAMESPACES],
     ...(templates.length > 0 ? { namespaceTemplates: templates } : {}),
     ...(Object.keys(namespaceLabels).length > 0 ? { namespaceLabels } : {}),
   };
@@ -232,7 +232,7 @@ export function policyBundleSources(): PolicyBundleSources {
   return {
     bundles: { type: PolicyBundleType },
     fleets: { type: FleetType },
-    members: { type: { apiVersion, kind: 'MemberCluster' } },
+    members: { type: MemberClusterType },
     groups: { type: ClusterGroupType },
     works: { type: WorkType },
   };
@@ -314,7 +314,7 @@ export function policyBundleController(manager: Manager, sources: PolicyBundleSo
         source: { kind: 'PolicyBundle', namespace, name: request.name, generation: bundle.metadata.generation ?? 1, revision: rendered.revision },
         // Every option spelled out, defaults included, so the live Work compares equal and idle writes nothing.
         applyOptions: { driftPolicy: 'Correct', deletionPolicy: 'Delete', adoption: 'Always', force: false },
-        labels: { [labels.fleet]: fleetName, 'app.kubernetes.io/managed-by': 'flotilla' },
+        labels: { [labels.fleet]: fleetName, ...managedBy },
       });
       if (!result.ok) {
         // The same content for every cluster: too large for one is too large for all, until the spec changes.

@@ -2,9 +2,8 @@
  * Which member clusters a ClusterGroup, a placement or a rollout stage selects: Kubernetes
  * LabelSelector semantics over a MemberCluster's labels, plus explicit names and exclusions.
  */
-import type { LabelSelector, LabelSelectorRequirement } from '../api/index.js';
-
-export type { LabelSelector, LabelSelectorRequirement };
+import type { LabelSelector } from '../api/index.js';
+import { selectorMatches } from '../kube-semantics/selector.js';
 
 /** What selection needs to know of a member cluster. */
 export interface SelectableCluster {
@@ -19,30 +18,6 @@ export interface ClusterChoice {
   names?: readonly string[];
   /** Clusters never chosen, even when named or matched. */
   exclude?: readonly string[];
-}
-
-function requirementHolds(labels: Readonly<Record<string, string>>, req: LabelSelectorRequirement): boolean {
-  const present = Object.hasOwn(labels, req.key);
-  const values = req.values ?? [];
-  switch (req.operator) {
-    case 'In':
-      return present && values.includes(labels[req.key] ?? '');
-    case 'NotIn':
-      return !present || !values.includes(labels[req.key] ?? '');
-    case 'Exists':
-      return present;
-    case 'DoesNotExist':
-      return !present;
-  }
-}
-
-/** Whether labels satisfy a selector, as the Kubernetes API defines it (all terms ANDed). */
-export function selectorMatches(selector: LabelSelector, labels: Readonly<Record<string, string>>): boolean {
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    // The generated map type admits undefined; parsed JSON never holds it.
-    if (value !== undefined && labels[key] !== value) return false;
-  }
-  return (selector.matchExpressions ?? []).every((req) => requirementHolds(labels, req));
 }
 
 /** The names of the clusters a choice selects, sorted so that results compare and render stably. */

@@ -1,6 +1,6 @@
 import { applyPatch, type Operation } from 'rfc6902';
 import type { JsonPatchOperation, Manifest, ManifestPatch, Override, PatchTarget } from '../../api/index.js';
-import { selectorMatches } from '../selection.js';
+import { selectorMatches } from '../../kube-semantics/selector.js';
 import type { RenderError } from './errors.js';
 import { describeManifest } from './manifest.js';
 import { errorMessage } from '../../runtime/log.js';

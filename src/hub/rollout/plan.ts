@@ -1,6 +1,6 @@
 import type { RolloutStatus } from '../../api/index.js';
 import { timestamp } from '../../runtime/conditions.js';
-import { parseDuration } from '../heartbeat.js';
+import { parseDuration } from '../../kube-semantics/duration.js';
 import { maxUnavailableCount, type EffectiveRollout } from './settings.js';
 import { approvedThrough, partitionStages, type StageClusters } from './stages.js';
 

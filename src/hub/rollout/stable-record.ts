@@ -1,7 +1,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { labels, type Manifest, type Override } from '../../api/index.js';
 import { isRecord, type KubeObject } from '../../runtime/index.js';
-import { sourceWorkName } from '../work-objects.js';
+import { sourceWorkName } from '../../work/naming.js';
 
 // The last completed revision of a GlobalService, kept so that a cluster joining while a newer
 // revision rolls out can be given proven content first (planRollout's `stableRevision`/`join`).

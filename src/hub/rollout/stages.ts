@@ -1,5 +1,5 @@
 import type { RolloutStage } from '../../api/index.js';
-import { selectorMatches } from '../selection.js';
+import { selectorMatches } from '../../kube-semantics/selector.js';
 
 // The stages of a Staged rollout as sets of targeted clusters. A cluster belongs to the first stage
 // that selects it; targeted clusters no stage selects form an implicit last stage (no name, no

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Work } from '../../api/index.js';
-import { revisionSinceAnnotation } from '../work-objects.js';
+import { revisionSinceAnnotation } from '../../work/objects.js';
 import { PROBLEM_LIMIT, workRolloutState } from './work-state.js';
 
 const condition = (type: string, status: 'True' | 'False', message = 'm') => ({ type, status, reason: 'R', message, lastTransitionTime: '2025-01-01T00:00:00Z' });

@@ -1,6 +1,6 @@
 import type { Work } from '../../api/index.js';
 import { findCondition, isConditionTrue, truncateMessage } from '../../runtime/conditions.js';
-import { revisionSinceAnnotation } from '../work-objects.js';
+import { revisionSinceAnnotation } from '../../work/objects.js';
 
 // A cluster's rollout state, read from its Work (part 0 of the set, whose status the agent writes
 // like every part's): the revision the hub set, whether the agent reports it Available there, and

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { Manifest } from '../../api/index.js';
 import type { WorkObject } from '../claims.js';
 import type { RenderResult } from '../render/render.js';
-import { revisionSinceAnnotation, workObjects } from '../work-objects.js';
+import { revisionSinceAnnotation, workObjects } from '../../work/objects.js';
 import type { ClusterSummaryState } from './status.js';
 import { planWorkWrites, type WorkWritesInput } from './work-writes.js';
 

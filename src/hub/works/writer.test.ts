@@ -4,7 +4,7 @@ import { labels, type Work } from '../../api/index.js';
 import { KubeApiError, type Kube } from '../../runtime/index.js';
 import type { WorkObject } from '../claims.js';
 import { summarizeStatus } from '../rollout/status.js';
-import { revisionSinceAnnotation, workObjects } from '../work-objects.js';
+import { revisionSinceAnnotation, workObjects } from '../../work/objects.js';
 import { describeWorkWriteFailures, diffWorkSet, DRAIN_REVISION, noChanges, planDrain, writeWorkChanges, type WorkChanges } from './writer.js';
 
 const source = { kind: 'GlobalService' as const, namespace: 'fleet-a', name: 'web', generation: 2, revision: 'r2' };

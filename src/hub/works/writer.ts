@@ -3,11 +3,10 @@
 // longer wanted with bounded concurrency, and on deletion drain each set before deleting it (see
 // planDrain). Every write is attempted; the failures come back with the apiserver's own message so
 // the caller can put them in its source's status — never only in a log.
-import { labels, type Work } from '../../api/index.js';
+import { labels, WorkType, type Work } from '../../api/index.js';
 import { errorMessage, isNotFound, jsonEqual, KubeApiError, type Kube, type KubeObject } from '../../runtime/index.js';
 import type { WorkObject } from '../claims.js';
-import { WorkType } from '../objects.js';
-import { revisionSinceAnnotation, workObjects } from '../work-objects.js';
+import { revisionSinceAnnotation, workObjects } from '../../work/objects.js';
 
 /** The revision of a drained Work set: no manifests, so the agent removes what the set applied. */
 export const DRAIN_REVISION = 'removed';

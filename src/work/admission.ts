@@ -1,7 +1,6 @@
-import type { FleetRestrictions, KindRef, Manifest, SourceRestrictions } from '../api/index.js';
+import { flotillaNamespace, type FleetRestrictions, type KindRef, type Manifest, type SourceRestrictions } from '../api/index.js';
 import { isRecord, type KubeObject } from '../runtime/kube.js';
-import { agentNamespace } from './bootstrap.js';
-import { identityKey, manifestIdentity, type ManifestIdentity, type ScopeResolver } from './order.js';
+import { identityKey, manifestIdentity, type ManifestIdentity, type ScopeResolver } from './identity.js';
 
 // Whether a manifest may ship: one decision, made by the hub when it renders a source and by the
 // agent before it applies a Work, so that a Work written to the hub by hand meets the same rules.
@@ -16,7 +15,7 @@ import { identityKey, manifestIdentity, type ManifestIdentity, type ScopeResolve
 export type SourceKind = 'GlobalService' | 'PolicyBundle';
 
 /** The system namespaces; the default of deniedNamespaces, as the Fleet schema declares it. */
-export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease', agentNamespace];
+export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease', flotillaNamespace];
 
 /** The fleet's restrictions with the schema's defaults filled in, per source kind (equal to fleet.yaml's defaults). */
 export const DEFAULT_RESTRICTIONS: Readonly<Record<SourceKind, SourceRestrictions>> = {
@@ -36,9 +35,9 @@ export interface AdmissionRules {
 }
 
 /** The rules for a source kind under a fleet's restrictions (undefined: the defaults). */
-export function admissionRules(kind: SourceKind, restrictions: FleetRestrictions | undefined, protectedNamespaces: readonly string[] = [agentNamespace]): AdmissionRules {
+export function admissionRules(kind: SourceKind, restrictions: FleetRestrictions | undefined, protectedNamespaces: readonly string[] = [flotillaNamespace]): AdmissionRules {
   const section = kind === 'GlobalService' ? restrictions?.globalServices : restrictions?.policyBundles;
-  return { kind, restrictions: { ...DEFAULT_RESTRICTIONS[kind], ...section }, protectedNamespaces: [...new Set([agentNamespace, ...protectedNamespaces])] };
+  return { kind, restrictions: { ...DEFAULT_RESTRICTIONS[kind], ...section }, protectedNamespaces: [...new Set([flotillaNamespace, ...protectedNamespaces])] };
 }
 
 export type Verdict = { allowed: true } | { allowed: false; rule: string; message: string };

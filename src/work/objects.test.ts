@@ -1,33 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { labels, validateWork, type Manifest } from '../api/index.js';
-import { sourceWorkName, workObjects, workPartName } from './work-objects.js';
+import { workPartName } from './naming.js';
+import { workObjects } from './objects.js';
 
 const source = { kind: 'GlobalService' as const, namespace: 'fleet-a', name: 'web', generation: 3, revision: 'r3' };
 const configMap = (name: string, size: number): Manifest => ({
   apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'shop' }, data: { x: randomBytes(size / 2).toString('hex') },
-});
-
-describe('workPartName', () => {
-  it('keeps part 0 as the set name and suffixes the others, within 63 characters', () => {
-    expect(workPartName('web', 0)).toBe('web');
-    expect(workPartName('web', 2)).toBe('web-part-2');
-    const long = 'a'.repeat(60);
-    expect(workPartName(long, 12).length).toBeLessThanOrEqual(63);
-    expect(workPartName(long, 12)).toMatch(/^a+-[0-9a-f]{8}-part-12$/);
-  });
-});
-
-describe('sourceWorkName', () => {
-  it('prefixes by kind and keeps long names distinct within 63 characters', () => {
-    expect(sourceWorkName({ kind: 'GlobalService', name: 'web' })).toBe('gs-web');
-    expect(sourceWorkName({ kind: 'PolicyBundle', name: 'web' })).toBe('pb-web');
-    const a = sourceWorkName({ kind: 'GlobalService', name: `${'a'.repeat(62)}b` });
-    const b = sourceWorkName({ kind: 'GlobalService', name: `${'a'.repeat(62)}c` });
-    expect(a.length).toBeLessThanOrEqual(63);
-    expect(a).not.toBe(b);
-    expect(a).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
-  });
 });
 
 describe('workObjects', () => {
