@@ -73,7 +73,8 @@ describe('an agent that cannot trust its hub', () => {
       expect(running?.agent.stats().hubTrust).toBe('Revoked');
       const warnings = await agentWarnings(member);
       expect(warnings.map((e) => e.reason)).toContain('HubAccessRevoked');
-      expect(warnings.find((e) => e.reason === 'HubAccessRevoked')?.message).toContain(`MemberCluster ${member.cluster} no longer exists`);
+      // Gone, or still held by the garbage collector's orphan finalizer: either way, leaving its fleet.
+      expect(warnings.find((e) => e.reason === 'HubAccessRevoked')?.message).toMatch(new RegExp(`MemberCluster ${member.cluster} (no longer exists|is being deleted)`));
       const text = await registry.metrics();
       expect(text).toContain('flotilla_agent_hub_trust{state="Revoked"} 1');
       expect(text).toContain('flotilla_agent_hub_trust{state="Trusted"} 0');

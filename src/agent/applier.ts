@@ -37,6 +37,8 @@ export interface ApplyOutcome {
   writes: number;
   /** Objects corrected, refused for adoption or failed, in the order met: the spoke's Events about them. */
   notes: ObjectNote[];
+  /** Some manifests conflict with an object another flotilla Work holds: it may let go without a watch event of ours. */
+  heldByAnotherWork: boolean;
 }
 
 /** Objects of one kind are applied this many at a time; kinds follow each other in order. */
@@ -78,6 +80,7 @@ export async function applyManifests(context: ApplierContext, manifests: readonl
   const notes: ObjectNote[] = [];
   let waiting = false;
   let writes = 0;
+  let heldByAnotherWork = false;
 
   const applyOne = async (manifest: Manifest): Promise<void> => {
     const identity = manifestIdentity(manifest, cache.resolveScope);
@@ -92,7 +95,8 @@ export async function applyManifests(context: ApplierContext, manifests: readonl
     const previous = lastApplied.get(key);
     // The cache holds only flotilla's objects: absence there is confirmed by a read, because an
     // object someone else created is what adoption must decide about.
-    let live = cache.get(manifest, identity.namespace, identity.name)
+    const cached = cache.get(manifest, identity.namespace, identity.name);
+    let live = cached
       ?? await kube.getOrNull(manifest, identity.name, identity.namespace === '' ? undefined : identity.namespace, { signal }) ?? undefined;
     const plan = planManifest({
       manifest: stamped, lastApplied: previous ? stampOwnership(previous, work) : undefined, live, work, options,
@@ -101,6 +105,8 @@ export async function applyManifests(context: ApplierContext, manifests: readonl
     resultByManifest.set(manifest, result);
     if (plan.action === 'Conflict') {
       result.conflict = plan.message;
+      // In the cache means marked by a flotilla Work: that Work may leave, and only a look again tells.
+      heldByAnotherWork ||= cached !== undefined;
       unapplied.push(key);
       notes.push({ what: 'AdoptionRefused', object: live ?? stamped, message: plan.message });
       return;
@@ -149,7 +155,7 @@ export async function applyManifests(context: ApplierContext, manifests: readonl
     await forEachLimited(run, CONCURRENCY, applyOne);
   }
   const results = manifests.map((m) => resultByManifest.get(m) as ManifestResult);
-  return { results, unapplied: unapplied.sort(), waiting, writes, notes };
+  return { results, unapplied: unapplied.sort(), waiting, writes, notes, heldByAnotherWork };
 }
 
 export interface PruneOutcome {

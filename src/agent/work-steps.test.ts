@@ -7,7 +7,7 @@ import type { ManifestResult } from './status.js';
 import { manifest } from '../work/testing.js';
 import type { HubDesired } from './work-set.js';
 import {
-  APPLY_RETRY_MS, applyDesired, applyRequeue, chooseDesired, CRD_WAIT_MS, initialState, labelNamespaces, labelPolicy, pruneDropped, recordApplied, recordIntent,
+  APPLY_RETRY_MS, HELD_RETRY_MS, applyDesired, applyRequeue, chooseDesired, CRD_WAIT_MS, initialState, labelNamespaces, labelPolicy, pruneDropped, recordApplied, recordIntent,
   reportStatus, runSteps, soonest, TRUST_RETRY_MS, type SetState, type WorkSteps,
 } from './work-steps.js';
 
@@ -24,7 +24,7 @@ const stored: LocalCopy = {
 const result = (name: string, extra: Partial<ManifestResult> = {}): ManifestResult => ({
   identity: { group: '', kind: 'ConfigMap', version: 'v1', namespace: 'shop', name }, applied: true, health: { status: 'Healthy', reason: 'Ready', message: '' }, ...extra,
 });
-const outcome = (results: ManifestResult[], extra: Partial<ApplyOutcome> = {}): ApplyOutcome => ({ results, unapplied: [], waiting: false, writes: 0, notes: [], ...extra });
+const outcome = (results: ManifestResult[], extra: Partial<ApplyOutcome> = {}): ApplyOutcome => ({ results, unapplied: [], waiting: false, writes: 0, notes: [], heldByAnotherWork: false, ...extra });
 
 /** A world that records what the steps ask of it, and answers as told. */
 function world(answers: { outcome?: ApplyOutcome; pruned?: { remaining: InventoryEntry[]; errors: string[] }; labelled?: boolean } = {}) {
@@ -62,10 +62,11 @@ describe('the Work agent\'s reconcile chain', () => {
     ])('soonest(%p, %p) is %p', (a, b, expected) => { expect(soonest(a, b)).toBe(expected); });
 
     it.each([
-      ['a CRD on its way', { waiting: true, results: [result('a', { error: 'x' })] }, CRD_WAIT_MS],
-      ['an object the apiserver refused', { waiting: false, results: [result('a', { error: 'x' })] }, APPLY_RETRY_MS],
-      ['a conflict (needs a change, not time)', { waiting: false, results: [result('a', { conflict: 'x' })] }, undefined],
-      ['everything applied', { waiting: false, results: [result('a')] }, undefined],
+      ['a CRD on its way', { waiting: true, results: [result('a', { error: 'x' })], heldByAnotherWork: false }, CRD_WAIT_MS],
+      ['an object the apiserver refused', { waiting: false, results: [result('a', { error: 'x' })], heldByAnotherWork: false }, APPLY_RETRY_MS],
+      ['a conflict with someone else\'s object (needs a change, not time)', { waiting: false, results: [result('a', { conflict: 'x' })], heldByAnotherWork: false }, undefined],
+      ['an object another Work holds (it may let go)', { waiting: false, results: [result('a', { conflict: 'x' })], heldByAnotherWork: true }, HELD_RETRY_MS],
+      ['everything applied', { waiting: false, results: [result('a')], heldByAnotherWork: false }, undefined],
     ])('an apply with %s asks for a visit after %p ms', (_, applied, expected) => { expect(applyRequeue(applied)).toBe(expected); });
 
     it.each<[string, HubDesired, LocalCopy['policy'], boolean, ReturnType<typeof labelPolicy>]>([

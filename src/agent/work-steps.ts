@@ -18,6 +18,8 @@ export const TRUST_RETRY_MS = 10_000;
 export const CRD_WAIT_MS = 1000;
 /** A set with objects the apiserver refused is applied again after this (backoff is for throws). */
 export const APPLY_RETRY_MS = 15_000;
+/** A set held back by an object another Work holds looks again after this, should no prune elsewhere wake it. */
+export const HELD_RETRY_MS = 20_000;
 
 export interface SetState {
   set: string;
@@ -65,9 +67,11 @@ export function soonest(a: number | undefined, b: number | undefined): number | 
 }
 
 /** The visit an apply asks for: soon while a CRD is on its way, later while the apiserver refuses some. */
-export function applyRequeue(outcome: Pick<ApplyOutcome, 'waiting' | 'results'>): number | undefined {
+export function applyRequeue(outcome: Pick<ApplyOutcome, 'waiting' | 'results' | 'heldByAnotherWork'>): number | undefined {
   if (outcome.waiting) return CRD_WAIT_MS;
-  return outcome.results.some((r) => r.error !== undefined) ? APPLY_RETRY_MS : undefined;
+  if (outcome.results.some((r) => r.error !== undefined)) return APPLY_RETRY_MS;
+  // Looking again reads only the watch cache (the holder's object is flotilla's): no request while it holds.
+  return outcome.heldByAnotherWork ? HELD_RETRY_MS : undefined;
 }
 
 /**
