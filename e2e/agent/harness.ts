@@ -5,7 +5,7 @@ import { Buffer } from 'node:buffer';
 import { agentServiceAccount, apiVersion, memberNamespace, WorkType, type ApplyOptions, type Manifest, type Work } from '../../src/api/index.js';
 import { startWorkAgent, type WorkAgent, type WorkAgentOptions } from '../../src/agent/work-agent.js';
 import { crdDirectory, installCrds, readCrds } from '../../src/cli/install.js';
-import { memberAccessObjects } from '../../src/hub/member-access.js';
+import { memberAccessObjects } from '../../src/hub/membercluster/access.js';
 import { workObjects } from '../../src/work/objects.js';
 import { createLogger, silentLogger } from '../../src/runtime/log.js';
 import { kubeFromFile, kubeFromToken, type Kube, type KubeObject } from '../../src/runtime/kube.js';

@@ -2,7 +2,7 @@
 // least-privilege hub identity (e2e/agent/harness.ts), and the hub's PolicyBundle controller
 // in-process on a manager of its own, in the fleet the harness registers members into.
 import { apiVersion, PolicyBundleType, type PolicyBundleSpec } from '../../src/api/index.js';
-import { policyBundleController, policyBundleSources, type PolicyBundleObject } from '../../src/hub/policybundle.js';
+import { policyBundleController, policyBundleSources, type PolicyBundleObject } from '../../src/hub/policybundle/controller.js';
 import { createLogger } from '../../src/runtime/log.js';
 import { createManager } from '../../src/runtime/manager.js';
 import type { Kube } from '../../src/runtime/kube.js';

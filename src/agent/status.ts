@@ -84,7 +84,7 @@ function countsOf(results: readonly ManifestResult[]): WorkCounts {
 /**
  * "2 of 5 manifests <what>: A: why; B: why; and 1 more", cut to the condition message limit. The
  * hub reads the Degraded and Available messages as the cluster's cause in the GlobalService's
- * status (src/hub/rollout/work-state.ts): they name the manifests and carry the apiserver's words.
+ * status (src/hub/globalservice/rollout/work-state.ts): they name the manifests and carry the apiserver's words.
  */
 function describe(what: string, matching: readonly ManifestResult[], total: number, why: (r: ManifestResult) => string): string {
   const named = matching.slice(0, STATUS_LIMITS.namedInCondition).map((r) => `${identityKey(r.identity)}: ${why(r)}`);

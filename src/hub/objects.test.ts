@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ClusterGroup, Fleet } from '../api/index.js';
 import type { KubeObject } from '../runtime/index.js';
-import { groupStatus } from './clustergroup.js';
-import { memberOfNamespace } from './membercluster.js';
+import { groupStatus } from './clustergroup/controller.js';
+import { memberOfNamespace } from './membercluster/controller.js';
 import { needsApply } from './objects.js';
 
 const role: KubeObject = {

@@ -2,12 +2,12 @@
 // resource, with leader election on a Lease in flotilla-system so that replicas take over from
 // each other. `flotilla hub` runs it; tests may run it in-process.
 import { createManager, isAlreadyExists, type ElectionEnd, type Kube, type Logger } from '../runtime/index.js';
-import { clusterGroupController } from './clustergroup.js';
-import { fleetController } from './fleet.js';
-import { ConfigMapType, globalServiceController } from './globalservice.js';
+import { clusterGroupController } from './clustergroup/controller.js';
+import { fleetController } from './fleet/controller.js';
+import { ConfigMapType, globalServiceController } from './globalservice/controller.js';
 import { ClusterGroupType, flotillaNamespace, GlobalServiceType, managedBySelector, WorkType } from '../api/index.js';
-import { memberClusterController, memberSources } from './membercluster.js';
-import { policyBundleController, policyBundleSources } from './policybundle.js';
+import { memberClusterController, memberSources } from './membercluster/controller.js';
+import { policyBundleController, policyBundleSources } from './policybundle/controller.js';
 import { NamespaceType } from './objects.js';
 
 export const hubLeaseName = 'flotilla-hub';

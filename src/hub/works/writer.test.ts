@@ -2,8 +2,8 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from '@jest/globals';
 import { labels, type Work } from '../../api/index.js';
 import { KubeApiError, type Kube } from '../../runtime/index.js';
-import type { WorkObject } from '../claims.js';
-import { summarizeStatus } from '../rollout/status.js';
+import type { WorkObject } from './claims.js';
+import { summarizeStatus } from '../globalservice/rollout/status.js';
 import { revisionSinceAnnotation, workObjects } from '../../work/objects.js';
 import { describeWorkWriteFailures, diffWorkSet, DRAIN_REVISION, noChanges, planDrain, writeWorkChanges, type WorkChanges } from './writer.js';
 

@@ -5,7 +5,7 @@
 // the caller can put them in its source's status — never only in a log.
 import { labels, WorkType, type Work } from '../../api/index.js';
 import { errorMessage, isNotFound, jsonEqual, KubeApiError, type Kube, type KubeObject } from '../../runtime/index.js';
-import type { WorkObject } from '../claims.js';
+import type { WorkObject } from './claims.js';
 import { revisionSinceAnnotation, workObjects } from '../../work/objects.js';
 
 /** The revision of a drained Work set: no manifests, so the agent removes what the set applied. */

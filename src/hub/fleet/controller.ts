@@ -1,0 +1,79 @@
+// The Fleet reconciler: creates and owns the fleet's workspace namespace (the garbage collector
+// removes it with the Fleet) and keeps the fleet's status — its clusters at a glance — current as
+// members come, go and change state. The status is computed by fleetStatus and written only when
+// it differs.
+import { apiVersion, labels, managedBy, workspaceNamespace } from '../../api/index.js';
+import { isAlreadyExists, writeStatus, type ControllerSpec, type InformerSource, type Kube, type KubeObject, type Manager, type ReconcileContext, type Request, type Store } from '../../runtime/index.js';
+import { fleetStatus, type FleetInput } from './status.js';
+import { NamespaceType, type FleetObject, type MemberObject } from '../objects.js';
+
+export interface FleetSources {
+  fleets: InformerSource;
+  members: InformerSource;
+  /** Namespaces flotilla manages (label app.kubernetes.io/managed-by=flotilla). */
+  namespaces: InformerSource;
+}
+
+/** The workspace namespace a fleet creates: labelled with the fleet and owned by it. */
+export function workspaceObject(fleet: FleetObject): KubeObject {
+  return {
+    ...NamespaceType,
+    metadata: {
+      name: workspaceNamespace(fleet),
+      labels: { ...managedBy, [labels.fleet]: fleet.metadata.name ?? '' },
+      ownerReferences: [{ apiVersion, kind: 'Fleet', name: fleet.metadata.name ?? '', uid: fleet.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
+    },
+  };
+}
+
+function ownedBy(namespace: KubeObject, fleet: FleetObject): boolean {
+  return (namespace.metadata.ownerReferences ?? []).some((r) => r.uid === fleet.metadata.uid && r.controller === true);
+}
+
+/** Creates the workspace when missing; answers whether it is there and ours. */
+async function ensureWorkspace(kube: Kube, fleet: FleetObject, cached: KubeObject | undefined, signal: AbortSignal): Promise<FleetInput['workspace']> {
+  // A namespace someone else made carries no flotilla label, so the cache cannot see it: ask.
+  const live = cached ?? await kube.getOrNull(NamespaceType, workspaceNamespace(fleet), undefined, { signal });
+  if (live) {
+    if (!ownedBy(live, fleet)) return 'foreign';
+    return live.metadata.deletionTimestamp !== undefined ? 'missing' : 'ours';
+  }
+  try {
+    await kube.create(workspaceObject(fleet), { signal });
+    return 'ours';
+  } catch (error) {
+    if (isAlreadyExists(error)) return 'missing'; // created meanwhile: judge it on the next event
+    throw error;
+  }
+}
+
+export function fleetController(manager: Manager, sources: FleetSources): ControllerSpec<FleetObject> {
+  const members: Store<MemberObject> = manager.informer<MemberObject>(sources.members, { fleet: (m) => [m.spec.fleet] }).store;
+  const namespaces = manager.informer(sources.namespaces).store;
+
+  async function reconcile(request: Request, ctx: ReconcileContext<FleetObject>): Promise<undefined> {
+    const fleet = ctx.store.get(request.key);
+    if (!fleet || fleet.metadata.deletionTimestamp !== undefined) return undefined;
+    const workspace = await ensureWorkspace(ctx.kube, fleet, namespaces.get(workspaceNamespace(fleet)), ctx.signal);
+    const result = await writeStatus(ctx.kube, fleet, (current) => fleetStatus({
+      fleet: current, members: members.byIndex('fleet', request.name), workspace,
+    }), { signal: ctx.signal });
+    if (result.written) ctx.log.debug('wrote fleet status', { fleet: request.name });
+    return undefined;
+  }
+
+  return {
+    name: 'fleet',
+    for: sources.fleets,
+    owns: [sources.namespaces],
+    watches: [{ source: sources.members, map: (member) => [(member as MemberObject).spec.fleet] }],
+    reconcile,
+  };
+}
+
+/** The Fleet whose workspace is `namespace`, from a fleet store indexed by `workspace`. */
+export function fleetOfWorkspace(fleets: Store<FleetObject>, namespace: string | undefined): FleetObject | undefined {
+  return namespace === undefined ? undefined : fleets.byIndex('workspace', namespace)[0];
+}
+
+export const workspaceIndex = (fleet: FleetObject): string[] => [workspaceNamespace(fleet)];

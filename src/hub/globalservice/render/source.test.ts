@@ -1,0 +1,71 @@
+import { describe, expect, it } from '@jest/globals';
+import type { Manifest } from '../../../api/index.js';
+import { parseManifestDocuments, sourceManifests } from './source.js';
+
+const cm = (name: string): Manifest => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name } });
+
+describe('parseManifestDocuments', () => {
+  it.each<[string, string, string[]]>([
+    ['one YAML document', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n', ['a']],
+    ['several documents, empty ones skipped', '---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n', ['a', 'b']],
+    ['a JSON object', '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}', ['a']],
+    ['a JSON array', '[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}},{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b"}}]', ['a', 'b']],
+    ['a kind: List', 'apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n', ['a']],
+    ['an empty key', '', []],
+  ])('reads %s', (_name, text, names) => {
+    const result = parseManifestDocuments(text);
+    expect(result.ok && result.manifests.map((m) => m.metadata.name)).toEqual(names);
+  });
+
+  it('keeps dates and yes/no as strings (YAML core schema)', () => {
+    const result = parseManifestDocuments('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {day: 2024-01-01, flag: yes}\n');
+    expect(result.ok && result.manifests[0]?.data).toEqual({ day: '2024-01-01', flag: 'yes' });
+  });
+
+  it.each<[string, string, string]>([
+    ['invalid YAML', 'a: [', 'is not valid YAML'],
+    ['a scalar document', 'hello', 'manifest 0 is not an object'],
+    ['a manifest without kind', 'apiVersion: v1\nmetadata: {name: a}', 'manifest 0 has no kind'],
+    ['a manifest without a name', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {}', 'manifest 0 has no metadata.name'],
+    ['the second manifest broken', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\nkind: X\n', 'manifest 1 has no apiVersion'],
+  ])('refuses %s', (_name, text, message) => {
+    const result = parseManifestDocuments(text);
+    expect(result.ok ? '' : result.message).toContain(message);
+  });
+});
+
+describe('sourceManifests', () => {
+  const yamlOf = (name: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\n`;
+  const configMaps = new Map<string, Record<string, string>>([
+    ['one', { 'b.yaml': yamlOf('b'), 'a.yml': yamlOf('a'), 'notes.txt': 'ignored', 'c.json': JSON.stringify(cm('c')) }],
+    ['two', { 'x.yaml': yamlOf('x') }],
+    ['text', { 'README.md': 'just words' }],
+  ]);
+
+  it('returns inline manifests as they are', () => {
+    expect(sourceManifests({ manifests: [cm('a')] }, new Map())).toEqual({ ok: true, manifests: [cm('a')] });
+  });
+
+  it('reads ConfigMaps in list order and their .yaml/.yml/.json keys in key order', () => {
+    const result = sourceManifests({ configMapRefs: [{ name: 'two' }, { name: 'one' }] }, configMaps);
+    expect(result.ok && result.manifests.map((m) => m.metadata.name)).toEqual(['x', 'a', 'b', 'c']);
+  });
+
+  it('reads only the listed keys, whatever their suffix', () => {
+    const result = sourceManifests({ configMapRefs: [{ name: 'one', keys: ['c.json', 'b.yaml'] }] }, configMaps);
+    expect(result.ok && result.manifests.map((m) => m.metadata.name)).toEqual(['b', 'c']);
+  });
+
+  it.each<[string, Parameters<typeof sourceManifests>[0], string, string]>([
+    ['a missing ConfigMap', { configMapRefs: [{ name: 'gone' }] }, 'ConfigMapNotFound', 'ConfigMap gone does not exist'],
+    ['a missing listed key', { configMapRefs: [{ name: 'two', keys: ['y.yaml'] }] }, 'ConfigMapKeyNotFound', 'ConfigMap two has no key y.yaml'],
+    ['a ConfigMap without manifest keys', { configMapRefs: [{ name: 'text' }] }, 'InvalidSource', 'has no .yaml, .yml or .json key'],
+    ['an unparsable key, named', { configMapRefs: [{ name: 'text', keys: ['README.md'] }] }, 'InvalidSource', 'ConfigMap text key README.md: manifest 0 is not an object'],
+  ])('fails on %s', (_name, source, reason, message) => {
+    const result = sourceManifests(source, configMaps);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.reason).toBe(reason);
+    expect(result.error.message).toContain(message);
+  });
+});

@@ -1,0 +1,153 @@
+// How the hub judges a member cluster from its heartbeat Lease and its Works, and the part of the
+// MemberCluster status the hub owns (Joined, Healthy, Ready, lastHeartbeatTime, works). The agent owns the facts
+// (version, nodes, resources); both write with server-side apply under their own field manager, and
+// the conditions list is a map keyed by `type`, so neither ever overwrites the other's fields.
+//
+// Like leader election, a heartbeat is judged by the hub's *own* clock: the time at which the hub
+// saw the Lease's renewTime change, never the agent's renewTime against the hub's clock, so a
+// spoke whose clock is off is neither lost early nor kept alive forever.
+import type { MemberCluster, MemberClusterWorkCounts, Work } from '../../api/index.js';
+import { parseDuration } from '../../kube-semantics/duration.js';
+import { findCondition, setCondition, timestamp, type Condition } from '../../runtime/index.js';
+
+/** The fleet default (schemas/fleet.yaml) when a Fleet is missing or its value unreadable. */
+export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 5 * 60_000;
+
+export function heartbeatTimeoutMs(fleet: { spec?: { heartbeatTimeout?: string } } | undefined): number {
+  const text = fleet?.spec?.heartbeatTimeout;
+  return (text !== undefined ? parseDuration(text) : undefined) ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
+}
+
+/** The last renewTime the hub saw on a member's Lease, and the hub's clock when it first saw it. */
+export interface HeartbeatObservation {
+  renewTime: string;
+  observedAt: number;
+}
+
+/** Restarts the clock only when the renewTime changed: re-reading the same Lease is not a heartbeat. */
+export function observeHeartbeat(previous: HeartbeatObservation | undefined, renewTime: string, now: number): HeartbeatObservation {
+  return previous?.renewTime === renewTime ? previous : { renewTime, observedAt: now };
+}
+
+/** How often, at most, the hub copies an unchanged stream of heartbeats into status (writes are not free). */
+export const HEARTBEAT_STATUS_PERIOD_MS = 60_000;
+
+export const hubConditionTypes = ['Joined', 'Healthy', 'Ready'] as const;
+
+/** The MemberCluster status fields the hub writes (server-side apply, field manager flotilla-hub). */
+export interface HubMemberStatus {
+  observedGeneration: number;
+  lastHeartbeatTime?: string;
+  conditions: Condition[];
+  works?: MemberClusterWorkCounts;
+}
+
+/** The cluster's Works by state, and the names of the Degraded ones (sorted). */
+export interface WorksSummary {
+  counts: Required<MemberClusterWorkCounts>;
+  degraded: string[];
+}
+
+/** How many Degraded Works a Healthy message names before it says "and N more". */
+export const MAX_NAMED_WORKS = 3;
+
+/** A condition of a Work that is True for the Work's current generation; a stale report counts for nothing. */
+function holds(work: Work, type: string): boolean {
+  const condition = findCondition(work.status?.conditions, type);
+  const observed = condition?.observedGeneration ?? work.status?.observedGeneration;
+  return condition?.status === 'True' && observed !== undefined && observed === work.metadata.generation;
+}
+
+/** Counts a cluster's Works by the conditions its agent reported for their current generation. */
+export function summarizeWorks(works: readonly Work[]): WorksSummary {
+  const count = (type: string): number => works.filter((w) => holds(w, type)).length;
+  const degraded = works.filter((w) => holds(w, 'Degraded')).map((w) => w.metadata.name ?? '').sort();
+  return {
+    counts: { total: works.length, applied: count('Applied'), available: count('Available'), degraded: degraded.length },
+    degraded,
+  };
+}
+
+function degradedMessage({ counts, degraded }: WorksSummary): string {
+  const named = degraded.slice(0, MAX_NAMED_WORKS).join(', ');
+  const more = degraded.length > MAX_NAMED_WORKS ? ` and ${degraded.length - MAX_NAMED_WORKS} more` : '';
+  return `${degraded.length} of ${counts.total} Works are Degraded: ${named}${more}`;
+}
+
+export interface MemberJudgement {
+  status: HubMemberStatus;
+  /** Judge again after this long (ms): when the current heartbeat would go stale. */
+  recheckAfterMs?: number;
+}
+
+export interface JudgeInput {
+  member: MemberCluster;
+  /** The heartbeat Lease as last seen (undefined: the agent never created it). */
+  heartbeat: HeartbeatObservation | undefined;
+  timeoutMs: number;
+  now: number;
+  works: WorksSummary;
+}
+
+const seconds = (ms: number): string => `${Math.round(ms / 1000)}s`;
+
+/**
+ * The hub's part of a member's status: Joined once the agent has reported (its Lease or its facts),
+ * Healthy while heartbeats arrive within the fleet's timeout (Unknown after it, reason
+ * HeartbeatMissed) and none of its Works is Degraded (False, reason WorksDegraded, naming them),
+ * Ready when both hold. A silent cluster's Works are judged stale, so a missed heartbeat wins.
+ * Conditions keep their transition times unless they flip.
+ */
+export function judgeMember({ member, heartbeat, timeoutMs, now, works }: JudgeInput): MemberJudgement {
+  const current = member.status;
+  const generation = member.metadata.generation ?? 0;
+  const joined = heartbeat !== undefined || current?.agentVersion !== undefined;
+  const at = new Date(now);
+  const existing = (current?.conditions ?? []).filter((c) => (hubConditionTypes as readonly string[]).includes(c.type)) as Condition[];
+  const set = (list: Condition[], type: string, status: Condition['status'], reason: string, message: string): Condition[] =>
+    setCondition(list, { type, status, reason, message, observedGeneration: generation }, at);
+
+  let conditions = set(existing, 'Joined', joined ? 'True' : 'False', joined ? 'AgentReported' : 'AwaitingAgent',
+    joined ? 'the agent has connected with its credentials' : 'the agent has not connected yet; apply the bootstrap from `flotilla join` on the cluster');
+  let recheckAfterMs: number | undefined;
+  if (!heartbeat) {
+    const reason = joined ? 'NoHeartbeat' : 'AwaitingAgent';
+    const message = joined ? 'the agent reported but keeps no heartbeat Lease' : 'no heartbeat yet';
+    conditions = set(conditions, 'Healthy', 'Unknown', reason, message);
+    conditions = set(conditions, 'Ready', joined ? 'Unknown' : 'False', reason, message);
+  } else {
+    const silentFor = now - heartbeat.observedAt;
+    if (silentFor < timeoutMs) {
+      recheckAfterMs = timeoutMs - silentFor;
+      if (works.counts.degraded > 0) {
+        const message = degradedMessage(works);
+        conditions = set(conditions, 'Healthy', 'False', 'WorksDegraded', message);
+        conditions = set(conditions, 'Ready', 'False', 'WorksDegraded', message);
+      } else {
+        conditions = set(conditions, 'Healthy', 'True', 'HeartbeatReceived', `heartbeats arrive within the fleet's timeout of ${seconds(timeoutMs)}`);
+        conditions = set(conditions, 'Ready', 'True', 'Ready', 'the cluster has joined and its agent is heartbeating');
+      }
+    } else {
+      const message = `no heartbeat for ${seconds(silentFor)} (timeout ${seconds(timeoutMs)}); last renewed at ${heartbeat.renewTime}`;
+      conditions = set(conditions, 'Healthy', 'Unknown', 'HeartbeatMissed', message);
+      conditions = set(conditions, 'Ready', 'Unknown', 'HeartbeatMissed', message);
+    }
+  }
+
+  const lastHeartbeatTime = heartbeat ? heartbeatTime(current?.lastHeartbeatTime, heartbeat.renewTime, findCondition(existing, 'Ready'), findCondition(conditions, 'Ready')) : current?.lastHeartbeatTime;
+  return {
+    status: { observedGeneration: generation, ...(lastHeartbeatTime !== undefined ? { lastHeartbeatTime } : {}), conditions, works: works.counts },
+    ...(recheckAfterMs !== undefined ? { recheckAfterMs } : {}),
+  };
+}
+
+/**
+ * lastHeartbeatTime follows the Lease only when it matters — a change of Ready, or every
+ * HEARTBEAT_STATUS_PERIOD_MS — as the kubelet does with node status: a status write per heartbeat
+ * would double the hub's write load for nothing (the Lease itself is the exact record).
+ */
+function heartbeatTime(current: string | undefined, renewTime: string, readyBefore: Condition | undefined, readyAfter: Condition | undefined): string {
+  const latest = timestamp(new Date(renewTime));
+  if (current === undefined || readyBefore?.status !== readyAfter?.status) return latest;
+  return Date.parse(latest) - Date.parse(current) >= HEARTBEAT_STATUS_PERIOD_MS ? latest : current;
+}

@@ -1,0 +1,150 @@
+// Claims: which objects each source (GlobalService, PolicyBundle) holds on a cluster, read from the
+// Works the hub wrote there — one mechanism for every source kind. Both controllers share one Works
+// cache (every Work on the hub, indexed by cluster and by source), read every source's claim on a
+// cluster from it and judge with findConflicts. A source holds what its Work set carries, since the
+// Work's creationTimestamp; an object it would add competes as not yet stored, after every holder.
+// So the first source to ship an object keeps it, and any later claimant reports a Conflict until
+// the holder lets go: a Work change re-queues the other sources that target its cluster.
+import { labels, type Work } from '../../api/index.js';
+import { identityKey, manifestIdentity, type ManifestIdentity } from '../../work/identity.js';
+import { decodeContent } from '../../work/payload.js';
+import { objectKey, type IndexFunc, type KubeObject, type Store } from '../../runtime/index.js';
+import { findConflicts, sourceKey, type ObjectConflict, type SourceObjects, type SourceRef } from './conflicts.js';
+
+export type WorkObject = Work & KubeObject;
+
+export const WORK_SOURCE_INDEX = 'source';
+export const WORK_CLUSTER_INDEX = 'cluster';
+
+/** `Kind/namespace/name` of a Work's source (as sourceKey prints it), from its labels. */
+export const workSourceIndex: IndexFunc<WorkObject> = (work) => {
+  const l = work.metadata.labels ?? {};
+  const kind = l[labels.sourceKind];
+  return kind === undefined ? [] : [`${kind}/${l[labels.sourceNamespace] ?? ''}/${l[labels.sourceName] ?? ''}`];
+};
+
+export const workClusterIndex: IndexFunc<WorkObject> = (work) => {
+  const cluster = work.metadata.labels?.[labels.cluster];
+  return cluster === undefined ? [] : [cluster];
+};
+
+/** The indexes of the shared Works cache. */
+export const workIndexes: Record<string, IndexFunc<WorkObject>> = { [WORK_SOURCE_INDEX]: workSourceIndex, [WORK_CLUSTER_INDEX]: workClusterIndex };
+
+/**
+ * The source and object identities one Work set (all its parts) carries, since its part 0 was
+ * created; undefined when the set cannot be read (a part not yet cached, or corrupt).
+ */
+export function setClaim(parts: readonly Work[]): SourceObjects | undefined {
+  const head = parts.find((work) => (work.spec.part?.index ?? 0) === 0);
+  if (!head) return undefined;
+  const contents = parts.filter((work) => work.spec.manifests !== undefined || work.spec.payload !== undefined).map((work) => work.spec);
+  const decoded = contents.length > 0 ? decodeContent(contents) : { ok: true as const, manifests: [] };
+  if (!decoded.ok) return undefined;
+  const { kind, namespace, name } = head.spec.source;
+  const created = head.metadata.creationTimestamp;
+  return { source: { kind, namespace, name, ...(created !== undefined ? { creationTimestamp: created } : {}) }, objects: decoded.manifests.map((m) => manifestIdentity(m)) };
+}
+
+// Decoded claims per Work set, keyed by its part 0 (the cache replaces an object when it changes)
+// and checked against every part's resourceVersion: each set is decoded once per change.
+const decodedSets = new WeakMap<WorkObject, { versions: string; claim: SourceObjects | undefined }>();
+
+/** Every source's claim on one cluster, from the Works there (any number of sources and parts). */
+export function clusterClaims(works: readonly WorkObject[]): SourceObjects[] {
+  const sets = new Map<string, WorkObject[]>();
+  for (const work of works) {
+    const set = work.metadata.labels?.[labels.work] ?? work.metadata.name ?? '';
+    sets.set(set, [...(sets.get(set) ?? []), work]);
+  }
+  return [...sets.values()].flatMap((parts) => {
+    const head = parts.find((work) => (work.spec.part?.index ?? 0) === 0);
+    if (!head) return [];
+    const versions = parts.map((work) => work.metadata.resourceVersion ?? '').sort().join(',');
+    let cached = decodedSets.get(head);
+    if (cached?.versions !== versions) decodedSets.set(head, (cached = { versions, claim: setClaim(parts) }));
+    return cached.claim ? [cached.claim] : [];
+  });
+}
+
+/**
+ * What of `wanted` this source may not ship to a cluster, given every source's claim there (its
+ * own live claim included). Objects its live Work already carries compete from that Work's
+ * creationTimestamp; objects it would add come after every holder.
+ */
+export function claimConflicts(source: SourceRef, wanted: readonly ManifestIdentity[], onCluster: readonly SourceObjects[]): ObjectConflict[] {
+  const key = sourceKey(source);
+  const live = onCluster.find((claim) => sourceKey(claim.source) === key);
+  const held = new Set((live?.objects ?? []).map(identityKey));
+  const unstored: SourceRef = { kind: source.kind, namespace: source.namespace, name: source.name };
+  const since = live?.source.creationTimestamp;
+  const claims: SourceObjects[] = [
+    ...onCluster.filter((claim) => sourceKey(claim.source) !== key),
+    { source: { ...unstored, ...(since !== undefined ? { creationTimestamp: since } : {}) }, objects: wanted.filter((id) => held.has(identityKey(id))) },
+    { source: unstored, objects: wanted.filter((id) => !held.has(identityKey(id))) },
+  ];
+  return findConflicts(new Map([['', claims]])).get(key)?.get('') ?? [];
+}
+
+/** Which of one controller's sources (`namespace/name`) target which clusters, as their last reconcile found. */
+export interface ClusterTargets {
+  /** Records the clusters a source targets now, replacing what it targeted before (none: forgets it). */
+  set(source: string, clusters: readonly string[]): void;
+  /** The sources that target a cluster. */
+  on(cluster: string): string[];
+}
+
+export function createClusterTargets(): ClusterTargets {
+  const bySource = new Map<string, readonly string[]>();
+  const byCluster = new Map<string, Set<string>>();
+  return {
+    set(source, clusters) {
+      for (const cluster of bySource.get(source) ?? []) {
+        const sources = byCluster.get(cluster);
+        sources?.delete(source);
+        if (sources?.size === 0) byCluster.delete(cluster);
+      }
+      if (clusters.length === 0) {
+        bySource.delete(source);
+        return;
+      }
+      bySource.set(source, [...clusters]);
+      for (const cluster of clusters) byCluster.set(cluster, (byCluster.get(cluster) ?? new Set()).add(source));
+    },
+    on: (cluster) => [...(byCluster.get(cluster) ?? [])],
+  };
+}
+
+/**
+ * The watch mapping of the shared Works cache for the controller of `kind`: a Work of its own maps
+ * to its source (status and content alike); a Work whose claim changed (added, its spec changed,
+ * or gone) also maps to the controller's other sources that target that cluster, so a later
+ * claimant judges again, and takes an object over when its holder lets go. Status-only updates
+ * of another source's Work map to nothing. `works` is the cache the events come from.
+ */
+export function claimWatch(works: Store<WorkObject>, kind: SourceRef['kind'], targets: ClusterTargets): (object: KubeObject) => string[] {
+  const generations = new Map<string, number | undefined>();
+  const claimChanged = (work: WorkObject): boolean => {
+    const key = objectKey(work);
+    const live = works.get(key);
+    if (!live) {
+      generations.delete(key);
+      return true;
+    }
+    // The cache already holds the newer object: this is the old side of an update.
+    if (live.metadata.resourceVersion !== work.metadata.resourceVersion) return false;
+    const generation = live.metadata.generation;
+    if (generations.has(key) && generations.get(key) === generation) return false;
+    generations.set(key, generation);
+    return true;
+  };
+  return (object) => {
+    const work = object as WorkObject;
+    const { source } = work.spec;
+    const own = source.kind === kind ? [`${source.namespace}/${source.name}`] : [];
+    if (!claimChanged(work)) return own;
+    const cluster = work.metadata.labels?.[labels.cluster];
+    const others = cluster === undefined ? [] : targets.on(cluster).filter((key) => !own.includes(key));
+    return [...own, ...others];
+  };
+}
