@@ -30,10 +30,15 @@ build: deps ## compile TypeScript to dist/
 	npx tsc -p tsconfig.build.json
 
 .PHONY: lint
-lint: deps ## typecheck and lint everything
+lint: deps ## typecheck, check formatting (make format fixes it) and lint everything
 	npx tsc -p tsconfig.json --noEmit
+	npx prettier --check --log-level warn .
 	npx eslint .
 	cd hack/testenv/tool && test -z "$$(gofmt -l .)" && go vet .
+
+.PHONY: format
+format: deps ## format the TypeScript and JavaScript with Prettier (make lint checks it)
+	npx prettier --write --log-level warn .
 
 .PHONY: testenv
 testenv: ## build (or find cached) kube-apiserver, controller-manager, scheduler, kubectl, etcd, kwok

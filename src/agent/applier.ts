@@ -71,6 +71,7 @@ const messageOf = (error: unknown): string => (error instanceof KubeApiError ? e
  * Applies `manifests` in dependency order. `lastApplied` holds, by identity key, the manifests as
  * the agent last applied them. One object's failure is reported in its result and blocks nothing.
  */
+// eslint-disable-next-line max-lines-per-function -- one pass over the ordered manifests; its per-manifest step (applyOne) shares the pass's results and counters.
 export async function applyManifests(context: ApplierContext, manifests: readonly Manifest[], lastApplied: ReadonlyMap<string, Manifest>): Promise<ApplyOutcome> {
   const { kube, cache, work, options, signal } = context;
   const resultByManifest = new Map<Manifest, ManifestResult>();

@@ -123,6 +123,7 @@ export interface RecorderOptions extends AggregatorOptions {
   clusterScopedNamespace?: string;
 }
 
+// eslint-disable-next-line max-lines-per-function -- the recorder's aggregation, pending counts and flush timer are private state of this closure.
 export function createEventRecorder(options: RecorderOptions): EventRecorder {
   const { kube, logger } = options;
   const aggregator = createEventAggregator(options);

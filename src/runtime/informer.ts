@@ -65,6 +65,7 @@ export interface Informer<T extends KubeObject = KubeObject> {
   stats(): Readonly<{ lists: number; watches: number; gone: number; silent: number; errors: number }>;
 }
 
+// eslint-disable-next-line max-lines-per-function -- the list/watch loop, its store, handlers and watchdog share private state in this closure, as client-go's reflector does in one struct.
 export function createInformer<T extends KubeObject = KubeObject>(options: InformerOptions<T>): Informer<T> {
   const { kube, logger } = options;
   const store = createStore<T>(options.indexes);

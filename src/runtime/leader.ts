@@ -104,6 +104,7 @@ export interface LeaderElector {
   run(signal: AbortSignal, lead: (leading: AbortSignal) => Promise<void>): Promise<ElectionEnd>;
 }
 
+// eslint-disable-next-line max-lines-per-function -- the election's observed record and timers are private state of this closure.
 export function createLeaderElector(options: LeaderElectionOptions): LeaderElector {
   const { kube, namespace, name, identity, logger } = options;
   const durationSeconds = options.leaseDurationSeconds ?? 15;

@@ -57,6 +57,7 @@ export interface Manager {
   start(signal: AbortSignal): Promise<ElectionEnd>;
 }
 
+// eslint-disable-next-line max-lines-per-function -- the manager's informers, controllers and lifecycle are private state of this closure.
 export function createManager(options: ManagerOptions): Manager {
   const { kube, component } = options;
   const logger = (options.logger ?? silentLogger()).child({ component });

@@ -45,6 +45,7 @@ export interface WorkQueue {
   isShutdown(): boolean;
 }
 
+// eslint-disable-next-line max-lines-per-function -- the queue's dirty/processing sets, delays and rate limiter are private state of this closure, as in client-go's workqueue.
 export function createWorkQueue(options: QueueOptions = {}): WorkQueue {
   const clock = options.clock ?? realClock;
   const policy = options.backoff ?? defaultBackoff;
