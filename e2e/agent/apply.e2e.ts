@@ -66,7 +66,7 @@ describe('the Work agent applies Works to its spoke', () => {
     const gadget = await member.spokeAdmin.get({ apiVersion: `${group}/v1`, kind: 'Gadget' }, 'g1', ns);
     expect(gadget.metadata.labels?.[WORK_LABEL]).toBe(`${member.hubNamespace}.web`);
     const deployment = await member.spokeAdmin.get(deploymentType, 'web', ns);
-    expect(deployment.metadata.managedFields).toEqual(expect.arrayContaining([expect.objectContaining({ manager: 'flotilla', operation: 'Apply' })]));
+    expect(deployment.metadata.managedFields).toEqual(expect.arrayContaining([expect.objectContaining({ manager: 'flotilla-agent', operation: 'Apply' })]));
   });
 
   it('makes no write when nothing changed: the Work status and the spoke are left alone', async () => {
@@ -120,6 +120,27 @@ describe('the Work agent applies Works to its spoke', () => {
       expect(condition(work, 'Applied')).toBe('True');
       const live = await member.spokeAdmin.get(configMapType, 'legacy', ns);
       expect({ data: live.data, mark: live.metadata.labels?.[WORK_LABEL] }).toEqual({ data: { owner: 'flotilla' }, mark: `${member.hubNamespace}.legacy` });
+    });
+  });
+
+  it('takes over what an older agent applied as field manager flotilla, so a key dropped from the manifest is removed', async () => {
+    const settings = (data: Record<string, string>): Manifest => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: ns }, data });
+    await writeWork(member, 'settings', [settings({ kept: '1', dropped: '2' })]);
+    const applied = await eventually(async () => {
+      const live = await member.spokeAdmin.get(configMapType, 'settings', ns);
+      expect(live.data).toEqual({ kept: '1', dropped: '2' });
+      return live;
+    });
+    // As an agent before flotilla-agent existed left it: its Apply entry under the manager `flotilla`.
+    const index = (applied.metadata.managedFields ?? []).findIndex((f) => (f as { manager?: string }).manager === 'flotilla-agent');
+    expect(index).toBeGreaterThanOrEqual(0);
+    await member.spokeAdmin.patch(configMapType, 'settings', ns, [{ op: 'replace', path: `/metadata/managedFields/${index}/manager`, value: 'flotilla' }], { type: 'json' });
+
+    await writeWork(member, 'settings', [settings({ kept: '1' })]);
+    await eventually(async () => {
+      const live = await member.spokeAdmin.get(configMapType, 'settings', ns);
+      expect(live.data).toEqual({ kept: '1' });
+      expect((live.metadata.managedFields ?? []).map((f) => (f as { manager?: string }).manager)).not.toContain('flotilla');
     });
   });
 

@@ -4,7 +4,7 @@
 // Degraded) conditions for the Work's generation — after a delay the test controls. The hub and its
 // apiserver are real; only the spokes are imagined.
 import { apiVersion, labels, memberNamespace, type Work } from '../../src/api/index.js';
-import { createInformer, setCondition, writeStatus, type Condition, type Kube, type KubeObject } from '../../src/runtime/index.js';
+import { createInformer, setCondition, writeStatus, type Condition, type ConditionInput, type Kube, type KubeObject } from '../../src/runtime/index.js';
 
 export type WorkObject = Work & KubeObject;
 
@@ -34,14 +34,14 @@ export async function createSimulatedMembers(hub: Kube, prefix: string, count: n
 
 function report(work: WorkObject, behaviour: Behaviour, now: Date): WorkObject['status'] {
   const generation = work.metadata.generation ?? 0;
-  const condition = (type: string, status: 'True' | 'False', reason: string): Omit<Condition, 'lastTransitionTime'> =>
-    ({ type, status, reason, message: `${reason} (simulated)`, observedGeneration: generation });
+  const condition = (type: string, status: 'True' | 'False', reason: string): ConditionInput =>
+    ({ type, status, reason, message: `${reason} (simulated)` });
   let conditions = (work.status?.conditions ?? []) as Condition[];
   for (const entry of [
     condition('Applied', 'True', 'Applied'),
     condition('Available', behaviour.fail === true ? 'False' : 'True', behaviour.fail === true ? 'Unhealthy' : 'Available'),
     condition('Degraded', behaviour.fail === true ? 'True' : 'False', behaviour.fail === true ? 'Unhealthy' : 'Healthy'),
-  ]) conditions = setCondition(conditions, entry, now);
+  ]) conditions = setCondition(conditions, entry, { observedGeneration: generation, now });
   return { observedGeneration: generation, appliedRevision: work.spec.source.revision, conditions };
 }
 

@@ -151,8 +151,8 @@ describe('controllers on a real apiserver', () => {
           ...w.status,
           observedGeneration: w.metadata.generation ?? 0,
           conditions: setCondition(w.status?.conditions as Condition[] | undefined, {
-            type: 'Ready', status: 'True', reason: 'Reconciled', message: `size ${w.spec?.size ?? 0} is in place`, observedGeneration: w.metadata.generation ?? 0,
-          }),
+            type: 'Ready', status: 'True', reason: 'Reconciled', message: `size ${w.spec?.size ?? 0} is in place`,
+          }, { observedGeneration: w.metadata.generation ?? 0 }),
         }), { signal: ctx.signal });
         if (result.written) ctx.events.event(widget, 'Normal', 'Reconciled', `size ${widget.spec?.size ?? 0} is in place`);
         return {};

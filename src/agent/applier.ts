@@ -1,5 +1,6 @@
-import { fieldManager, type Manifest } from '../api/index.js';
+import { fieldManagers, legacyFieldManager, type Manifest } from '../api/index.js';
 import { isConflict, isNotFound, KubeApiError, type Kube, type KubeObject } from '../runtime/kube.js';
+import { adoptFieldManager } from '../runtime/field-managers.js';
 import type { Logger } from '../runtime/log.js';
 import { admitManifest, agentProtected, type AdmissionRules } from '../work/admission.js';
 import type { ObjectNote } from './apply-report.js';
@@ -114,7 +115,9 @@ export async function applyManifests(context: ApplierContext, manifests: readonl
     }
     if (plan.action === 'Apply') {
       try {
-        live = await kube.apply(stamped, { fieldManager, force: plan.force, signal });
+        // What the agent applied before it had its own field manager becomes its own, so this apply removes what the manifest dropped.
+        if (live) await adoptFieldManager(kube, live, legacyFieldManager, fieldManagers.agent, signal);
+        live = await kube.apply(stamped, { fieldManager: fieldManagers.agent, force: plan.force, signal });
         writes++;
         context.logger.info('applied object', { reason: plan.reason, kind: manifest.kind, namespace: identity.namespace, name: identity.name });
       } catch (error) {

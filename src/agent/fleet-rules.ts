@@ -1,4 +1,4 @@
-import { FleetType, type Fleet, type FleetRestrictions } from '../api/index.js';
+import { fieldManagers, FleetType, type Fleet, type FleetRestrictions } from '../api/index.js';
 import { jsonEqual } from '../runtime/conditions.js';
 import { createInformer } from '../runtime/informer.js';
 import { isRecord, type Kube, type KubeObject } from '../runtime/kube.js';
@@ -56,7 +56,7 @@ export async function watchFleetRules({ hub, spoke, systemNamespace, fleet, logg
       await spoke.apply({
         ...CONFIGMAP_TYPE, metadata: { name: FLEET_RULES_CONFIGMAP, namespace: systemNamespace, labels: { 'app.kubernetes.io/managed-by': 'flotilla' } },
         data: { fleet, restrictions: JSON.stringify(restrictions) },
-      }, { fieldManager: 'flotilla', force: true, signal });
+      }, { fieldManager: fieldManagers.agent, force: true, signal });
     } catch (error) {
       if (!signal.aborted) logger.warn('could not keep the fleet\'s restrictions on the spoke; a restart without the hub judges by the defaults', { fleet, error: errorMessage(error) });
     }

@@ -1,4 +1,5 @@
 import { isRecord, type KubeObject } from '../runtime/kube.js';
+import { kstatusConditionTypes } from '../runtime/conditions.js';
 import { field } from './object.js';
 import { groupKindKey, groupKindOf } from '../work/identity.js';
 
@@ -165,11 +166,12 @@ function apiServiceHealth(live: KubeObject): Health {
 function genericHealth(live: KubeObject): Health {
   const stale = staleGeneration(live, false);
   if (stale) return stale;
-  const stalled = conditionOf(live, 'Stalled');
-  if (stalled?.status === 'True') return degraded(...explain(stalled, 'Stalled', 'the object cannot make progress'));
-  const reconciling = conditionOf(live, 'Reconciling');
-  if (reconciling?.status === 'True') return progressing(...explain(reconciling, 'Reconciling', 'reconciliation in progress'));
-  const ready = conditionOf(live, 'Ready');
+  const { Ready, Reconciling, Stalled } = kstatusConditionTypes;
+  const stalled = conditionOf(live, Stalled);
+  if (stalled?.status === 'True') return degraded(...explain(stalled, Stalled, 'the object cannot make progress'));
+  const reconciling = conditionOf(live, Reconciling);
+  if (reconciling?.status === 'True') return progressing(...explain(reconciling, Reconciling, 'reconciliation in progress'));
+  const ready = conditionOf(live, Ready);
   if (ready === undefined) return healthy('Exists', 'the object exists');
   const generation = live.metadata.generation;
   if (ready.observedGeneration !== undefined && generation !== undefined && ready.observedGeneration < generation) {
@@ -177,7 +179,7 @@ function genericHealth(live: KubeObject): Health {
   }
   // Ready False without Stalled means "not yet" under kstatus; only Stalled says it has given up.
   return ready.status === 'True'
-    ? healthy(...explain(ready, 'Ready', 'the object is ready'))
+    ? healthy(...explain(ready, Ready, 'the object is ready'))
     : progressing(...explain(ready, 'NotReady', 'the object is not ready'));
 }
 

@@ -6,7 +6,7 @@
 //    new one back into the bootstrap Secret, so a restarted agent starts from a valid token,
 //  - and runs the Work side (work-agent.ts): apply, prune, drift, health and Work status.
 // Everything it reads on the spoke comes from informers; nothing is polled.
-import { flotillaNamespace, heartbeatLease, MemberClusterType, memberNamespace } from '../api/index.js';
+import { fieldManagers, flotillaNamespace, heartbeatLease, MemberClusterType, memberNamespace } from '../api/index.js';
 import { createInformer, createMetrics, errorMessage, type Informer, isConflict, isNotFound, jsonEqual, type Kube, kubeFromToken, type KubeObject, type Lease, LeaseType, type Logger, microTime, sleep, startHealthServer } from '../runtime/index.js';
 import { agentServiceAccountOf, bootstrapData, bootstrapSecretName, bootstrapSecretType, parseBootstrap, type HubCredentials } from './bootstrap.js';
 import { clusterFacts, type ClusterFacts } from './facts.js';
@@ -14,7 +14,7 @@ import { createAgentMetrics } from './metrics.js';
 import { refreshAt, tokenLifetime, type RefreshPolicy } from './token.js';
 import { startWorkAgent } from './work-agent.js';
 
-export const agentFieldManager = 'flotilla-agent';
+const agentFieldManager = fieldManagers.agent;
 
 export interface MemberAgentOptions {
   /** The agent's own cluster (admin or the agent's in-cluster identity). */

@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
-import type { ManifestStatus, WorkCounts, WorkStatus } from '../api/index.js';
-import { setCondition, setReadiness, truncateMessage, type ConditionInput } from '../runtime/conditions.js';
+import { conditionTypes, reasons, type ConditionType, type ManifestStatus, type WorkCounts, type WorkStatus } from '../api/index.js';
+import { setCondition, setReadiness, truncateMessage, type ConditionInput, type ReadinessOutcome } from '../runtime/conditions.js';
 import type { DriftReport } from './drift.js';
 import type { Health } from './health.js';
 import { identityKey, type ManifestIdentity } from '../work/identity.js';
@@ -89,8 +89,7 @@ function countsOf(results: readonly ManifestResult[]): WorkCounts {
 function describe(what: string, matching: readonly ManifestResult[], total: number, why: (r: ManifestResult) => string): string {
   const named = matching.slice(0, STATUS_LIMITS.namedInCondition).map((r) => `${identityKey(r.identity)}: ${why(r)}`);
   const more = matching.length - named.length;
-  const text = `${matching.length} of ${total} manifests ${what}: ${named.join('; ')}${more > 0 ? `; and ${more} more` : ''}`;
-  return truncateMessage(text, STATUS_LIMITS.conditionMessageChars);
+  return `${matching.length} of ${total} manifests ${what}: ${named.join('; ')}${more > 0 ? `; and ${more} more` : ''}`;
 }
 
 const problemText = (r: ManifestResult): string => problemOf(r) ?? '';
@@ -102,53 +101,53 @@ function driftText(r: ManifestResult): string {
   return `${paths.join(', ')}${unnamed > 0 ? ` and ${unnamed} more` : ''}`;
 }
 
-type DesiredCondition = Omit<ConditionInput, 'observedGeneration'>;
+type DesiredCondition = ConditionInput;
 
 function appliedCondition(results: readonly ManifestResult[], problem: ContentProblem | undefined, pruneFailures: readonly string[]): DesiredCondition {
-  if (problem) return { type: 'Applied', status: 'False', reason: problem.reason, message: truncateMessage(problem.message, STATUS_LIMITS.conditionMessageChars) };
+  if (problem) return { type: conditionTypes.Applied, status: 'False', reason: problem.reason, message: problem.message };
   const notApplied = results.filter((r) => !r.applied);
   if (notApplied.length === 0 && pruneFailures.length > 0) {
     const named = pruneFailures.slice(0, STATUS_LIMITS.namedInCondition).join('; ');
     const more = pruneFailures.length > STATUS_LIMITS.namedInCondition ? ` and ${pruneFailures.length - STATUS_LIMITS.namedInCondition} more` : '';
     return {
-      type: 'Applied', status: 'False', reason: 'PruneFailed',
-      message: truncateMessage(`${pruneFailures.length} object(s) dropped from the Work could not be removed: ${named}${more}`, STATUS_LIMITS.conditionMessageChars),
+      type: conditionTypes.Applied, status: 'False', reason: reasons.work.PruneFailed,
+      message: `${pruneFailures.length} object(s) dropped from the Work could not be removed: ${named}${more}`,
     };
   }
   if (notApplied.length === 0) {
-    return { type: 'Applied', status: 'True', reason: 'AllApplied', message: `${results.length} of ${results.length} manifests applied` };
+    return { type: conditionTypes.Applied, status: 'True', reason: reasons.work.AllApplied, message: `${results.length} of ${results.length} manifests applied` };
   }
-  const reason = notApplied.some((r) => r.refused !== undefined) ? 'Refused' : notApplied.some((r) => r.conflict !== undefined) ? 'Conflict' : notApplied.some((r) => r.error !== undefined) ? 'ApplyFailed' : 'Applying';
-  return { type: 'Applied', status: 'False', reason, message: describe('not applied', notApplied, results.length, problemText) };
+  const { Refused, Conflict, ApplyFailed, Applying } = reasons.work;
+  const reason = notApplied.some((r) => r.refused !== undefined) ? Refused : notApplied.some((r) => r.conflict !== undefined) ? Conflict : notApplied.some((r) => r.error !== undefined) ? ApplyFailed : Applying;
+  return { type: conditionTypes.Applied, status: 'False', reason, message: describe('not applied', notApplied, results.length, problemText) };
 }
 
 function availableCondition(results: readonly ManifestResult[], problem: ContentProblem | undefined): DesiredCondition {
-  if (problem) return { type: 'Available', status: 'Unknown', reason: problem.reason, message: 'the Work content could not be read' };
+  if (problem) return { type: conditionTypes.Available, status: 'Unknown', reason: problem.reason, message: 'the Work content could not be read' };
   const unhealthy = results.filter((r) => !isHealthy(r));
   if (unhealthy.length === 0) {
-    return { type: 'Available', status: 'True', reason: 'AllHealthy', message: `${results.length} of ${results.length} manifests healthy` };
+    return { type: conditionTypes.Available, status: 'True', reason: reasons.work.AllHealthy, message: `${results.length} of ${results.length} manifests healthy` };
   }
   const worst = (['Degraded', 'Unknown', 'Progressing'] as const).find((s) => unhealthy.some((r) => r.applied && r.health.status === s));
-  const reason = worst ?? 'NotApplied';
-  return { type: 'Available', status: 'False', reason, message: describe('not healthy', unhealthy, results.length, problemText) };
+  const reason = worst ?? reasons.work.NotApplied;
+  return { type: conditionTypes.Available, status: 'False', reason, message: describe('not healthy', unhealthy, results.length, problemText) };
 }
 
 function driftedCondition(results: readonly ManifestResult[]): DesiredCondition {
   const drifted = results.filter(isDrifted);
   return drifted.length === 0
-    ? { type: 'Drifted', status: 'False', reason: 'NoDrift', message: 'every applied object matches its manifest' }
-    : { type: 'Drifted', status: 'True', reason: 'DriftDetected', message: describe('drifted', drifted, results.length, driftText) };
+    ? { type: conditionTypes.Drifted, status: 'False', reason: reasons.work.NoDrift, message: 'every applied object matches its manifest' }
+    : { type: conditionTypes.Drifted, status: 'True', reason: reasons.work.DriftDetected, message: describe('drifted', drifted, results.length, driftText) };
 }
 
 function degradedCondition(results: readonly ManifestResult[], problem: ContentProblem | undefined): DesiredCondition {
-  if (problem) return { type: 'Degraded', status: 'True', reason: problem.reason, message: truncateMessage(problem.message, STATUS_LIMITS.conditionMessageChars) };
+  if (problem) return { type: conditionTypes.Degraded, status: 'True', reason: problem.reason, message: problem.message };
   const failed = results.filter(isFailed);
-  if (failed.length === 0) return { type: 'Degraded', status: 'False', reason: 'NoFailures', message: 'no manifest failed' };
-  const reason = failed.some((r) => r.refused !== undefined) ? 'Refused' : failed.some((r) => r.conflict !== undefined) ? 'Conflict' : failed.some((r) => r.error !== undefined) ? 'ApplyFailed' : 'Unhealthy';
-  return { type: 'Degraded', status: 'True', reason, message: describe('failed', failed, results.length, problemText) };
+  if (failed.length === 0) return { type: conditionTypes.Degraded, status: 'False', reason: reasons.work.NoFailures, message: 'no manifest failed' };
+  const { Refused, Conflict, ApplyFailed, Unhealthy } = reasons.work;
+  const reason = failed.some((r) => r.refused !== undefined) ? Refused : failed.some((r) => r.conflict !== undefined) ? Conflict : failed.some((r) => r.error !== undefined) ? ApplyFailed : Unhealthy;
+  return { type: conditionTypes.Degraded, status: 'True', reason, message: describe('failed', failed, results.length, problemText) };
 }
-
-type Readiness = Parameters<typeof setReadiness>[1];
 
 /**
  * kstatus: Stalled when only a change can help (a conflict, a failed object, a bad Work), Failed
@@ -157,22 +156,23 @@ type Readiness = Parameters<typeof setReadiness>[1];
  */
 function readinessOf(
   conditions: readonly DesiredCondition[], results: readonly ManifestResult[], problem: ContentProblem | undefined, pruneFailures: readonly string[],
-): Omit<Readiness, 'observedGeneration'> {
-  const byType = (type: string): DesiredCondition | undefined => conditions.find((c) => c.type === type);
-  const summary = (type: string, state: Readiness['state']): Omit<Readiness, 'observedGeneration'> => ({
+): ReadinessOutcome {
+  const { Applied, Available, Degraded, Drifted } = conditionTypes;
+  const byType = (type: ConditionType): DesiredCondition | undefined => conditions.find((c) => c.type === type);
+  const summary = (type: ConditionType, state: ReadinessOutcome['state']): ReadinessOutcome => ({
     state,
     reason: byType(type)?.reason ?? type,
     message: byType(type)?.message ?? '',
   });
-  if (problem) return summary('Applied', problem.stalled ? 'Stalled' : 'Reconciling');
+  if (problem) return summary(Applied, problem.stalled ? 'Stalled' : 'Reconciling');
   // Only a change to the Work (or to its fleet's restrictions) resolves a refusal or a conflict.
-  if (results.some((r) => r.refused !== undefined || r.conflict !== undefined)) return summary('Applied', 'Stalled');
-  if (results.some((r) => r.health.status === 'Degraded')) return summary('Degraded', 'Stalled');
-  if (results.some((r) => r.error !== undefined) || pruneFailures.length > 0) return summary('Applied', 'Failed');
-  if (byType('Applied')?.status !== 'True') return summary('Applied', 'Reconciling');
-  if (byType('Available')?.status !== 'True') return summary('Available', 'Reconciling');
-  if (byType('Drifted')?.status === 'True') return summary('Drifted', 'Failed');
-  return { state: 'Ready', reason: 'Ready', message: byType('Available')?.message ?? '' };
+  if (results.some((r) => r.refused !== undefined || r.conflict !== undefined)) return summary(Applied, 'Stalled');
+  if (results.some((r) => r.health.status === 'Degraded')) return summary(Degraded, 'Stalled');
+  if (results.some((r) => r.error !== undefined) || pruneFailures.length > 0) return summary(Applied, 'Failed');
+  if (byType(Applied)?.status !== 'True') return summary(Applied, 'Reconciling');
+  if (byType(Available)?.status !== 'True') return summary(Available, 'Reconciling');
+  if (byType(Drifted)?.status === 'True') return summary(Drifted, 'Failed');
+  return { state: 'Ready', reason: reasons.work.Ready, message: byType(Available)?.message ?? '' };
 }
 
 function entryOf(r: ManifestResult): ManifestStatus {
@@ -216,8 +216,9 @@ export function computeWorkStatus(previous: WorkStatus | undefined, input: WorkS
   const pruneFailures = input.pruneFailures ?? [];
   const desired = [appliedCondition(results, problem, pruneFailures), availableCondition(results, problem), driftedCondition(results), degradedCondition(results, problem)];
   let conditions = previous?.conditions ?? [];
-  for (const condition of desired) conditions = setCondition(conditions, { ...condition, observedGeneration: generation }, now);
-  conditions = setReadiness(conditions, { ...readinessOf(desired, results, problem, pruneFailures), observedGeneration: generation }, now);
+  const stamp = { observedGeneration: generation, now, messageLimit: STATUS_LIMITS.conditionMessageChars };
+  for (const condition of desired) conditions = setCondition(conditions, condition, stamp);
+  conditions = setReadiness(conditions, readinessOf(desired, results, problem, pruneFailures), stamp);
   // The hub reads appliedRevision as "this revision is in place", cleanup included.
   const appliedInFull = problem === undefined && pruneFailures.length === 0 && results.every((r) => r.applied);
   const appliedRevision = appliedInFull ? input.revision : previous?.appliedRevision;

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { flotillaNamespace, memberNamespace, WorkType, type Manifest, type Work, type WorkPolicy, type WorkStatus } from '../api/index.js';
+import { fieldManagers, flotillaNamespace, memberNamespace, WorkType, type Manifest, type Work, type WorkPolicy, type WorkStatus } from '../api/index.js';
 import { jsonEqual } from '../runtime/conditions.js';
 import { createInformer, type Informer } from '../runtime/informer.js';
 import { createEventRecorder, type EventRecorder } from '../runtime/events.js';
@@ -192,7 +192,7 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
     const secrets = localCopySecrets(copy, systemNamespace);
     // Further parts first: part 0 carries the state and names the digest the parts must match.
     for (const secret of [...secrets.slice(1), ...secrets.slice(0, 1)]) {
-      await spoke.apply(secret, { fieldManager: 'flotilla', force: true, signal });
+      await spoke.apply(secret, { fieldManager: fieldManagers.agent, force: true, signal });
     }
     for (let part = secrets.length; part < (copyParts.get(copy.set) ?? 0); part++) {
       await spoke.delete({ apiVersion: 'v1', kind: 'Secret' }, localCopyName(copy.set, part), systemNamespace, { signal }).catch(ignoreNotFound);
@@ -412,7 +412,7 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
         results,
         ...(problem ? { contentProblem: problem } : {}),
         pruneFailures,
-      }), { signal, fieldManager: 'flotilla' }).catch((error: unknown) => {
+      }), { signal, fieldManager: fieldManagers.agent }).catch((error: unknown) => {
         noteHubRefusal(error);
         throw error;
       });

@@ -3,6 +3,7 @@
 export * from './generated/types.js';
 export * from './generated/validators.js';
 export type { FieldError, KindValidator, ValidationResult } from './validation.js';
+export * from './conditions.js';
 
 export const group = 'flotilla.dev';
 export const version = 'v1alpha1';
@@ -88,8 +89,20 @@ export function memberClusterRoleName(cluster: string): string {
 /** The Lease in a member's hub namespace that its agent renews as its heartbeat. */
 export const heartbeatLease = 'flotilla-agent-heartbeat';
 
-/** The field manager of every server-side apply flotilla makes. */
-export const fieldManager = 'flotilla';
+/**
+ * The field manager of each flotilla component, so an object's managedFields tell who wrote what:
+ * the hub operator (Works, member access, hub namespaces, statuses it computes), the member agent
+ * (everything it applies on its cluster, Work status, heartbeat, facts) and the CLI (CRDs in
+ * `flotilla install`, the MemberCluster in `flotilla join`). The agent's namespace labels of a
+ * PolicyBundle are applied under a manager per policy set (see agent/policy.ts namespaceLabelManager).
+ */
+export const fieldManagers = { hub: 'flotilla-hub', agent: 'flotilla-agent', cli: 'flotilla-cli' } as const;
+
+/**
+ * The field manager flotilla's hub and agent applied as before each got its own: an Apply entry of
+ * it is renamed to the component's manager before that component applies the object (adoptFieldManager).
+ */
+export const legacyFieldManager = 'flotilla';
 
 const memberNamespacePrefix = 'flotilla-member-';
 const workspacePrefix = 'fleet-';

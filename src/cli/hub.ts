@@ -16,7 +16,7 @@ interface HubFlags {
 export function registerHub(program: Command): void {
   program
     .command('hub')
-    .description('Run the hub operator: reconcile Fleets, MemberClusters and ClusterGroups (leader-elected).')
+    .description('Run the hub operator: reconcile Fleets, MemberClusters, ClusterGroups, GlobalServices and PolicyBundles, writing their Works (leader-elected).')
     .option('--kubeconfig <path>', 'kubeconfig of the hub (default: $KUBECONFIG, ~/.kube/config or in-cluster)')
     .option('--context <name>', 'context of --kubeconfig to use')
     .option('--health-address <host:port>', healthAddressHelp(8081), '127.0.0.1:8081')

@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import yaml from 'js-yaml';
-import { fieldManager } from '../api/index.js';
+import { fieldManagers, legacyFieldManager } from '../api/index.js';
+import { adoptFieldManager } from '../runtime/field-managers.js';
 import { type Kube, type KubeObject, kubeFromDefault, kubeFromFile } from '../runtime/kube.js';
 
 const crdType = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition' } as const;
@@ -70,11 +71,17 @@ export interface InstallOptions {
 }
 
 /**
- * Applies the CRDs with server-side apply as field manager `flotilla` (forcing, since these files
- * are the source of truth for the CRDs), then waits until every one is Established.
+ * Applies the CRDs with server-side apply as field manager `flotilla-cli` (forcing, since these
+ * files are the source of truth for the CRDs), then waits until every one is Established. A CRD an
+ * older flotilla installed as `flotilla` is made `flotilla-cli`'s first, so a field the new file
+ * drops is removed.
  */
 export async function installCrds(kube: Kube, crds: readonly KubeObject[], options: InstallOptions): Promise<void> {
-  for (const crd of crds) await kube.apply(crd, { fieldManager, force: true });
+  for (const crd of crds) {
+    const live = await kube.getOrNull(crd, crd.metadata.name ?? '');
+    if (live) await adoptFieldManager(kube, live, legacyFieldManager, fieldManagers.cli, AbortSignal.timeout(options.timeoutMs));
+    await kube.apply(crd, { fieldManager: fieldManagers.cli, force: true });
+  }
   const signal = AbortSignal.timeout(options.timeoutMs);
   try {
     // One after another, so the output keeps the files' order; the apiserver establishes them all

@@ -6,12 +6,13 @@
 // The admin credentials this command runs with never leave it: only the hub's URL and CA go out.
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { agentServiceAccount, apiVersion, memberClusterRoleName, memberNamespace } from '../api/index.js';
+import { agentServiceAccount, apiVersion, fieldManagers, memberClusterRoleName, memberNamespace } from '../api/index.js';
 import { renderBootstrap } from '../agent/bootstrap.js';
 import { parseDuration } from '../kube-semantics/duration.js';
-import { kubeFromDefault, kubeFromFile, sleep, type Kube, type KubeObject, type TypeRef } from '../runtime/index.js';
+import { adoptFieldManager, kubeFromDefault, kubeFromFile, sleep, type Kube, type KubeObject, type TypeRef } from '../runtime/index.js';
 
-export const joinFieldManager = 'flotilla-join';
+/** What `flotilla join` wrote as before the CLI had one field manager. */
+const legacyJoinFieldManager = 'flotilla-join';
 
 /** `k=v` flags into labels; throws on anything else. */
 export function parseLabels(flags: readonly string[]): Record<string, string> {
@@ -52,7 +53,10 @@ export function bindsOnly(binding: KubeObject, serviceAccount: string, namespace
  */
 async function applyMember(kube: Kube, options: JoinOptions, signal: AbortSignal): Promise<KubeObject> {
   for (;;) {
-    const member = await kube.apply(memberClusterObject(options.name, options.fleet, options.labels), { fieldManager: joinFieldManager, force: true, signal });
+    // A re-join after an upgrade takes over what an older join applied, so a label left out is removed.
+    const existing = await kube.getOrNull({ apiVersion, kind: 'MemberCluster' }, options.name, undefined, { signal });
+    if (existing) await adoptFieldManager(kube, existing, legacyJoinFieldManager, fieldManagers.cli, signal);
+    const member = await kube.apply(memberClusterObject(options.name, options.fleet, options.labels), { fieldManager: fieldManagers.cli, force: true, signal });
     if (member.metadata.deletionTimestamp === undefined) return member;
     while (await kube.getOrNull({ apiVersion, kind: 'MemberCluster' }, options.name, undefined, { signal })) await sleep(250, signal);
   }

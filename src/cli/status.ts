@@ -3,7 +3,7 @@
 // heartbeat Lease itself, the exact record); then each GlobalService's rollout: clusters targeted,
 // updated, Available and failed, and why each failed service fails. `-o json` for scripts.
 import type { Command } from 'commander';
-import { FleetType, GlobalServiceType, heartbeatLease, MemberClusterType, memberNamespace, PolicyBundleType, workspaceNamespace, type Fleet, type GlobalService, type MemberCluster, type PolicyBundle } from '../api/index.js';
+import { conditionTypes, FleetType, GlobalServiceType, heartbeatLease, MemberClusterType, memberNamespace, PolicyBundleType, reasons, workspaceNamespace, type Fleet, type GlobalService, type MemberCluster, type PolicyBundle } from '../api/index.js';
 import { findCondition, kubeFromDefault, kubeFromFile, LeaseType, type KubeObject, type Lease } from '../runtime/index.js';
 
 export interface ClusterRow {
@@ -37,13 +37,13 @@ export function statusView(fleets: readonly Fleet[], members: readonly MemberClu
     .filter((m) => fleet === undefined || m.spec.fleet === fleet)
     .map((m): ClusterRow => {
       const s = m.status;
-      const ready = findCondition(s?.conditions, 'Ready');
+      const ready = findCondition(s?.conditions, conditionTypes.Ready);
       const r = s?.resources;
       return {
         name: m.metadata.name ?? '',
         fleet: m.spec.fleet,
         ready: ready?.status ?? 'Unknown',
-        reason: ready?.reason ?? 'AwaitingAgent',
+        reason: ready?.reason ?? reasons.memberCluster.AwaitingAgent,
         kubernetesVersion: s?.kubernetesVersion ?? '',
         nodes: s?.nodeCount ?? null,
         cpu: { requested: r?.requested?.cpu ?? '', allocatable: r?.allocatable?.cpu ?? '', capacity: r?.capacity?.cpu ?? '' },
@@ -57,7 +57,7 @@ export function statusView(fleets: readonly Fleet[], members: readonly MemberClu
       .filter((f) => fleet === undefined || f.metadata.name === fleet)
       .map((f) => ({
         name: f.metadata.name ?? '',
-        ready: findCondition(f.status?.conditions, 'Ready')?.status ?? 'Unknown',
+        ready: findCondition(f.status?.conditions, conditionTypes.Ready)?.status ?? 'Unknown',
         clusters: f.status?.clusters?.total ?? 0,
         readyClusters: f.status?.clusters?.ready ?? 0,
       }))
@@ -123,7 +123,7 @@ function inFleetWorkspace<T extends { metadata: { namespace?: string } }>(object
 export function serviceRows(services: readonly GlobalService[], fleets: readonly Fleet[], fleet?: string): ServiceRow[] {
   return inFleetWorkspace(services, fleets, fleet)
     .map((s): ServiceRow => {
-      const ready = findCondition(s.status?.conditions, 'Ready');
+      const ready = findCondition(s.status?.conditions, conditionTypes.Ready);
       const clusters = s.status?.clusters;
       return {
         namespace: s.metadata.namespace ?? '', name: s.metadata.name ?? '',

@@ -1,7 +1,7 @@
 // What the hub's reconcilers share: the resource types they read and write, their field manager,
 // and the one test that keeps them write-free when idle — does a live object already hold what we
 // would apply?
-import type { ClusterGroup, Fleet, MemberCluster } from '../api/index.js';
+import { fieldManagers, type ClusterGroup, type Fleet, type MemberCluster } from '../api/index.js';
 import { jsonEqual, type KubeObject } from '../runtime/index.js';
 
 export const NamespaceType = { apiVersion: 'v1', kind: 'Namespace' } as const;
@@ -10,8 +10,8 @@ export type FleetObject = Fleet & KubeObject;
 export type MemberObject = MemberCluster & KubeObject;
 export type GroupObject = ClusterGroup & KubeObject;
 
-/** The hub operator's field manager; the agent writes as `flotilla-agent`. */
-export const hubFieldManager = 'flotilla-hub';
+/** The hub operator's field manager (the agent's and the CLI's are in fieldManagers too). */
+export const hubFieldManager = fieldManagers.hub;
 
 /**
  * Whether `live` lacks something of `desired`: any top-level field other than metadata differs, or

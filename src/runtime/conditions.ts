@@ -15,7 +15,24 @@ export interface Condition {
   observedGeneration?: number;
 }
 
-export type ConditionInput = Omit<Condition, 'lastTransitionTime'> & { lastTransitionTime?: string };
+/** A condition as its writer decides it; the setter stamps the generation and the transition time, and bounds the message. */
+export type ConditionInput = Omit<Condition, 'lastTransitionTime' | 'observedGeneration'> & { lastTransitionTime?: string };
+
+/** The condition types kstatus defines, which setReadiness writes (src/api names them with the rest of the vocabulary). */
+export const kstatusConditionTypes = { Ready: 'Ready', Reconciling: 'Reconciling', Stalled: 'Stalled' } as const;
+
+/** The default bound on a condition message, in characters: room for a few named causes, however long their input. */
+export const CONDITION_MESSAGE_LIMIT = 1024;
+
+/** What the setter adds to every condition it sets. */
+export interface ConditionStamp {
+  /** The `metadata.generation` the conditions describe, written as their `observedGeneration`. */
+  observedGeneration?: number;
+  /** The transition time of a new or flipped condition. */
+  now?: Date;
+  /** The longest message kept (default CONDITION_MESSAGE_LIMIT); a longer one is cut, the cut marked. */
+  messageLimit?: number;
+}
 
 /** RFC 3339 with second precision, as metav1.Time serialises. */
 export function timestamp(date: Date = new Date()): string {
@@ -32,23 +49,24 @@ export function isConditionTrue(conditions: readonly Condition[] | undefined, ty
 
 /**
  * Returns the conditions with `input` set: a new entry gets `now` as its transition time; an
- * existing one keeps its time unless the status flips. Other conditions and their order are kept.
- * The input array is not modified.
+ * existing one keeps its time unless the status flips. The message is cut to the stamp's bound and
+ * the stamp's generation recorded. Other conditions and their order are kept. The input array is
+ * not modified.
  */
-export function setCondition(conditions: readonly Condition[] | undefined, input: ConditionInput, now: Date = new Date()): Condition[] {
+export function setCondition(conditions: readonly Condition[] | undefined, input: ConditionInput, stamp: ConditionStamp = {}): Condition[] {
   const list = [...(conditions ?? [])];
   const index = list.findIndex((c) => c.type === input.type);
   const existing = index >= 0 ? list[index] : undefined;
   const lastTransitionTime = existing && existing.status === input.status
     ? existing.lastTransitionTime
-    : input.lastTransitionTime ?? timestamp(now);
+    : input.lastTransitionTime ?? timestamp(stamp.now);
   const next: Condition = {
     type: input.type,
     status: input.status,
     reason: input.reason,
-    message: input.message,
+    message: truncateMessage(input.message, stamp.messageLimit ?? CONDITION_MESSAGE_LIMIT),
     lastTransitionTime,
-    ...(input.observedGeneration !== undefined ? { observedGeneration: input.observedGeneration } : {}),
+    ...(stamp.observedGeneration !== undefined ? { observedGeneration: stamp.observedGeneration } : {}),
   };
   if (index >= 0) list[index] = next;
   else list.push(next);
@@ -59,26 +77,29 @@ export function removeCondition(conditions: readonly Condition[] | undefined, ty
   return (conditions ?? []).filter((c) => c.type !== type);
 }
 
+/** One reconcile's outcome, as setReadiness summarises it. */
+export interface ReadinessOutcome {
+  state: 'Ready' | 'Reconciling' | 'Stalled' | 'Failed';
+  reason: string;
+  message: string;
+}
+
 /**
  * kstatus' summary for one reconcile outcome: Ready, plus Reconciling while in progress and
  * Stalled when it cannot progress without a change. Absent Reconciling/Stalled mean False.
  */
-export function setReadiness(
-  conditions: readonly Condition[] | undefined,
-  outcome: { state: 'Ready' | 'Reconciling' | 'Stalled' | 'Failed'; reason: string; message: string; observedGeneration?: number },
-  now: Date = new Date(),
-): Condition[] {
-  const gen = outcome.observedGeneration !== undefined ? { observedGeneration: outcome.observedGeneration } : {};
+export function setReadiness(conditions: readonly Condition[] | undefined, outcome: ReadinessOutcome, stamp: ConditionStamp = {}): Condition[] {
+  const { Ready, Reconciling, Stalled } = kstatusConditionTypes;
+  const { reason, message } = outcome;
   let next = setCondition(conditions, {
-    type: 'Ready', status: outcome.state === 'Ready' ? 'True' : outcome.state === 'Reconciling' ? 'Unknown' : 'False',
-    reason: outcome.reason, message: outcome.message, ...gen,
-  }, now);
+    type: Ready, status: outcome.state === 'Ready' ? 'True' : outcome.state === 'Reconciling' ? 'Unknown' : 'False', reason, message,
+  }, stamp);
   next = outcome.state === 'Reconciling'
-    ? setCondition(next, { type: 'Reconciling', status: 'True', reason: outcome.reason, message: outcome.message, ...gen }, now)
-    : removeCondition(next, 'Reconciling');
+    ? setCondition(next, { type: Reconciling, status: 'True', reason, message }, stamp)
+    : removeCondition(next, Reconciling);
   next = outcome.state === 'Stalled'
-    ? setCondition(next, { type: 'Stalled', status: 'True', reason: outcome.reason, message: outcome.message, ...gen }, now)
-    : removeCondition(next, 'Stalled');
+    ? setCondition(next, { type: Stalled, status: 'True', reason, message }, stamp)
+    : removeCondition(next, Stalled);
   return next;
 }
 

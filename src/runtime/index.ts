@@ -16,3 +16,4 @@ export * from './controller.js';
 export * from './manager.js';
 export * from './signals.js';
 export * from './json.js';
+export * from './field-managers.js';

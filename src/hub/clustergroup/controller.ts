@@ -3,7 +3,7 @@
 // change labels — a MemberCluster event maps to every group of its fleet. Status: the count and
 // the first 100 names.
 import { objectKey, setReadiness, writeStatus, type ControllerSpec, type InformerSource, type KubeObject, type Manager, type ReconcileContext, type Request } from '../../runtime/index.js';
-import type { ClusterGroupStatus } from '../../api/index.js';
+import { reasons, type ClusterGroupStatus } from '../../api/index.js';
 import { fleetOfWorkspace, workspaceIndex } from '../fleet/controller.js';
 import type { FleetObject, GroupObject, MemberObject } from '../objects.js';
 import { selectClusters, type SelectableCluster } from '../selection.js';
@@ -41,11 +41,11 @@ export function groupStatus(group: GroupObject, fleet: FleetObject | undefined, 
   const generation = group.metadata.generation ?? 0;
   const matched = fleet ? groupMembers(group, clusters) : [];
   const outcome = fleet
-    ? { state: 'Ready' as const, reason: 'Resolved', message: `${matched.length} member clusters of fleet ${fleet.metadata.name ?? ''} are in the group` }
-    : { state: 'Stalled' as const, reason: 'FleetNotFound', message: `no Fleet has ${group.metadata.namespace ?? ''} as its workspace namespace` };
+    ? { state: 'Ready' as const, reason: reasons.clusterGroup.Resolved, message: `${matched.length} member clusters of fleet ${fleet.metadata.name ?? ''} are in the group` }
+    : { state: 'Stalled' as const, reason: reasons.clusterGroup.FleetNotFound, message: `no Fleet has ${group.metadata.namespace ?? ''} as its workspace namespace` };
   return {
     observedGeneration: generation,
-    conditions: setReadiness(group.status?.conditions, { ...outcome, observedGeneration: generation }, now),
+    conditions: setReadiness(group.status?.conditions, outcome, { observedGeneration: generation, now }),
     matchedCount: matched.length,
     clusters: matched.slice(0, MAX_GROUP_CLUSTERS),
   };

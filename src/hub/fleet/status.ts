@@ -1,9 +1,9 @@
 // A Fleet's status from its member clusters: counts by state, the Kubernetes versions in use,
 // capacity/allocatable/requested summed over Ready clusters, and a capped list of the clusters that
 // need attention, worst first. Bounded at any fleet size. Pure.
-import type { ClusterAttention, Fleet, FleetClusterCounts, FleetStatus, MemberCluster, ResourceList, VersionCount } from '../../api/index.js';
+import { conditionTypes, reasons, type ClusterAttention, type Fleet, type FleetClusterCounts, type FleetStatus, type MemberCluster, type ResourceList, type VersionCount } from '../../api/index.js';
 import { formatQuantity, sumQuantities } from '../../kube-semantics/quantity.js';
-import { findCondition, setReadiness } from '../../runtime/index.js';
+import { findCondition, setReadiness, type ReadinessOutcome } from '../../runtime/index.js';
 
 export const MAX_ATTENTION = 20;
 export const MAX_VERSIONS = 32;
@@ -13,8 +13,8 @@ export type MemberState = 'ready' | 'lost' | 'notReady' | 'joining';
 /** Where a member stands, from the conditions the hub wrote. */
 export function memberState(member: MemberCluster): MemberState {
   const conditions = member.status?.conditions;
-  if (findCondition(conditions, 'Joined')?.status !== 'True') return 'joining';
-  const ready = findCondition(conditions, 'Ready')?.status;
+  if (findCondition(conditions, conditionTypes.Joined)?.status !== 'True') return 'joining';
+  const ready = findCondition(conditions, conditionTypes.Ready)?.status;
   if (ready === 'True') return 'ready';
   return ready === 'Unknown' ? 'lost' : 'notReady';
 }
@@ -70,12 +70,12 @@ export function fleetStatus({ fleet, members, workspace, now = new Date() }: Fle
       ready.push(member);
       continue;
     }
-    const condition = findCondition(member.status?.conditions, state === 'joining' ? 'Joined' : 'Ready');
+    const condition = findCondition(member.status?.conditions, state === 'joining' ? conditionTypes.Joined : conditionTypes.Ready);
     attention.push({
       state,
       entry: {
         cluster: member.metadata.name ?? '',
-        reason: condition?.reason ?? 'AwaitingAgent',
+        reason: condition?.reason ?? reasons.memberCluster.AwaitingAgent,
         ...(condition?.message ? { message: condition.message.slice(0, 1024) } : {}),
         ...(condition?.lastTransitionTime ? { since: condition.lastTransitionTime } : {}),
       },
@@ -87,24 +87,23 @@ export function fleetStatus({ fleet, members, workspace, now = new Date() }: Fle
     .slice(0, MAX_VERSIONS)
     .map(([version, count]) => ({ version, count }));
 
-  const outcome = ((): Parameters<typeof setReadiness>[1] => {
-    const gen = { observedGeneration: generation };
+  const outcome = ((): ReadinessOutcome => {
     if (workspace === 'foreign') {
-      return { state: 'Stalled', reason: 'WorkspaceNamespaceConflict', message: `namespace ${namespace} exists and does not belong to this fleet`, ...gen };
+      return { state: 'Stalled', reason: reasons.fleet.WorkspaceNamespaceConflict, message: `namespace ${namespace} exists and does not belong to this fleet` };
     }
-    if (workspace === 'missing') return { state: 'Reconciling', reason: 'CreatingWorkspace', message: `creating namespace ${namespace}`, ...gen };
+    if (workspace === 'missing') return { state: 'Reconciling', reason: reasons.fleet.CreatingWorkspace, message: `creating namespace ${namespace}` };
     const unwell = counts.lost + counts.notReady;
     if (unwell > 0) {
-      return { state: 'Failed', reason: 'ClustersNotReady', message: `${unwell} of ${counts.total} clusters are not ready: ${attention.slice(0, 5).map((a) => `${a.entry.cluster} (${a.entry.reason})`).join(', ')}`, ...gen };
+      return { state: 'Failed', reason: reasons.fleet.ClustersNotReady, message: `${unwell} of ${counts.total} clusters are not ready: ${attention.slice(0, 5).map((a) => `${a.entry.cluster} (${a.entry.reason})`).join(', ')}` };
     }
-    if (counts.joining > 0) return { state: 'Reconciling', reason: 'ClustersJoining', message: `${counts.joining} of ${counts.total} clusters have not joined yet`, ...gen };
-    return { state: 'Ready', reason: 'ClustersReady', message: `all ${counts.total} clusters are ready`, ...gen };
+    if (counts.joining > 0) return { state: 'Reconciling', reason: reasons.fleet.ClustersJoining, message: `${counts.joining} of ${counts.total} clusters have not joined yet` };
+    return { state: 'Ready', reason: reasons.fleet.ClustersReady, message: `all ${counts.total} clusters are ready` };
   })();
 
   return {
     ...fleet.status,
     observedGeneration: generation,
-    conditions: setReadiness(fleet.status?.conditions, outcome, now),
+    conditions: setReadiness(fleet.status?.conditions, outcome, { observedGeneration: generation, now }),
     workspaceNamespace: namespace,
     clusters: counts,
     kubernetesVersions,

@@ -18,11 +18,11 @@
 // - Deletion (finalizer): each cluster's Work set is drained, then deleted (planDrain). The finalizer
 //   goes when every cluster confirmed, its member is gone, or the cleanup timeout passed; until then
 //   a Reconciling condition names the clusters pending.
-import { annotations, fieldManager, finalizer, GlobalServiceType, labels, type GlobalService, type Manifest } from '../../api/index.js';
+import { annotations, conditionTypes, finalizer, legacyFieldManager, reasons, GlobalServiceType, labels, type GlobalService, type Manifest } from '../../api/index.js';
 import { admissionRules, describeRefusals, refusals, type Refusal } from '../../work/admission.js';
 import { manifestIdentity, type ManifestIdentity } from '../../work/identity.js';
 import {
-  objectKey, setReadiness, timestamp, truncateMessage, writeStatus, type ControllerSpec, type InformerSource,
+  adoptFieldManager, objectKey, setReadiness, timestamp, writeStatus, type ControllerSpec, type InformerSource,
   type KubeObject, type Logger, type Manager, type ReconcileContext, type ReconcileResult, type Request,
 } from '../../runtime/index.js';
 import { resolveGroups } from '../clustergroup/controller.js';
@@ -38,7 +38,7 @@ import { sourceManifests, type ConfigMapData } from './render/source.js';
 import { planRollout } from './rollout/plan.js';
 import { effectiveRollout } from './rollout/settings.js';
 import { readStableRecord, stableRecord, stableRecordName, stableRecordRevision, type StableContent } from './rollout/stable-record.js';
-import { CONDITION_MESSAGE_LIMIT, fleetServiceCounts, summarizeStatus, type ClusterSummaryState } from './rollout/status.js';
+import { SERVICE_CONDITION_MESSAGE_LIMIT, fleetServiceCounts, summarizeStatus, type ClusterSummaryState } from './rollout/status.js';
 import { planWorkWrites } from './rollout/work-writes.js';
 import { workRolloutState } from './rollout/work-state.js';
 import { byCluster, describeWorkWriteFailures, DRAIN_REVISION, planDrain, setHead, writeWorkChanges } from '../works/writer.js';
@@ -113,7 +113,7 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
       const message = `no Fleet has ${service.metadata.namespace ?? ''} as its workspace namespace`;
       await writeStatus(ctx.kube, service, (current) => ({
         ...current.status, observedGeneration: generation,
-        conditions: setReadiness(current.status?.conditions, { state: 'Stalled', reason: 'FleetNotFound', message, observedGeneration: generation }),
+        conditions: setReadiness(current.status?.conditions, { state: 'Stalled', reason: reasons.globalService.FleetNotFound, message }, { observedGeneration: generation, messageLimit: SERVICE_CONDITION_MESSAGE_LIMIT }),
       }), { signal: ctx.signal });
       return undefined;
     }
@@ -196,7 +196,7 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
       blocked: !prepared || refused !== undefined,
       now: new Date(),
     });
-    const outcome = await writeWorkChanges(ctx.kube, writes.changes, { fieldManager, signal: ctx.signal });
+    const outcome = await writeWorkChanges(ctx.kube, writes.changes, { fieldManager: hubFieldManager, current: own, signal: ctx.signal });
     if (outcome.applied + outcome.deleted > 0) {
       ctx.log.info('wrote the service\'s Works', { revision, written: outcome.applied, deleted: outcome.deleted, joined: plan.join.length, phase: plan.phase });
     }
@@ -237,7 +237,8 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
       ctx.log.info('the completed revision is too large to record; clusters joining mid-rollout get the new revision', { revision: content.revision });
       return;
     }
-    await ctx.kube.apply(record, { fieldManager, force: true, signal: ctx.signal });
+    if (existing) await adoptFieldManager(ctx.kube, existing, legacyFieldManager, hubFieldManager, ctx.signal);
+    await ctx.kube.apply(record, { fieldManager: hubFieldManager, force: true, signal: ctx.signal });
     ctx.log.info('recorded the completed revision for clusters that join mid-rollout', { revision: content.revision });
   }
 
@@ -255,7 +256,7 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
       expired: Date.now() >= deadline,
       since: timestamp(),
     });
-    const outcome = await writeWorkChanges(ctx.kube, changes, { fieldManager, signal: ctx.signal });
+    const outcome = await writeWorkChanges(ctx.kube, changes, { fieldManager: hubFieldManager, current: own, signal: ctx.signal });
     if (outcome.failures[0]) {
       await writeDeleting(ctx, service, describeWorkWriteFailures(outcome.failures) ?? '');
       throw outcome.failures[0].error;
@@ -280,7 +281,7 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
     const generation = service.metadata.generation ?? 0;
     await writeStatus(ctx.kube, service, (current) => ({
       ...current.status, observedGeneration: generation,
-      conditions: setReadiness(current.status?.conditions, { state: 'Reconciling', reason: 'Deleting', message: truncateMessage(message, CONDITION_MESSAGE_LIMIT), observedGeneration: generation }),
+      conditions: setReadiness(current.status?.conditions, { state: 'Reconciling', reason: reasons.globalService.Deleting, message }, { observedGeneration: generation, messageLimit: SERVICE_CONDITION_MESSAGE_LIMIT }),
     }), { signal: ctx.signal });
   }
 
@@ -324,6 +325,6 @@ function refusedManifests(rendered: ReadonlyMap<string, RenderResult>, fleet: Fl
 
 function noteReadiness(log: Logger, before: ServiceObject, after: ServiceObject): void {
   const ready = (service: ServiceObject): string | undefined =>
-    (service.status?.conditions)?.find((condition) => condition.type === 'Ready')?.status;
+    (service.status?.conditions)?.find((condition) => condition.type === conditionTypes.Ready)?.status;
   if (ready(before) !== ready(after)) log.info('service readiness changed', { ready: ready(after), revision: after.status?.revision });
 }

@@ -6,7 +6,7 @@
 // in its namespace, and those Works' counts by state). On delete:
 // revocation — the ServiceAccounts go first, so their tokens stop working at once — then the rest,
 // and the finalizer once the namespace (and every Work in it) is gone.
-import { agentServiceAccount, FleetType, heartbeatLease, managedBySelector, MemberClusterType, memberNamespace, WorkType, type Work } from '../../api/index.js';
+import { agentServiceAccount, conditionTypes, FleetType, heartbeatLease, managedBySelector, MemberClusterType, memberClusterConditionTypes, memberNamespace, WorkType, type Work } from '../../api/index.js';
 import { ensureFinalizer, removeFinalizer } from '../finalizers.js';
 import {
   findCondition, isNotFound, jsonEqual, LeaseType, objectKey, type Condition, type ControllerSpec, type InformerSource, type Kube,
@@ -14,7 +14,7 @@ import {
 } from '../../runtime/index.js';
 import { memberAccessObjects, staleAgentServiceAccounts } from './access.js';
 import {
-  heartbeatTimeoutMs, hubConditionTypes, judgeMember, observeHeartbeat, summarizeWorks, type HeartbeatObservation, type HubMemberStatus,
+  heartbeatTimeoutMs, judgeMember, observeHeartbeat, summarizeWorks, type HeartbeatObservation, type HubMemberStatus,
 } from './heartbeat.js';
 import {
   hubFieldManager, NamespaceType, needsApply, type FleetObject, type MemberObject,
@@ -62,7 +62,7 @@ function hubPart(member: MemberObject): HubMemberStatus {
   return {
     observedGeneration: status?.observedGeneration ?? -1,
     ...(status?.lastHeartbeatTime !== undefined ? { lastHeartbeatTime: status.lastHeartbeatTime } : {}),
-    conditions: ((status?.conditions ?? []) as Condition[]).filter((c) => (hubConditionTypes as readonly string[]).includes(c.type)),
+    conditions: ((status?.conditions ?? []) as Condition[]).filter((c) => (memberClusterConditionTypes as readonly string[]).includes(c.type)),
     ...(status?.works !== undefined ? { works: status.works } : {}),
   };
 }
@@ -167,8 +167,8 @@ export function memberClusterController(manager: Manager, sources: MemberSources
       await kube.apply({ ...MemberClusterType, metadata: { name }, status: judgement.status }, {
         fieldManager: hubFieldManager, force: true, subresource: 'status', signal,
       });
-      const before = findCondition(hubPart(member).conditions, 'Ready');
-      const after = findCondition(judgement.status.conditions, 'Ready');
+      const before = findCondition(hubPart(member).conditions, conditionTypes.Ready);
+      const after = findCondition(judgement.status.conditions, conditionTypes.Ready);
       if (after && before?.status !== after.status) {
         ctx.events.event(member, after.status === 'True' ? 'Normal' : 'Warning', after.reason, after.message);
         log.info('member cluster readiness changed', { cluster: name, ready: after.status, reason: after.reason });

@@ -6,7 +6,7 @@
 // Like leader election, a heartbeat is judged by the hub's *own* clock: the time at which the hub
 // saw the Lease's renewTime change, never the agent's renewTime against the hub's clock, so a
 // spoke whose clock is off is neither lost early nor kept alive forever.
-import type { MemberCluster, MemberClusterWorkCounts, Work } from '../../api/index.js';
+import { conditionTypes, memberClusterConditionTypes, reasons, type ConditionType, type MemberCluster, type MemberClusterWorkCounts, type Work } from '../../api/index.js';
 import { parseDuration } from '../../kube-semantics/duration.js';
 import { findCondition, setCondition, timestamp, type Condition } from '../../runtime/index.js';
 
@@ -32,8 +32,6 @@ export function observeHeartbeat(previous: HeartbeatObservation | undefined, ren
 /** How often, at most, the hub copies an unchanged stream of heartbeats into status (writes are not free). */
 export const HEARTBEAT_STATUS_PERIOD_MS = 60_000;
 
-export const hubConditionTypes = ['Joined', 'Healthy', 'Ready'] as const;
-
 /** The MemberCluster status fields the hub writes (server-side apply, field manager flotilla-hub). */
 export interface HubMemberStatus {
   observedGeneration: number;
@@ -52,7 +50,7 @@ export interface WorksSummary {
 export const MAX_NAMED_WORKS = 3;
 
 /** A condition of a Work that is True for the Work's current generation; a stale report counts for nothing. */
-function holds(work: Work, type: string): boolean {
+function holds(work: Work, type: ConditionType): boolean {
   const condition = findCondition(work.status?.conditions, type);
   const observed = condition?.observedGeneration ?? work.status?.observedGeneration;
   return condition?.status === 'True' && observed !== undefined && observed === work.metadata.generation;
@@ -60,10 +58,10 @@ function holds(work: Work, type: string): boolean {
 
 /** Counts a cluster's Works by the conditions its agent reported for their current generation. */
 export function summarizeWorks(works: readonly Work[]): WorksSummary {
-  const count = (type: string): number => works.filter((w) => holds(w, type)).length;
-  const degraded = works.filter((w) => holds(w, 'Degraded')).map((w) => w.metadata.name ?? '').sort();
+  const count = (type: ConditionType): number => works.filter((w) => holds(w, type)).length;
+  const degraded = works.filter((w) => holds(w, conditionTypes.Degraded)).map((w) => w.metadata.name ?? '').sort();
   return {
-    counts: { total: works.length, applied: count('Applied'), available: count('Available'), degraded: degraded.length },
+    counts: { total: works.length, applied: count(conditionTypes.Applied), available: count(conditionTypes.Available), degraded: degraded.length },
     degraded,
   };
 }
@@ -103,38 +101,40 @@ export function judgeMember({ member, heartbeat, timeoutMs, now, works }: JudgeI
   const generation = member.metadata.generation ?? 0;
   const joined = heartbeat !== undefined || current?.agentVersion !== undefined;
   const at = new Date(now);
-  const existing = (current?.conditions ?? []).filter((c) => (hubConditionTypes as readonly string[]).includes(c.type)) as Condition[];
-  const set = (list: Condition[], type: string, status: Condition['status'], reason: string, message: string): Condition[] =>
-    setCondition(list, { type, status, reason, message, observedGeneration: generation }, at);
+  const existing = (current?.conditions ?? []).filter((c) => (memberClusterConditionTypes as readonly string[]).includes(c.type)) as Condition[];
+  const set = (list: Condition[], type: ConditionType, status: Condition['status'], reason: string, message: string): Condition[] =>
+    setCondition(list, { type, status, reason, message }, { observedGeneration: generation, now: at });
+  const { Joined, Healthy, Ready } = conditionTypes;
+  const { AgentReported, AwaitingAgent, NoHeartbeat, WorksDegraded, HeartbeatReceived, HeartbeatMissed } = reasons.memberCluster;
 
-  let conditions = set(existing, 'Joined', joined ? 'True' : 'False', joined ? 'AgentReported' : 'AwaitingAgent',
+  let conditions = set(existing, Joined, joined ? 'True' : 'False', joined ? AgentReported : AwaitingAgent,
     joined ? 'the agent has connected with its credentials' : 'the agent has not connected yet; apply the bootstrap from `flotilla join` on the cluster');
   let recheckAfterMs: number | undefined;
   if (!heartbeat) {
-    const reason = joined ? 'NoHeartbeat' : 'AwaitingAgent';
+    const reason = joined ? NoHeartbeat : AwaitingAgent;
     const message = joined ? 'the agent reported but keeps no heartbeat Lease' : 'no heartbeat yet';
-    conditions = set(conditions, 'Healthy', 'Unknown', reason, message);
-    conditions = set(conditions, 'Ready', joined ? 'Unknown' : 'False', reason, message);
+    conditions = set(conditions, Healthy, 'Unknown', reason, message);
+    conditions = set(conditions, Ready, joined ? 'Unknown' : 'False', reason, message);
   } else {
     const silentFor = now - heartbeat.observedAt;
     if (silentFor < timeoutMs) {
       recheckAfterMs = timeoutMs - silentFor;
       if (works.counts.degraded > 0) {
         const message = degradedMessage(works);
-        conditions = set(conditions, 'Healthy', 'False', 'WorksDegraded', message);
-        conditions = set(conditions, 'Ready', 'False', 'WorksDegraded', message);
+        conditions = set(conditions, Healthy, 'False', WorksDegraded, message);
+        conditions = set(conditions, Ready, 'False', WorksDegraded, message);
       } else {
-        conditions = set(conditions, 'Healthy', 'True', 'HeartbeatReceived', `heartbeats arrive within the fleet's timeout of ${seconds(timeoutMs)}`);
-        conditions = set(conditions, 'Ready', 'True', 'Ready', 'the cluster has joined and its agent is heartbeating');
+        conditions = set(conditions, Healthy, 'True', HeartbeatReceived, `heartbeats arrive within the fleet's timeout of ${seconds(timeoutMs)}`);
+        conditions = set(conditions, Ready, 'True', reasons.memberCluster.Ready, 'the cluster has joined and its agent is heartbeating');
       }
     } else {
       const message = `no heartbeat for ${seconds(silentFor)} (timeout ${seconds(timeoutMs)}); last renewed at ${heartbeat.renewTime}`;
-      conditions = set(conditions, 'Healthy', 'Unknown', 'HeartbeatMissed', message);
-      conditions = set(conditions, 'Ready', 'Unknown', 'HeartbeatMissed', message);
+      conditions = set(conditions, Healthy, 'Unknown', HeartbeatMissed, message);
+      conditions = set(conditions, Ready, 'Unknown', HeartbeatMissed, message);
     }
   }
 
-  const lastHeartbeatTime = heartbeat ? heartbeatTime(current?.lastHeartbeatTime, heartbeat.renewTime, findCondition(existing, 'Ready'), findCondition(conditions, 'Ready')) : current?.lastHeartbeatTime;
+  const lastHeartbeatTime = heartbeat ? heartbeatTime(current?.lastHeartbeatTime, heartbeat.renewTime, findCondition(existing, Ready), findCondition(conditions, Ready)) : current?.lastHeartbeatTime;
   return {
     status: { observedGeneration: generation, ...(lastHeartbeatTime !== undefined ? { lastHeartbeatTime } : {}), conditions, works: works.counts },
     ...(recheckAfterMs !== undefined ? { recheckAfterMs } : {}),

@@ -10,13 +10,13 @@
 // a missing ClusterGroup shows in the bundle's conditions.
 // Decisions are the pure functions below; the controller only reads caches and writes the result.
 import {
-  ClusterGroupType, finalizer, FleetType, labels, managedBy, MemberClusterType, PolicyBundleType, WorkType, type FleetPolicyCounts, type Manifest,
+  ClusterGroupType, conditionTypes, finalizer, FleetType, reasons, labels, managedBy, MemberClusterType, PolicyBundleType, WorkType, type FleetPolicyCounts, type Manifest,
   type ManifestStatus, type PolicyBundle, type PolicyBundleStatus, type PolicyViolation, type ViolationCount, type Work, type WorkPolicy,
 } from '../../api/index.js';
 import { admissionRules, describeRefusals, refusals, SYSTEM_NAMESPACES } from '../../work/admission.js';
 import { identityKey, manifestIdentity, type ManifestIdentity } from '../../work/identity.js';
 import {
-  digestOf, findCondition, objectKey, setReadiness, TerminalError, timestamp, truncateMessage, writeStatus, type ControllerSpec, type InformerSource,
+  digestOf, findCondition, objectKey, setReadiness, TerminalError, timestamp, truncateMessage, writeStatus, type ControllerSpec, type InformerSource, type ReadinessOutcome,
   type KubeObject, type Manager, type ReconcileContext, type ReconcileResult, type Request, type Store,
 } from '../../runtime/index.js';
 import { claimConflicts, claimWatch, clusterClaims, createClusterTargets, workIndexes, WORK_CLUSTER_INDEX, WORK_SOURCE_INDEX, type WorkObject } from '../works/claims.js';
@@ -151,7 +151,7 @@ export function clusterCompliance(cluster: string, work: Work | undefined, confl
       message: truncateMessage(violationMessage(entry), 1024),
     });
   }
-  const applied = findCondition(status.conditions, 'Applied');
+  const applied = findCondition(status.conditions, conditionTypes.Applied);
   if (applied?.status === 'False' && grouped.size === 0 && (status.manifests ?? []).length === 0) {
     grouped.set('Work', { cluster, kind: 'Work', policy: work.metadata.name ?? '', count: 1, message: truncateMessage(applied.message, 1024) });
   }
@@ -185,20 +185,19 @@ export function policyBundleStatus({ bundle, revision, compliance, stalled, fail
   const worst = [...all]
     .sort((a, b) => (b.count ?? 1) - (a.count ?? 1) || a.cluster.localeCompare(b.cluster) || a.kind.localeCompare(b.kind) || (a.policy ?? '').localeCompare(b.policy ?? ''))
     .slice(0, MAX_WORST);
-  const outcome = ((): Parameters<typeof setReadiness>[1] => {
-    const gen = { observedGeneration: generation };
-    if (stalled) return { state: 'Stalled', ...stalled, message: truncateMessage(stalled.message, 1024), ...gen };
-    if (failed) return { state: 'Failed', ...failed, message: truncateMessage(failed.message, 1024), ...gen };
+  const outcome = ((): ReadinessOutcome => {
+    if (stalled) return { state: 'Stalled', ...stalled };
+    if (failed) return { state: 'Failed', ...failed };
     if (clusters.nonCompliant > 0) {
       const names = compliance.filter((c) => c.state === 'nonCompliant').slice(0, 5).map((c) => `${c.cluster} (${c.violations.length})`);
-      return { state: 'Failed', reason: 'NonCompliant', message: `${clusters.nonCompliant} of ${clusters.targeted} clusters violate the bundle: ${names.join(', ')}`, ...gen };
+      return { state: 'Failed', reason: reasons.policyBundle.NonCompliant, message: `${clusters.nonCompliant} of ${clusters.targeted} clusters violate the bundle: ${names.join(', ')}` };
     }
-    if (clusters.unknown > 0) return { state: 'Reconciling', reason: 'AwaitingAgents', message: `${clusters.unknown} of ${clusters.targeted} clusters have not reported yet`, ...gen };
-    return { state: 'Ready', reason: 'Compliant', message: `all ${clusters.targeted} targeted clusters are compliant`, ...gen };
+    if (clusters.unknown > 0) return { state: 'Reconciling', reason: reasons.policyBundle.AwaitingAgents, message: `${clusters.unknown} of ${clusters.targeted} clusters have not reported yet` };
+    return { state: 'Ready', reason: reasons.policyBundle.Compliant, message: `all ${clusters.targeted} targeted clusters are compliant` };
   })();
   return {
     observedGeneration: generation,
-    conditions: setReadiness(bundle.status?.conditions, outcome, now),
+    conditions: setReadiness(bundle.status?.conditions, outcome, { observedGeneration: generation, now }),
     revision,
     clusters,
     violationsByKind,
@@ -211,7 +210,7 @@ export function fleetPolicyCounts(bundles: readonly PolicyBundle[]): FleetPolicy
   const live = bundles.filter((b) => b.metadata.deletionTimestamp === undefined);
   return {
     total: live.length,
-    compliant: live.filter((b) => findCondition(b.status?.conditions, 'Ready')?.status === 'True').length,
+    compliant: live.filter((b) => findCondition(b.status?.conditions, conditionTypes.Ready)?.status === 'True').length,
     nonCompliant: live.filter((b) => (b.status?.clusters?.nonCompliant ?? 0) > 0).length,
   };
 }

@@ -3,8 +3,8 @@
 // longer wanted with bounded concurrency, and on deletion drain each set before deleting it (see
 // planDrain). Every write is attempted; the failures come back with the apiserver's own message so
 // the caller can put them in its source's status — never only in a log.
-import { labels, WorkType, type Work } from '../../api/index.js';
-import { errorMessage, isNotFound, jsonEqual, KubeApiError, type Kube, type KubeObject } from '../../runtime/index.js';
+import { labels, legacyFieldManager, WorkType, type Work } from '../../api/index.js';
+import { adoptFieldManager, errorMessage, isNotFound, jsonEqual, KubeApiError, type Kube, type KubeObject } from '../../runtime/index.js';
 import type { WorkObject } from './claims.js';
 import { revisionSinceAnnotation, workObjects } from '../../work/objects.js';
 
@@ -84,15 +84,25 @@ async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T)
 const keyOf = (work: Work): string => `${work.metadata.namespace ?? ''}/${work.metadata.name ?? ''}`;
 const apiMessage = (error: unknown): string => error instanceof KubeApiError ? `${error.reason}: ${error.apiMessage}` : errorMessage(error);
 
-/** Applies then deletes `changes`, at most WRITE_CONCURRENCY at once; a Work already gone counts as deleted. */
-export async function writeWorkChanges(kube: Kube, changes: WorkChanges, options: { fieldManager: string; signal: AbortSignal }): Promise<WorkWriteOutcome> {
+/**
+ * Applies then deletes `changes`, at most WRITE_CONCURRENCY at once; a Work already gone counts as
+ * deleted. A Work in `current` (the live Works, from the cache) that the legacy field manager
+ * applied is made the writer's own first, so the apply removes what the Work no longer has.
+ */
+export async function writeWorkChanges(
+  kube: Kube, changes: WorkChanges, options: { fieldManager: string; current?: readonly Work[]; signal: AbortSignal },
+): Promise<WorkWriteOutcome> {
+  const live = new Map((options.current ?? []).map((work) => [keyOf(work), work]));
   const outcome: WorkWriteOutcome = { applied: 0, deleted: 0, failures: [] };
   const failed = (work: Work, verb: WorkWriteFailure['verb']) => (error: unknown): void => {
     outcome.failures.push({ work: keyOf(work), verb, message: apiMessage(error), error });
   };
-  await forEachLimit(changes.apply, WRITE_CONCURRENCY, (work) =>
-    kube.apply(work as KubeObject & Work, { fieldManager: options.fieldManager, force: true, signal: options.signal })
-      .then(() => { outcome.applied++; }, failed(work, 'apply')));
+  await forEachLimit(changes.apply, WRITE_CONCURRENCY, async (work) => {
+    const existing = live.get(keyOf(work));
+    await (existing ? adoptFieldManager(kube, existing as KubeObject & Work, legacyFieldManager, options.fieldManager, options.signal) : Promise.resolve())
+      .then(() => kube.apply(work as KubeObject & Work, { fieldManager: options.fieldManager, force: true, signal: options.signal }))
+      .then(() => { outcome.applied++; }, failed(work, 'apply'));
+  });
   await forEachLimit(changes.remove, WRITE_CONCURRENCY, (work) =>
     kube.delete(WorkType, work.metadata.name ?? '', work.metadata.namespace, { signal: options.signal })
       .then(() => { outcome.deleted++; }, (error: unknown) => { if (isNotFound(error)) outcome.deleted++; else failed(work, 'delete')(error); }));

@@ -2,7 +2,7 @@ import type { GlobalService } from '../../../api/index.js';
 import { describe, expect, it } from '@jest/globals';
 import { planRollout, type RolloutPlan } from './plan.js';
 import { effectiveRollout } from './settings.js';
-import { ATTENTION_LIMIT, CONDITION_MESSAGE_LIMIT, fleetServiceCounts, summarizeStatus, type ClusterSummaryState, type StatusInput } from './status.js';
+import { ATTENTION_LIMIT, SERVICE_CONDITION_MESSAGE_LIMIT, fleetServiceCounts, summarizeStatus, type ClusterSummaryState, type StatusInput } from './status.js';
 import { PROBLEM_LIMIT } from './work-state.js';
 
 const REV = 'rev-new';
@@ -118,13 +118,13 @@ describe('summarizeStatus', () => {
     it('has room for three causes as long as the agents may write them', () => {
       const long = failing.map((c) => ({ ...c, name: `${c.name}${'n'.repeat(62)}`, problem: 'p'.repeat(PROBLEM_LIMIT) }));
       const message = halted(long).conditions?.find((c) => c.type === 'Stalled')?.message ?? '';
-      expect(message.length).toBeLessThanOrEqual(CONDITION_MESSAGE_LIMIT);
+      expect(message.length).toBeLessThanOrEqual(SERVICE_CONDITION_MESSAGE_LIMIT);
       expect(message.endsWith(`${'p'.repeat(PROBLEM_LIMIT)}; and 2 more clusters`)).toBe(true);
     });
 
     it('cuts a longer condition message to its bound', () => {
-      const status = summarize({ plan: plan({ phase: 'Halted', halting: [{ cluster: 'a', reason: 'Degraded', message: 'm' }], message: 'x'.repeat(3 * CONDITION_MESSAGE_LIMIT) }) });
-      expect(status.conditions?.find((c) => c.type === 'Stalled')?.message).toHaveLength(CONDITION_MESSAGE_LIMIT);
+      const status = summarize({ plan: plan({ phase: 'Halted', halting: [{ cluster: 'a', reason: 'Degraded', message: 'm' }], message: 'x'.repeat(3 * SERVICE_CONDITION_MESSAGE_LIMIT) }) });
+      expect(status.conditions?.find((c) => c.type === 'Stalled')?.message).toHaveLength(SERVICE_CONDITION_MESSAGE_LIMIT);
     });
 
     it('says why a cluster is Degraded at an older revision', () => {

@@ -1,5 +1,6 @@
 import type { ClusterAttention, FleetServiceCounts, GlobalService, GlobalServiceStatus, RolloutStatus } from '../../../api/index.js';
-import { isConditionTrue, setReadiness, truncateMessage, type Condition } from '../../../runtime/conditions.js';
+import { conditionTypes, reasons } from '../../../api/index.js';
+import { isConditionTrue, setReadiness, truncateMessage, type Condition, type ReadinessOutcome } from '../../../runtime/conditions.js';
 import type { RenderError } from '../render/errors.js';
 import type { ClusterRolloutState, RolloutPlan } from './plan.js';
 
@@ -15,7 +16,7 @@ const MESSAGE_LIMIT = 1024;
  * The service's Ready/Stalled/Reconciling messages: room for a halted rollout's first clusters
  * (HALTING_NAMED), each with the agent's bounded account of its failing manifests.
  */
-export const CONDITION_MESSAGE_LIMIT = 4096;
+export const SERVICE_CONDITION_MESSAGE_LIMIT = 4096;
 
 export interface ClusterSummaryState extends ClusterRolloutState {
   /** The Work's Drifted condition is True. */
@@ -57,9 +58,9 @@ function attentionFor(cluster: ClusterSummaryState, plan: RolloutPlan, revision:
   if (cluster.conflict !== undefined) return entry(2, 'Conflict', cluster.conflict);
   if (cluster.degraded) {
     const why = cluster.problem === undefined ? '' : `: ${cluster.problem}`;
-    return entry(3, 'Degraded', `cluster ${cluster.name} is Degraded at revision ${cluster.revision ?? '(none)'}${why}`);
+    return entry(3, conditionTypes.Degraded, `cluster ${cluster.name} is Degraded at revision ${cluster.revision ?? '(none)'}${why}`);
   }
-  if (cluster.drifted) return entry(4, 'Drifted', `an object applied on cluster ${cluster.name} drifted`);
+  if (cluster.drifted) return entry(4, conditionTypes.Drifted, `an object applied on cluster ${cluster.name} drifted`);
   if (cluster.paused && cluster.revision !== revision) return entry(5, 'Paused', `cluster ${cluster.name} is paused at revision ${cluster.revision ?? '(none)'}`);
   return undefined;
 }
@@ -72,7 +73,6 @@ export function attentionList(clusters: readonly ClusterSummaryState[], plan: Ro
     .map((item) => item.entry);
 }
 
-type Readiness = Parameters<typeof setReadiness>[1];
 
 function clusterProblems(clusters: readonly ClusterSummaryState[], kind: 'renderError' | 'conflict'): string | undefined {
   const failing = clusters.filter((cluster) => cluster[kind] !== undefined);
@@ -84,32 +84,32 @@ function clusterProblems(clusters: readonly ClusterSummaryState[], kind: 'render
 }
 
 const progressReasons: Record<Exclude<RolloutPlan['phase'], 'Halted' | 'Complete'>, string> = {
-  Progressing: 'RolloutProgressing',
-  Waiting: 'StagePause',
-  AwaitingApproval: 'AwaitingApproval',
-  Paused: 'RolloutPaused',
+  Progressing: reasons.globalService.RolloutProgressing,
+  Waiting: reasons.globalService.StagePause,
+  AwaitingApproval: reasons.globalService.AwaitingApproval,
+  Paused: reasons.globalService.RolloutPaused,
 };
 
 /** The kstatus outcome, most serious first. */
-function readiness(input: StatusInput): Omit<Readiness, 'observedGeneration'> {
+function readiness(input: StatusInput): ReadinessOutcome {
   const { plan, sourceError, clusters } = input;
   if (sourceError) return { state: 'Stalled', reason: sourceError.reason, message: sourceError.message };
-  if (input.refused !== undefined) return { state: 'Stalled', reason: 'ManifestRefused', message: cut(input.refused) };
+  if (input.refused !== undefined) return { state: 'Stalled', reason: reasons.globalService.ManifestRefused, message: cut(input.refused) };
   if (input.writeFailure !== undefined) return { state: 'Failed', reason: 'WorkWriteFailed', message: input.writeFailure };
   const missing = input.missingGroups ?? [];
   if (missing.length > 0) {
-    return { state: 'Stalled', reason: 'ClusterGroupNotFound', message: `spec.placement.clusterGroups names ClusterGroups that do not exist: ${missing.join(', ')}` };
+    return { state: 'Stalled', reason: reasons.globalService.ClusterGroupNotFound, message: `spec.placement.clusterGroups names ClusterGroups that do not exist: ${missing.join(', ')}` };
   }
-  if (plan.invalid !== undefined) return { state: 'Stalled', reason: 'InvalidRollout', message: plan.invalid };
+  if (plan.invalid !== undefined) return { state: 'Stalled', reason: reasons.globalService.InvalidRollout, message: plan.invalid };
   if (plan.phase === 'Halted') {
     const reason = plan.halting[0]?.reason === 'ProgressDeadlineExceeded' ? 'ProgressDeadlineExceeded' : 'ClusterDegraded';
     return { state: 'Stalled', reason, message: plan.message };
   }
   const renderProblem = clusterProblems(clusters, 'renderError');
-  if (renderProblem !== undefined) return { state: 'Stalled', reason: 'RenderFailed', message: renderProblem };
+  if (renderProblem !== undefined) return { state: 'Stalled', reason: reasons.globalService.RenderFailed, message: renderProblem };
   const conflict = clusterProblems(clusters, 'conflict');
-  if (conflict !== undefined) return { state: 'Stalled', reason: 'Conflict', message: conflict };
-  if (plan.phase === 'Complete') return { state: 'Ready', reason: 'RolloutComplete', message: plan.message };
+  if (conflict !== undefined) return { state: 'Stalled', reason: reasons.globalService.Conflict, message: conflict };
+  if (plan.phase === 'Complete') return { state: 'Ready', reason: reasons.globalService.RolloutComplete, message: plan.message };
   return { state: 'Reconciling', reason: progressReasons[plan.phase], message: plan.message };
 }
 
@@ -126,7 +126,7 @@ export function summarizeStatus(input: StatusInput): GlobalServiceStatus {
   };
   return {
     observedGeneration: input.generation,
-    conditions: setReadiness(input.previousConditions, { ...outcome, message: truncateMessage(outcome.message, CONDITION_MESSAGE_LIMIT), observedGeneration: input.generation }, input.now),
+    conditions: setReadiness(input.previousConditions, outcome, { observedGeneration: input.generation, now: input.now, messageLimit: SERVICE_CONDITION_MESSAGE_LIMIT }),
     revision,
     clusters: {
       targeted: clusters.length,
@@ -144,5 +144,5 @@ export function summarizeStatus(input: StatusInput): GlobalServiceStatus {
 export function fleetServiceCounts(services: readonly GlobalService[]): FleetServiceCounts {
   const live = services.filter((service) => service.metadata.deletionTimestamp === undefined);
   const withCondition = (type: string): number => live.filter((service) => isConditionTrue(service.status?.conditions, type)).length;
-  return { total: live.length, ready: withCondition('Ready'), progressing: withCondition('Reconciling'), failed: withCondition('Stalled') };
+  return { total: live.length, ready: withCondition(conditionTypes.Ready), progressing: withCondition(conditionTypes.Reconciling), failed: withCondition(conditionTypes.Stalled) };
 }

@@ -1,4 +1,4 @@
-import type { Work } from '../../../api/index.js';
+import { conditionTypes, type Work } from '../../../api/index.js';
 import { findCondition, isConditionTrue, truncateMessage } from '../../../runtime/conditions.js';
 import { revisionSinceAnnotation } from '../../../work/objects.js';
 
@@ -35,7 +35,7 @@ export interface WorkRolloutState {
 function problemOf(work: Work, current: boolean, degraded: boolean): string | undefined {
   if (!current) return undefined;
   const conditions = work.status?.conditions;
-  const telling = degraded ? findCondition(conditions, 'Degraded') : findCondition(conditions, 'Available');
+  const telling = degraded ? findCondition(conditions, conditionTypes.Degraded) : findCondition(conditions, conditionTypes.Available);
   if (!telling || (!degraded && telling.status === 'True') || telling.message === '') return undefined;
   return truncateMessage(telling.message, PROBLEM_LIMIT);
 }
@@ -47,14 +47,14 @@ export function workRolloutState(work: Work | undefined): WorkRolloutState {
   const conditions = status?.conditions;
   const current = status?.observedGeneration !== undefined && status.observedGeneration === work.metadata.generation;
   const since = Date.parse(work.metadata.annotations?.[revisionSinceAnnotation] ?? '');
-  const available = status?.appliedRevision === revision && isConditionTrue(conditions, 'Available');
-  const degraded = current && isConditionTrue(conditions, 'Degraded');
+  const available = status?.appliedRevision === revision && isConditionTrue(conditions, conditionTypes.Available);
+  const degraded = current && isConditionTrue(conditions, conditionTypes.Degraded);
   const problem = problemOf(work, current, degraded);
   return {
     revision,
     available,
     degraded,
-    drifted: isConditionTrue(conditions, 'Drifted'),
+    drifted: isConditionTrue(conditions, conditionTypes.Drifted),
     ...(Number.isNaN(since) ? {} : { revisionSince: since }),
     ...(problem === undefined ? {} : { problem }),
   };
