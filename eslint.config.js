@@ -9,9 +9,12 @@ function importsOnly(folder, allowed, message, except = '') {
   return {
     files: [`src/${folder}/**/*.ts`],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [{ regex: `^(\\.\\./)+${except}(${denied.join('|')})/`, message: `src/${folder}/ ${message}` }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [{ regex: `^(\\.\\./)+${except}(${denied.join('|')})/`, message: `src/${folder}/ ${message}` }],
+        },
+      ],
     },
   };
 }
@@ -44,11 +47,23 @@ export default tseslint.config(
   importsOnly('api', ['runtime'], 'imports only src/runtime/: it is the flotilla.dev API, data and names.'),
   importsOnly('work', ['api', 'runtime'], 'is the hub–agent contract and imports only src/api/ and src/runtime/.'),
   importsOnly('kube-semantics', ['api', 'runtime'], 'holds domain-free Kubernetes rules and imports only src/api/ and src/runtime/.'),
-  importsOnly('hub', ['api', 'runtime', 'work', 'kube-semantics'], 'must not import the agent: share through src/work/ or src/kube-semantics/.'),
-  importsOnly('agent', ['api', 'runtime', 'work', 'kube-semantics'], 'must not import the hub: share through src/work/ or src/kube-semantics/.'),
+  importsOnly(
+    'hub',
+    ['api', 'runtime', 'work', 'kube-semantics'],
+    'must not import the agent: share through src/work/ or src/kube-semantics/.',
+  ),
+  importsOnly(
+    'agent',
+    ['api', 'runtime', 'work', 'kube-semantics'],
+    'must not import the hub: share through src/work/ or src/kube-semantics/.',
+  ),
   // The CLI starts the hub and the agent through their entry points; constants come from src/api/.
-  importsOnly('cli', ['api', 'runtime', 'work', 'kube-semantics'], 'reaches the hub and the agent only through their entry points; take constants from src/api/.',
-    '(?!hub/operator\\.js$|agent/member-agent\\.js$|agent/bootstrap\\.js$)'),
+  importsOnly(
+    'cli',
+    ['api', 'runtime', 'work', 'kube-semantics'],
+    'reaches the hub and the agent only through their entry points; take constants from src/api/.',
+    '(?!hub/operator\\.js$|agent/member-agent\\.js$|agent/bootstrap\\.js$)',
+  ),
   {
     // jest loads its global setup, teardown and reporters as default exports.
     files: ['e2e/framework/global-*.ts', 'hack/jest-summary-reporter.js'],

@@ -14,7 +14,6 @@ const { condition, readWork, registerMember, runAgent, writeWork } = await impor
 
 const MANIFESTS = 500;
 
-
 process.stderr.write(`starting hub and spoke-1 in ${process.env.FLOTILLA_TESTENV_DIR}\n`);
 await testenv('up', '--owner-pid', String(process.pid), 'hub', 'spoke-1');
 try {
@@ -23,10 +22,16 @@ try {
   const manifests: Manifest[] = [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
     ...Array.from({ length: 399 }, (_, i): Manifest => ({
-      apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}`, namespace: ns }, data: { index: String(i), text: 'x'.repeat(512) },
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: `cm-${i}`, namespace: ns },
+      data: { index: String(i), text: 'x'.repeat(512) },
     })),
     ...Array.from({ length: MANIFESTS - 400 }, (_, i): Manifest => ({
-      apiVersion: 'v1', kind: 'Service', metadata: { name: `svc-${i}`, namespace: ns }, spec: { selector: { app: `a${i}` }, ports: [{ port: 80 }] },
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: `svc-${i}`, namespace: ns },
+      spec: { selector: { app: `a${i}` }, ports: [{ port: 80 }] },
     })),
   ];
 
@@ -58,21 +63,27 @@ try {
   const stats = running.agent.stats();
   await running.stop();
 
-  process.stdout.write(`${JSON.stringify({
-    benchmark: 'agent-apply',
-    manifests: manifests.length,
-    works: works.length,
-    coldApply: { ms: coldApplyMs, spokeRequests: coldSpoke, spokeWrites: writes(coldSpoke) },
-    noopResync: {
-      settledMs: Date.now() - resyncStarted,
-      reconciles: stats.reconciles,
-      spokeRequests: resyncSpoke,
-      spokeWrites: writes(resyncSpoke),
-      hubRequests: resyncHub,
-      hubWrites: writes(resyncHub),
-      target: { spokeWrites: 0, hubWrites: 0 },
-    },
-  }, null, 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify(
+      {
+        benchmark: 'agent-apply',
+        manifests: manifests.length,
+        works: works.length,
+        coldApply: { ms: coldApplyMs, spokeRequests: coldSpoke, spokeWrites: writes(coldSpoke) },
+        noopResync: {
+          settledMs: Date.now() - resyncStarted,
+          reconciles: stats.reconciles,
+          spokeRequests: resyncSpoke,
+          spokeWrites: writes(resyncSpoke),
+          hubRequests: resyncHub,
+          hubWrites: writes(resyncHub),
+          target: { spokeWrites: 0, hubWrites: 0 },
+        },
+      },
+      null,
+      2,
+    )}\n`,
+  );
 } finally {
   await testenv('down');
 }

@@ -33,9 +33,11 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 }
 async function pool<T>(items: readonly T[], fn: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < items.length) await fn(items[next++] as T);
+    }),
+  );
 }
 
 process.stderr.write(`starting the hub in ${process.env.FLOTILLA_TESTENV_DIR}\n`);
@@ -50,13 +52,27 @@ try {
   await admin.create({ apiVersion, kind: 'Fleet', metadata: { name: fleet } });
   process.stderr.write(`creating ${N} member clusters\n`);
   const names = await createSimulatedMembers(admin, prefix, N, fleet, { bench: 'yes' });
-  await until(async () => (await admin.list({ apiVersion: 'v1', kind: 'Namespace' }, { labelSelector: labels.cluster })).items.length >= N, 600_000);
+  await until(
+    async () => (await admin.list({ apiVersion: 'v1', kind: 'Namespace' }, { labelSelector: labels.cluster })).items.length >= N,
+    600_000,
+  );
   const agents = startSimulatedAgents(admin, prefix, () => ({ delayMs: 0 }));
 
-  const manifest = (value: string): Record<string, unknown> => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app', namespace: 'default' }, data: { value } });
+  const manifest = (value: string): Record<string, unknown> => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'app', namespace: 'default' },
+    data: { value },
+  });
   const service = (value: string): GlobalService & KubeObject => ({
-    apiVersion, kind: 'GlobalService', metadata: { name: 'app', namespace: workspace },
-    spec: { placement: { clusterSelector: { matchLabels: { bench: 'yes' } } }, source: { manifests: [manifest(value)] as GlobalService['spec']['source']['manifests'] }, rollout: { strategy: 'AllAtOnce' } },
+    apiVersion,
+    kind: 'GlobalService',
+    metadata: { name: 'app', namespace: workspace },
+    spec: {
+      placement: { clusterSelector: { matchLabels: { bench: 'yes' } } },
+      source: { manifests: [manifest(value)] as GlobalService['spec']['source']['manifests'] },
+      rollout: { strategy: 'AllAtOnce' },
+    },
   });
   const allAvailable = async (): Promise<boolean> => {
     const s = await admin.get<GlobalService & KubeObject>({ apiVersion, kind: 'GlobalService' }, 'app', workspace);
@@ -78,19 +94,28 @@ try {
 
   // The floor: equal Works, written plainly (no source label: neither the operator nor the agents look at them).
   const floorWork = (cluster: string, value: string): Work => {
-    const result = workObjects({ cluster, name: 'floor', source: { kind: 'GlobalService', namespace: workspace, name: 'floor', generation: 1, revision: value }, manifests: [manifest(value)] as Manifest[] });
+    const result = workObjects({
+      cluster,
+      name: 'floor',
+      source: { kind: 'GlobalService', namespace: workspace, name: 'floor', generation: 1, revision: value },
+      manifests: [manifest(value)] as Manifest[],
+    });
     if (!result.ok) throw new Error(result.message);
     const work = result.works[0] as Work;
     return { ...work, metadata: { name: 'floor', namespace: memberNamespace(cluster) } };
   };
   process.stderr.write('floor: creates and updates\n');
   const floorCreateMs = await timed(() => pool(names, (cluster) => admin.create(floorWork(cluster, 'v1') as Work & KubeObject)));
-  const floorUpdateMs = await timed(() => pool(names, (cluster) => admin.apply(floorWork(cluster, 'v2') as Work & KubeObject, { fieldManager: 'bench', force: true })));
+  const floorUpdateMs = await timed(() =>
+    pool(names, (cluster) => admin.apply(floorWork(cluster, 'v2') as Work & KubeObject, { fieldManager: 'bench', force: true })),
+  );
 
   process.stderr.write(`idle for ${IDLE_S} s\n`);
   const before = operatorKube.requestCounts();
   const idlePaths: string[] = [];
-  const unsubscribe = operatorKube.onRequest((record) => { if (WRITE_METHODS.includes(record.method)) idlePaths.push(record.path); });
+  const unsubscribe = operatorKube.onRequest((record) => {
+    if (WRITE_METHODS.includes(record.method)) idlePaths.push(record.path);
+  });
   await new Promise((resolve) => setTimeout(resolve, IDLE_S * 1000));
   unsubscribe();
   const idleWrites = writes(operatorKube.requestCounts()) - writes(before);
@@ -101,15 +126,27 @@ try {
   await agents.stop();
   stop.abort(new Error('done'));
   await operator;
-  process.stdout.write(`${JSON.stringify({
-    clusters: N,
-    fanout: { createMs, updateMs },
-    floor: { createMs: floorCreateMs, updateMs: floorUpdateMs, concurrency: CONCURRENCY },
-    ratio: { create: +(createMs / floorCreateMs).toFixed(2), update: +(updateMs / floorUpdateMs).toFixed(2) },
-    rssMiB,
-    rssNote: 'whole bench process: operator, its caches and the simulated agents',
-    idle: { seconds: IDLE_S, operatorWrites: idleWrites, leaderLeaseRenewals: leaseRenewals, otherWrites: idleWrites - leaseRenewals, otherPaths },
-  }, null, 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify(
+      {
+        clusters: N,
+        fanout: { createMs, updateMs },
+        floor: { createMs: floorCreateMs, updateMs: floorUpdateMs, concurrency: CONCURRENCY },
+        ratio: { create: +(createMs / floorCreateMs).toFixed(2), update: +(updateMs / floorUpdateMs).toFixed(2) },
+        rssMiB,
+        rssNote: 'whole bench process: operator, its caches and the simulated agents',
+        idle: {
+          seconds: IDLE_S,
+          operatorWrites: idleWrites,
+          leaderLeaseRenewals: leaseRenewals,
+          otherWrites: idleWrites - leaseRenewals,
+          otherPaths,
+        },
+      },
+      null,
+      2,
+    )}\n`,
+  );
 } finally {
   stop.abort(new Error('done'));
   admin.close();

@@ -17,4 +17,8 @@ export const writes = (counts: RequestCounts): number => WRITE_METHODS.reduce((t
 
 /** The requests made between two snapshots of the counts, by method; methods with none are left out. */
 export const delta = (after: RequestCounts, before: RequestCounts): Record<string, number> =>
-  Object.fromEntries(Object.entries(after).map(([k, v]): [string, number] => [k, v - (before[k] ?? 0)]).filter(([, v]) => v !== 0));
+  Object.fromEntries(
+    Object.entries(after)
+      .map(([k, v]): [string, number] => [k, v - (before[k] ?? 0)])
+      .filter(([, v]) => v !== 0),
+  );

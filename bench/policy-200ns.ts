@@ -28,21 +28,28 @@ try {
   const namespaces = Array.from({ length: NAMESPACES }, (_, i) => `${label}-${i}`);
   for (const member of env.members) {
     for (const name of namespaces) {
-      await member.spokeAdmin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'bench.flotilla.dev/tenant': label } } });
+      await member.spokeAdmin.create({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name, labels: { 'bench.flotilla.dev/tenant': label } },
+      });
     }
   }
   const spokeBefore = sum(env.agents.map((a) => a.spoke.requestCounts()));
   const hubBefore = sum(env.members.map((m) => m.hubAsAgent.requestCounts()));
   const name = uniqueName('baseline');
   const started = Date.now();
-  await env.hub.apply(bundleObject(name, {
-    placement: { clusterNames: env.members.map((m) => m.cluster) },
-    namespaceSelector: { matchLabels: { 'bench.flotilla.dev/tenant': label } },
-    networkPolicies: [{ name: 'default-deny', spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] } }],
-    resourceQuotas: [{ name: 'compute', hard: { pods: '20' } }],
-    rbac: { roles: [{ name: 'reader', rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }] }] },
-    podSecurity: { enforce: 'baseline' },
-  }), { fieldManager: 'bench', force: true });
+  await env.hub.apply(
+    bundleObject(name, {
+      placement: { clusterNames: env.members.map((m) => m.cluster) },
+      namespaceSelector: { matchLabels: { 'bench.flotilla.dev/tenant': label } },
+      networkPolicies: [{ name: 'default-deny', spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] } }],
+      resourceQuotas: [{ name: 'compute', hard: { pods: '20' } }],
+      rbac: { roles: [{ name: 'reader', rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }] }] },
+      podSecurity: { enforce: 'baseline' },
+    }),
+    { fieldManager: 'bench', force: true },
+  );
   await until(async () => (await readBundle(env.hub, name)).status?.clusters?.compliant === env.members.length, 600_000);
   const convergeMs = Date.now() - started;
   await until(() => env.agents.every((a) => a.agent.stats().pending === 0), 60_000);
@@ -53,25 +60,54 @@ try {
   const idleBefore = sum(env.agents.map((a) => a.spoke.requestCounts()));
   const reconcilesBefore = env.agents.map((a) => a.agent.stats().reconciles);
   for (const member of env.members) {
-    await member.spokeAdmin.patch({ apiVersion: 'v1', kind: 'Namespace' }, namespaces[0] ?? '', undefined, { metadata: { labels: { unrelated: 'x' } } }, { type: 'merge' });
+    await member.spokeAdmin.patch(
+      { apiVersion: 'v1', kind: 'Namespace' },
+      namespaces[0] ?? '',
+      undefined,
+      { metadata: { labels: { unrelated: 'x' } } },
+      { type: 'merge' },
+    );
   }
-  await until(() => env.agents.every((a, i) => a.agent.stats().reconciles > (reconcilesBefore[i] ?? 0) && a.agent.stats().pending === 0), 60_000);
+  await until(
+    () => env.agents.every((a, i) => a.agent.stats().reconciles > (reconcilesBefore[i] ?? 0) && a.agent.stats().pending === 0),
+    60_000,
+  );
   const reexpand = delta(sum(env.agents.map((a) => a.spoke.requestCounts())), idleBefore);
 
-  process.stdout.write(`${JSON.stringify({
-    bench: 'policy-200ns',
-    spokes: env.members.length,
-    namespacesPerSpoke: NAMESPACES,
-    objectsPerSpoke: NAMESPACES * 3,
-    labelledNamespacesPerSpoke: NAMESPACES,
-    convergeMs,
-    spokeRequests, spokeWrites: writes(spokeRequests),
-    hubRequestsByAgents: hubRequests,
-    reexpandAfterLabelChange: { spokeRequests: reexpand, spokeWrites: writes(reexpand) },
-  }, null, 2)}\n`);
-  await env.hub.delete({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'PolicyBundle' }, name, bundleObject(name, { placement: {} }).metadata.namespace);
-  await until(async () => (await env.hub.getOrNull({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'PolicyBundle' }, name, bundleObject(name, { placement: {} }).metadata.namespace)) === null, 120_000);
-  for (const member of env.members) for (const ns of namespaces) await member.spokeAdmin.delete({ apiVersion: 'v1', kind: 'Namespace' }, ns).catch(() => undefined);
+  process.stdout.write(
+    `${JSON.stringify(
+      {
+        bench: 'policy-200ns',
+        spokes: env.members.length,
+        namespacesPerSpoke: NAMESPACES,
+        objectsPerSpoke: NAMESPACES * 3,
+        labelledNamespacesPerSpoke: NAMESPACES,
+        convergeMs,
+        spokeRequests,
+        spokeWrites: writes(spokeRequests),
+        hubRequestsByAgents: hubRequests,
+        reexpandAfterLabelChange: { spokeRequests: reexpand, spokeWrites: writes(reexpand) },
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  await env.hub.delete(
+    { apiVersion: 'flotilla.dev/v1alpha1', kind: 'PolicyBundle' },
+    name,
+    bundleObject(name, { placement: {} }).metadata.namespace,
+  );
+  await until(
+    async () =>
+      (await env.hub.getOrNull(
+        { apiVersion: 'flotilla.dev/v1alpha1', kind: 'PolicyBundle' },
+        name,
+        bundleObject(name, { placement: {} }).metadata.namespace,
+      )) === null,
+    120_000,
+  );
+  for (const member of env.members)
+    for (const ns of namespaces) await member.spokeAdmin.delete({ apiVersion: 'v1', kind: 'Namespace' }, ns).catch(() => undefined);
 } finally {
   await env.stop();
 }

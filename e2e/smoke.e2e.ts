@@ -23,9 +23,14 @@ describe('the local control planes', () => {
 
     const seen: string[] = [];
     let watchEnded: unknown = null;
-    const watch = await new Watch(hub).watch(`/apis/${group}/v1/namespaces/default/widgets`, {},
+    const watch = await new Watch(hub).watch(
+      `/apis/${group}/v1/namespaces/default/widgets`,
+      {},
       (phase, obj: { metadata: { name: string } }) => seen.push(`${phase} ${obj.metadata.name}`),
-      (error: unknown) => { watchEnded = error ?? 'closed'; });
+      (error: unknown) => {
+        watchEnded = error ?? 'closed';
+      },
+    );
     try {
       await objects.createNamespacedCustomObject({
         ...collection,
@@ -61,10 +66,13 @@ describe('the local control planes', () => {
     });
 
     await core.deleteNamespace({ name: ns });
-    await eventually(async () => {
-      const gone = await core.readNamespace({ name: ns }).then(() => false, notFound);
-      expect(gone).toBe(true);
-    }, { timeoutMs: 60_000 });
+    await eventually(
+      async () => {
+        const gone = await core.readNamespace({ name: ns }).then(() => false, notFound);
+        expect(gone).toBe(true);
+      },
+      { timeoutMs: 60_000 },
+    );
   });
 
   it('makes a Deployment on a spoke Available', async () => {
@@ -84,12 +92,15 @@ describe('the local control planes', () => {
         },
       },
     });
-    await eventually(async () => {
-      const deployment = await apps.readNamespacedDeployment({ name: 'web', namespace: ns });
-      const available = deployment.status?.conditions?.find((c) => c.type === 'Available');
-      expect(available?.status).toBe('True');
-      expect(deployment.status?.availableReplicas).toBe(2);
-    }, { timeoutMs: 60_000 });
+    await eventually(
+      async () => {
+        const deployment = await apps.readNamespacedDeployment({ name: 'web', namespace: ns });
+        const available = deployment.status?.conditions?.find((c) => c.type === 'Available');
+        expect(available?.status).toBe('True');
+        expect(deployment.status?.availableReplicas).toBe(2);
+      },
+      { timeoutMs: 60_000 },
+    );
     await core.deleteNamespace({ name: ns });
   });
 
@@ -114,7 +125,9 @@ describe('the local control planes', () => {
       },
     });
     const tokenRequest = await core.createNamespacedServiceAccountToken({
-      name: 'reader', namespace: ns, body: { spec: { audiences: [], expirationSeconds: 600 } },
+      name: 'reader',
+      namespace: ns,
+      body: { spec: { audiences: [], expirationSeconds: 600 } },
     });
     const token = tokenRequest.status?.token ?? '';
     const review = await kc.makeApiClient(AuthenticationV1Api).createTokenReview({ body: { spec: { token } } });
@@ -134,8 +147,9 @@ describe('the local control planes', () => {
     expect(Array.isArray(allowed.items)).toBe(true);
     await expect(readerCore.listNamespacedSecret({ namespace: ns })).rejects.toMatchObject({ code: 403 });
     await expect(readerCore.listNamespacedConfigMap({ namespace: 'default' })).rejects.toMatchObject({ code: 403 });
-    await expect(readerCore.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'nope' } } }))
-      .rejects.toMatchObject({ code: 403 });
+    await expect(readerCore.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'nope' } } })).rejects.toMatchObject({
+      code: 403,
+    });
     await core.deleteNamespace({ name: ns });
   });
 });

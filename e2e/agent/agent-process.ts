@@ -19,7 +19,11 @@ const signal = shutdownSignal();
 const spoke = kubeFromFile(config.spokeKubeconfig, undefined, { userAgent: 'flotilla-agent-e2e' });
 const hub = kubeFromToken(config.hub, { userAgent: 'flotilla-agent-e2e', timeoutMs: 5_000 });
 const agent = await startWorkAgent({
-  hub, spoke, cluster: config.cluster, systemNamespace: config.systemNamespace, signal,
+  hub,
+  spoke,
+  cluster: config.cluster,
+  systemNamespace: config.systemNamespace,
+  signal,
   logger: createLogger({ component: `agent-${config.cluster}`, level: 'info' }),
 });
 await agent.done;

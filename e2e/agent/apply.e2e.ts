@@ -12,23 +12,41 @@ function webManifests(ns: string, group: string): Manifest[] {
   // Deliberately in the wrong order: the instance before its CRD, everything before its Namespace.
   return [
     { apiVersion: `${group}/v1`, kind: 'Gadget', metadata: { name: 'g1', namespace: ns }, spec: { size: 3 } },
-    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: ns }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } },
     {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: ns },
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web', namespace: ns },
+      spec: { selector: { app: 'web' }, ports: [{ port: 80 }] },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: ns },
       spec: {
-        replicas: 2, selector: { matchLabels: { app: 'web' } },
+        replicas: 2,
+        selector: { matchLabels: { app: 'web' } },
         template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] } },
       },
     },
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: ns }, data: { mode: 'fast' } },
     {
-      apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: `gadgets.${group}` },
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: `gadgets.${group}` },
       spec: {
-        group, scope: 'Namespaced', names: { plural: 'gadgets', singular: 'gadget', kind: 'Gadget' },
-        versions: [{
-          name: 'v1', served: true, storage: true,
-          schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } },
-        }],
+        group,
+        scope: 'Namespaced',
+        names: { plural: 'gadgets', singular: 'gadget', kind: 'Gadget' },
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            schema: {
+              openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } },
+            },
+          },
+        ],
       },
     },
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
@@ -49,34 +67,58 @@ describe('the Work agent applies Works to its spoke', () => {
   afterAll(async () => {
     await running.stop();
     await member.spokeAdmin.delete({ apiVersion: 'v1', kind: 'Namespace' }, ns).catch(() => undefined);
-    await member.spokeAdmin.delete({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition' }, `gadgets.${group}`).catch(() => undefined);
+    await member.spokeAdmin
+      .delete({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition' }, `gadgets.${group}`)
+      .catch(() => undefined);
     await unregisterMember(member);
   });
 
   it('applies a Namespace, a CRD and its instance, a Deployment, a Service and a ConfigMap in any order, and reports Applied and Available', async () => {
     await writeWork(member, 'web', manifests);
-    const work = await eventually(async () => {
-      const current = await readWork(member, 'web');
-      expect({ applied: condition(current, 'Applied'), available: condition(current, 'Available') }).toEqual({ applied: 'True', available: 'True' });
-      return current;
-    }, { timeoutMs: 90_000 });
+    const work = await eventually(
+      async () => {
+        const current = await readWork(member, 'web');
+        expect({ applied: condition(current, 'Applied'), available: condition(current, 'Available') }).toEqual({
+          applied: 'True',
+          available: 'True',
+        });
+        return current;
+      },
+      { timeoutMs: 90_000 },
+    );
     expect(work.status?.counts).toEqual({ total: 6, applied: 6, available: 6, drifted: 0, failed: 0 });
     expect(work.status?.appliedRevision).toBe('1');
     expect(work.status?.observedGeneration).toBe(work.metadata.generation);
     const gadget = await member.spokeAdmin.get({ apiVersion: `${group}/v1`, kind: 'Gadget' }, 'g1', ns);
     expect(gadget.metadata.labels?.[WORK_LABEL]).toBe(`${member.hubNamespace}.web`);
     const deployment = await member.spokeAdmin.get(deploymentType, 'web', ns);
-    expect(deployment.metadata.managedFields).toEqual(expect.arrayContaining([expect.objectContaining({ manager: 'flotilla-agent', operation: 'Apply' })]));
+    expect(deployment.metadata.managedFields).toEqual(
+      expect.arrayContaining([expect.objectContaining({ manager: 'flotilla-agent', operation: 'Apply' })]),
+    );
   });
 
   it('makes no write when nothing changed: the Work status and the spoke are left alone', async () => {
     const before = await readWork(member, 'web');
     const spokeWrites = writes(running.spoke.requestCounts());
     // Touch the Work's labels (a new generation is not needed for a resync): the agent reconciles it.
-    await member.hubAdmin.patch({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work' }, 'web', member.hubNamespace, { metadata: { labels: { touched: 'yes' } } }, { type: 'merge' });
-    await eventually(() => { expect(running.agent.stats().pending).toBe(0); });
+    await member.hubAdmin.patch(
+      { apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work' },
+      'web',
+      member.hubNamespace,
+      { metadata: { labels: { touched: 'yes' } } },
+      { type: 'merge' },
+    );
+    await eventually(() => {
+      expect(running.agent.stats().pending).toBe(0);
+    });
     const reconcilesBefore = running.agent.stats().reconciles;
-    await member.hubAdmin.patch({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work' }, 'web', member.hubNamespace, { metadata: { labels: { touched: 'twice' } } }, { type: 'merge' });
+    await member.hubAdmin.patch(
+      { apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work' },
+      'web',
+      member.hubNamespace,
+      { metadata: { labels: { touched: 'twice' } } },
+      { type: 'merge' },
+    );
     await eventually(() => {
       expect(running.agent.stats().reconciles).toBeGreaterThan(reconcilesBefore);
       expect(running.agent.stats().pending).toBe(0);
@@ -87,11 +129,23 @@ describe('the Work agent applies Works to its spoke', () => {
   });
 
   it('prunes a manifest removed from the Work, and keeps (releases) one removed under the Orphan policy', async () => {
-    await writeWork(member, 'web', manifests.filter((m) => m.kind !== 'ConfigMap'), undefined, '2');
+    await writeWork(
+      member,
+      'web',
+      manifests.filter((m) => m.kind !== 'ConfigMap'),
+      undefined,
+      '2',
+    );
     await eventually(async () => {
       expect(await member.spokeAdmin.getOrNull(configMapType, 'settings', ns)).toBeNull();
     });
-    await writeWork(member, 'web', manifests.filter((m) => m.kind !== 'ConfigMap' && m.kind !== 'Service'), { deletionPolicy: 'Orphan' }, '3');
+    await writeWork(
+      member,
+      'web',
+      manifests.filter((m) => m.kind !== 'ConfigMap' && m.kind !== 'Service'),
+      { deletionPolicy: 'Orphan' },
+      '3',
+    );
     const released = await eventually(async () => {
       const work = await readWork(member, 'web');
       expect(work.status?.counts?.total).toBe(4);
@@ -104,13 +158,27 @@ describe('the Work agent applies Works to its spoke', () => {
   });
 
   it('reports a conflict for an unowned object under adoption Never and adopts it under Always', async () => {
-    await member.spokeAdmin.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'legacy', namespace: ns }, data: { owner: 'someone' } });
-    const legacy: Manifest = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'legacy', namespace: ns }, data: { owner: 'flotilla' } };
+    await member.spokeAdmin.create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'legacy', namespace: ns },
+      data: { owner: 'someone' },
+    });
+    const legacy: Manifest = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'legacy', namespace: ns },
+      data: { owner: 'flotilla' },
+    };
     await writeWork(member, 'legacy', [legacy]);
     await eventually(async () => {
       const work = await readWork(member, 'legacy');
       expect(condition(work, 'Applied')).toBe('False');
-      expect(work.status?.manifests?.[0]).toMatchObject({ name: 'legacy', applied: false, message: expect.stringContaining('adoption policy is Never') });
+      expect(work.status?.manifests?.[0]).toMatchObject({
+        name: 'legacy',
+        applied: false,
+        message: expect.stringContaining('adoption policy is Never'),
+      });
     });
     expect((await member.spokeAdmin.get(configMapType, 'legacy', ns)).data).toEqual({ owner: 'someone' });
 
@@ -119,12 +187,20 @@ describe('the Work agent applies Works to its spoke', () => {
       const work = await readWork(member, 'legacy');
       expect(condition(work, 'Applied')).toBe('True');
       const live = await member.spokeAdmin.get(configMapType, 'legacy', ns);
-      expect({ data: live.data, mark: live.metadata.labels?.[WORK_LABEL] }).toEqual({ data: { owner: 'flotilla' }, mark: `${member.hubNamespace}.legacy` });
+      expect({ data: live.data, mark: live.metadata.labels?.[WORK_LABEL] }).toEqual({
+        data: { owner: 'flotilla' },
+        mark: `${member.hubNamespace}.legacy`,
+      });
     });
   });
 
   it('takes over what an older agent applied as field manager flotilla, so a key dropped from the manifest is removed', async () => {
-    const settings = (data: Record<string, string>): Manifest => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: ns }, data });
+    const settings = (data: Record<string, string>): Manifest => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'settings', namespace: ns },
+      data,
+    });
     await writeWork(member, 'settings', [settings({ kept: '1', dropped: '2' })]);
     const applied = await eventually(async () => {
       const live = await member.spokeAdmin.get(configMapType, 'settings', ns);
@@ -134,7 +210,13 @@ describe('the Work agent applies Works to its spoke', () => {
     // As an agent before flotilla-agent existed left it: its Apply entry under the manager `flotilla`.
     const index = (applied.metadata.managedFields ?? []).findIndex((f) => (f as { manager?: string }).manager === 'flotilla-agent');
     expect(index).toBeGreaterThanOrEqual(0);
-    await member.spokeAdmin.patch(configMapType, 'settings', ns, [{ op: 'replace', path: `/metadata/managedFields/${index}/manager`, value: 'flotilla' }], { type: 'json' });
+    await member.spokeAdmin.patch(
+      configMapType,
+      'settings',
+      ns,
+      [{ op: 'replace', path: `/metadata/managedFields/${index}/manager`, value: 'flotilla' }],
+      { type: 'json' },
+    );
 
     await writeWork(member, 'settings', [settings({ kept: '1' })]);
     await eventually(async () => {

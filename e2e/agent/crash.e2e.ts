@@ -37,20 +37,28 @@ describe('the Work agent killed at any point', () => {
 
   function startAgent(crashAt?: string): ChildProcess {
     const config: AgentProcessConfig = {
-      hub: member.hubCredentials, spokeKubeconfig: plane(member.spokeName).kubeconfigPath, cluster: member.cluster, systemNamespace: member.systemNamespace,
+      hub: member.hubCredentials,
+      spokeKubeconfig: plane(member.spokeName).kubeconfigPath,
+      cluster: member.cluster,
+      systemNamespace: member.systemNamespace,
     };
     const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'e2e', 'agent', 'agent-process.ts')], {
-      cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'],
+      cwd: repoRoot,
+      stdio: ['ignore', 'ignore', 'inherit'],
       env: { ...process.env, FLOTILLA_E2E_AGENT: JSON.stringify(config), ...(crashAt ? { FLOTILLA_AGENT_CRASH_AT: crashAt } : {}) },
     });
     agent = child;
     return child;
   }
 
-  const exited = (child: ChildProcess): Promise<NodeJS.Signals | null> => new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve(child.signalCode);
-    else child.once('exit', (_code, signal) => { resolve(signal); });
-  });
+  const exited = (child: ChildProcess): Promise<NodeJS.Signals | null> =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) resolve(child.signalCode);
+      else
+        child.once('exit', (_code, signal) => {
+          resolve(signal);
+        });
+    });
 
   /** SIGKILLs the agent as soon as `ready` holds (polled every 10 ms), then waits for it to be gone. */
   async function killWhen(label: string, ready: () => boolean, timeoutMs = 120_000): Promise<void> {
@@ -72,30 +80,44 @@ describe('the Work agent killed at any point', () => {
     return killWhen(label, () => Date.now() >= until);
   };
 
-  const names = (from: number, to: number): string[] => Array.from({ length: to - from }, (_, i) => `cm-${String(from + i).padStart(3, '0')}`);
+  const names = (from: number, to: number): string[] =>
+    Array.from({ length: to - from }, (_, i) => `cm-${String(from + i).padStart(3, '0')}`);
   const work = (round: number, cms: readonly string[]): Manifest[] => [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
-    ...cms.map((name): Manifest => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data: { round: String(round) } })),
+    ...cms.map((name): Manifest => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace: ns },
+      data: { round: String(round) },
+    })),
   ];
   /** The Work's ConfigMaps on the spoke (not the kube-root-ca.crt every namespace gets). */
   const live = (): KubeObject[] => witness.configMaps.store.list().filter((cm) => cm.metadata.name?.startsWith('cm-'));
-  const inRound = (round: number): number => live().filter((cm) => (cm.data as Record<string, string> | undefined)?.round === String(round)).length;
+  const inRound = (round: number): number =>
+    live().filter((cm) => (cm.data as Record<string, string> | undefined)?.round === String(round)).length;
 
   async function converged(round: number, cms: readonly string[]): Promise<void> {
-    await eventually(async () => {
-      expect(live().map((cm) => cm.metadata.name).sort()).toEqual([...cms].sort());
-      expect(inRound(round)).toBe(cms.length);
-      const status = await readWork(member, 'crash');
-      expect(status.status?.appliedRevision).toBe(String(round));
-      expect(condition(status, 'Applied')).toBe('True');
-    }, { timeoutMs: 120_000, intervalMs: 250 });
+    await eventually(
+      async () => {
+        expect(
+          live()
+            .map((cm) => cm.metadata.name)
+            .sort(),
+        ).toEqual([...cms].sort());
+        expect(inRound(round)).toBe(cms.length);
+        const status = await readWork(member, 'crash');
+        expect(status.status?.appliedRevision).toBe(String(round));
+        expect(condition(status, 'Applied')).toBe('True');
+      },
+      { timeoutMs: 120_000, intervalMs: 250 },
+    );
   }
 
   beforeAll(async () => {
     member = await registerMember('spoke-2');
     const record = (object: KubeObject): void => {
       if (object.kind === 'ConfigMap' && !object.metadata.name?.startsWith('cm-')) return;
-      const name = object.kind === 'Namespace' ? '' : object.metadata.name ?? '';
+      const name = object.kind === 'Namespace' ? '' : (object.metadata.name ?? '');
       const uid = object.metadata.uid ?? '';
       const first = witness.uids.get(name);
       if (first === undefined) witness.uids.set(name, uid);
@@ -107,10 +129,12 @@ describe('the Work agent killed at any point', () => {
     for (const informer of [configMaps, namespaces]) {
       informer.addHandler({
         onAdd: record,
-        onUpdate: (_old, current) => { record(current); },
+        onUpdate: (_old, current) => {
+          record(current);
+        },
         onDelete: (object) => {
           if (object.kind === 'ConfigMap' && !object.metadata.name?.startsWith('cm-')) return;
-          witness.deleted.push(object.kind === 'Namespace' ? '' : object.metadata.name ?? '');
+          witness.deleted.push(object.kind === 'Namespace' ? '' : (object.metadata.name ?? ''));
         },
       });
       void informer.run(stopWatching.signal);
@@ -124,7 +148,9 @@ describe('the Work agent killed at any point', () => {
       await exited(agent);
     }
     stopWatching.abort();
-    await member.hubAdmin.delete({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work' }, 'crash', member.hubNamespace).catch(() => undefined);
+    await member.hubAdmin
+      .delete({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work' }, 'crash', member.hubNamespace)
+      .catch(() => undefined);
     await member.spokeAdmin.delete(namespaceType, ns).catch(() => undefined);
     await unregisterMember(member);
   });
@@ -147,12 +173,21 @@ describe('the Work agent killed at any point', () => {
 
     // Updates of every ConfigMap, killed at a share applied or after a delay, sometimes before the
     // previous round was finished.
-    const updates: ({ share: number } | { ms: number })[] = [{ share: 0.05 }, { ms: 400 }, { share: 0.4 }, { ms: 1200 }, { share: 0.8 }, { ms: 2500 }, { share: 0.95 }];
+    const updates: ({ share: number } | { ms: number })[] = [
+      { share: 0.05 },
+      { ms: 400 },
+      { share: 0.4 },
+      { ms: 1200 },
+      { share: 0.8 },
+      { ms: 2500 },
+      { share: 0.95 },
+    ];
     let round = 1;
     for (const [index, point] of updates.entries()) {
       round++;
       await writeWork(member, 'crash', work(round, desired), undefined, String(round));
-      if ('share' in point) await killWhen(`update ${String(round)}: ${String(point.share * 100)}% applied`, () => inRound(round) >= point.share * COUNT);
+      if ('share' in point)
+        await killWhen(`update ${String(round)}: ${String(point.share * 100)}% applied`, () => inRound(round) >= point.share * COUNT);
       else await killAfter(`update ${String(round)}: ${String(point.ms)} ms after the new Work`, point.ms);
       startAgent(index === 2 ? 'after-intent' : undefined);
       if (index === 2) {

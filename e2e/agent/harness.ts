@@ -2,7 +2,15 @@
 // identity (memberAccessObjects + a TokenRequest token), the agent component running in-process
 // against the hub as that identity and against a spoke as its admin, and helpers to write Works.
 import { Buffer } from 'node:buffer';
-import { agentServiceAccount, apiVersion, memberNamespace, WorkType, type ApplyOptions, type Manifest, type Work } from '../../src/api/index.js';
+import {
+  agentServiceAccount,
+  apiVersion,
+  memberNamespace,
+  WorkType,
+  type ApplyOptions,
+  type Manifest,
+  type Work,
+} from '../../src/api/index.js';
 import { startWorkAgent, type WorkAgent, type WorkAgentOptions } from '../../src/agent/work-agent.js';
 import { crdDirectory, installCrds, readCrds } from '../../src/cli/install.js';
 import { memberAccessObjects } from '../../src/hub/membercluster/access.js';
@@ -45,9 +53,13 @@ export async function registerMember(spokeName: PlaneName): Promise<Member> {
     await hubAdmin.apply(object, { fieldManager: 'flotilla-e2e', force: true });
   }
   const hubNamespace = memberNamespace(cluster);
-  const tokenRequest = await hubAdmin.request<{ status: { token: string } }>('POST', `/api/v1/namespaces/${hubNamespace}/serviceaccounts/${agentServiceAccount(memberCluster.metadata.uid ?? '')}/token`, {
-    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
-  });
+  const tokenRequest = await hubAdmin.request<{ status: { token: string } }>(
+    'POST',
+    `/api/v1/namespaces/${hubNamespace}/serviceaccounts/${agentServiceAccount(memberCluster.metadata.uid ?? '')}/token`,
+    {
+      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
+    },
+  );
   const hubCluster = plane('hub').kubeConfig().getCurrentCluster();
   const hubCredentials = {
     server: hubAdmin.server,
@@ -75,12 +87,20 @@ export interface RunningAgent {
 }
 
 /** Starts the Work agent in-process; FLOTILLA_E2E_LOG=debug|info|warn shows its logs. */
-export async function runAgent(member: Member, extra: Pick<WorkAgentOptions, 'memberUID' | 'trustRecheckMs' | 'metrics'> = {}): Promise<RunningAgent> {
+export async function runAgent(
+  member: Member,
+  extra: Pick<WorkAgentOptions, 'memberUID' | 'trustRecheckMs' | 'metrics'> = {},
+): Promise<RunningAgent> {
   const controller = new AbortController();
   const spoke = adminKube(member.spokeName);
   const level = process.env.FLOTILLA_E2E_LOG;
   const agent = await startWorkAgent({
-    ...extra, hub: member.hubAsAgent, spoke, cluster: member.cluster, systemNamespace: member.systemNamespace, signal: controller.signal,
+    ...extra,
+    hub: member.hubAsAgent,
+    spoke,
+    cluster: member.cluster,
+    systemNamespace: member.systemNamespace,
+    signal: controller.signal,
     logger: level ? createLogger({ component: `agent-${member.cluster}`, level }) : silentLogger(),
   });
   return {
@@ -95,9 +115,18 @@ export async function runAgent(member: Member, extra: Pick<WorkAgentOptions, 'me
 }
 
 /** Writes the Work(s) of one source through the hub-side function, as the hub operator will. */
-export async function writeWork(member: Member, name: string, manifests: readonly Manifest[], applyOptions?: ApplyOptions, revision = '1'): Promise<Work[]> {
+export async function writeWork(
+  member: Member,
+  name: string,
+  manifests: readonly Manifest[],
+  applyOptions?: ApplyOptions,
+  revision = '1',
+): Promise<Work[]> {
   const result = workObjects({
-    cluster: member.cluster, name, manifests, ...(applyOptions ? { applyOptions } : {}),
+    cluster: member.cluster,
+    name,
+    manifests,
+    ...(applyOptions ? { applyOptions } : {}),
     source: { kind: 'GlobalService', namespace: 'fleet-agent-e2e', name, generation: 1, revision },
   });
   if (!result.ok) throw new Error(result.message);
@@ -119,9 +148,12 @@ export function webApp(ns: string): Manifest[] {
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: ns }, data: { mode: 'fast' } },
     {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: ns },
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: ns },
       spec: {
-        replicas: 2, selector: { matchLabels: { app: 'web' } },
+        replicas: 2,
+        selector: { matchLabels: { app: 'web' } },
         template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] } },
       },
     },

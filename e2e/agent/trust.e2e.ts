@@ -7,7 +7,17 @@ import { apiVersion, WorkType } from '../../src/api/index.js';
 import { createAgentMetrics } from '../../src/agent/metrics.js';
 import type { KubeObject } from '../../src/runtime/kube.js';
 import { eventually, uniqueName } from '../framework/index.js';
-import { condition, readWork, registerMember, runAgent, unregisterMember, webApp, writeWork, type Member, type RunningAgent } from './harness.js';
+import {
+  condition,
+  readWork,
+  registerMember,
+  runAgent,
+  unregisterMember,
+  webApp,
+  writeWork,
+  type Member,
+  type RunningAgent,
+} from './harness.js';
 
 const configMapType = { apiVersion: 'v1', kind: 'ConfigMap' };
 const namespaceType = { apiVersion: 'v1', kind: 'Namespace' };
@@ -25,7 +35,9 @@ async function uids(member: Member, ns: string): Promise<(string | undefined)[]>
 /** The agent's Warning Events on the spoke, about its bootstrap Secret in its system namespace. */
 async function agentWarnings(member: Member): Promise<KubeObject[]> {
   const events = await member.spokeAdmin.list({ apiVersion: 'v1', kind: 'Event' }, { namespace: member.systemNamespace });
-  return events.items.filter((e) => e.type === 'Warning' && (e.involvedObject as { name?: string } | undefined)?.name === 'flotilla-agent-bootstrap');
+  return events.items.filter(
+    (e) => e.type === 'Warning' && (e.involvedObject as { name?: string } | undefined)?.name === 'flotilla-agent-bootstrap',
+  );
 }
 
 /** Holds for `ms`: samples `check` every 500 ms and fails at the first sample that throws. */
@@ -37,9 +49,12 @@ async function holdsFor(ms: number, check: () => Promise<void>): Promise<void> {
 }
 
 async function applied(member: Member, work: string): Promise<void> {
-  await eventually(async () => {
-    expect(condition(await readWork(member, work), 'Applied')).toBe('True');
-  }, { timeoutMs: 60_000 });
+  await eventually(
+    async () => {
+      expect(condition(await readWork(member, work), 'Applied')).toBe('True');
+    },
+    { timeoutMs: 60_000 },
+  );
 }
 
 describe('an agent that cannot trust its hub', () => {
@@ -69,16 +84,21 @@ describe('an agent that cannot trust its hub', () => {
     // its Work: to an agent that believed the hub, an empty hub.
     await member.hubAdmin.delete({ apiVersion, kind: 'MemberCluster' }, member.cluster, undefined, { propagationPolicy: 'Orphan' });
     await member.hubAdmin.delete(WorkType, 'trust', member.hubNamespace);
-    await eventually(async () => {
-      expect(running?.agent.stats().hubTrust).toBe('Revoked');
-      const warnings = await agentWarnings(member);
-      expect(warnings.map((e) => e.reason)).toContain('HubAccessRevoked');
-      // Gone, or still held by the garbage collector's orphan finalizer: either way, leaving its fleet.
-      expect(warnings.find((e) => e.reason === 'HubAccessRevoked')?.message).toMatch(new RegExp(`MemberCluster ${member.cluster} (no longer exists|is being deleted)`));
-      const text = await registry.metrics();
-      expect(text).toContain('flotilla_agent_hub_trust{state="Revoked"} 1');
-      expect(text).toContain('flotilla_agent_hub_trust{state="Trusted"} 0');
-    }, { timeoutMs: 30_000 });
+    await eventually(
+      async () => {
+        expect(running?.agent.stats().hubTrust).toBe('Revoked');
+        const warnings = await agentWarnings(member);
+        expect(warnings.map((e) => e.reason)).toContain('HubAccessRevoked');
+        // Gone, or still held by the garbage collector's orphan finalizer: either way, leaving its fleet.
+        expect(warnings.find((e) => e.reason === 'HubAccessRevoked')?.message).toMatch(
+          new RegExp(`MemberCluster ${member.cluster} (no longer exists|is being deleted)`),
+        );
+        const text = await registry.metrics();
+        expect(text).toContain('flotilla_agent_hub_trust{state="Revoked"} 1');
+        expect(text).toContain('flotilla_agent_hub_trust{state="Trusted"} 0');
+      },
+      { timeoutMs: 30_000 },
+    );
     await holdsFor(12_000, async () => {
       expect(await uids(member, ns)).toEqual(before);
     });
@@ -87,23 +107,36 @@ describe('an agent that cannot trust its hub', () => {
   it('with another MemberCluster uid than it joined with: takes no new content, prunes nothing, keeps correcting drift', async () => {
     // The same name on the hub, another object: what a rebuilt hub, or a re-join elsewhere, looks like.
     const current = await member.hubAdmin.getOrNull({ apiVersion, kind: 'MemberCluster' }, member.cluster);
-    if (!current) await member.hubAdmin.create({ apiVersion, kind: 'MemberCluster', metadata: { name: member.cluster }, spec: { fleet: 'agent-e2e' } });
+    if (!current)
+      await member.hubAdmin.create({ apiVersion, kind: 'MemberCluster', metadata: { name: member.cluster }, spec: { fleet: 'agent-e2e' } });
     await running?.stop();
     running = await runAgent(member, { memberUID: 'the-uid-recorded-at-join', trustRecheckMs: 1_000 });
     const before = await uids(member, ns);
     const fresh = uniqueName('fresh');
     await writeWork(member, 'fresh', [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: fresh } }]);
 
-    await eventually(async () => {
-      expect(running?.agent.stats().hubTrust).toBe('IdentityChanged');
-      const warning = (await agentWarnings(member)).find((e) => e.reason === 'HubIdentityChanged');
-      expect(warning?.message).toContain('not the-uid-recorded-at-join');
-    }, { timeoutMs: 30_000 });
+    await eventually(
+      async () => {
+        expect(running?.agent.stats().hubTrust).toBe('IdentityChanged');
+        const warning = (await agentWarnings(member)).find((e) => e.reason === 'HubIdentityChanged');
+        expect(warning?.message).toContain('not the-uid-recorded-at-join');
+      },
+      { timeoutMs: 30_000 },
+    );
     // Drift on what it applied is still corrected, from its local copy.
-    await member.spokeAdmin.patch(configMapType, 'settings', ns, { data: { mode: 'slow' } }, { type: 'merge', fieldManager: 'kubectl-edit' });
-    await eventually(async () => {
-      expect((await member.spokeAdmin.get(configMapType, 'settings', ns)).data).toEqual({ mode: 'fast' });
-    }, { timeoutMs: 10_000 });
+    await member.spokeAdmin.patch(
+      configMapType,
+      'settings',
+      ns,
+      { data: { mode: 'slow' } },
+      { type: 'merge', fieldManager: 'kubectl-edit' },
+    );
+    await eventually(
+      async () => {
+        expect((await member.spokeAdmin.get(configMapType, 'settings', ns)).data).toEqual({ mode: 'fast' });
+      },
+      { timeoutMs: 10_000 },
+    );
     await holdsFor(8_000, async () => {
       expect(await uids(member, ns)).toEqual(before);
       expect(await member.spokeAdmin.getOrNull(namespaceType, fresh)).toBeNull();

@@ -34,8 +34,11 @@ describe('examples/', () => {
   it('shows a realistic fleet: a Fleet, three clusters, two groups, a service and a policy bundle', () => {
     const count = (kind: string) => flotillaExamples.filter((object) => object.kind === kind).length;
     expect({
-      Fleet: count('Fleet'), MemberCluster: count('MemberCluster'), ClusterGroup: count('ClusterGroup'),
-      GlobalService: count('GlobalService'), PolicyBundle: count('PolicyBundle'),
+      Fleet: count('Fleet'),
+      MemberCluster: count('MemberCluster'),
+      ClusterGroup: count('ClusterGroup'),
+      GlobalService: count('GlobalService'),
+      PolicyBundle: count('PolicyBundle'),
     }).toEqual({ Fleet: 1, MemberCluster: 3, ClusterGroup: 2, GlobalService: 1, PolicyBundle: 1 });
     const service = JSON.stringify(flotillaExamples.find((object) => object.kind === 'GlobalService'));
     for (const kind of ['Deployment', 'Service', 'ConfigMap']) expect(service).toContain(`"kind":"${kind}"`);

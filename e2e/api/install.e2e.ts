@@ -11,7 +11,9 @@ interface Crd {
   spec: { versions: { schema: unknown }[] };
 }
 
-const crdFiles = readdirSync(join(repoRoot, 'crds')).filter((file) => file.endsWith('.yaml')).sort();
+const crdFiles = readdirSync(join(repoRoot, 'crds'))
+  .filter((file) => file.endsWith('.yaml'))
+  .sort();
 const crdsOnDisk = crdFiles.map((file) => yaml.load(readFileSync(join(repoRoot, 'crds', file), 'utf8')) as Crd);
 const names = crdsOnDisk.map((crd) => crd.metadata.name);
 
@@ -28,7 +30,13 @@ describe('flotilla install', () => {
     expect(result.stdout.trim().split('\n')).toEqual(names.map((name) => `customresourcedefinition/${name} established`));
 
     // Established right away, without waiting: the command waited already.
-    const established = await kubectlOk('hub', ['get', 'crd', ...names, '-o', 'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Established")].status}{" "}{end}']);
+    const established = await kubectlOk('hub', [
+      'get',
+      'crd',
+      ...names,
+      '-o',
+      'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Established")].status}{" "}{end}',
+    ]);
     expect(established.trim().split(' ')).toEqual(names.map(() => 'True'));
     expect((await kubectl('hub', ['get', 'works', '-A'])).code).toBe(0);
 

@@ -87,7 +87,11 @@ describe('defaults', () => {
       driftPolicy: 'Correct',
       heartbeatTimeout: '5m',
       restrictions: {
-        globalServices: { deniedNamespaces: ['kube-system', 'kube-public', 'kube-node-lease', 'flotilla-system'], deniedKinds: [{ group: 'admissionregistration.k8s.io', kind: '*' }], rbac: 'Restricted' },
+        globalServices: {
+          deniedNamespaces: ['kube-system', 'kube-public', 'kube-node-lease', 'flotilla-system'],
+          deniedKinds: [{ group: 'admissionregistration.k8s.io', kind: '*' }],
+          rbac: 'Restricted',
+        },
         policyBundles: { deniedNamespaces: ['kube-system', 'kube-public', 'kube-node-lease', 'flotilla-system'], rbac: 'Restricted' },
       },
     });
@@ -98,7 +102,9 @@ describe('defaults', () => {
   it('a minimal GlobalService is stored with its deletion and adoption defaults', async () => {
     const object = namespacedBuilders(namespace).globalService({}, 'minimal');
     await kubectlOk('hub', ['apply', '-f', '-'], JSON.stringify(object));
-    const stored = JSON.parse(await kubectlOk('hub', ['get', 'globalservice', 'minimal', '-n', namespace, '-o', 'json'])) as { spec: unknown };
+    const stored = JSON.parse(await kubectlOk('hub', ['get', 'globalservice', 'minimal', '-n', namespace, '-o', 'json'])) as {
+      spec: unknown;
+    };
     expect(stored.spec).toMatchObject({ deletionPolicy: 'Delete', adoption: 'Never' });
     const validated = validators.GlobalService(object);
     expect(validated.valid ? validated.object.spec : undefined).toEqual(stored.spec);

@@ -12,7 +12,15 @@ import yaml from 'js-yaml';
 import { startWorkAgent } from '../../src/agent/work-agent.js';
 import { parseBootstrap } from '../../src/agent/bootstrap.js';
 import { apiVersion, finalizer, labels, type GlobalService } from '../../src/api/index.js';
-import { findCondition, kubeFromFile, kubeFromToken, silentLogger, type Condition, type Kube, type KubeObject } from '../../src/runtime/index.js';
+import {
+  findCondition,
+  kubeFromFile,
+  kubeFromToken,
+  silentLogger,
+  type Condition,
+  type Kube,
+  type KubeObject,
+} from '../../src/runtime/index.js';
 import { eventually, kubectlOk, plane, repoRoot, uniqueName, type PlaneName } from '../framework/index.js';
 import { runFlotilla, startProgram, stopAll } from '../membership/processes.js';
 
@@ -28,17 +36,27 @@ const ClusterRoleType = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Clu
 const stops: (() => Promise<void>)[] = [];
 
 const spokes: { plane: PlaneName; name: string; labels: string[]; kube: Kube }[] = [
-  { plane: 'spoke-1', name: uniqueName('eu-west'), labels: ['env=prod', 'region=eu-west', 'tier=canary'], kube: kubeFromFile(plane('spoke-1').kubeconfigPath) },
-  { plane: 'spoke-2', name: uniqueName('eu-central'), labels: ['env=prod', 'region=eu-central'], kube: kubeFromFile(plane('spoke-2').kubeconfigPath) },
+  {
+    plane: 'spoke-1',
+    name: uniqueName('eu-west'),
+    labels: ['env=prod', 'region=eu-west', 'tier=canary'],
+    kube: kubeFromFile(plane('spoke-1').kubeconfigPath),
+  },
+  {
+    plane: 'spoke-2',
+    name: uniqueName('eu-central'),
+    labels: ['env=prod', 'region=eu-central'],
+    kube: kubeFromFile(plane('spoke-2').kubeconfigPath),
+  },
 ];
-const [one, two] = spokes as [typeof spokes[number], typeof spokes[number]];
+const [one, two] = spokes as [(typeof spokes)[number], (typeof spokes)[number]];
 
 /** The examples' web service, in this run's workspace and namespace. */
 function exampleService(): Service {
   const service = yaml.load(readFileSync(join(repoRoot, 'examples', '30-web-service.yaml'), 'utf8')) as Service;
-  const manifests = (service.spec.source.manifests ?? []).map((m) => (m.kind === 'Namespace'
-    ? { ...m, metadata: { ...m.metadata, name: ns } }
-    : { ...m, metadata: { ...m.metadata, namespace: ns } }));
+  const manifests = (service.spec.source.manifests ?? []).map((m) =>
+    m.kind === 'Namespace' ? { ...m, metadata: { ...m.metadata, name: ns } } : { ...m, metadata: { ...m.metadata, namespace: ns } },
+  );
   return {
     ...service,
     metadata: { name: 'web', namespace: workspace },
@@ -49,19 +67,26 @@ function exampleService(): Service {
 const service = (name: string): Promise<Service> => hub.get<Service>(ServiceType, name, workspace);
 const condition = (s: Service, type: string): Condition | undefined => findCondition(s.status?.conditions, type);
 const greeting = async (spoke: typeof one): Promise<string | undefined> => {
-  const cm = await spoke.kube.getOrNull<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap' }, 'web-config', ns);
+  const cm = await spoke.kube.getOrNull<KubeObject & { data?: Record<string, string> }>(
+    { apiVersion: 'v1', kind: 'ConfigMap' },
+    'web-config',
+    ns,
+  );
   return cm?.data?.greeting;
 };
 
 async function readyAt(name: string, revision?: string): Promise<Service> {
-  return eventually(async () => {
-    const s = await service(name);
-    expect(condition(s, 'Ready')?.status).toBe('True');
-    expect(s.status?.observedGeneration).toBe(s.metadata.generation);
-    if (revision !== undefined) expect(s.status?.revision).toBe(revision);
-    expect(s.status?.clusters).toMatchObject({ targeted: 2, updated: 2, available: 2, failed: 0 });
-    return s;
-  }, { timeoutMs: 120_000, intervalMs: 500 });
+  return eventually(
+    async () => {
+      const s = await service(name);
+      expect(condition(s, 'Ready')?.status).toBe('True');
+      expect(s.status?.observedGeneration).toBe(s.metadata.generation);
+      if (revision !== undefined) expect(s.status?.revision).toBe(revision);
+      expect(s.status?.clusters).toMatchObject({ targeted: 2, updated: 2, available: 2, failed: 0 });
+      return s;
+    },
+    { timeoutMs: 120_000, intervalMs: 500 },
+  );
 }
 
 beforeAll(async () => {
@@ -71,31 +96,62 @@ beforeAll(async () => {
   stops.push(() => hubProgram.stop());
   await hub.create({ apiVersion, kind: 'Fleet', metadata: { name: fleet } });
   for (const spoke of spokes) {
-    const joined = await runFlotilla(['join', spoke.name, '--fleet', fleet, ...spoke.labels.flatMap((l) => ['--label', l]), '--kubeconfig', hubConfig]);
+    const joined = await runFlotilla([
+      'join',
+      spoke.name,
+      '--fleet',
+      fleet,
+      ...spoke.labels.flatMap((l) => ['--label', l]),
+      '--kubeconfig',
+      hubConfig,
+    ]);
     if (joined.code !== 0) throw new Error(`flotilla join failed: ${joined.stderr}`);
     const secret = (yaml.loadAll(joined.stdout) as KubeObject[]).find((o) => o.kind === 'Secret');
     if (!secret) throw new Error('the bootstrap holds no Secret');
     await kubectlOk(spoke.plane, ['apply', '-f', '-'], joined.stdout);
     // The Work side of the agent, in-process, as the agent's own hub identity from the bootstrap.
     const credentials = parseBootstrap(secret);
-    const hubAsAgent = kubeFromToken({ server: credentials.server, token: credentials.token, caData: credentials.caData }, { userAgent: 'flotilla-agent-e2e' });
+    const hubAsAgent = kubeFromToken(
+      { server: credentials.server, token: credentials.token, caData: credentials.caData },
+      { userAgent: 'flotilla-agent-e2e' },
+    );
     const controller = new AbortController();
-    const agent = await startWorkAgent({ hub: hubAsAgent, spoke: spoke.kube, cluster: spoke.name, signal: controller.signal, logger: silentLogger() });
+    const agent = await startWorkAgent({
+      hub: hubAsAgent,
+      spoke: spoke.kube,
+      cluster: spoke.name,
+      signal: controller.signal,
+      logger: silentLogger(),
+    });
     stops.push(async () => {
       controller.abort(new Error('done'));
       await agent.done;
       hubAsAgent.close();
     });
   }
-  await hub.apply({ apiVersion, kind: 'ClusterGroup', metadata: { name: 'europe', namespace: workspace }, spec: { clusterSelector: { matchExpressions: [{ key: 'region', operator: 'In', values: ['eu-west', 'eu-central'] }] }, excludeClusterNames: [one.name] } }, { fieldManager: 'e2e' });
+  await hub.apply(
+    {
+      apiVersion,
+      kind: 'ClusterGroup',
+      metadata: { name: 'europe', namespace: workspace },
+      spec: {
+        clusterSelector: { matchExpressions: [{ key: 'region', operator: 'In', values: ['eu-west', 'eu-central'] }] },
+        excludeClusterNames: [one.name],
+      },
+    },
+    { fieldManager: 'e2e' },
+  );
 }, 180_000);
 
 afterAll(async () => {
   await hub.delete(BundleType, 'baseline', workspace).catch(() => undefined);
   for (const name of ['web', 'rival', 'claimant', 'refused']) await hub.delete(ServiceType, name, workspace).catch(() => undefined);
-  await eventually(async () => {
-    expect((await hub.list(ServiceType, { namespace: workspace })).items).toHaveLength(0);
-  }, { timeoutMs: 60_000 }).catch(() => undefined);
+  await eventually(
+    async () => {
+      expect((await hub.list(ServiceType, { namespace: workspace })).items).toHaveLength(0);
+    },
+    { timeoutMs: 60_000 },
+  ).catch(() => undefined);
   for (const stop of stops.reverse()) await stop();
   await stopAll();
   for (const spoke of spokes) {
@@ -110,14 +166,15 @@ afterAll(async () => {
 describe('GlobalService on two spokes', () => {
   let first = '';
 
-  it('runs the examples\' web service on both spokes, each with its own values, Ready', async () => {
+  it("runs the examples' web service on both spokes, each with its own values, Ready", async () => {
     await hub.create(exampleService());
     const s = await readyAt('web');
     first = s.status?.revision ?? '';
     expect(await greeting(one)).toBe(`hello from ${one.name} in eu-west`);
     expect(await greeting(two)).toBe(`hello from ${two.name} in eu-central`);
     const replicas = async (spoke: typeof one): Promise<number | undefined> =>
-      (await spoke.kube.get<KubeObject & { spec: { replicas?: number } }>({ apiVersion: 'apps/v1', kind: 'Deployment' }, 'web', ns)).spec.replicas;
+      (await spoke.kube.get<KubeObject & { spec: { replicas?: number } }>({ apiVersion: 'apps/v1', kind: 'Deployment' }, 'web', ns)).spec
+        .replicas;
     expect(await replicas(one)).toBe(2);
     expect(await replicas(two)).toBe(4); // the europe override; eu-west is excluded from the group
     expect((await service('web')).metadata.finalizers).toContain(finalizer);
@@ -130,28 +187,41 @@ describe('GlobalService on two spokes', () => {
     if (!override) throw new Error('the example has no greeting override');
     override.value = 'howdy from ${cluster.name}';
     await hub.update(edited);
-    const second = await eventually(async () => {
-      const s = await readyAt('web');
-      expect(s.status?.revision).not.toBe(first);
-      return s.status?.revision ?? '';
-    }, { timeoutMs: 120_000 });
-    await eventually(async () => { expect(await greeting(two)).toBe(`howdy from ${two.name}`); });
+    const second = await eventually(
+      async () => {
+        const s = await readyAt('web');
+        expect(s.status?.revision).not.toBe(first);
+        return s.status?.revision ?? '';
+      },
+      { timeoutMs: 120_000 },
+    );
+    await eventually(async () => {
+      expect(await greeting(two)).toBe(`howdy from ${two.name}`);
+    });
     expect(await greeting(one)).toBe(`howdy from ${one.name}`);
 
     const current = await service('web');
     await hub.update({ ...current, spec: live.spec });
     await readyAt('web', first);
     expect(second).not.toBe(first);
-    await eventually(async () => { expect(await greeting(one)).toBe(`hello from ${one.name} in eu-west`); });
+    await eventually(async () => {
+      expect(await greeting(one)).toBe(`hello from ${one.name} in eu-west`);
+    });
     expect(await greeting(two)).toBe(`hello from ${two.name} in eu-central`);
   }, 240_000);
 
   it('reports a conflict for the later of two services claiming one object, and neither clobbers the other', async () => {
     const rival: Service = {
-      apiVersion, kind: 'GlobalService', metadata: { name: 'rival', namespace: workspace },
+      apiVersion,
+      kind: 'GlobalService',
+      metadata: { name: 'rival', namespace: workspace },
       spec: {
         placement: { clusterNames: [one.name] },
-        source: { manifests: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web-config', namespace: ns }, data: { greeting: 'rival' } }] },
+        source: {
+          manifests: [
+            { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web-config', namespace: ns }, data: { greeting: 'rival' } },
+          ],
+        },
         rollout: { strategy: 'AllAtOnce' },
       },
     };
@@ -168,29 +238,44 @@ describe('GlobalService on two spokes', () => {
     expect(condition(await service('web'), 'Ready')?.status).toBe('True');
     expect(await greeting(one)).toBe(`hello from ${one.name} in eu-west`);
     await hub.delete(ServiceType, 'rival', workspace);
-    await eventually(async () => { expect(await hub.getOrNull(ServiceType, 'rival', workspace)).toBeNull(); });
+    await eventually(async () => {
+      expect(await hub.getOrNull(ServiceType, 'rival', workspace)).toBeNull();
+    });
   }, 120_000);
 
-  it('reports a conflict for a service claiming an object a PolicyBundle holds, leaves it the bundle\'s, and takes it over once the bundle is gone', async () => {
+  it("reports a conflict for a service claiming an object a PolicyBundle holds, leaves it the bundle's, and takes it over once the bundle is gone", async () => {
     const role = uniqueName('reader');
     const rules = (verb: string): unknown[] => [{ apiGroups: [''], resources: ['configmaps'], verbs: [verb] }];
-    const rulesOnSpoke = async (): Promise<unknown> => (await one.kube.getOrNull<KubeObject & { rules?: unknown }>(ClusterRoleType, role))?.rules;
+    const rulesOnSpoke = async (): Promise<unknown> =>
+      (await one.kube.getOrNull<KubeObject & { rules?: unknown }>(ClusterRoleType, role))?.rules;
     const bundleReady = async (): Promise<string | undefined> =>
-      findCondition((await hub.get<KubeObject & { status?: { conditions?: Condition[] } }>(BundleType, 'baseline', workspace)).status?.conditions, 'Ready')?.status;
+      findCondition(
+        (await hub.get<KubeObject & { status?: { conditions?: Condition[] } }>(BundleType, 'baseline', workspace)).status?.conditions,
+        'Ready',
+      )?.status;
     await hub.create({
-      apiVersion, kind: 'PolicyBundle', metadata: { name: 'baseline', namespace: workspace },
+      apiVersion,
+      kind: 'PolicyBundle',
+      metadata: { name: 'baseline', namespace: workspace },
       spec: { placement: { clusterNames: [one.name] }, rbac: { clusterRoles: [{ name: role, rules: rules('get') }] } },
     });
-    await eventually(async () => {
-      expect(await rulesOnSpoke()).toEqual(rules('get'));
-      expect(await bundleReady()).toBe('True');
-    }, { timeoutMs: 60_000 });
+    await eventually(
+      async () => {
+        expect(await rulesOnSpoke()).toEqual(rules('get'));
+        expect(await bundleReady()).toBe('True');
+      },
+      { timeoutMs: 60_000 },
+    );
 
     await hub.create({
-      apiVersion, kind: 'GlobalService', metadata: { name: 'claimant', namespace: workspace },
+      apiVersion,
+      kind: 'GlobalService',
+      metadata: { name: 'claimant', namespace: workspace },
       spec: {
         placement: { clusterNames: [one.name] },
-        source: { manifests: [{ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: role }, rules: rules('list') }] },
+        source: {
+          manifests: [{ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: role }, rules: rules('list') }],
+        },
         rollout: { strategy: 'AllAtOnce' },
       },
     } satisfies Service);
@@ -206,42 +291,57 @@ describe('GlobalService on two spokes', () => {
     expect(await bundleReady()).toBe('True');
 
     await hub.delete(BundleType, 'baseline', workspace);
-    await eventually(async () => {
-      expect(await hub.getOrNull(BundleType, 'baseline', workspace)).toBeNull();
-      expect(await rulesOnSpoke()).toEqual(rules('list'));
-      const s = await service('claimant');
-      expect(condition(s, 'Ready')?.status).toBe('True');
-      expect(s.status?.attention ?? []).toHaveLength(0);
-    }, { timeoutMs: 90_000, intervalMs: 500 });
+    await eventually(
+      async () => {
+        expect(await hub.getOrNull(BundleType, 'baseline', workspace)).toBeNull();
+        expect(await rulesOnSpoke()).toEqual(rules('list'));
+        const s = await service('claimant');
+        expect(condition(s, 'Ready')?.status).toBe('True');
+        expect(s.status?.attention ?? []).toHaveLength(0);
+      },
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
 
     await hub.delete(ServiceType, 'claimant', workspace);
-    await eventually(async () => {
-      expect(await hub.getOrNull(ServiceType, 'claimant', workspace)).toBeNull();
-      expect(await rulesOnSpoke()).toBeUndefined();
-    }, { timeoutMs: 60_000 });
+    await eventually(
+      async () => {
+        expect(await hub.getOrNull(ServiceType, 'claimant', workspace)).toBeNull();
+        expect(await rulesOnSpoke()).toBeUndefined();
+      },
+      { timeoutMs: 60_000 },
+    );
   }, 240_000);
 
-  it('says which manifest each spoke refused and what its apiserver said, in the service\'s Stalled condition and in `flotilla status`', async () => {
+  it("says which manifest each spoke refused and what its apiserver said, in the service's Stalled condition and in `flotilla status`", async () => {
     const absent = uniqueName('absent');
     await hub.create({
-      apiVersion, kind: 'GlobalService', metadata: { name: 'refused', namespace: workspace },
+      apiVersion,
+      kind: 'GlobalService',
+      metadata: { name: 'refused', namespace: workspace },
       spec: {
         placement: { clusterNames: [one.name, two.name] },
-        source: { manifests: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: absent }, data: { mode: 'strict' } }] },
+        source: {
+          manifests: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: absent }, data: { mode: 'strict' } }],
+        },
         rollout: { strategy: 'AllAtOnce' },
       },
     } satisfies Service);
-    const stalled = await eventually(async () => {
-      const s = await service('refused');
-      const halting = condition(s, 'Stalled');
-      expect(halting).toMatchObject({ status: 'True', reason: 'ClusterDegraded' });
-      // Each spoke's own apiserver refused the object in a namespace it does not have.
-      for (const spoke of spokes) {
-        expect(halting?.message).toContain(`cluster ${spoke.name} is Degraded at revision ${s.status?.revision ?? ''}: `
-          + `1 of 1 manifests failed: ConfigMap/${absent}/settings: apply failed: namespaces "${absent}" not found`);
-      }
-      return halting?.message ?? '';
-    }, { timeoutMs: 60_000, intervalMs: 500 });
+    const stalled = await eventually(
+      async () => {
+        const s = await service('refused');
+        const halting = condition(s, 'Stalled');
+        expect(halting).toMatchObject({ status: 'True', reason: 'ClusterDegraded' });
+        // Each spoke's own apiserver refused the object in a namespace it does not have.
+        for (const spoke of spokes) {
+          expect(halting?.message).toContain(
+            `cluster ${spoke.name} is Degraded at revision ${s.status?.revision ?? ''}: ` +
+              `1 of 1 manifests failed: ConfigMap/${absent}/settings: apply failed: namespaces "${absent}" not found`,
+          );
+        }
+        return halting?.message ?? '';
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
 
     const table = await runFlotilla(['status', '--fleet', fleet, '--kubeconfig', hubConfig]);
     expect(table.code).toBe(0);
@@ -252,32 +352,57 @@ describe('GlobalService on two spokes', () => {
     expect(services.find((s) => s.name === 'refused')?.cause).toBe(stalled);
 
     await hub.delete(ServiceType, 'refused', workspace);
-    await eventually(async () => { expect(await hub.getOrNull(ServiceType, 'refused', workspace)).toBeNull(); }, { timeoutMs: 60_000 });
+    await eventually(
+      async () => {
+        expect(await hub.getOrNull(ServiceType, 'refused', workspace)).toBeNull();
+      },
+      { timeoutMs: 60_000 },
+    );
   }, 120_000);
 
   it('removes the service from a cluster relabelled out of the placement', async () => {
-    await hub.patch({ apiVersion, kind: 'MemberCluster' }, two.name, undefined, { metadata: { labels: { env: 'staging' } } }, { type: 'merge' });
-    await eventually(async () => {
-      const s = await service('web');
-      expect(s.status?.clusters?.targeted).toBe(1);
-      expect(await two.kube.getOrNull({ apiVersion: 'apps/v1', kind: 'Deployment' }, 'web', ns)).toBeNull();
-      expect(await two.kube.getOrNull({ apiVersion: 'v1', kind: 'ConfigMap' }, 'web-config', ns)).toBeNull();
-    }, { timeoutMs: 60_000 });
+    await hub.patch(
+      { apiVersion, kind: 'MemberCluster' },
+      two.name,
+      undefined,
+      { metadata: { labels: { env: 'staging' } } },
+      { type: 'merge' },
+    );
+    await eventually(
+      async () => {
+        const s = await service('web');
+        expect(s.status?.clusters?.targeted).toBe(1);
+        expect(await two.kube.getOrNull({ apiVersion: 'apps/v1', kind: 'Deployment' }, 'web', ns)).toBeNull();
+        expect(await two.kube.getOrNull({ apiVersion: 'v1', kind: 'ConfigMap' }, 'web-config', ns)).toBeNull();
+      },
+      { timeoutMs: 60_000 },
+    );
     expect(await greeting(one)).toBe(`hello from ${one.name} in eu-west`);
-    await hub.patch({ apiVersion, kind: 'MemberCluster' }, two.name, undefined, { metadata: { labels: { env: 'prod' } } }, { type: 'merge' });
+    await hub.patch(
+      { apiVersion, kind: 'MemberCluster' },
+      two.name,
+      undefined,
+      { metadata: { labels: { env: 'prod' } } },
+      { type: 'merge' },
+    );
     await readyAt('web');
   }, 180_000);
 
   it('deletes everything the service made from every spoke before its finalizer clears', async () => {
     await hub.delete(ServiceType, 'web', workspace);
-    await eventually(async () => {
-      expect(await hub.getOrNull(ServiceType, 'web', workspace)).toBeNull();
-    }, { timeoutMs: 90_000 });
+    await eventually(
+      async () => {
+        expect(await hub.getOrNull(ServiceType, 'web', workspace)).toBeNull();
+      },
+      { timeoutMs: 90_000 },
+    );
     for (const spoke of spokes) {
       expect(await spoke.kube.getOrNull({ apiVersion: 'apps/v1', kind: 'Deployment' }, 'web', ns)).toBeNull();
       expect(await spoke.kube.getOrNull({ apiVersion: 'v1', kind: 'ConfigMap' }, 'web-config', ns)).toBeNull();
       expect(await spoke.kube.getOrNull({ apiVersion: 'v1', kind: 'Service' }, 'web', ns)).toBeNull();
     }
-    expect((await hub.list({ apiVersion, kind: 'Work' }, { labelSelector: `${labels.sourceNamespace}=${workspace}` })).items).toHaveLength(0);
+    expect((await hub.list({ apiVersion, kind: 'Work' }, { labelSelector: `${labels.sourceNamespace}=${workspace}` })).items).toHaveLength(
+      0,
+    );
   }, 120_000);
 });

@@ -4,7 +4,15 @@
 // Degraded) conditions for the Work's generation — after a delay the test controls. The hub and its
 // apiserver are real; only the spokes are imagined.
 import { apiVersion, labels, memberNamespace, type Work } from '../../src/api/index.js';
-import { createInformer, setCondition, writeStatus, type Condition, type ConditionInput, type Kube, type KubeObject } from '../../src/runtime/index.js';
+import {
+  createInformer,
+  setCondition,
+  writeStatus,
+  type Condition,
+  type ConditionInput,
+  type Kube,
+  type KubeObject,
+} from '../../src/runtime/index.js';
 
 export type WorkObject = Work & KubeObject;
 
@@ -23,25 +31,39 @@ export interface SimulatedAgents {
 const WorkType = { apiVersion, kind: 'Work' } as const;
 
 /** Creates `count` MemberClusters named PREFIX-N (N from 0) in `fleet` with `clusterLabels`. */
-export async function createSimulatedMembers(hub: Kube, prefix: string, count: number, fleet: string, clusterLabels: Record<string, string>): Promise<string[]> {
+export async function createSimulatedMembers(
+  hub: Kube,
+  prefix: string,
+  count: number,
+  fleet: string,
+  clusterLabels: Record<string, string>,
+): Promise<string[]> {
   const names = Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
   for (let start = 0; start < names.length; start += 32) {
-    await Promise.all(names.slice(start, start + 32).map((name) =>
-      hub.create({ apiVersion, kind: 'MemberCluster', metadata: { name, labels: clusterLabels }, spec: { fleet } })));
+    await Promise.all(
+      names
+        .slice(start, start + 32)
+        .map((name) => hub.create({ apiVersion, kind: 'MemberCluster', metadata: { name, labels: clusterLabels }, spec: { fleet } })),
+    );
   }
   return names;
 }
 
 function report(work: WorkObject, behaviour: Behaviour, now: Date): WorkObject['status'] {
   const generation = work.metadata.generation ?? 0;
-  const condition = (type: string, status: 'True' | 'False', reason: string): ConditionInput =>
-    ({ type, status, reason, message: `${reason} (simulated)` });
+  const condition = (type: string, status: 'True' | 'False', reason: string): ConditionInput => ({
+    type,
+    status,
+    reason,
+    message: `${reason} (simulated)`,
+  });
   let conditions = (work.status?.conditions ?? []) as Condition[];
   for (const entry of [
     condition('Applied', 'True', 'Applied'),
     condition('Available', behaviour.fail === true ? 'False' : 'True', behaviour.fail === true ? 'Unhealthy' : 'Available'),
     condition('Degraded', behaviour.fail === true ? 'True' : 'False', behaviour.fail === true ? 'Unhealthy' : 'Healthy'),
-  ]) conditions = setCondition(conditions, entry, { observedGeneration: generation, now });
+  ])
+    conditions = setCondition(conditions, entry, { observedGeneration: generation, now });
   return { observedGeneration: generation, appliedRevision: work.spec.source.revision, conditions };
 }
 
@@ -49,7 +71,12 @@ function report(work: WorkObject, behaviour: Behaviour, now: Date): WorkObject['
  * Starts the simulated agent for every Work in a flotilla-member-PREFIX-* namespace. `behaviour`
  * decides per cluster and revision; at most `concurrency` status writes are in flight.
  */
-export function startSimulatedAgents(hub: Kube, prefix: string, behaviour: (cluster: string, revision: string) => Behaviour, concurrency = 32): SimulatedAgents {
+export function startSimulatedAgents(
+  hub: Kube,
+  prefix: string,
+  behaviour: (cluster: string, revision: string) => Behaviour,
+  concurrency = 32,
+): SimulatedAgents {
   const controller = new AbortController();
   const namespacePrefix = memberNamespace(`${prefix}-`);
   const informer = createInformer<WorkObject>({ kube: hub, type: WorkType, labelSelector: `${labels.sourceKind}=GlobalService` });
@@ -67,13 +94,30 @@ export function startSimulatedAgents(hub: Kube, prefix: string, behaviour: (clus
       const answer = behaviour(cluster, work.spec.source.revision);
       inFlight++;
       void writeStatus(hub, work, (current) => report(current, answer, new Date()), { signal: controller.signal })
-        .then((result) => { if (result.written) reports++; }, () => { if (!controller.signal.aborted) schedule(key, 200); })
-        .finally(() => { inFlight--; pump(); });
+        .then(
+          (result) => {
+            if (result.written) reports++;
+          },
+          () => {
+            if (!controller.signal.aborted) schedule(key, 200);
+          },
+        )
+        .finally(() => {
+          inFlight--;
+          pump();
+        });
     }
   };
   const schedule = (key: string, delayMs: number): void => {
     if (due.has(key) || controller.signal.aborted) return;
-    due.set(key, setTimeout(() => { due.delete(key); ready.push(key); pump(); }, delayMs));
+    due.set(
+      key,
+      setTimeout(() => {
+        due.delete(key);
+        ready.push(key);
+        pump();
+      }, delayMs),
+    );
   };
   const consider = (work: WorkObject): void => {
     if (!(work.metadata.namespace ?? '').startsWith(namespacePrefix)) return;
@@ -82,7 +126,13 @@ export function startSimulatedAgents(hub: Kube, prefix: string, behaviour: (clus
     const cluster = work.metadata.labels?.[labels.cluster] ?? '';
     schedule(`${work.metadata.namespace ?? ''}/${work.metadata.name ?? ''}`, behaviour(cluster, work.spec.source.revision).delayMs);
   };
-  informer.addHandler({ onAdd: consider, onUpdate: (_, current) => { consider(current); }, onDelete: () => undefined });
+  informer.addHandler({
+    onAdd: consider,
+    onUpdate: (_, current) => {
+      consider(current);
+    },
+    onDelete: () => undefined,
+  });
   const running = informer.run(controller.signal);
   return {
     reports: () => reports,

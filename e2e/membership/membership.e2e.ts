@@ -6,8 +6,30 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import yaml from 'js-yaml';
 import { eventually, kubectlOk, plane, uniqueName, type PlaneName } from '../framework/index.js';
 import { parseBootstrap, type HubCredentials } from '../../src/agent/bootstrap.js';
-import { agentServiceAccount, ClusterGroupType, FleetType, MemberClusterType, memberNamespace, WorkType, type ClusterGroup, type Fleet, type MemberCluster, type Work } from '../../src/api/index.js';
-import { findCondition, KubeApiError, kubeFromFile, kubeFromToken, LeaseType, sleep, type Condition, type Kube, type KubeObject, type Lease } from '../../src/runtime/index.js';
+import {
+  agentServiceAccount,
+  ClusterGroupType,
+  FleetType,
+  MemberClusterType,
+  memberNamespace,
+  WorkType,
+  type ClusterGroup,
+  type Fleet,
+  type MemberCluster,
+  type Work,
+} from '../../src/api/index.js';
+import {
+  findCondition,
+  KubeApiError,
+  kubeFromFile,
+  kubeFromToken,
+  LeaseType,
+  sleep,
+  type Condition,
+  type Kube,
+  type KubeObject,
+  type Lease,
+} from '../../src/runtime/index.js';
 import { runFlotilla, startProgram, stopAll, type Program } from './processes.js';
 
 const hubConfig = plane('hub').kubeconfigPath;
@@ -18,13 +40,23 @@ const spokes: { plane: PlaneName; name: string; labels: string[]; agent?: Progra
   { plane: 'spoke-1', name: uniqueName('one'), labels: ['env=prod', 'region=eu'] },
   { plane: 'spoke-2', name: uniqueName('two'), labels: ['env=dev', 'region=us'] },
 ];
-const [one, two] = spokes as [typeof spokes[number], typeof spokes[number]];
+const [one, two] = spokes as [(typeof spokes)[number], (typeof spokes)[number]];
 const figures: Record<string, number> = {};
 let hubProgram: Program | undefined;
 
 const HEARTBEAT_TIMEOUT = '10s';
 const agentArgs = (spoke: typeof one): string[] => [
-  'agent', '--kubeconfig', plane(spoke.plane).kubeconfigPath, '--heartbeat-interval', '2s', '--token-refresh-after', '20s', '--identity', spoke.name, '--health-address', '127.0.0.1:0',
+  'agent',
+  '--kubeconfig',
+  plane(spoke.plane).kubeconfigPath,
+  '--heartbeat-interval',
+  '2s',
+  '--token-refresh-after',
+  '20s',
+  '--identity',
+  spoke.name,
+  '--health-address',
+  '127.0.0.1:0',
 ];
 
 type Member = MemberCluster & KubeObject;
@@ -33,7 +65,9 @@ const condition = (m: Member, type: string): Condition | undefined => findCondit
 
 /** The agent's current hub credentials, as the bootstrap Secret on its spoke holds them now. */
 async function spokeCredentials(spoke: typeof one): Promise<HubCredentials> {
-  const secret = JSON.parse(await kubectlOk(spoke.plane, ['get', 'secret', '-n', 'flotilla-system', 'flotilla-agent-bootstrap', '-o', 'json'])) as KubeObject;
+  const secret = JSON.parse(
+    await kubectlOk(spoke.plane, ['get', 'secret', '-n', 'flotilla-system', 'flotilla-agent-bootstrap', '-o', 'json']),
+  ) as KubeObject;
   return parseBootstrap(secret);
 }
 
@@ -73,7 +107,15 @@ describe('membership', () => {
   it('joins two spokes that become Ready with their facts, without ever printing the admin credentials', async () => {
     const started = Date.now();
     for (const spoke of spokes) {
-      const result = await runFlotilla(['join', spoke.name, '--fleet', fleetName, ...spoke.labels.flatMap((l) => ['--label', l]), '--kubeconfig', hubConfig]);
+      const result = await runFlotilla([
+        'join',
+        spoke.name,
+        '--fleet',
+        fleetName,
+        ...spoke.labels.flatMap((l) => ['--label', l]),
+        '--kubeconfig',
+        hubConfig,
+      ]);
       expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
       spoke.bootstrap = result.stdout;
       await kubectlOk(spoke.plane, ['apply', '-f', '-'], result.stdout);
@@ -100,16 +142,22 @@ describe('membership', () => {
     }
 
     for (const spoke of spokes) {
-      await eventually(async () => {
-        expect(condition(await member(spoke.name), 'Ready')?.status).toBe('True');
-      }, { timeoutMs: 60_000, intervalMs: 100 });
+      await eventually(
+        async () => {
+          expect(condition(await member(spoke.name), 'Ready')?.status).toBe('True');
+        },
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
       figures[`readyAfterJoinMs.${spoke.plane}`] = Date.now() - started;
       // Ready (the hub, from the Lease) and the facts (the agent's own loop) are written apart.
-      const ready = await eventually(async () => {
-        const m = await member(spoke.name);
-        expect(m.status?.agentVersion).toBeDefined();
-        return m;
-      }, { timeoutMs: 30_000, intervalMs: 100 });
+      const ready = await eventually(
+        async () => {
+          const m = await member(spoke.name);
+          expect(m.status?.agentVersion).toBeDefined();
+          return m;
+        },
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
       expect(condition(ready, 'Joined')).toMatchObject({ status: 'True', reason: 'AgentReported' });
       expect(ready.status).toMatchObject({
         kubernetesVersion: 'v1.36.3',
@@ -133,11 +181,17 @@ describe('membership', () => {
       return f;
     });
     expect(findCondition(fleet.status?.conditions as Condition[], 'Ready')?.status).toBe('True');
-    expect((await hub.get({ apiVersion: 'v1', kind: 'Namespace' }, workspace)).metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Fleet', name: fleetName });
+    expect((await hub.get({ apiVersion: 'v1', kind: 'Namespace' }, workspace)).metadata.ownerReferences?.[0]).toMatchObject({
+      kind: 'Fleet',
+      name: fleetName,
+    });
 
     const status = await runFlotilla(['status', '--fleet', fleetName, '-o', 'json', '--kubeconfig', hubConfig]);
     expect(status.code).toBe(0);
-    const view = JSON.parse(status.stdout) as { fleets: unknown[]; clusters: { name: string; ready: string; nodes: number; kubernetesVersion: string; lastHeartbeat: string | null }[] };
+    const view = JSON.parse(status.stdout) as {
+      fleets: unknown[];
+      clusters: { name: string; ready: string; nodes: number; kubernetesVersion: string; lastHeartbeat: string | null }[];
+    };
     expect(view.fleets).toEqual([{ name: fleetName, ready: 'True', clusters: 2, readyClusters: 2 }]);
     expect(view.clusters.map((c) => [c.name, c.ready, c.nodes, c.kubernetesVersion])).toEqual(
       spokes.map((s) => [s.name, 'True', 2, 'v1.36.3']).sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
@@ -152,41 +206,118 @@ describe('membership', () => {
     beforeAll(async () => {
       asAgent = kubeFromToken({ ...(await spokeCredentials(one)) }, { userAgent: 'membership-e2e-agent' });
     });
-    afterAll(() => { asAgent.close(); });
+    afterAll(() => {
+      asAgent.close();
+    });
 
-    const workOf = (cluster: string): KubeObject => ({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work', metadata: { name: 'w', namespace: memberNamespace(cluster) }, spec: {} });
+    const workOf = (cluster: string): KubeObject => ({
+      apiVersion: 'flotilla.dev/v1alpha1',
+      kind: 'Work',
+      metadata: { name: 'w', namespace: memberNamespace(cluster) },
+      spec: {},
+    });
     const denials: [string, () => Promise<unknown>][] = [
-      ["lists Work in another cluster's namespace", () => asAgent.list({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work' }, { namespace: memberNamespace(two.name) })],
+      [
+        "lists Work in another cluster's namespace",
+        () => asAgent.list({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work' }, { namespace: memberNamespace(two.name) }),
+      ],
       ['lists Work in every namespace', () => asAgent.list({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work' })],
-      ['reads Secrets in its own namespace', () => asAgent.list({ apiVersion: 'v1', kind: 'Secret' }, { namespace: memberNamespace(one.name) })],
+      [
+        'reads Secrets in its own namespace',
+        () => asAgent.list({ apiVersion: 'v1', kind: 'Secret' }, { namespace: memberNamespace(one.name) }),
+      ],
       ['reads a Secret in kube-system', () => asAgent.get({ apiVersion: 'v1', kind: 'Secret' }, 'anything', 'kube-system')],
       ['creates a Work in its own namespace', () => asAgent.create(workOf(one.name))],
-      ['creates a GlobalService', () => asAgent.create({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'GlobalService', metadata: { name: 'evil', namespace: workspace }, spec: {} })],
-      ['creates a PolicyBundle', () => asAgent.create({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'PolicyBundle', metadata: { name: 'evil', namespace: workspace }, spec: {} })],
-      ['creates a ClusterGroup', () => asAgent.create({ ...ClusterGroupType, metadata: { name: 'evil', namespace: workspace }, spec: { clusterSelector: {} } })],
+      [
+        'creates a GlobalService',
+        () =>
+          asAgent.create({
+            apiVersion: 'flotilla.dev/v1alpha1',
+            kind: 'GlobalService',
+            metadata: { name: 'evil', namespace: workspace },
+            spec: {},
+          }),
+      ],
+      [
+        'creates a PolicyBundle',
+        () =>
+          asAgent.create({
+            apiVersion: 'flotilla.dev/v1alpha1',
+            kind: 'PolicyBundle',
+            metadata: { name: 'evil', namespace: workspace },
+            spec: {},
+          }),
+      ],
+      [
+        'creates a ClusterGroup',
+        () => asAgent.create({ ...ClusterGroupType, metadata: { name: 'evil', namespace: workspace }, spec: { clusterSelector: {} } }),
+      ],
       ['creates a Fleet', () => asAgent.create({ ...FleetType, metadata: { name: uniqueName('evil') }, spec: {} })],
       ['changes its Fleet', () => asAgent.patch(FleetType, fleetName, undefined, { spec: { heartbeatTimeout: '24h' } }, { type: 'merge' })],
       ['reads another Fleet', () => asAgent.get(FleetType, uniqueName('other'))],
       ['lists every Fleet', () => asAgent.list(FleetType)],
-      ['updates another MemberCluster', () => asAgent.patch(MemberClusterType, two.name, undefined, { metadata: { labels: { env: 'evil' } } }, { type: 'merge' })],
-      ["writes another MemberCluster's status", () => asAgent.patch(MemberClusterType, two.name, undefined, { status: { nodeCount: 0 } }, { type: 'merge', subresource: 'status' })],
-      ["changes its own MemberCluster's spec or labels", () => asAgent.patch(MemberClusterType, one.name, undefined, { spec: { paused: true } }, { type: 'merge' })],
-      ['creates a RoleBinding in its own namespace', () => asAgent.create({
-        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'escalate', namespace: memberNamespace(one.name) },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
-        subjects: [{ kind: 'ServiceAccount', name: one.serviceAccount, namespace: memberNamespace(one.name) }],
-      })],
-      ['creates a ClusterRoleBinding', () => asAgent.create({
-        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: uniqueName('escalate') },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
-        subjects: [{ kind: 'ServiceAccount', name: one.serviceAccount, namespace: memberNamespace(one.name) }],
-      })],
-      ['creates a Role in its own namespace', () => asAgent.create({
-        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'escalate', namespace: memberNamespace(one.name) },
-        rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
-      })],
-      ['changes its own Role', () => asAgent.patch({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role' }, 'flotilla-agent', memberNamespace(one.name), { rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }] }, { type: 'merge' })],
-      ["requests a token for another cluster's ServiceAccount", () => asAgent.request('POST', `/api/v1/namespaces/${memberNamespace(two.name)}/serviceaccounts/${two.serviceAccount}/token`, { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } } })],
+      [
+        'updates another MemberCluster',
+        () => asAgent.patch(MemberClusterType, two.name, undefined, { metadata: { labels: { env: 'evil' } } }, { type: 'merge' }),
+      ],
+      [
+        "writes another MemberCluster's status",
+        () => asAgent.patch(MemberClusterType, two.name, undefined, { status: { nodeCount: 0 } }, { type: 'merge', subresource: 'status' }),
+      ],
+      [
+        "changes its own MemberCluster's spec or labels",
+        () => asAgent.patch(MemberClusterType, one.name, undefined, { spec: { paused: true } }, { type: 'merge' }),
+      ],
+      [
+        'creates a RoleBinding in its own namespace',
+        () =>
+          asAgent.create({
+            apiVersion: 'rbac.authorization.k8s.io/v1',
+            kind: 'RoleBinding',
+            metadata: { name: 'escalate', namespace: memberNamespace(one.name) },
+            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+            subjects: [{ kind: 'ServiceAccount', name: one.serviceAccount, namespace: memberNamespace(one.name) }],
+          }),
+      ],
+      [
+        'creates a ClusterRoleBinding',
+        () =>
+          asAgent.create({
+            apiVersion: 'rbac.authorization.k8s.io/v1',
+            kind: 'ClusterRoleBinding',
+            metadata: { name: uniqueName('escalate') },
+            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+            subjects: [{ kind: 'ServiceAccount', name: one.serviceAccount, namespace: memberNamespace(one.name) }],
+          }),
+      ],
+      [
+        'creates a Role in its own namespace',
+        () =>
+          asAgent.create({
+            apiVersion: 'rbac.authorization.k8s.io/v1',
+            kind: 'Role',
+            metadata: { name: 'escalate', namespace: memberNamespace(one.name) },
+            rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
+          }),
+      ],
+      [
+        'changes its own Role',
+        () =>
+          asAgent.patch(
+            { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role' },
+            'flotilla-agent',
+            memberNamespace(one.name),
+            { rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }] },
+            { type: 'merge' },
+          ),
+      ],
+      [
+        "requests a token for another cluster's ServiceAccount",
+        () =>
+          asAgent.request('POST', `/api/v1/namespaces/${memberNamespace(two.name)}/serviceaccounts/${two.serviceAccount}/token`, {
+            body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } },
+          }),
+      ],
     ];
 
     it.each(denials)('is refused (403) when it %s', async (_what, attempt) => {
@@ -194,31 +325,56 @@ describe('membership', () => {
     });
 
     it('reads its own Work and its own Fleet, and writes its own MemberCluster status', async () => {
-      expect(await statusOf(asAgent.list({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work' }, { namespace: memberNamespace(one.name) }))).toBe(200);
+      expect(
+        await statusOf(asAgent.list({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work' }, { namespace: memberNamespace(one.name) })),
+      ).toBe(200);
       expect(await statusOf(asAgent.get(FleetType, fleetName))).toBe(200);
       expect(await statusOf(asAgent.list(FleetType, { fieldSelector: `metadata.name=${fleetName}` }))).toBe(200);
       expect(await statusOf(asAgent.get(MemberClusterType, one.name))).toBe(200);
-      const written = await asAgent.apply({ ...MemberClusterType, metadata: { name: one.name }, status: { agentVersion: '0.1.0' } }, { fieldManager: 'membership-e2e', subresource: 'status' });
+      const written = await asAgent.apply(
+        { ...MemberClusterType, metadata: { name: one.name }, status: { agentVersion: '0.1.0' } },
+        { fieldManager: 'membership-e2e', subresource: 'status' },
+      );
       expect((written as Member).status?.agentVersion).toBe('0.1.0');
-      await asAgent.apply({ ...MemberClusterType, metadata: { name: one.name }, status: {} }, { fieldManager: 'membership-e2e', subresource: 'status' });
+      await asAgent.apply(
+        { ...MemberClusterType, metadata: { name: one.name }, status: {} },
+        { fieldManager: 'membership-e2e', subresource: 'status' },
+      );
     });
   });
 
   it('moves clusters in and out of ClusterGroups as their labels change', async () => {
-    await hub.create({ ...ClusterGroupType, metadata: { name: 'prod', namespace: workspace }, spec: { clusterSelector: { matchLabels: { env: 'prod' } } } });
-    await hub.create({ ...ClusterGroupType, metadata: { name: 'all-but-one', namespace: workspace }, spec: { clusterSelector: {}, excludeClusterNames: [one.name] } });
+    await hub.create({
+      ...ClusterGroupType,
+      metadata: { name: 'prod', namespace: workspace },
+      spec: { clusterSelector: { matchLabels: { env: 'prod' } } },
+    });
+    await hub.create({
+      ...ClusterGroupType,
+      metadata: { name: 'all-but-one', namespace: workspace },
+      spec: { clusterSelector: {}, excludeClusterNames: [one.name] },
+    });
     const members = async (name: string): Promise<string[]> => {
       const group = await hub.get<ClusterGroup & KubeObject>(ClusterGroupType, name, workspace);
       expect(group.status?.matchedCount).toBe(group.status?.clusters?.length);
       return group.status?.clusters ?? [];
     };
-    await eventually(async () => { expect(await members('prod')).toEqual([one.name]); });
-    await eventually(async () => { expect(await members('all-but-one')).toEqual([two.name]); });
+    await eventually(async () => {
+      expect(await members('prod')).toEqual([one.name]);
+    });
+    await eventually(async () => {
+      expect(await members('all-but-one')).toEqual([two.name]);
+    });
 
     const move = async (name: string, env: string, expected: string[]): Promise<number> => {
       const started = Date.now();
       await hub.patch(MemberClusterType, name, undefined, { metadata: { labels: { env } } }, { type: 'merge' });
-      await eventually(async () => { expect(await members('prod')).toEqual([...expected].sort()); }, { timeoutMs: 10_000, intervalMs: 25 });
+      await eventually(
+        async () => {
+          expect(await members('prod')).toEqual([...expected].sort());
+        },
+        { timeoutMs: 10_000, intervalMs: 25 },
+      );
       return Date.now() - started;
     };
     figures['groupJoinLatencyMs'] = await move(two.name, 'prod', [one.name, two.name]);
@@ -229,20 +385,26 @@ describe('membership', () => {
 
   it('rotates the agent token and keeps heartbeating with the new one', async () => {
     const initial = parseBootstrap(yaml.loadAll(one.bootstrap ?? '')[1] as KubeObject).token;
-    const rotated = await eventually(async () => {
-      const { token } = await spokeCredentials(one);
-      expect(token).not.toBe(initial);
-      return token;
-    }, { timeoutMs: 60_000, intervalMs: 500 });
+    const rotated = await eventually(
+      async () => {
+        const { token } = await spokeCredentials(one);
+        expect(token).not.toBe(initial);
+        return token;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
     const asRotated = kubeFromToken({ ...(await spokeCredentials(one)), token: rotated });
     try {
       // The new token is the agent's own identity, and the hub still sees fresh heartbeats.
       expect(await statusOf(asRotated.get(MemberClusterType, one.name))).toBe(200);
       const lease = (): Promise<Lease> => hub.get<Lease>(LeaseType, 'flotilla-agent-heartbeat', memberNamespace(one.name));
       const before = (await lease()).spec?.renewTime ?? '';
-      await eventually(async () => {
-        expect(Date.parse((await lease()).spec?.renewTime ?? '')).toBeGreaterThan(Date.parse(before));
-      }, { timeoutMs: 15_000 });
+      await eventually(
+        async () => {
+          expect(Date.parse((await lease()).spec?.renewTime ?? '')).toBeGreaterThan(Date.parse(before));
+        },
+        { timeoutMs: 15_000 },
+      );
       expect(condition(await member(one.name), 'Ready')?.status).toBe('True');
     } finally {
       asRotated.close();
@@ -257,35 +419,59 @@ describe('membership', () => {
     // A real Degraded Work: the real agent cannot apply a kind its spoke does not serve.
     const namespace = memberNamespace(one.name);
     const name = uniqueName('broken');
-    const manifest = (kind: string, apiVersion: string): KubeObject => ({ apiVersion, kind, metadata: { name, namespace: 'default' }, data: { a: 'b' } });
+    const manifest = (kind: string, apiVersion: string): KubeObject => ({
+      apiVersion,
+      kind,
+      metadata: { name, namespace: 'default' },
+      data: { a: 'b' },
+    });
     await hub.create({
-      ...WorkType, metadata: { name, namespace },
-      spec: { source: { kind: 'GlobalService', namespace: workspace, name, generation: 1, revision: 'r1' }, manifests: [manifest('Widget', 'example.invalid/v1')] },
+      ...WorkType,
+      metadata: { name, namespace },
+      spec: {
+        source: { kind: 'GlobalService', namespace: workspace, name, generation: 1, revision: 'r1' },
+        manifests: [manifest('Widget', 'example.invalid/v1')],
+      },
     });
     try {
-      const sick = await eventually(async () => {
-        const m = await member(one.name);
-        expect(condition(m, 'Healthy')).toMatchObject({ status: 'False', reason: 'WorksDegraded', message: `1 of 1 Works are Degraded: ${name}` });
-        return m;
-      }, { timeoutMs: 30_000, intervalMs: 100 });
+      const sick = await eventually(
+        async () => {
+          const m = await member(one.name);
+          expect(condition(m, 'Healthy')).toMatchObject({
+            status: 'False',
+            reason: 'WorksDegraded',
+            message: `1 of 1 Works are Degraded: ${name}`,
+          });
+          return m;
+        },
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
       expect(condition(sick, 'Ready')).toMatchObject({ status: 'False', reason: 'WorksDegraded' });
       expect(sick.status?.works).toEqual({ total: 1, applied: 0, available: 0, degraded: 1 });
       const work = await hub.get<Work & KubeObject>(WorkType, name, namespace);
-      expect(findCondition(work.status?.conditions, 'Degraded')).toMatchObject({ status: 'True', observedGeneration: work.metadata.generation });
+      expect(findCondition(work.status?.conditions, 'Degraded')).toMatchObject({
+        status: 'True',
+        observedGeneration: work.metadata.generation,
+      });
       await eventually(async () => {
         const f = await hub.get<Fleet & KubeObject>(FleetType, fleetName);
         expect(f.status?.clusters).toMatchObject({ total: 2, ready: 1, notReady: 1 });
-        expect(f.status?.attention).toEqual([expect.objectContaining({ cluster: one.name, reason: 'WorksDegraded', message: `1 of 1 Works are Degraded: ${name}` })]);
+        expect(f.status?.attention).toEqual([
+          expect.objectContaining({ cluster: one.name, reason: 'WorksDegraded', message: `1 of 1 Works are Degraded: ${name}` }),
+        ]);
       });
 
       // Fixed: a kind the spoke serves. The new generation is applied and the cluster recovers.
       await hub.patch(WorkType, name, namespace, { spec: { manifests: [manifest('ConfigMap', 'v1')] } }, { type: 'merge' });
-      const well = await eventually(async () => {
-        const m = await member(one.name);
-        expect(condition(m, 'Healthy')).toMatchObject({ status: 'True', reason: 'HeartbeatReceived' });
-        expect(m.status?.works).toEqual({ total: 1, applied: 1, available: 1, degraded: 0 });
-        return m;
-      }, { timeoutMs: 30_000, intervalMs: 100 });
+      const well = await eventually(
+        async () => {
+          const m = await member(one.name);
+          expect(condition(m, 'Healthy')).toMatchObject({ status: 'True', reason: 'HeartbeatReceived' });
+          expect(m.status?.works).toEqual({ total: 1, applied: 1, available: 1, degraded: 0 });
+          return m;
+        },
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
       expect(condition(well, 'Ready')?.status).toBe('True');
       await eventually(async () => {
         const f = await hub.get<Fleet & KubeObject>(FleetType, fleetName);
@@ -305,28 +491,44 @@ describe('membership', () => {
     const namespace = memberNamespace(two.name);
     const name = uniqueName('watched');
     const taken = uniqueName('taken');
-    const configMap = (cmName: string, data: Record<string, string>): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: cmName, namespace: 'default' }, data });
+    const configMap = (cmName: string, data: Record<string, string>): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: cmName, namespace: 'default' },
+      data,
+    });
     const configMapType = { apiVersion: 'v1', kind: 'ConfigMap' };
     // The agent's own health address, as it logged it (port 0 picked a free one).
     const port = (): number => {
-      const lines = readFileSync(two.agent?.logFile ?? '', 'utf8').split('\n').filter((l) => l.includes('serving /healthz'));
+      const lines = readFileSync(two.agent?.logFile ?? '', 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('serving /healthz'));
       return Number(/"port":(\d+)/.exec(lines.at(-1) ?? '')?.[1]);
     };
     const scrape = async (): Promise<string> => (await fetch(`http://127.0.0.1:${port()}/metrics`)).text();
-    const sample = (text: string, series: string): number => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    const sample = (text: string, series: string): number =>
+      Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
     const eventsAbout = async (object: string): Promise<KubeObject[]> =>
-      (await spoke.list({ apiVersion: 'v1', kind: 'Event' }, { namespace: 'default', fieldSelector: `involvedObject.name=${object}` })).items;
+      (await spoke.list({ apiVersion: 'v1', kind: 'Event' }, { namespace: 'default', fieldSelector: `involvedObject.name=${object}` }))
+        .items;
     await spoke.create(configMap(taken, { owner: 'someone else' }));
     try {
       await hub.create({
-        ...WorkType, metadata: { name, namespace },
-        spec: { source: { kind: 'GlobalService', namespace: workspace, name, generation: 1, revision: 'r1' }, manifests: [configMap(name, { mode: 'fast' })] },
+        ...WorkType,
+        metadata: { name, namespace },
+        spec: {
+          source: { kind: 'GlobalService', namespace: workspace, name, generation: 1, revision: 'r1' },
+          manifests: [configMap(name, { mode: 'fast' })],
+        },
       });
-      const applied = await eventually(async () => {
-        const live = await spoke.get(configMapType, name, 'default');
-        expect(live.data).toEqual({ mode: 'fast' });
-        return live;
-      }, { timeoutMs: 30_000, intervalMs: 100 });
+      const applied = await eventually(
+        async () => {
+          const live = await spoke.get(configMapType, name, 'default');
+          expect(live.data).toEqual({ mode: 'fast' });
+          return live;
+        },
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
       const before = await scrape();
       expect(sample(before, 'flotilla_agent_hub_up')).toBe(1);
       expect(sample(before, 'flotilla_agent_works_applied_total')).toBeGreaterThanOrEqual(1);
@@ -337,10 +539,13 @@ describe('membership', () => {
 
       // Someone edits the object on the spoke: the agent puts it back and counts it.
       await spoke.patch(configMapType, name, 'default', { data: { mode: 'slow' } }, { type: 'merge', fieldManager: 'kubectl-edit' });
-      await eventually(async () => {
-        expect((await spoke.get(configMapType, name, 'default')).data).toEqual({ mode: 'fast' });
-        expect(sample(await scrape(), 'flotilla_agent_drift_total{action="corrected"}')).toBe(correctedBefore + 1);
-      }, { timeoutMs: 30_000, intervalMs: 100 });
+      await eventually(
+        async () => {
+          expect((await spoke.get(configMapType, name, 'default')).data).toEqual({ mode: 'fast' });
+          expect(sample(await scrape(), 'flotilla_agent_drift_total{action="corrected"}')).toBe(correctedBefore + 1);
+        },
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
       expect(await scrape()).toMatch(/^flotilla_agent_apply_duration_seconds_count \d+$/m);
       const corrected = await eventually(async () => {
         const found = (await eventsAbout(name)).filter((e) => e.reason === 'DriftCorrected');
@@ -348,18 +553,33 @@ describe('membership', () => {
         return found[0] as KubeObject & { type?: string; message?: string; involvedObject?: Record<string, string> };
       });
       expect(corrected).toMatchObject({
-        type: 'Normal', message: `Put back as Work ${namespace}/${name} applies it; changed: data.mode`,
+        type: 'Normal',
+        message: `Put back as Work ${namespace}/${name} applies it; changed: data.mode`,
         involvedObject: { kind: 'ConfigMap', namespace: 'default', name, uid: applied.metadata.uid },
         source: { component: 'flotilla-agent' },
       });
 
       // Someone else's object in the Work: refused (adoption Never), said on that object, counted.
-      await hub.patch(WorkType, name, namespace, { spec: { manifests: [configMap(name, { mode: 'fast' }), configMap(taken, { owner: 'flotilla' })] } }, { type: 'merge' });
-      await eventually(async () => {
-        const refused = (await eventsAbout(taken)).filter((e) => e.reason === 'AdoptionRefused');
-        expect(refused).toEqual([expect.objectContaining({ type: 'Warning', message: expect.stringContaining(`Not applying Work ${namespace}/${name}:`) as unknown })]);
-        expect(sample(await scrape(), 'flotilla_agent_apply_errors_total{reason="conflict"}')).toBeGreaterThanOrEqual(1);
-      }, { timeoutMs: 30_000, intervalMs: 100 });
+      await hub.patch(
+        WorkType,
+        name,
+        namespace,
+        { spec: { manifests: [configMap(name, { mode: 'fast' }), configMap(taken, { owner: 'flotilla' })] } },
+        { type: 'merge' },
+      );
+      await eventually(
+        async () => {
+          const refused = (await eventsAbout(taken)).filter((e) => e.reason === 'AdoptionRefused');
+          expect(refused).toEqual([
+            expect.objectContaining({
+              type: 'Warning',
+              message: expect.stringContaining(`Not applying Work ${namespace}/${name}:`) as unknown,
+            }),
+          ]);
+          expect(sample(await scrape(), 'flotilla_agent_apply_errors_total{reason="conflict"}')).toBeGreaterThanOrEqual(1);
+        },
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
       expect((await spoke.get(configMapType, taken, 'default')).data).toEqual({ owner: 'someone else' });
     } finally {
       await hub.delete(WorkType, name, namespace).catch(() => undefined);
@@ -371,11 +591,14 @@ describe('membership', () => {
   it('turns a cluster Unknown when its agent stops, and Ready again when it returns', async () => {
     await one.agent?.stop();
     const stopped = Date.now();
-    const lost = await eventually(async () => {
-      const m = await member(one.name);
-      expect(condition(m, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'HeartbeatMissed' });
-      return m;
-    }, { timeoutMs: 40_000, intervalMs: 100 });
+    const lost = await eventually(
+      async () => {
+        const m = await member(one.name);
+        expect(condition(m, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'HeartbeatMissed' });
+        return m;
+      },
+      { timeoutMs: 40_000, intervalMs: 100 },
+    );
     figures['unknownAfterAgentStopMs'] = Date.now() - stopped;
     expect(figures['unknownAfterAgentStopMs']).toBeGreaterThanOrEqual(8_000);
     expect(condition(lost, 'Ready')?.message).toMatch(/no heartbeat for \d+s \(timeout 10s\)/);
@@ -387,9 +610,12 @@ describe('membership', () => {
 
     one.agent = startProgram(`agent-${one.name}`, agentArgs(one));
     const restarted = Date.now();
-    await eventually(async () => {
-      expect(condition(await member(one.name), 'Ready')?.status).toBe('True');
-    }, { timeoutMs: 30_000, intervalMs: 100 });
+    await eventually(
+      async () => {
+        expect(condition(await member(one.name), 'Ready')?.status).toBe('True');
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
     figures['readyAfterAgentRestartMs'] = Date.now() - restarted;
   });
 
@@ -399,22 +625,38 @@ describe('membership', () => {
     try {
       expect(await statusOf(asTwo.get(MemberClusterType, two.name))).toBe(200);
       await hub.delete(MemberClusterType, two.name);
-      await eventually(async () => {
-        expect(await hub.getOrNull(MemberClusterType, two.name)).toBeNull();
-      }, { timeoutMs: 60_000 });
+      await eventually(
+        async () => {
+          expect(await hub.getOrNull(MemberClusterType, two.name)).toBeNull();
+        },
+        { timeoutMs: 60_000 },
+      );
       expect(await hub.getOrNull({ apiVersion: 'v1', kind: 'Namespace' }, memberNamespace(two.name))).toBeNull();
-      expect(await hub.getOrNull({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' }, `flotilla:member:${two.name}`)).toBeNull();
-      expect(await hub.getOrNull({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' }, `flotilla:member:${two.name}`)).toBeNull();
+      expect(
+        await hub.getOrNull({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' }, `flotilla:member:${two.name}`),
+      ).toBeNull();
+      expect(
+        await hub.getOrNull({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' }, `flotilla:member:${two.name}`),
+      ).toBeNull();
       // Refused at once (its bindings are gone); and soon unauthenticated, once the apiserver's
       // ServiceAccount cache has seen the account go.
       expect([401, 403]).toContain(await statusOf(asTwo.get(MemberClusterType, two.name)));
-      await eventually(async () => {
-        expect(await statusOf(asTwo.get(MemberClusterType, two.name))).toBe(401);
-      }, { timeoutMs: 30_000 });
-      expect(await statusOf(asTwo.list({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work' }, { namespace: memberNamespace(two.name) }))).toBe(401);
-      expect(await statusOf(asTwo.request('POST', `/api/v1/namespaces/${memberNamespace(two.name)}/serviceaccounts/${two.serviceAccount}/token`, {
-        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } },
-      }))).toBe(401);
+      await eventually(
+        async () => {
+          expect(await statusOf(asTwo.get(MemberClusterType, two.name))).toBe(401);
+        },
+        { timeoutMs: 30_000 },
+      );
+      expect(
+        await statusOf(asTwo.list({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work' }, { namespace: memberNamespace(two.name) })),
+      ).toBe(401);
+      expect(
+        await statusOf(
+          asTwo.request('POST', `/api/v1/namespaces/${memberNamespace(two.name)}/serviceaccounts/${two.serviceAccount}/token`, {
+            body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } },
+          }),
+        ),
+      ).toBe(401);
       await eventually(async () => {
         const f = await hub.get<Fleet & KubeObject>(FleetType, fleetName);
         expect(f.status?.clusters?.total).toBe(1);
@@ -446,9 +688,12 @@ describe('membership', () => {
       expect(await usernameOf(again.token)).toBe(formerUser);
       expect(await statusOf(asFormer.get(MemberClusterType, name))).toBe(200);
       await hub.delete(MemberClusterType, name);
-      await eventually(async () => {
-        expect(await hub.getOrNull(MemberClusterType, name)).toBeNull();
-      }, { timeoutMs: 60_000, intervalMs: 100 });
+      await eventually(
+        async () => {
+          expect(await hub.getOrNull(MemberClusterType, name)).toBeNull();
+        },
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
 
       const current = await joinHub();
       asCurrent = kubeFromToken(current, { userAgent: 'membership-e2e-current' });
@@ -467,8 +712,14 @@ describe('membership', () => {
       // Whatever token it holds, the former identity is granted nothing of the new one.
       const allowed = async (resourceAttributes: Record<string, string>): Promise<boolean | undefined> => {
         const review = await hub.create({
-          apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', metadata: {},
-          spec: { user: formerUser, groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'], resourceAttributes },
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SubjectAccessReview',
+          metadata: {},
+          spec: {
+            user: formerUser,
+            groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'],
+            resourceAttributes,
+          },
         });
         return (review.status as { allowed?: boolean }).allowed;
       };

@@ -25,9 +25,15 @@ export function startProgram(name: string, args: string[]): Program {
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'flotilla.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      resolve();
+    }),
+  );
   const program: Program = {
-    name, child, logFile,
+    name,
+    child,
+    logFile,
     async stop(graceMs = 10_000) {
       running.delete(program);
       if (child.exitCode === null && child.signalCode === null) {
@@ -58,12 +64,19 @@ export function runFlotilla(args: string[], options: { killAfterMs?: number } = 
     let stdout = '';
     let stderr = '';
     let stillRunning = false;
-    const timer = options.killAfterMs === undefined ? undefined : setTimeout(() => {
-      stillRunning = true;
-      child.kill('SIGKILL');
-    }, options.killAfterMs);
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    const timer =
+      options.killAfterMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            stillRunning = true;
+            child.kill('SIGKILL');
+          }, options.killAfterMs);
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
     child.once('exit', (code) => {
       clearTimeout(timer);
       resolve({ code: code ?? 1, stdout, stderr, stillRunning });

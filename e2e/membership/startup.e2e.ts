@@ -22,7 +22,9 @@ let taken: string;
 
 /** The one line `flotilla` prints when the health address is in use. */
 const addressInUse = (address: string): RegExp =>
-  new RegExp(`^flotilla: cannot serve /healthz, /readyz and /metrics: listen EADDRINUSE: address already in use ${address.replace(/\./g, '\\.')}\\n$`);
+  new RegExp(
+    `^flotilla: cannot serve /healthz, /readyz and /metrics: listen EADDRINUSE: address already in use ${address.replace(/\./g, '\\.')}\\n$`,
+  );
 
 beforeAll(async () => {
   const install = await runFlotilla(['install', '--kubeconfig', hubConfig]);
@@ -43,22 +45,32 @@ afterAll(async () => {
 });
 
 describe('a process that cannot serve exits', () => {
-  it('ends `flotilla hub` whose health address is taken with code 1 and one line saying so', async () => {
-    const result = await runFlotilla(['hub', '--kubeconfig', hubConfig, '--health-address', taken], { killAfterMs: KILL_AFTER_MS });
-    expect({ code: result.code, stillRunning: result.stillRunning }).toEqual({ code: 1, stillRunning: false });
-    expect(result.stderr).toMatch(addressInUse(taken));
-  }, KILL_AFTER_MS + 10_000);
+  it(
+    'ends `flotilla hub` whose health address is taken with code 1 and one line saying so',
+    async () => {
+      const result = await runFlotilla(['hub', '--kubeconfig', hubConfig, '--health-address', taken], { killAfterMs: KILL_AFTER_MS });
+      expect({ code: result.code, stillRunning: result.stillRunning }).toEqual({ code: 1, stillRunning: false });
+      expect(result.stderr).toMatch(addressInUse(taken));
+    },
+    KILL_AFTER_MS + 10_000,
+  );
 
-  it('ends `flotilla agent` whose health address is taken with code 1 and one line saying so', async () => {
-    // The agent binds its health address once it has read its bootstrap: give it a real one.
-    startProgram('hub-startup', ['hub', '--kubeconfig', hubConfig, '--health-address', '127.0.0.1:0']);
-    await hub.create({ ...FleetType, metadata: { name: fleetName }, spec: {} });
-    const join = await runFlotilla(['join', clusterName, '--fleet', fleetName, '--kubeconfig', hubConfig]);
-    expect({ code: join.code, stderr: join.stderr }).toEqual({ code: 0, stderr: '' });
-    await kubectlOk(spokePlane, ['apply', '-f', '-'], join.stdout);
+  it(
+    'ends `flotilla agent` whose health address is taken with code 1 and one line saying so',
+    async () => {
+      // The agent binds its health address once it has read its bootstrap: give it a real one.
+      startProgram('hub-startup', ['hub', '--kubeconfig', hubConfig, '--health-address', '127.0.0.1:0']);
+      await hub.create({ ...FleetType, metadata: { name: fleetName }, spec: {} });
+      const join = await runFlotilla(['join', clusterName, '--fleet', fleetName, '--kubeconfig', hubConfig]);
+      expect({ code: join.code, stderr: join.stderr }).toEqual({ code: 0, stderr: '' });
+      await kubectlOk(spokePlane, ['apply', '-f', '-'], join.stdout);
 
-    const result = await runFlotilla(['agent', '--kubeconfig', plane(spokePlane).kubeconfigPath, '--health-address', taken], { killAfterMs: KILL_AFTER_MS });
-    expect({ code: result.code, stillRunning: result.stillRunning }).toEqual({ code: 1, stillRunning: false });
-    expect(result.stderr).toMatch(addressInUse(taken));
-  }, KILL_AFTER_MS + 120_000);
+      const result = await runFlotilla(['agent', '--kubeconfig', plane(spokePlane).kubeconfigPath, '--health-address', taken], {
+        killAfterMs: KILL_AFTER_MS,
+      });
+      expect({ code: result.code, stillRunning: result.stillRunning }).toEqual({ code: 1, stillRunning: false });
+      expect(result.stderr).toMatch(addressInUse(taken));
+    },
+    KILL_AFTER_MS + 120_000,
+  );
 });

@@ -7,7 +7,15 @@ import { createLogger } from '../../src/runtime/log.js';
 import { createManager } from '../../src/runtime/manager.js';
 import type { Kube } from '../../src/runtime/kube.js';
 import type { PlaneName } from '../framework/index.js';
-import { adminKube, installFlotilla, registerMember, runAgent, unregisterMember, type Member, type RunningAgent } from '../agent/harness.js';
+import {
+  adminKube,
+  installFlotilla,
+  registerMember,
+  runAgent,
+  unregisterMember,
+  type Member,
+  type RunningAgent,
+} from '../agent/harness.js';
 
 /** The fleet registerMember puts members in, and its workspace. */
 export const FLEET = 'agent-e2e';
@@ -29,11 +37,17 @@ export async function startPolicyEnv(spokes: readonly PlaneName[]): Promise<Poli
   const agents = await Promise.all(members.map((member) => runAgent(member)));
   const stopHub = new AbortController();
   const level = process.env.FLOTILLA_E2E_LOG;
-  const manager = createManager({ kube: hub, component: 'flotilla-hub-e2e', ...(level ? { logger: createLogger({ component: 'hub', level }) } : {}) });
+  const manager = createManager({
+    kube: hub,
+    component: 'flotilla-hub-e2e',
+    ...(level ? { logger: createLogger({ component: 'hub', level }) } : {}),
+  });
   manager.controller(policyBundleController(manager, policyBundleSources()));
   const running = manager.start(stopHub.signal);
   return {
-    hub, members, agents,
+    hub,
+    members,
+    agents,
     async stop() {
       stopHub.abort(new Error('test done'));
       await running;

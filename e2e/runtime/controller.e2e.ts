@@ -68,17 +68,26 @@ describe('controllers on a real apiserver', () => {
     const stop = new AbortController();
     const done = manager.start(stop.signal);
     try {
-      await eventually(() => { expect(seen.length).toBeGreaterThan(0); });
+      await eventually(() => {
+        expect(seen.length).toBeGreaterThan(0);
+      });
       // 1000 updates from 10 concurrent writers.
       let next = 1;
-      await Promise.all(Array.from({ length: 10 }, async () => {
-        while (next <= 1000) {
-          const v = next++;
-          await kube.patch(ConfigMap, 'hot', ns, { data: { [`k${v % 10}`]: String(v), v: String(v) } }, { type: 'merge' });
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: 10 }, async () => {
+          while (next <= 1000) {
+            const v = next++;
+            await kube.patch(ConfigMap, 'hot', ns, { data: { [`k${v % 10}`]: String(v), v: String(v) } }, { type: 'merge' });
+          }
+        }),
+      );
       const final = (await kube.get<CM>(ConfigMap, 'hot', ns)).data?.v;
-      await eventually(() => { expect(seen[seen.length - 1]).toBe(final); }, { timeoutMs: 60_000 });
+      await eventually(
+        () => {
+          expect(seen[seen.length - 1]).toBe(final);
+        },
+        { timeoutMs: 60_000 },
+      );
       process.stdout.write(`burst: 1000 updates → ${seen.length} reconciles, max concurrent for the key ${maxActive}\n`);
       expect(maxActive).toBe(1);
       expect(seen.length).toBeLessThan(500);
@@ -107,14 +116,19 @@ describe('controllers on a real apiserver', () => {
     const stop = new AbortController();
     const done = manager.start(stop.signal);
     try {
-      await eventually(() => {
-        expect(attempts.flaky?.length).toBe(5);
-        expect(attempts.periodic?.length).toBeGreaterThanOrEqual(4);
-      }, { timeoutMs: 30_000 });
+      await eventually(
+        () => {
+          expect(attempts.flaky?.length).toBe(5);
+          expect(attempts.periodic?.length).toBeGreaterThanOrEqual(4);
+        },
+        { timeoutMs: 30_000 },
+      );
       const flaky = attempts.flaky ?? [];
       const gaps = flaky.slice(1).map((t, i) => t - (flaky[i] ?? 0));
       // 50, 100, 200, 400 ms: each gap at least the backoff, and growing.
-      gaps.forEach((gap, i) => { expect(gap).toBeGreaterThanOrEqual(50 * 2 ** i - 5); });
+      gaps.forEach((gap, i) => {
+        expect(gap).toBeGreaterThanOrEqual(50 * 2 ** i - 5);
+      });
       expect(gaps[3] ?? 0).toBeGreaterThan(gaps[0] ?? 0);
       const metrics = await manager.metrics.registry.getSingleMetricAsString('flotilla_workqueue_retries_total');
       expect(metrics).toContain('flotilla_workqueue_retries_total{name="retry"} 4');
@@ -133,9 +147,12 @@ describe('controllers on a real apiserver', () => {
 
     const runtimeKube = kubeFor('hub', 'idle-manager');
     const writes: string[] = [];
-    runtimeKube.onRequest((r) => { if (WRITE_METHODS.includes(r.method) && !r.watch) writes.push(`${r.method} ${r.path}`); });
+    runtimeKube.onRequest((r) => {
+      if (WRITE_METHODS.includes(r.method) && !r.watch) writes.push(`${r.method} ${r.path}`);
+    });
     const manager: Manager = createManager({
-      kube: runtimeKube, component: 'idle-test',
+      kube: runtimeKube,
+      component: 'idle-test',
       leaderElection: { namespace: ns, name: 'idle-test', leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
       health: { port: 0, host: '127.0.0.1' },
     });
@@ -147,13 +164,25 @@ describe('controllers on a real apiserver', () => {
         reconciles++;
         const widget = ctx.store.get(request.key);
         if (!widget) return {};
-        const result = await writeStatus(ctx.kube, widget, (w) => ({
-          ...w.status,
-          observedGeneration: w.metadata.generation ?? 0,
-          conditions: setCondition(w.status?.conditions as Condition[] | undefined, {
-            type: 'Ready', status: 'True', reason: 'Reconciled', message: `size ${w.spec?.size ?? 0} is in place`,
-          }, { observedGeneration: w.metadata.generation ?? 0 }),
-        }), { signal: ctx.signal });
+        const result = await writeStatus(
+          ctx.kube,
+          widget,
+          (w) => ({
+            ...w.status,
+            observedGeneration: w.metadata.generation ?? 0,
+            conditions: setCondition(
+              w.status?.conditions as Condition[] | undefined,
+              {
+                type: 'Ready',
+                status: 'True',
+                reason: 'Reconciled',
+                message: `size ${w.spec?.size ?? 0} is in place`,
+              },
+              { observedGeneration: w.metadata.generation ?? 0 },
+            ),
+          }),
+          { signal: ctx.signal },
+        );
         if (result.written) ctx.events.event(widget, 'Normal', 'Reconciled', `size ${widget.spec?.size ?? 0} is in place`);
         return {};
       },
@@ -161,25 +190,35 @@ describe('controllers on a real apiserver', () => {
     const stop = new AbortController();
     const done = manager.start(stop.signal);
     try {
-      await eventually(async () => {
-        const listed = await kube.list<Widget>(type, { namespace: ns });
-        expect(listed.items.map((w) => w.status?.observedGeneration)).toEqual([1, 1, 1]);
-        expect((await kube.list({ apiVersion: 'v1', kind: 'Event' }, { namespace: ns, fieldSelector: 'reason=Reconciled' })).items).toHaveLength(3);
-      }, { timeoutMs: 30_000 });
+      await eventually(
+        async () => {
+          const listed = await kube.list<Widget>(type, { namespace: ns });
+          expect(listed.items.map((w) => w.status?.observedGeneration)).toEqual([1, 1, 1]);
+          expect(
+            (await kube.list({ apiVersion: 'v1', kind: 'Event' }, { namespace: ns, fieldSelector: 'reason=Reconciled' })).items,
+          ).toHaveLength(3);
+        },
+        { timeoutMs: 30_000 },
+      );
       // Let the echo of our own status writes come back and be reconciled to a no-op.
-      await eventually(() => { expect(manager.events).toBeDefined(); });
+      await eventually(() => {
+        expect(manager.events).toBeDefined();
+      });
       const port = manager.healthPort();
       await eventually(async () => {
         const ready = await fetch(`http://127.0.0.1:${port ?? 0}/readyz`);
         expect(ready.status).toBe(200);
       });
       // Let the echo of our own status writes come back and be reconciled to a no-op.
-      const settledReconciles = await eventually(async () => {
-        const before = reconciles;
-        await new Promise((r) => setTimeout(r, 1_000));
-        expect(reconciles).toBe(before);
-        return before;
-      }, { timeoutMs: 20_000 });
+      const settledReconciles = await eventually(
+        async () => {
+          const before = reconciles;
+          await new Promise((r) => setTimeout(r, 1_000));
+          expect(reconciles).toBe(before);
+          return before;
+        },
+        { timeoutMs: 20_000 },
+      );
       const writesBefore = writes.length;
 
       // The observation window: 60 s in which nothing changes.
@@ -187,7 +226,9 @@ describe('controllers on a real apiserver', () => {
 
       const idleWrites = writes.slice(writesBefore);
       const nonLease = idleWrites.filter((w) => !w.includes('/leases/'));
-      process.stdout.write(`idle 60 s: ${nonLease.length} writes besides ${idleWrites.length - nonLease.length} lease renewals; reconciles ${reconciles - settledReconciles}\n`);
+      process.stdout.write(
+        `idle 60 s: ${nonLease.length} writes besides ${idleWrites.length - nonLease.length} lease renewals; reconciles ${reconciles - settledReconciles}\n`,
+      );
       expect(nonLease).toEqual([]);
       expect(reconciles).toBe(settledReconciles);
       // Lease renewals are the one write leader election needs (every retry period, as client-go).
@@ -204,8 +245,16 @@ describe('controllers on a real apiserver', () => {
       await crd.cleanup();
     }
     // Released on graceful stop: nobody holds it now.
-    const lease = await kube.getOrNull<KubeObject & { spec?: { holderIdentity?: string } }>({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' }, 'idle-test', ns)
-      .catch((e: unknown) => { if (isNotFound(e)) return null; throw e; });
+    const lease = await kube
+      .getOrNull<KubeObject & { spec?: { holderIdentity?: string } }>(
+        { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' },
+        'idle-test',
+        ns,
+      )
+      .catch((e: unknown) => {
+        if (isNotFound(e)) return null;
+        throw e;
+      });
     expect(lease?.spec?.holderIdentity ?? '').toBe('');
   }, 180_000);
 });

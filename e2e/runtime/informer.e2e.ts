@@ -21,10 +21,16 @@ function record(informer: Informer<CM>): string[] {
 /** Stops the hub apiserver and waits until its port refuses connections (the process is gone). */
 async function stopAPIServer(kube: Kube): Promise<void> {
   await testenv('apiserver', 'hub', 'stop');
-  await eventually(async () => {
-    const refused = await kube.request('GET', '/readyz', { timeoutMs: 2_000 }).then(() => false, (e: unknown) => String(e).includes('ECONNREFUSED'));
-    expect(refused).toBe(true);
-  }, { timeoutMs: 60_000, intervalMs: 250 });
+  await eventually(
+    async () => {
+      const refused = await kube.request('GET', '/readyz', { timeoutMs: 2_000 }).then(
+        () => false,
+        (e: unknown) => String(e).includes('ECONNREFUSED'),
+      );
+      expect(refused).toBe(true);
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
 }
 
 async function apiserverUp(kube: Kube): Promise<void> {
@@ -42,7 +48,12 @@ describe('the informer on a real apiserver', () => {
   afterEach(async () => {
     for (const stop of stops.splice(0)) stop.abort();
     // Whatever a test did, leave the apiserver running for the next one.
-    if (!(await kube.request('GET', '/readyz').then(() => true, () => false))) {
+    if (
+      !(await kube.request('GET', '/readyz').then(
+        () => true,
+        () => false,
+      ))
+    ) {
       await testenv('apiserver', 'hub', 'start');
       await apiserverUp(kube);
     }
@@ -52,9 +63,17 @@ describe('the informer on a real apiserver', () => {
     kube.close();
   });
 
-  function start(labelSelector: string, extra: { silenceTimeoutMs?: number } = {}): { informer: Informer<CM>; events: string[]; done: Promise<void> } {
+  function start(
+    labelSelector: string,
+    extra: { silenceTimeoutMs?: number } = {},
+  ): { informer: Informer<CM>; events: string[]; done: Promise<void> } {
     const informer = createInformer<CM>({
-      kube, type: ConfigMap, namespace: ns, labelSelector, backoff: { baseMs: 200, maxMs: 2_000 }, ...extra,
+      kube,
+      type: ConfigMap,
+      namespace: ns,
+      labelSelector,
+      backoff: { baseMs: 200, maxMs: 2_000 },
+      ...extra,
     });
     const events = record(informer);
     const stop = new AbortController();
@@ -70,14 +89,20 @@ describe('the informer on a real apiserver', () => {
     await kube.patch(ConfigMap, 'pre', ns, { data: { v: '1' } }, { type: 'merge' });
     await kube.create({ ...ConfigMap, metadata: { name: 'post', namespace: ns, labels: { suite: 'basic' } }, data: { v: '0' } });
     await kube.delete(ConfigMap, 'pre', ns);
-    await eventually(() => { expect(events).toEqual(['add pre 0', 'update pre 1', 'add post 0', 'delete pre']); });
+    await eventually(() => {
+      expect(events).toEqual(['add pre 0', 'update pre 1', 'add post 0', 'delete pre']);
+    });
     expect(informer.store.keys()).toEqual([`${ns}/post`]);
     expect(informer.stats()).toMatchObject({ lists: 1, gone: 0 });
   });
 
   it('survives the apiserver stopping and starting, and sees what changed meanwhile', async () => {
     await kube.create({ ...ConfigMap, metadata: { name: 'stays', namespace: ns, labels: { suite: 'outage' } }, data: { v: '0' } });
-    await kube.create({ ...ConfigMap, metadata: { name: 'deleted-meanwhile', namespace: ns, labels: { suite: 'outage' } }, data: { v: '0' } });
+    await kube.create({
+      ...ConfigMap,
+      metadata: { name: 'deleted-meanwhile', namespace: ns, labels: { suite: 'outage' } },
+      data: { v: '0' },
+    });
     const { informer, events } = start('suite=outage');
     await informer.waitForSync();
 
@@ -90,10 +115,13 @@ describe('the informer on a real apiserver', () => {
     await kube.create({ ...ConfigMap, metadata: { name: 'created-after', namespace: ns, labels: { suite: 'outage' } }, data: { v: '0' } });
     await kube.patch(ConfigMap, 'stays', ns, { data: { v: '1' } }, { type: 'merge' });
 
-    await eventually(() => {
-      expect(informer.store.keys().sort()).toEqual([`${ns}/created-after`, `${ns}/stays`]);
-      expect(informer.store.get(`${ns}/stays`)?.data?.v).toBe('1');
-    }, { timeoutMs: 60_000 });
+    await eventually(
+      () => {
+        expect(informer.store.keys().sort()).toEqual([`${ns}/created-after`, `${ns}/stays`]);
+        expect(informer.store.get(`${ns}/stays`)?.data?.v).toBe('1');
+      },
+      { timeoutMs: 60_000 },
+    );
     expect(events).toEqual(expect.arrayContaining(['delete deleted-meanwhile', 'add created-after 0', 'update stays 1']));
     // Nothing reported twice.
     expect(events.filter((e) => e === 'delete deleted-meanwhile')).toHaveLength(1);
@@ -117,11 +145,14 @@ describe('the informer on a real apiserver', () => {
     await apiserverUp(kube);
     await kube.patch(ConfigMap, 'c', ns, { data: { v: '1' } }, { type: 'merge' });
 
-    await eventually(() => {
-      expect(informer.stats().gone).toBeGreaterThanOrEqual(1);
-      expect(informer.store.keys().sort()).toEqual([`${ns}/a`, `${ns}/c`]);
-      expect(informer.store.get(`${ns}/c`)?.data?.v).toBe('1');
-    }, { timeoutMs: 60_000 });
+    await eventually(
+      () => {
+        expect(informer.stats().gone).toBeGreaterThanOrEqual(1);
+        expect(informer.store.keys().sort()).toEqual([`${ns}/a`, `${ns}/c`]);
+        expect(informer.store.get(`${ns}/c`)?.data?.v).toBe('1');
+      },
+      { timeoutMs: 60_000 },
+    );
     expect(informer.stats().lists).toBeGreaterThan(listsBefore);
     // The relist diff reports the deletion once and nothing for the unchanged object `a`.
     expect(events.filter((e) => e === 'delete b')).toHaveLength(1);
@@ -134,9 +165,16 @@ describe('the informer on a real apiserver', () => {
     const { informer, events } = start('suite=silent', { silenceTimeoutMs: 1_500 });
     await informer.waitForSync();
     // Nothing matches the selector, and bookmarks come about once a minute: the watch is silent.
-    await eventually(() => { expect(informer.stats().silent).toBeGreaterThanOrEqual(2); }, { timeoutMs: 20_000 });
+    await eventually(
+      () => {
+        expect(informer.stats().silent).toBeGreaterThanOrEqual(2);
+      },
+      { timeoutMs: 20_000 },
+    );
     await kube.create({ ...ConfigMap, metadata: { name: 'after-silence', namespace: ns, labels: { suite: 'silent' } }, data: { v: '0' } });
-    await eventually(() => { expect(events).toEqual(['add after-silence 0']); });
+    await eventually(() => {
+      expect(events).toEqual(['add after-silence 0']);
+    });
     expect(informer.stats()).toMatchObject({ lists: 1, gone: 0, errors: 0 });
   });
 });

@@ -1,8 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createWidgetCRD, eventually, uniqueName, type Widget } from '../framework/index.js';
 import {
-  isAlreadyExists, isConflict, isForbidden, isGone, isInvalid, isNotFound, KubeApiError, kubeFromToken,
-  type Kube, type KubeObject, type WatchEvent,
+  isAlreadyExists,
+  isConflict,
+  isForbidden,
+  isGone,
+  isInvalid,
+  isNotFound,
+  KubeApiError,
+  kubeFromToken,
+  type Kube,
+  type KubeObject,
+  type WatchEvent,
 } from '../../src/runtime/kube.js';
 import { createNamespace, deleteNamespace, kubeFor } from './helpers.js';
 
@@ -80,9 +89,13 @@ describe('the kube adapter on a real apiserver', () => {
     anonymous.close();
 
     await kube.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'nobody', namespace: ns } });
-    const tokenRequest = await kube.request<{ status: { token: string } }>('POST', `/api/v1/namespaces/${ns}/serviceaccounts/nobody/token`, {
-      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } },
-    });
+    const tokenRequest = await kube.request<{ status: { token: string } }>(
+      'POST',
+      `/api/v1/namespaces/${ns}/serviceaccounts/nobody/token`,
+      {
+        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } },
+      },
+    );
     const nobody = kubeFromToken({ server: kube.server, token: tokenRequest.status.token, insecureSkipTLSVerify: true });
     const forbidden = await nobody.list(ConfigMap, { namespace: ns }).catch((e: unknown) => e);
     expect(isForbidden(forbidden)).toBe(true);
@@ -102,32 +115,57 @@ describe('the kube adapter on a real apiserver', () => {
       expect(resource.subresources).toContain('status');
       await eventually(() => kube.list(type, { namespace: ns }));
       // The new resource's watch cache starts now: a resourceVersion from before it is 410 Gone.
-      const gone = await kube.watch(type, { namespace: ns, resourceVersion: '1' }).next().catch((e: unknown) => e);
+      const gone = await kube
+        .watch(type, { namespace: ns, resourceVersion: '1' })
+        .next()
+        .catch((e: unknown) => e);
       expect(isGone(gone)).toBe(true);
       expect((gone as KubeApiError).reason).toBe('Expired');
 
-      const applied = await kube.apply<Widget>({ ...type, metadata: { name: 'w', namespace: ns }, spec: { size: 3 } }, { fieldManager: 'flotilla-e2e' });
+      const applied = await kube.apply<Widget>(
+        { ...type, metadata: { name: 'w', namespace: ns }, spec: { size: 3 } },
+        { fieldManager: 'flotilla-e2e' },
+      );
       expect(applied.spec).toEqual({ size: 3 });
       expect(applied.metadata.managedFields?.length).toBeGreaterThan(0);
       // Another manager takes the field: conflict unless forced.
-      const conflict = await kube.apply<Widget>({ ...type, metadata: { name: 'w', namespace: ns }, spec: { size: 4 } }, { fieldManager: 'other' }).catch((e: unknown) => e);
+      const conflict = await kube
+        .apply<Widget>({ ...type, metadata: { name: 'w', namespace: ns }, spec: { size: 4 } }, { fieldManager: 'other' })
+        .catch((e: unknown) => e);
       expect(isConflict(conflict)).toBe(true);
-      const forced = await kube.apply<Widget>({ ...type, metadata: { name: 'w', namespace: ns }, spec: { size: 4 } }, { fieldManager: 'other', force: true });
+      const forced = await kube.apply<Widget>(
+        { ...type, metadata: { name: 'w', namespace: ns }, spec: { size: 4 } },
+        { fieldManager: 'other', force: true },
+      );
       expect(forced.spec?.size).toBe(4);
 
-      const schemaViolation = await kube.apply<Widget>({ ...type, metadata: { name: 'w', namespace: ns }, spec: { size: 1000 } }, { fieldManager: 'other', force: true }).catch((e: unknown) => e);
+      const schemaViolation = await kube
+        .apply<Widget>({ ...type, metadata: { name: 'w', namespace: ns }, spec: { size: 1000 } }, { fieldManager: 'other', force: true })
+        .catch((e: unknown) => e);
       expect(isInvalid(schemaViolation)).toBe(true);
       expect((schemaViolation as KubeApiError).causes.map((c) => c.field)).toContain('spec.size');
 
       // Status: a plain update ignores it (status subresource); updateStatus and apply(status) write it.
       const ignored = await kube.update<Widget>({ ...forced, status: { phase: 'Ignored' } });
       expect(ignored.status).toBeUndefined();
-      const withStatus = await kube.updateStatus<Widget>({ ...ignored, status: { phase: 'Running', observedGeneration: ignored.metadata.generation ?? 0 } });
+      const withStatus = await kube.updateStatus<Widget>({
+        ...ignored,
+        status: { phase: 'Running', observedGeneration: ignored.metadata.generation ?? 0 },
+      });
       expect(withStatus.status?.phase).toBe('Running');
-      const appliedStatus = await kube.apply<Widget>({ ...type, metadata: { name: 'w', namespace: ns }, status: { phase: 'Done' } }, { fieldManager: 'flotilla-e2e', subresource: 'status', force: true });
+      const appliedStatus = await kube.apply<Widget>(
+        { ...type, metadata: { name: 'w', namespace: ns }, status: { phase: 'Done' } },
+        { fieldManager: 'flotilla-e2e', subresource: 'status', force: true },
+      );
       expect(appliedStatus.status?.phase).toBe('Done');
       expect(appliedStatus.spec?.size).toBe(4);
-      const patchedStatus = await kube.patch<Widget>(type, 'w', ns, { status: { phase: 'Patched' } }, { type: 'merge', subresource: 'status' });
+      const patchedStatus = await kube.patch<Widget>(
+        type,
+        'w',
+        ns,
+        { status: { phase: 'Patched' } },
+        { type: 'merge', subresource: 'status' },
+      );
       expect(patchedStatus.status?.phase).toBe('Patched');
     } finally {
       await crd.cleanup();
@@ -140,18 +178,27 @@ describe('the kube adapter on a real apiserver', () => {
     const seen: string[] = [];
     const done = (async () => {
       for await (const event of kube.watch(ConfigMap, {
-        namespace: ns, resourceVersion: start.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 60,
-        labelSelector: 'watched=yes', signal: controller.signal,
+        namespace: ns,
+        resourceVersion: start.resourceVersion,
+        allowWatchBookmarks: true,
+        timeoutSeconds: 60,
+        labelSelector: 'watched=yes',
+        signal: controller.signal,
       })) {
         const e: WatchEvent = event;
-        if (e.type !== 'BOOKMARK') seen.push(`${e.type} ${e.object.metadata.name ?? ''} ${String((e.object as KubeObject & { data?: Record<string, string> }).data?.v)}`);
+        if (e.type !== 'BOOKMARK')
+          seen.push(
+            `${e.type} ${e.object.metadata.name ?? ''} ${String((e.object as KubeObject & { data?: Record<string, string> }).data?.v)}`,
+          );
       }
     })().catch((e: unknown) => e);
     await kube.create({ ...ConfigMap, metadata: { name: 'w1', namespace: ns, labels: { watched: 'yes' } }, data: { v: '1' } });
     await kube.create({ ...ConfigMap, metadata: { name: 'unwatched', namespace: ns } });
     await kube.patch(ConfigMap, 'w1', ns, { data: { v: '2' } }, { type: 'merge' });
     await kube.delete(ConfigMap, 'w1', ns);
-    await eventually(() => { expect(seen).toEqual(['ADDED w1 1', 'MODIFIED w1 2', 'DELETED w1 2']); });
+    await eventually(() => {
+      expect(seen).toEqual(['ADDED w1 1', 'MODIFIED w1 2', 'DELETED w1 2']);
+    });
     controller.abort();
     const ended = await done;
     expect(ended).toBeInstanceOf(Error);
@@ -174,7 +221,13 @@ describe('the kube adapter on a real apiserver', () => {
   it('counts its requests by verb', async () => {
     const before = kube.requestCounts();
     await kube.get({ apiVersion: 'v1', kind: 'Namespace' }, ns);
-    await kube.patch({ apiVersion: 'v1', kind: 'Namespace' }, ns, undefined, { metadata: { labels: { counted: 'yes' } } }, { type: 'merge' });
+    await kube.patch(
+      { apiVersion: 'v1', kind: 'Namespace' },
+      ns,
+      undefined,
+      { metadata: { labels: { counted: 'yes' } } },
+      { type: 'merge' },
+    );
     const after = kube.requestCounts();
     expect((after.GET ?? 0) - (before.GET ?? 0)).toBe(1);
     expect((after.PATCH ?? 0) - (before.PATCH ?? 0)).toBe(1);

@@ -26,8 +26,17 @@ describe('leader election between two runtime instances', () => {
     const state = { active: 0, maxActive: 0, by: [] as string[] };
     const make = (identity: string): { manager: Manager; stop: AbortController; done: Promise<string> } => {
       const manager = createManager({
-        kube: kubeFor('hub', identity), component: 'leader-test',
-        leaderElection: { namespace: ns, name: lease, identity, leaseDurationSeconds: 4, renewDeadlineMs: 3_000, retryPeriodMs: 500, releaseOnCancel },
+        kube: kubeFor('hub', identity),
+        component: 'leader-test',
+        leaderElection: {
+          namespace: ns,
+          name: lease,
+          identity,
+          leaseDurationSeconds: 4,
+          renewDeadlineMs: 3_000,
+          retryPeriodMs: 500,
+          releaseOnCancel,
+        },
       });
       manager.controller({
         name: 'leader-test',
@@ -51,18 +60,26 @@ describe('leader election between two runtime instances', () => {
     return (await kube.get<KubeObject & { spec?: LeaseSpec }>(Lease, lease, ns)).spec;
   }
 
-  for (const [mode, release] of [['killed without releasing the lease', false], ['stopped gracefully (lease released)', true]] as const) {
+  for (const [mode, release] of [
+    ['killed without releasing the lease', false],
+    ['stopped gracefully (lease released)', true],
+  ] as const) {
     it(`exactly one leads; when it is ${mode} the other takes over within the lease duration`, async () => {
       const lease = release ? 'graceful' : 'crash';
       const { state, a, b } = replicas(lease, release);
       try {
-        const leader = await eventually(() => {
-          const leaders = [a, b].filter((r) => r.manager.isLeader());
-          expect(leaders).toHaveLength(1);
-          return leaders[0] as typeof a;
-        }, { timeoutMs: 20_000 });
+        const leader = await eventually(
+          () => {
+            const leaders = [a, b].filter((r) => r.manager.isLeader());
+            expect(leaders).toHaveLength(1);
+            return leaders[0] as typeof a;
+          },
+          { timeoutMs: 20_000 },
+        );
         const follower = leader === a ? b : a;
-        await eventually(() => { expect(state.by.length).toBeGreaterThan(3); });
+        await eventually(() => {
+          expect(state.by.length).toBeGreaterThan(3);
+        });
         expect(new Set(state.by)).toEqual(new Set([leader.manager.identity]));
         expect((await holder(lease))?.holderIdentity).toBe(leader.manager.identity);
         // A few seconds of renewals: still exactly one leader, never both.
@@ -75,9 +92,16 @@ describe('leader election between two runtime instances', () => {
         leader.stop.abort();
         expect(await leader.done).toBe('stopped');
         const before = state.by.length;
-        await eventually(() => { expect(follower.manager.isLeader()).toBe(true); }, { timeoutMs: 15_000, intervalMs: 50 });
+        await eventually(
+          () => {
+            expect(follower.manager.isLeader()).toBe(true);
+          },
+          { timeoutMs: 15_000, intervalMs: 50 },
+        );
         const takeover = Date.now() - stoppedAt;
-        await eventually(() => { expect(state.by.slice(before)).toContain(follower.manager.identity); });
+        await eventually(() => {
+          expect(state.by.slice(before)).toContain(follower.manager.identity);
+        });
         process.stdout.write(`leader ${mode}: takeover after ${takeover} ms (lease 4 s, retry 0.5 s)\n`);
         expect(takeover).toBeLessThan(release ? 3_000 : 4_000 + 2_000);
         expect((await holder(lease))?.holderIdentity).toBe(follower.manager.identity);
@@ -98,10 +122,18 @@ describe('leader election between two runtime instances', () => {
     b.stop.abort();
     await b.done;
     try {
-      await eventually(() => { expect(a.manager.isLeader()).toBe(true); }, { timeoutMs: 20_000 });
+      await eventually(
+        () => {
+          expect(a.manager.isLeader()).toBe(true);
+        },
+        { timeoutMs: 20_000 },
+      );
       // Another party overwrites the lease (as a replica with a skewed view would): a must step down.
       const current = await kube.get<KubeObject & { spec?: LeaseSpec }>(Lease, 'stolen', ns);
-      await kube.update({ ...current, spec: { ...current.spec, holderIdentity: 'intruder', renewTime: new Date().toISOString().replace('Z', '000Z') } });
+      await kube.update({
+        ...current,
+        spec: { ...current.spec, holderIdentity: 'intruder', renewTime: new Date().toISOString().replace('Z', '000Z') },
+      });
       expect(await a.done).toBe('lost');
       expect(a.manager.isLeader()).toBe(false);
       const count = state.by.length;

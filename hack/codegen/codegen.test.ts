@@ -14,7 +14,14 @@ const resolvedKinds = api.kinds.map((kind) => ({ kind, resolved: resolveSchema(k
 
 describe('schemas', () => {
   it('define the six kinds', () => {
-    expect(api.kinds.map((kind) => kind.kind).sort()).toEqual(['ClusterGroup', 'Fleet', 'GlobalService', 'MemberCluster', 'PolicyBundle', 'Work']);
+    expect(api.kinds.map((kind) => kind.kind).sort()).toEqual([
+      'ClusterGroup',
+      'Fleet',
+      'GlobalService',
+      'MemberCluster',
+      'PolicyBundle',
+      'Work',
+    ]);
   });
 
   it('pass the lint: every field described, every rule compiled', () => {
@@ -38,16 +45,26 @@ describe('schemas', () => {
 
 describe('lint', () => {
   it('names a field without a description', () => {
-    const schema = { type: 'object', description: 'root', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } }, description: 'spec' } } };
+    const schema = {
+      type: 'object',
+      description: 'root',
+      properties: { spec: { type: 'object', properties: { size: { type: 'integer' } }, description: 'spec' } },
+    };
     expect(lintSchema('Widget', schema)).toEqual(['Widget spec.size: every field needs a description (kubectl explain shows it)']);
   });
 
   it('refuses a CEL rule that does not parse, and a transition rule inside a list', () => {
     const schema = {
-      type: 'object', description: 'root',
+      type: 'object',
+      description: 'root',
       'x-kubernetes-validations': [{ rule: 'self.a ==', message: 'broken' }],
       properties: {
-        items: { type: 'array', description: 'list', maxItems: 3, items: { type: 'string', description: 'item', 'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: 'immutable' }] } },
+        items: {
+          type: 'array',
+          description: 'list',
+          maxItems: 3,
+          items: { type: 'string', description: 'item', 'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: 'immutable' }] },
+        },
       },
     };
     expect(lintSchema('Widget', schema)).toEqual([
@@ -59,14 +76,35 @@ describe('lint', () => {
 
 describe('resolveSchema', () => {
   it('inlines references; keywords beside a $ref refine it and add rules', () => {
-    const definitions = { Name: { type: 'string', maxLength: 10, description: 'a name', 'x-kubernetes-validations': [{ rule: 'self != "x"', message: 'not x' }] } };
-    const schema = { type: 'object', properties: { name: { $ref: 'common.yaml#/$defs/Name', description: 'the name', 'x-kubernetes-validations': [{ rule: 'self != "y"', message: 'not y' }] } } };
+    const definitions = {
+      Name: {
+        type: 'string',
+        maxLength: 10,
+        description: 'a name',
+        'x-kubernetes-validations': [{ rule: 'self != "x"', message: 'not x' }],
+      },
+    };
+    const schema = {
+      type: 'object',
+      properties: {
+        name: {
+          $ref: 'common.yaml#/$defs/Name',
+          description: 'the name',
+          'x-kubernetes-validations': [{ rule: 'self != "y"', message: 'not y' }],
+        },
+      },
+    };
     expect(resolveSchema(schema, definitions)).toEqual({
       type: 'object',
       properties: {
         name: {
-          type: 'string', maxLength: 10, description: 'the name',
-          'x-kubernetes-validations': [{ rule: 'self != "x"', message: 'not x' }, { rule: 'self != "y"', message: 'not y' }],
+          type: 'string',
+          maxLength: 10,
+          description: 'the name',
+          'x-kubernetes-validations': [
+            { rule: 'self != "x"', message: 'not x' },
+            { rule: 'self != "y"', message: 'not y' },
+          ],
         },
       },
     });
@@ -74,13 +112,21 @@ describe('resolveSchema', () => {
 });
 
 describe('CRDs', () => {
-  it.each(resolvedKinds.map(({ kind, resolved }) => [kind.kind, kind, resolved] as const))('%s has a status subresource, the flotilla category and printer columns', (_name, kind, resolved) => {
-    const crd = crdFor(kind, resolved) as { spec: { names: { categories: string[]; shortNames: string[] }; versions: { subresources: unknown; additionalPrinterColumns: { name: string }[] }[] } };
-    expect(crd.spec.names.categories).toEqual(['flotilla']);
-    expect(crd.spec.names.shortNames.length).toBeGreaterThan(0);
-    expect(crd.spec.versions[0]?.subresources).toEqual({ status: {} });
-    expect(crd.spec.versions[0]?.additionalPrinterColumns.map((column) => column.name)).toContain('Age');
-  });
+  it.each(resolvedKinds.map(({ kind, resolved }) => [kind.kind, kind, resolved] as const))(
+    '%s has a status subresource, the flotilla category and printer columns',
+    (_name, kind, resolved) => {
+      const crd = crdFor(kind, resolved) as {
+        spec: {
+          names: { categories: string[]; shortNames: string[] };
+          versions: { subresources: unknown; additionalPrinterColumns: { name: string }[] }[];
+        };
+      };
+      expect(crd.spec.names.categories).toEqual(['flotilla']);
+      expect(crd.spec.names.shortNames.length).toBeGreaterThan(0);
+      expect(crd.spec.versions[0]?.subresources).toEqual({ status: {} });
+      expect(crd.spec.versions[0]?.additionalPrinterColumns.map((column) => column.name)).toContain('Age');
+    },
+  );
 });
 
 describe('ajvSchema', () => {
@@ -97,7 +143,11 @@ describe('ajvSchema', () => {
       additionalProperties: false,
       properties: {
         metadata: { type: 'object', properties: { name: { type: 'string' } } },
-        spec: { type: 'object', additionalProperties: false, properties: { raw: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
+        spec: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { raw: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+        },
       },
     });
   });
@@ -121,7 +171,11 @@ describe('generated files', () => {
     writeFileSync(crd, `${readFileSync(crd, 'utf8')}# edited\n`);
     rmSync(join(scratch, 'src/api/generated/types.ts'));
     writeFileSync(join(scratch, 'crds', 'flotilla.dev_gadgets.yaml'), 'kind: CustomResourceDefinition\n');
-    expect(staleFiles(scratch, files)).toEqual(['crds/flotilla.dev_gadgets.yaml', 'crds/flotilla.dev_works.yaml', 'src/api/generated/types.ts']);
+    expect(staleFiles(scratch, files)).toEqual([
+      'crds/flotilla.dev_gadgets.yaml',
+      'crds/flotilla.dev_works.yaml',
+      'src/api/generated/types.ts',
+    ]);
     write(scratch, files);
     expect(staleFiles(scratch, files)).toEqual([]);
   });

@@ -8,7 +8,8 @@ const ruleFields = new Set(['rule', 'message', 'fieldPath']);
 /** Problems in one kind's resolved schema, each naming the field. */
 export function lintSchema(kind: string, resolved: JsonObject): string[] {
   const problems: string[] = [];
-  const where = (path: string[]): string => `${kind} ${path.length === 0 ? '(root)' : path.join('.').replaceAll('.[]', '[]').replaceAll('.{}', '{}')}`;
+  const where = (path: string[]): string =>
+    `${kind} ${path.length === 0 ? '(root)' : path.join('.').replaceAll('.[]', '[]').replaceAll('.{}', '{}')}`;
   mapSchema(resolved, (node, path) => {
     if (path.at(-1) === anyOfBranch) return node;
     if (typeof node.description !== 'string' || node.description.trim() === '') {

@@ -66,14 +66,19 @@ function runsOfKind<T extends KubeObject>(ordered: readonly T[]): T[][] {
   return runs;
 }
 
-const messageOf = (error: unknown): string => (error instanceof KubeApiError ? error.apiMessage : error instanceof Error ? error.message : String(error));
+const messageOf = (error: unknown): string =>
+  error instanceof KubeApiError ? error.apiMessage : error instanceof Error ? error.message : String(error);
 
 /**
  * Applies `manifests` in dependency order. `lastApplied` holds, by identity key, the manifests as
  * the agent last applied them. One object's failure is reported in its result and blocks nothing.
  */
 // eslint-disable-next-line max-lines-per-function -- one pass over the ordered manifests; its per-manifest step (applyOne) shares the pass's results and counters.
-export async function applyManifests(context: ApplierContext, manifests: readonly Manifest[], lastApplied: ReadonlyMap<string, Manifest>): Promise<ApplyOutcome> {
+export async function applyManifests(
+  context: ApplierContext,
+  manifests: readonly Manifest[],
+  lastApplied: ReadonlyMap<string, Manifest>,
+): Promise<ApplyOutcome> {
   const { kube, cache, work, options, signal } = context;
   const resultByManifest = new Map<Manifest, ManifestResult>();
   const unapplied: string[] = [];
@@ -89,7 +94,12 @@ export async function applyManifests(context: ApplierContext, manifests: readonl
     const key = identityKey(identity);
     const verdict = admitManifest(manifest, context.admission, cache.resolveScope);
     if (!verdict.allowed) {
-      resultByManifest.set(manifest, { identity, applied: false, health: { status: 'Unknown', reason: 'Refused', message: 'not applied' }, refused: `${verdict.message} (${verdict.rule})` });
+      resultByManifest.set(manifest, {
+        identity,
+        applied: false,
+        health: { status: 'Unknown', reason: 'Refused', message: 'not applied' },
+        refused: `${verdict.message} (${verdict.rule})`,
+      });
       unapplied.push(key);
       return;
     }
@@ -98,10 +108,16 @@ export async function applyManifests(context: ApplierContext, manifests: readonl
     // The cache holds only flotilla's objects: absence there is confirmed by a read, because an
     // object someone else created is what adoption must decide about.
     const cached = cache.get(manifest, identity.namespace, identity.name);
-    let live = cached
-      ?? await kube.getOrNull(manifest, identity.name, identity.namespace === '' ? undefined : identity.namespace, { signal }) ?? undefined;
+    let live =
+      cached ??
+      (await kube.getOrNull(manifest, identity.name, identity.namespace === '' ? undefined : identity.namespace, { signal })) ??
+      undefined;
     const plan = planManifest({
-      manifest: stamped, lastApplied: previous ? stampOwnership(previous, work) : undefined, live, work, options,
+      manifest: stamped,
+      lastApplied: previous ? stampOwnership(previous, work) : undefined,
+      live,
+      work,
+      options,
     });
     const result: ManifestResult = { identity, applied: false, health: assessHealth(live) };
     resultByManifest.set(manifest, result);
@@ -119,7 +135,12 @@ export async function applyManifests(context: ApplierContext, manifests: readonl
         if (live) await adoptFieldManager(kube, live, legacyFieldManager, fieldManagers.agent, signal);
         live = await kube.apply(stamped, { fieldManager: fieldManagers.agent, force: plan.force, signal });
         writes++;
-        context.logger.info('applied object', { reason: plan.reason, kind: manifest.kind, namespace: identity.namespace, name: identity.name });
+        context.logger.info('applied object', {
+          reason: plan.reason,
+          kind: manifest.kind,
+          namespace: identity.namespace,
+          name: identity.name,
+        });
       } catch (error) {
         if (signal.aborted) throw error;
         if (isConflict(error)) result.conflict = messageOf(error);
@@ -140,7 +161,7 @@ export async function applyManifests(context: ApplierContext, manifests: readonl
   for (const run of runsOfKind(applyOrder(manifests, cache.resolveScope))) {
     const first = run[0] as Manifest;
     const kind = groupKindKey(groupKindOf(first));
-    const served = !notEstablished.has(kind) && await cache.ensure(first, signal);
+    const served = !notEstablished.has(kind) && (await cache.ensure(first, signal));
     if (!served) {
       const byWork = definedByWork.has(kind);
       waiting ||= byWork;
@@ -198,12 +219,22 @@ export async function pruneEntries(context: ApplierContext, entries: readonly In
     try {
       if (options.deletionPolicy === 'Orphan') {
         // Released, not deleted: without our marks it is nobody's, and may be adopted again later.
-        await kube.patch(object, entry.name, entry.namespace, {
-          metadata: { labels: { [WORK_LABEL]: null }, annotations: { [WORK_ANNOTATION]: null } },
-        }, { type: 'merge', signal });
+        await kube.patch(
+          object,
+          entry.name,
+          entry.namespace,
+          {
+            metadata: { labels: { [WORK_LABEL]: null }, annotations: { [WORK_ANNOTATION]: null } },
+          },
+          { type: 'merge', signal },
+        );
         logger.info('orphaned object removed from its Work', fields);
       } else {
-        await kube.delete(object, entry.name, entry.namespace, { propagationPolicy: 'Background', signal, ...(live.metadata.uid ? { preconditions: { uid: live.metadata.uid } } : {}) });
+        await kube.delete(object, entry.name, entry.namespace, {
+          propagationPolicy: 'Background',
+          signal,
+          ...(live.metadata.uid ? { preconditions: { uid: live.metadata.uid } } : {}),
+        });
         logger.info('pruned object removed from its Work', fields);
       }
       writes++;

@@ -38,7 +38,12 @@ function driftMessage(drift: DriftReport): string {
 export function objectEvent(note: ObjectNote, work: string): SpokeEvent {
   switch (note.what) {
     case 'DriftCorrected':
-      return { regarding: note.object, type: 'Normal', reason: note.what, message: `Put back as Work ${work} applies it; ${driftMessage(note.drift)}` };
+      return {
+        regarding: note.object,
+        type: 'Normal',
+        reason: note.what,
+        message: `Put back as Work ${work} applies it; ${driftMessage(note.drift)}`,
+      };
     case 'AdoptionRefused':
       return { regarding: note.object, type: 'Warning', reason: note.what, message: `Not applying Work ${work}: ${note.message}` };
     case 'ApplyFailed':
@@ -72,7 +77,10 @@ export function applyTally(results: readonly ManifestResult[], notes: readonly O
  * The objects whose drift is reported (left as they are) now, and how many of them were not the
  * last time: a drift left in place counts once when it appears, not once per reconcile.
  */
-export function reportedDrift(previous: ReadonlySet<string>, results: readonly ManifestResult[]): { drifted: Set<string>; appeared: number } {
+export function reportedDrift(
+  previous: ReadonlySet<string>,
+  results: readonly ManifestResult[],
+): { drifted: Set<string>; appeared: number } {
   const drifted = new Set(results.filter((r) => r.drift?.drifted === true).map((r) => identityKey(r.identity)));
   return { drifted, appeared: [...drifted].filter((key) => !previous.has(key)).length };
 }

@@ -1,11 +1,21 @@
 import { describe, expect, it } from '@jest/globals';
 import yaml from 'js-yaml';
 import type { KubeObject } from '../runtime/index.js';
-import { agentServiceAccountOf, bootstrapData, bootstrapObjects, parseBootstrap, renderBootstrap, type HubCredentials } from './bootstrap.js';
+import {
+  agentServiceAccountOf,
+  bootstrapData,
+  bootstrapObjects,
+  parseBootstrap,
+  renderBootstrap,
+  type HubCredentials,
+} from './bootstrap.js';
 
 const credentials: HubCredentials = {
-  cluster: 'edge-1', fleet: 'prod', server: 'https://127.0.0.1:6443',
-  caData: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', token: 'header.payload.signature',
+  cluster: 'edge-1',
+  fleet: 'prod',
+  server: 'https://127.0.0.1:6443',
+  caData: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+  token: 'header.payload.signature',
   memberUID: '0f8fad5b-d9cb-469f-a165-70867728950e',
 };
 
@@ -18,9 +28,12 @@ function olderCredentials(): HubCredentials {
 
 describe('bootstrap', () => {
   it('renders the agent namespace and a Secret in it, ready for kubectl apply', () => {
-    const docs = renderBootstrap(credentials).split('---\n').map((doc) => yaml.load(doc) as KubeObject);
+    const docs = renderBootstrap(credentials)
+      .split('---\n')
+      .map((doc) => yaml.load(doc) as KubeObject);
     expect(docs.map((d) => `${d.kind} ${d.metadata.namespace ?? ''}/${d.metadata.name ?? ''}`)).toEqual([
-      'Namespace /flotilla-system', 'Secret flotilla-system/flotilla-agent-bootstrap',
+      'Namespace /flotilla-system',
+      'Secret flotilla-system/flotilla-agent-bootstrap',
     ]);
     expect(docs[1]?.type).toBe('Opaque');
   });
@@ -29,7 +42,10 @@ describe('bootstrap', () => {
     const secret = bootstrapObjects(credentials)[1];
     if (!secret) throw new Error('no secret');
     expect(parseBootstrap(secret)).toEqual(credentials);
-    const kubeconfig = yaml.load(Buffer.from((secret.data as Record<string, string>).kubeconfig ?? '', 'base64').toString()) as Record<string, unknown>;
+    const kubeconfig = yaml.load(Buffer.from((secret.data as Record<string, string>).kubeconfig ?? '', 'base64').toString()) as Record<
+      string,
+      unknown
+    >;
     expect(kubeconfig).toMatchObject({
       kind: 'Config',
       'current-context': 'flotilla-hub-edge-1',
@@ -39,7 +55,12 @@ describe('bootstrap', () => {
   });
 
   it('says what is missing without echoing secret values', () => {
-    const secret: KubeObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { cluster: Buffer.from('x').toString('base64') } };
+    const secret: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 's' },
+      data: { cluster: Buffer.from('x').toString('base64') },
+    };
     expect(() => parseBootstrap(secret)).toThrow('bootstrap Secret has no kubeconfig');
     const noToken = bootstrapObjects({ ...credentials, token: '' })[1];
     if (!noToken) throw new Error('no secret');
@@ -65,6 +86,8 @@ describe('agentServiceAccountOf', () => {
   });
 
   it('asks for a new join when the bootstrap predates per-join identities', () => {
-    expect(() => agentServiceAccountOf(olderCredentials())).toThrow('the bootstrap Secret of edge-1 has no memberUID, so it does not name the agent\'s ServiceAccount; run `flotilla join edge-1` again');
+    expect(() => agentServiceAccountOf(olderCredentials())).toThrow(
+      "the bootstrap Secret of edge-1 has no memberUID, so it does not name the agent's ServiceAccount; run `flotilla join edge-1` again",
+    );
   });
 });

@@ -28,7 +28,9 @@ export interface HubCredentials {
 /** The agent's own ServiceAccount on the hub, the one it requests its tokens for. */
 export function agentServiceAccountOf(credentials: HubCredentials): string {
   if (credentials.memberUID === undefined) {
-    throw new Error(`the bootstrap Secret of ${credentials.cluster} has no memberUID, so it does not name the agent's ServiceAccount; run \`flotilla join ${credentials.cluster}\` again`);
+    throw new Error(
+      `the bootstrap Secret of ${credentials.cluster} has no memberUID, so it does not name the agent's ServiceAccount; run \`flotilla join ${credentials.cluster}\` again`,
+    );
   }
   return agentServiceAccount(credentials.memberUID);
 }
@@ -52,7 +54,9 @@ export function renderKubeconfig(credentials: HubCredentials): string {
 /** The Secret's data (base64, as the apiserver stores it). */
 export function bootstrapData(credentials: HubCredentials): Record<string, string> {
   return {
-    cluster: b64(credentials.cluster), fleet: b64(credentials.fleet), kubeconfig: b64(renderKubeconfig(credentials)),
+    cluster: b64(credentials.cluster),
+    fleet: b64(credentials.fleet),
+    kubeconfig: b64(renderKubeconfig(credentials)),
     ...(credentials.memberUID !== undefined ? { memberUID: b64(credentials.memberUID) } : {}),
   };
 }
@@ -73,7 +77,9 @@ export function bootstrapObjects(credentials: HubCredentials): KubeObject[] {
 
 /** Multi-document YAML, ready for `kubectl apply -f -`. */
 export function renderBootstrap(credentials: HubCredentials): string {
-  return bootstrapObjects(credentials).map((object) => yaml.dump(object)).join('---\n');
+  return bootstrapObjects(credentials)
+    .map((object) => yaml.dump(object))
+    .join('---\n');
 }
 
 function firstNamed(list: unknown, key: string): Record<string, unknown> | undefined {
@@ -103,7 +109,11 @@ export function parseBootstrap(secret: KubeObject): HubCredentials {
   }
   const memberUID = data.memberUID;
   return {
-    cluster: text('cluster'), fleet: text('fleet'), server, caData: unb64(ca), token,
+    cluster: text('cluster'),
+    fleet: text('fleet'),
+    server,
+    caData: unb64(ca),
+    token,
     ...(typeof memberUID === 'string' && memberUID !== '' ? { memberUID: unb64(memberUID) } : {}),
   };
 }

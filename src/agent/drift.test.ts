@@ -26,7 +26,11 @@ const appliedWeb = deployment(
 // What the apiserver gives back for appliedWeb: defaults filled in, quantities canonical, status set.
 const liveWeb = (containerChanges: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): KubeObject =>
   manifest('apps/v1', 'Deployment', 'web', 'shop', {
-    metadata: { labels: { app: 'web', 'pod-template-hash': 'abc' }, annotations: { 'deployment.kubernetes.io/revision': '3' }, generation: 4 },
+    metadata: {
+      labels: { app: 'web', 'pod-template-hash': 'abc' },
+      annotations: { 'deployment.kubernetes.io/revision': '3' },
+      generation: 4,
+    },
     spec: {
       replicas: 1,
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } },
@@ -61,11 +65,37 @@ describe('detectDrift', () => {
     ['a changed image', { image: 'web:2' }, ['spec.template.spec.containers[name=web].image']],
     ['a changed env value', { env: [{ name: 'MODE', value: 'dev' }] }, ['spec.template.spec.containers[name=web].env[name=MODE].value']],
     ['a removed env entry', { env: [] }, ['spec.template.spec.containers[name=web].env[name=MODE]']],
-    ['an extra env entry someone else added', { env: [{ name: 'MODE', value: 'prod' }, { name: 'DEBUG', value: '1' }] }, []],
-    ['reordered keyed entries', { env: [{ name: 'X', value: '1' }, { name: 'MODE', value: 'prod' }] }, []],
-    ['a changed cpu limit', { resources: { limits: { cpu: '1', memory: '1Gi' }, requests: { cpu: '250m' } } }, ['spec.template.spec.containers[name=web].resources.limits.cpu']],
+    [
+      'an extra env entry someone else added',
+      {
+        env: [
+          { name: 'MODE', value: 'prod' },
+          { name: 'DEBUG', value: '1' },
+        ],
+      },
+      [],
+    ],
+    [
+      'reordered keyed entries',
+      {
+        env: [
+          { name: 'X', value: '1' },
+          { name: 'MODE', value: 'prod' },
+        ],
+      },
+      [],
+    ],
+    [
+      'a changed cpu limit',
+      { resources: { limits: { cpu: '1', memory: '1Gi' }, requests: { cpu: '250m' } } },
+      ['spec.template.spec.containers[name=web].resources.limits.cpu'],
+    ],
     ['memory written in bytes', { resources: { limits: { cpu: '0.5', memory: '1073741824' }, requests: { cpu: '0.25' } } }, []],
-    ['a changed port protocol', { ports: [{ containerPort: 8080, protocol: 'UDP' }] }, ['spec.template.spec.containers[name=web].ports[containerPort=8080,protocol=TCP]']],
+    [
+      'a changed port protocol',
+      { ports: [{ containerPort: 8080, protocol: 'UDP' }] },
+      ['spec.template.spec.containers[name=web].ports[containerPort=8080,protocol=TCP]'],
+    ],
   ])('reports %s', (_name, containerChanges, paths) => {
     expect(detectDrift(appliedWeb, liveWeb(containerChanges)).paths).toEqual(paths);
   });
@@ -78,31 +108,121 @@ describe('detectDrift', () => {
   });
 
   it.each([
-    ['replicas another manager owns when the manifest omits them', deployment({ selector: {} }), deployment({ selector: {}, replicas: 7 }), []],
+    [
+      'replicas another manager owns when the manifest omits them',
+      deployment({ selector: {} }),
+      deployment({ selector: {}, replicas: 7 }),
+      [],
+    ],
     ['replicas the manifest sets', deployment({ replicas: 2 }), deployment({ replicas: 7 }), ['spec.replicas']],
-    ['a label the manifest sets, changed', deployment({}, { labels: { app: 'web' } }), deployment({}, { labels: { app: 'api' } }), ['metadata.labels.app']],
-    ['a label the manifest sets, removed', deployment({}, { labels: { tier: '' } }), deployment({}, { labels: {} }), ['metadata.labels.tier']],
-    ['a label with a dotted key', deployment({}, { labels: { 'app.kubernetes.io/name': 'web' } }), deployment({}, {}), ['metadata.labels["app.kubernetes.io/name"]']],
+    [
+      'a label the manifest sets, changed',
+      deployment({}, { labels: { app: 'web' } }),
+      deployment({}, { labels: { app: 'api' } }),
+      ['metadata.labels.app'],
+    ],
+    [
+      'a label the manifest sets, removed',
+      deployment({}, { labels: { tier: '' } }),
+      deployment({}, { labels: {} }),
+      ['metadata.labels.tier'],
+    ],
+    [
+      'a label with a dotted key',
+      deployment({}, { labels: { 'app.kubernetes.io/name': 'web' } }),
+      deployment({}, {}),
+      ['metadata.labels["app.kubernetes.io/name"]'],
+    ],
     ['labels someone else added', deployment({}, { labels: { app: 'web' } }), deployment({}, { labels: { app: 'web', team: 'x' } }), []],
-    ['an annotation the manifest sets', deployment({}, { annotations: { a: '1' } }), deployment({}, { annotations: { a: '2' } }), ['metadata.annotations.a']],
+    [
+      'an annotation the manifest sets',
+      deployment({}, { annotations: { a: '1' } }),
+      deployment({}, { annotations: { a: '2' } }),
+      ['metadata.annotations.a'],
+    ],
     ['other metadata (generation, finalizers, owners)', deployment({}, { finalizers: ['x'] }), deployment({}, { generation: 9 }), []],
     ['status the manifest carries', { ...deployment({}), status: { replicas: 1 } }, { ...deployment({}), status: { replicas: 0 } }, []],
     ['a field set to null (SSA: not set)', deployment({ replicas: null }), deployment({ replicas: 3 }), []],
-    ['zero values the apiserver omits', deployment(podSpec({ hostNetwork: false, nodeName: '', tolerations: [], securityContext: {} })), deployment(podSpec({})), []],
-    ['a zero value that was changed', deployment(podSpec({ hostNetwork: false })), deployment(podSpec({ hostNetwork: true })), ['spec.template.spec.hostNetwork']],
-    ['a missing subtree, named by its leaves', deployment(podSpec({ securityContext: { runAsNonRoot: true, runAsUser: 1000 } })), deployment({}), ['spec.template.spec.securityContext.runAsNonRoot', 'spec.template.spec.securityContext.runAsUser']],
+    [
+      'zero values the apiserver omits',
+      deployment(podSpec({ hostNetwork: false, nodeName: '', tolerations: [], securityContext: {} })),
+      deployment(podSpec({})),
+      [],
+    ],
+    [
+      'a zero value that was changed',
+      deployment(podSpec({ hostNetwork: false })),
+      deployment(podSpec({ hostNetwork: true })),
+      ['spec.template.spec.hostNetwork'],
+    ],
+    [
+      'a missing subtree, named by its leaves',
+      deployment(podSpec({ securityContext: { runAsNonRoot: true, runAsUser: 1000 } })),
+      deployment({}),
+      ['spec.template.spec.securityContext.runAsNonRoot', 'spec.template.spec.securityContext.runAsUser'],
+    ],
     ['a type change', deployment({ strategy: { type: 'Recreate' } }), deployment({ strategy: 'Recreate' }), ['spec.strategy']],
-    ['an atomic list with a changed item', deployment(podSpec({ containers: [{ name: 'a', args: ['--x', '--y'] }] })), deployment(podSpec({ containers: [{ name: 'a', args: ['--x', '--z'] }] })), ['spec.template.spec.containers[name=a].args']],
-    ['an atomic list with an extra item', deployment(podSpec({ containers: [{ name: 'a', args: ['--x'] }] })), deployment(podSpec({ containers: [{ name: 'a', args: ['--x', '--y'] }] })), ['spec.template.spec.containers[name=a].args']],
-    ['an atomic list of objects with defaulted item fields', deployment(podSpec({ tolerations: [{ key: 'k', operator: 'Exists' }] })), deployment(podSpec({ tolerations: [{ key: 'k', operator: 'Exists', effect: '' }] })), []],
-    ['a keyed list whose items repeat a key, compared atomically', deployment(podSpec({ volumes: [{ name: 'v' }, { name: 'v' }] })), deployment(podSpec({ volumes: [{ name: 'v' }] })), ['spec.template.spec.volumes']],
-    ['a keyed list whose items lack the key, compared atomically', deployment(podSpec({ containers: [{ image: 'x' }] })), deployment(podSpec({ containers: [{ image: 'y' }] })), ['spec.template.spec.containers']],
-    ['a changed volume source', deployment(podSpec({ volumes: [{ name: 'cfg', configMap: { name: 'a' } }] })), deployment(podSpec({ volumes: [{ name: 'cfg', configMap: { name: 'b', defaultMode: 420 } }] })), ['spec.template.spec.volumes[name=cfg].configMap.name']],
-    ['a volume mount by mount path', deployment(podSpec({ containers: [{ name: 'a', volumeMounts: [{ name: 'v', mountPath: '/etc' }] }] })), deployment(podSpec({ containers: [{ name: 'a', volumeMounts: [{ name: 'w', mountPath: '/etc' }] }] })), ['spec.template.spec.containers[name=a].volumeMounts[mountPath=/etc].name']],
-    ['maxSurge as a number and as a string', deployment({ strategy: { rollingUpdate: { maxSurge: 1 } } }), deployment({ strategy: { rollingUpdate: { maxSurge: '1' } } }), []],
-    ['maxSurge changed', deployment({ strategy: { rollingUpdate: { maxSurge: 1 } } }), deployment({ strategy: { rollingUpdate: { maxSurge: '25%' } } }), ['spec.strategy.rollingUpdate.maxSurge']],
+    [
+      'an atomic list with a changed item',
+      deployment(podSpec({ containers: [{ name: 'a', args: ['--x', '--y'] }] })),
+      deployment(podSpec({ containers: [{ name: 'a', args: ['--x', '--z'] }] })),
+      ['spec.template.spec.containers[name=a].args'],
+    ],
+    [
+      'an atomic list with an extra item',
+      deployment(podSpec({ containers: [{ name: 'a', args: ['--x'] }] })),
+      deployment(podSpec({ containers: [{ name: 'a', args: ['--x', '--y'] }] })),
+      ['spec.template.spec.containers[name=a].args'],
+    ],
+    [
+      'an atomic list of objects with defaulted item fields',
+      deployment(podSpec({ tolerations: [{ key: 'k', operator: 'Exists' }] })),
+      deployment(podSpec({ tolerations: [{ key: 'k', operator: 'Exists', effect: '' }] })),
+      [],
+    ],
+    [
+      'a keyed list whose items repeat a key, compared atomically',
+      deployment(podSpec({ volumes: [{ name: 'v' }, { name: 'v' }] })),
+      deployment(podSpec({ volumes: [{ name: 'v' }] })),
+      ['spec.template.spec.volumes'],
+    ],
+    [
+      'a keyed list whose items lack the key, compared atomically',
+      deployment(podSpec({ containers: [{ image: 'x' }] })),
+      deployment(podSpec({ containers: [{ image: 'y' }] })),
+      ['spec.template.spec.containers'],
+    ],
+    [
+      'a changed volume source',
+      deployment(podSpec({ volumes: [{ name: 'cfg', configMap: { name: 'a' } }] })),
+      deployment(podSpec({ volumes: [{ name: 'cfg', configMap: { name: 'b', defaultMode: 420 } }] })),
+      ['spec.template.spec.volumes[name=cfg].configMap.name'],
+    ],
+    [
+      'a volume mount by mount path',
+      deployment(podSpec({ containers: [{ name: 'a', volumeMounts: [{ name: 'v', mountPath: '/etc' }] }] })),
+      deployment(podSpec({ containers: [{ name: 'a', volumeMounts: [{ name: 'w', mountPath: '/etc' }] }] })),
+      ['spec.template.spec.containers[name=a].volumeMounts[mountPath=/etc].name'],
+    ],
+    [
+      'maxSurge as a number and as a string',
+      deployment({ strategy: { rollingUpdate: { maxSurge: 1 } } }),
+      deployment({ strategy: { rollingUpdate: { maxSurge: '1' } } }),
+      [],
+    ],
+    [
+      'maxSurge changed',
+      deployment({ strategy: { rollingUpdate: { maxSurge: 1 } } }),
+      deployment({ strategy: { rollingUpdate: { maxSurge: '25%' } } }),
+      ['spec.strategy.rollingUpdate.maxSurge'],
+    ],
     ['a boolean against its string form', deployment({ paused: true }), deployment({ paused: 'true' }), ['spec.paused']],
-    ['an emptyDir size limit in another unit', deployment(podSpec({ volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '1Gi' } }] })), deployment(podSpec({ volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '1024Mi' } }] })), []],
+    [
+      'an emptyDir size limit in another unit',
+      deployment(podSpec({ volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '1Gi' } }] })),
+      deployment(podSpec({ volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '1024Mi' } }] })),
+      [],
+    ],
   ])('on %s', (_name, applied, live, paths) => {
     expect(detectDrift(applied, live).paths).toEqual(paths);
   });
@@ -112,7 +232,12 @@ describe('detectDrift', () => {
       'service ports keyed by port and defaulted protocol, targetPort int vs string',
       manifest('v1', 'Service', 's', 'shop', { spec: { ports: [{ port: 80, targetPort: 8080 }], selector: { app: 'web' } } }),
       manifest('v1', 'Service', 's', 'shop', {
-        spec: { ports: [{ port: 80, protocol: 'TCP', targetPort: '8080' }], selector: { app: 'web' }, clusterIP: '10.0.0.1', type: 'ClusterIP' },
+        spec: {
+          ports: [{ port: 80, protocol: 'TCP', targetPort: '8080' }],
+          selector: { app: 'web' },
+          clusterIP: '10.0.0.1',
+          type: 'ClusterIP',
+        },
       }),
       [],
     ],
@@ -131,7 +256,9 @@ describe('detectDrift', () => {
     [
       'Secret stringData compared with the data the apiserver stores',
       manifest('v1', 'Secret', 's', 'shop', { stringData: { password: 'hunter2', user: 'me' }, data: { token: 'dG9r' } }),
-      manifest('v1', 'Secret', 's', 'shop', { data: { password: Buffer.from('hunter2').toString('base64'), user: Buffer.from('you').toString('base64'), token: 'dG9r' } }),
+      manifest('v1', 'Secret', 's', 'shop', {
+        data: { password: Buffer.from('hunter2').toString('base64'), user: Buffer.from('you').toString('base64'), token: 'dG9r' },
+      }),
       ['data.user'],
     ],
     [

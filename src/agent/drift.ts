@@ -195,7 +195,10 @@ function foldStringData(manifest: KubeObject): JsonObject {
     return manifest;
   }
   const encoded = Object.fromEntries(
-    Object.entries(stringData).map(([key, value]) => [key, typeof value === 'string' ? Buffer.from(value, 'utf8').toString('base64') : value]),
+    Object.entries(stringData).map(([key, value]) => [
+      key,
+      typeof value === 'string' ? Buffer.from(value, 'utf8').toString('base64') : value,
+    ]),
   );
   return { ...withoutKey(manifest, 'stringData'), data: { ...(isRecord(manifest.data) ? manifest.data : {}), ...encoded } };
 }

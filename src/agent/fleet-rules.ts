@@ -39,13 +39,21 @@ export function keptRestrictions(configMap: KubeObject | null, fleet: string): F
   if (data.fleet !== fleet || typeof data.restrictions !== 'string') return undefined;
   try {
     const parsed = JSON.parse(data.restrictions) as unknown;
-    return isRecord(parsed) ? (parsed) : undefined;
+    return isRecord(parsed) ? parsed : undefined;
   } catch {
     return undefined;
   }
 }
 
-export async function watchFleetRules({ hub, spoke, systemNamespace, fleet, logger, signal, onChange }: FleetRulesOptions): Promise<FleetRules> {
+export async function watchFleetRules({
+  hub,
+  spoke,
+  systemNamespace,
+  fleet,
+  logger,
+  signal,
+  onChange,
+}: FleetRulesOptions): Promise<FleetRules> {
   let current = keptRestrictions(await spoke.getOrNull(CONFIGMAP_TYPE, FLEET_RULES_CONFIGMAP, systemNamespace, { signal }), fleet);
   const keep = async (restrictions: FleetRestrictions | undefined): Promise<void> => {
     try {
@@ -53,12 +61,20 @@ export async function watchFleetRules({ hub, spoke, systemNamespace, fleet, logg
         await spoke.delete(CONFIGMAP_TYPE, FLEET_RULES_CONFIGMAP, systemNamespace, { signal }).catch(() => undefined);
         return;
       }
-      await spoke.apply({
-        ...CONFIGMAP_TYPE, metadata: { name: FLEET_RULES_CONFIGMAP, namespace: systemNamespace, labels: { 'app.kubernetes.io/managed-by': 'flotilla' } },
-        data: { fleet, restrictions: JSON.stringify(restrictions) },
-      }, { fieldManager: fieldManagers.agent, force: true, signal });
+      await spoke.apply(
+        {
+          ...CONFIGMAP_TYPE,
+          metadata: { name: FLEET_RULES_CONFIGMAP, namespace: systemNamespace, labels: { 'app.kubernetes.io/managed-by': 'flotilla' } },
+          data: { fleet, restrictions: JSON.stringify(restrictions) },
+        },
+        { fieldManager: fieldManagers.agent, force: true, signal },
+      );
     } catch (error) {
-      if (!signal.aborted) logger.warn('could not keep the fleet\'s restrictions on the spoke; a restart without the hub judges by the defaults', { fleet, error: errorMessage(error) });
+      if (!signal.aborted)
+        logger.warn("could not keep the fleet's restrictions on the spoke; a restart without the hub judges by the defaults", {
+          fleet,
+          error: errorMessage(error),
+        });
     }
   };
   // By name: list and watch with a metadata.name field selector are authorized by resourceNames.
@@ -66,14 +82,20 @@ export async function watchFleetRules({ hub, spoke, systemNamespace, fleet, logg
   const observe = (next: FleetRestrictions | undefined): void => {
     if (jsonEqual(current, next)) return;
     current = next;
-    logger.info('the fleet\'s restrictions changed; judging every Work again', { fleet });
+    logger.info("the fleet's restrictions changed; judging every Work again", { fleet });
     void keep(next);
     onChange();
   };
   fleets.addHandler({
-    onAdd: (f) => { observe(f.spec?.restrictions); },
-    onUpdate: (_old, f) => { observe(f.spec?.restrictions); },
-    onDelete: () => { observe(undefined); },
+    onAdd: (f) => {
+      observe(f.spec?.restrictions);
+    },
+    onUpdate: (_old, f) => {
+      observe(f.spec?.restrictions);
+    },
+    onDelete: () => {
+      observe(undefined);
+    },
   });
   void fleets.run(signal);
   return { restrictions: () => current };

@@ -3,10 +3,13 @@ import { KubeApiError, type KubeObject } from '../runtime/kube.js';
 import { judgeMembership, type MembershipRead } from './hub-trust.js';
 
 const member = (uid: string, deleting = false): KubeObject => ({
-  apiVersion: 'flotilla.dev/v1alpha1', kind: 'MemberCluster',
+  apiVersion: 'flotilla.dev/v1alpha1',
+  kind: 'MemberCluster',
   metadata: { name: 'eu1', uid, ...(deleting ? { deletionTimestamp: '2026-12-01T00:00:00Z' } : {}) },
 });
-const refused = (code: number): MembershipRead => ({ error: new KubeApiError({ code, reason: code === 401 ? 'Unauthorized' : 'Forbidden', message: 'no', method: 'GET', path: '/apis' }) });
+const refused = (code: number): MembershipRead => ({
+  error: new KubeApiError({ code, reason: code === 401 ? 'Unauthorized' : 'Forbidden', message: 'no', method: 'GET', path: '/apis' }),
+});
 
 describe('judgeMembership', () => {
   it.each<[string, MembershipRead, string | undefined, string, string | undefined]>([

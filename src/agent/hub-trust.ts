@@ -42,15 +42,28 @@ export function judgeMembership(cluster: string, read: MembershipRead, recordedU
   if ('error' in read) {
     const code = read.error instanceof KubeApiError ? read.error.code : undefined;
     if (code === 401 || code === 403) {
-      return { state: 'Revoked', message: `the hub refuses this agent's identity (${String(code)}) for MemberCluster ${cluster}: it was revoked or replaced; re-join the cluster`, ...recorded };
+      return {
+        state: 'Revoked',
+        message: `the hub refuses this agent's identity (${String(code)}) for MemberCluster ${cluster}: it was revoked or replaced; re-join the cluster`,
+        ...recorded,
+      };
     }
-    return { state: 'Unverified', message: `the hub could not be asked about MemberCluster ${cluster}: ${errorMessage(read.error)}`, ...recorded };
+    return {
+      state: 'Unverified',
+      message: `the hub could not be asked about MemberCluster ${cluster}: ${errorMessage(read.error)}`,
+      ...recorded,
+    };
   }
   const { member } = read;
-  if (member === null) return { state: 'Revoked', message: `MemberCluster ${cluster} no longer exists on the hub: the cluster left its fleet`, ...recorded };
+  if (member === null)
+    return { state: 'Revoked', message: `MemberCluster ${cluster} no longer exists on the hub: the cluster left its fleet`, ...recorded };
   const uid = member.metadata.uid ?? '';
   if (recordedUID !== undefined && uid !== recordedUID) {
-    return { state: 'IdentityChanged', message: `MemberCluster ${cluster} on the hub has uid ${uid}, not ${recordedUID} as recorded when this cluster joined: another hub or another join; re-join the cluster to trust it`, ...recorded };
+    return {
+      state: 'IdentityChanged',
+      message: `MemberCluster ${cluster} on the hub has uid ${uid}, not ${recordedUID} as recorded when this cluster joined: another hub or another join; re-join the cluster to trust it`,
+      ...recorded,
+    };
   }
   if (member.metadata.deletionTimestamp !== undefined) {
     return { state: 'Revoked', message: `MemberCluster ${cluster} is being deleted: the cluster is leaving its fleet`, memberUID: uid };

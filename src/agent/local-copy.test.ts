@@ -2,7 +2,20 @@ import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import type { KubeObject } from '../runtime/kube.js';
-import { appliedCopy, deletedCopy, intendedCopy, lastAppliedManifests, LOCAL_COPY_LABEL, LOCAL_COPY_PART_CHARS, localCopyName, localCopySecrets, ownManifests, readLocalCopy, type DesiredCopy, type LocalCopy } from './local-copy.js';
+import {
+  appliedCopy,
+  deletedCopy,
+  intendedCopy,
+  lastAppliedManifests,
+  LOCAL_COPY_LABEL,
+  LOCAL_COPY_PART_CHARS,
+  localCopyName,
+  localCopySecrets,
+  ownManifests,
+  readLocalCopy,
+  type DesiredCopy,
+  type LocalCopy,
+} from './local-copy.js';
 import { effectiveApplyOptions } from './plan.js';
 import { manifest } from '../work/testing.js';
 
@@ -25,12 +38,19 @@ describe('local copy', () => {
   it('round-trips through one labelled Secret', () => {
     const secrets = localCopySecrets(copy, 'flotilla-system');
     expect(secrets).toHaveLength(1);
-    expect(secrets[0]?.metadata).toMatchObject({ name: 'flotilla-work.web', namespace: 'flotilla-system', labels: { [LOCAL_COPY_LABEL]: 'web' } });
+    expect(secrets[0]?.metadata).toMatchObject({
+      name: 'flotilla-work.web',
+      namespace: 'flotilla-system',
+      labels: { [LOCAL_COPY_LABEL]: 'web' },
+    });
     expect(readLocalCopy(secrets)).toEqual(copy);
   });
 
   it('splits large content across Secrets that each stay under 1 MiB, and joins them in any order', () => {
-    const big: LocalCopy = { ...copy, manifests: Array.from({ length: 8 }, (_, i) => manifest('v1', 'ConfigMap', `c${i}`, 'shop', { data: { x: noise(300_000) } })) };
+    const big: LocalCopy = {
+      ...copy,
+      manifests: Array.from({ length: 8 }, (_, i) => manifest('v1', 'ConfigMap', `c${i}`, 'shop', { data: { x: noise(300_000) } })),
+    };
     const secrets = localCopySecrets(big, 'flotilla-system');
     expect(secrets.length).toBeGreaterThan(1);
     expect(secrets.map((s) => s.metadata.name)).toContain(localCopyName('web', 1));
@@ -54,11 +74,16 @@ describe('local copy', () => {
   });
 
   it('round-trips the policy section with its mode, and rejects a malformed one', () => {
-    const withPolicy: LocalCopy = { ...copy, policy: { spec: { mode: 'Audit', namespaceSelector: { matchLabels: { tier: 'app' } }, namespaceLabels: { a: 'b' } }, stamped: 1 } };
+    const withPolicy: LocalCopy = {
+      ...copy,
+      policy: { spec: { mode: 'Audit', namespaceSelector: { matchLabels: { tier: 'app' } }, namespaceLabels: { a: 'b' } }, stamped: 1 },
+    };
     expect(readLocalCopy(localCopySecrets(withPolicy, 'flotilla-system'))).toEqual(withPolicy);
     const [secret] = localCopySecrets(withPolicy, 'flotilla-system');
-    const state = Buffer.from(JSON.stringify({ ...withPolicy, manifests: undefined, policy: { spec: 'x', stamped: 1 } }), 'utf8').toString('base64');
-    expect(secret && readLocalCopy([{ ...secret, data: { ...secret.data as object, state } }])).toBeUndefined();
+    const state = Buffer.from(JSON.stringify({ ...withPolicy, manifests: undefined, policy: { spec: 'x', stamped: 1 } }), 'utf8').toString(
+      'base64',
+    );
+    expect(secret && readLocalCopy([{ ...secret, data: { ...(secret.data as object), state } }])).toBeUndefined();
   });
 });
 
@@ -79,7 +104,9 @@ describe('ownManifests', () => {
   it('are undefined for unreadable content, an incomplete copy or an Audit policy, which enforce nothing', () => {
     expect(ownManifests({ ...copy, manifests: undefined })).toBeUndefined();
     expect(ownManifests({ ...copy, complete: false })).toBeUndefined();
-    expect(ownManifests({ ...copy, manifests: [own, ...stamped], policy: { ...policy, spec: { ...policy.spec, mode: 'Audit' } } })).toBeUndefined();
+    expect(
+      ownManifests({ ...copy, manifests: [own, ...stamped], policy: { ...policy, spec: { ...policy.spec, mode: 'Audit' } } }),
+    ).toBeUndefined();
   });
 });
 
@@ -90,18 +117,29 @@ describe('a copy written by an agent before copies said whether they are complet
     delete legacyState.manifests;
     delete legacyState.complete;
     const state = Buffer.from(JSON.stringify(legacyState), 'utf8').toString('base64');
-    const read = secret && readLocalCopy([{ ...secret, data: { ...secret.data as object, state } }]);
+    const read = secret && readLocalCopy([{ ...secret, data: { ...(secret.data as object), state } }]);
     expect(read).toMatchObject({ complete: false, inventory: copy.inventory });
     expect(read && ownManifests(read)).toBeUndefined();
   });
 });
 
 describe('the records of one apply', () => {
-  const cm = (name: string, value: string): ReturnType<typeof manifest> => manifest('v1', 'ConfigMap', name, 'shop', { data: { v: value } });
+  const cm = (name: string, value: string): ReturnType<typeof manifest> =>
+    manifest('v1', 'ConfigMap', name, 'shop', { data: { v: value } });
   const entry = (name: string): LocalCopy['inventory'][number] => ({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'shop', name });
   const key = (name: string): string => `ConfigMap/shop/${name}`;
-  const desired = (manifests: ReturnType<typeof manifest>[], revision = 'r2'): DesiredCopy => ({ works: ['web'], revision, options: copy.options, manifests });
-  const previous: LocalCopy = { ...copy, inventory: [entry('a'), entry('b')], unapplied: [key('b')], manifests: [cm('a', '1'), cm('b', '1')] };
+  const desired = (manifests: ReturnType<typeof manifest>[], revision = 'r2'): DesiredCopy => ({
+    works: ['web'],
+    revision,
+    options: copy.options,
+    manifests,
+  });
+  const previous: LocalCopy = {
+    ...copy,
+    inventory: [entry('a'), entry('b')],
+    unapplied: [key('b')],
+    manifests: [cm('a', '1'), cm('b', '1')],
+  };
 
   it('before applying: the new desired state in full, everything it may create in the inventory', () => {
     const intended = intendedCopy('web', copy.hubNamespace, previous, desired([cm('a', '1'), cm('c', '1')]));

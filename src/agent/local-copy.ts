@@ -68,7 +68,11 @@ const encode = (value: unknown): string => Buffer.from(JSON.stringify(value), 'u
 /** The Secrets that hold `copy`, part 0 (with the state) first. */
 export function localCopySecrets(copy: LocalCopy, namespace: string): KubeObject[] {
   const { manifests, ...state } = copy;
-  const encoded = encodeContent(manifests ?? [], { inlineLimitBytes: 0, maxDataChars: LOCAL_COPY_PART_CHARS, maxParts: Number.MAX_SAFE_INTEGER });
+  const encoded = encodeContent(manifests ?? [], {
+    inlineLimitBytes: 0,
+    maxDataChars: LOCAL_COPY_PART_CHARS,
+    maxParts: Number.MAX_SAFE_INTEGER,
+  });
   const contents = encoded.ok ? encoded.contents : [];
   return contents.map((content, index) => ({
     apiVersion: 'v1',
@@ -91,9 +95,17 @@ function decodeField(secret: KubeObject, key: string): unknown {
 }
 
 function isLocalState(value: unknown): value is Omit<LocalState, 'complete'> & { complete?: unknown } {
-  return isRecord(value) && typeof value.set === 'string' && typeof value.hubNamespace === 'string'
-    && Array.isArray(value.works) && typeof value.revision === 'string' && isRecord(value.options) && Array.isArray(value.inventory) && Array.isArray(value.unapplied)
-    && (value.policy === undefined || (isRecord(value.policy) && isRecord(value.policy.spec) && typeof value.policy.stamped === 'number'));
+  return (
+    isRecord(value) &&
+    typeof value.set === 'string' &&
+    typeof value.hubNamespace === 'string' &&
+    Array.isArray(value.works) &&
+    typeof value.revision === 'string' &&
+    isRecord(value.options) &&
+    Array.isArray(value.inventory) &&
+    Array.isArray(value.unapplied) &&
+    (value.policy === undefined || (isRecord(value.policy) && isRecord(value.policy.spec) && typeof value.policy.stamped === 'number'))
+  );
 }
 
 /**
@@ -108,7 +120,8 @@ export function readLocalCopy(secrets: readonly KubeObject[]): LocalCopy | undef
   // Parts left over from an earlier, larger copy (a clean-up cut short) carry another digest.
   const digest = (content: WorkContent): string | undefined => content.payload?.sha256;
   const own = first ? decodeField(first, 'content') : undefined;
-  const contents = secrets.map((s) => decodeField(s, 'content'))
+  const contents = secrets
+    .map((s) => decodeField(s, 'content'))
     .filter((c): c is WorkContent => isRecord(c) && isRecord(own) && digest(c) === digest(own));
   const decoded = decodeContent(contents);
   return decoded.ok ? { ...state, complete, manifests: decoded.manifests } : { ...state, complete };
@@ -126,9 +139,9 @@ export function ownManifests(copy: LocalCopy): Manifest[] | undefined {
 /** The manifests of `copy` as they were last applied: those not marked unapplied, by identity key. */
 export function lastAppliedManifests(copy: LocalCopy | undefined, resolveScope?: ScopeResolver): Map<string, Manifest> {
   const unapplied = new Set(copy?.unapplied ?? []);
-  return new Map((copy?.manifests ?? [])
-    .map((m) => [identityKey(manifestIdentity(m, resolveScope)), m] as const)
-    .filter(([key]) => !unapplied.has(key)));
+  return new Map(
+    (copy?.manifests ?? []).map((m) => [identityKey(manifestIdentity(m, resolveScope)), m] as const).filter(([key]) => !unapplied.has(key)),
+  );
 }
 
 /**
@@ -137,15 +150,30 @@ export function lastAppliedManifests(copy: LocalCopy | undefined, resolveScope?:
  * create to the inventory, so that a crash cannot leak an object; and it marks every manifest not yet
  * applied as written unapplied, so that none is taken for what was last applied.
  */
-export function intendedCopy(set: string, hubNamespace: string, previous: LocalCopy | undefined, desired: DesiredCopy, resolveScope?: ScopeResolver): LocalCopy {
+export function intendedCopy(
+  set: string,
+  hubNamespace: string,
+  previous: LocalCopy | undefined,
+  desired: DesiredCopy,
+  resolveScope?: ScopeResolver,
+): LocalCopy {
   const lastApplied = lastAppliedManifests(previous, resolveScope);
   const unapplied = desired.manifests
     .map((m) => [identityKey(manifestIdentity(m, resolveScope)), m] as const)
     .filter(([key, m]) => !jsonEqual(lastApplied.get(key), m))
     .map(([key]) => key);
   return {
-    set, hubNamespace, works: desired.works, revision: desired.revision, options: desired.options, complete: true,
-    inventory: mergeInventory(previous?.inventory ?? [], desired.manifests.map((m) => inventoryEntry(m, resolveScope)), resolveScope),
+    set,
+    hubNamespace,
+    works: desired.works,
+    revision: desired.revision,
+    options: desired.options,
+    complete: true,
+    inventory: mergeInventory(
+      previous?.inventory ?? [],
+      desired.manifests.map((m) => inventoryEntry(m, resolveScope)),
+      resolveScope,
+    ),
     unapplied: [...new Set(unapplied)].sort(),
     manifests: desired.manifests,
     ...(desired.policy ? { policy: desired.policy } : {}),
@@ -156,13 +184,32 @@ export function intendedCopy(set: string, hubNamespace: string, previous: LocalC
  * The record written after applying and pruning: the inventory keeps what is still desired and what
  * could not be pruned yet; `unapplied` is what the apply left unapplied.
  */
-export function appliedCopy(intended: LocalCopy, unapplied: readonly string[], unpruned: readonly InventoryEntry[], resolveScope?: ScopeResolver): LocalCopy {
+export function appliedCopy(
+  intended: LocalCopy,
+  unapplied: readonly string[],
+  unpruned: readonly InventoryEntry[],
+  resolveScope?: ScopeResolver,
+): LocalCopy {
   const kept = new Set((intended.manifests ?? []).map((m) => identityKey(manifestIdentity(m, resolveScope))));
-  const inventory = mergeInventory(intended.inventory.filter((e) => kept.has(inventoryKey(e, resolveScope))), unpruned, resolveScope);
+  const inventory = mergeInventory(
+    intended.inventory.filter((e) => kept.has(inventoryKey(e, resolveScope))),
+    unpruned,
+    resolveScope,
+  );
   return { ...intended, inventory, unapplied: [...unapplied].sort() };
 }
 
 /** The record of a set whose Works the hub deleted, while some of its objects are still to prune. */
 export function deletedCopy(copy: LocalCopy, unpruned: readonly InventoryEntry[]): LocalCopy {
-  return { set: copy.set, hubNamespace: copy.hubNamespace, works: copy.works, revision: copy.revision, options: copy.options, complete: true, manifests: [], unapplied: [], inventory: [...unpruned] };
+  return {
+    set: copy.set,
+    hubNamespace: copy.hubNamespace,
+    works: copy.works,
+    revision: copy.revision,
+    options: copy.options,
+    complete: true,
+    manifests: [],
+    unapplied: [],
+    inventory: [...unpruned],
+  };
 }

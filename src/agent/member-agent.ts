@@ -7,8 +7,32 @@
 //  - and runs the Work side (work-agent.ts): apply, prune, drift, health and Work status.
 // Everything it reads on the spoke comes from informers; nothing is polled.
 import { fieldManagers, flotillaNamespace, heartbeatLease, MemberClusterType, memberNamespace } from '../api/index.js';
-import { createInformer, createMetrics, errorMessage, type Informer, isConflict, isNotFound, jsonEqual, type Kube, kubeFromToken, type KubeObject, type Lease, LeaseType, type Logger, microTime, sleep, startHealthServer } from '../runtime/index.js';
-import { agentServiceAccountOf, bootstrapData, bootstrapSecretName, bootstrapSecretType, parseBootstrap, type HubCredentials } from './bootstrap.js';
+import {
+  createInformer,
+  createMetrics,
+  errorMessage,
+  type Informer,
+  isConflict,
+  isNotFound,
+  jsonEqual,
+  type Kube,
+  kubeFromToken,
+  type KubeObject,
+  type Lease,
+  LeaseType,
+  type Logger,
+  microTime,
+  sleep,
+  startHealthServer,
+} from '../runtime/index.js';
+import {
+  agentServiceAccountOf,
+  bootstrapData,
+  bootstrapSecretName,
+  bootstrapSecretType,
+  parseBootstrap,
+  type HubCredentials,
+} from './bootstrap.js';
 import { clusterFacts, type ClusterFacts } from './facts.js';
 import { createAgentMetrics } from './metrics.js';
 import { refreshAt, tokenLifetime, type RefreshPolicy } from './token.js';
@@ -37,12 +61,15 @@ interface Session {
   hub: Kube;
 }
 
-
 async function readBootstrap(spoke: Kube, log: Logger, signal: AbortSignal): Promise<KubeObject> {
   for (let attempt = 0; ; attempt++) {
     const secret = await spoke.getOrNull(bootstrapSecretType, bootstrapSecretName, flotillaNamespace, { signal });
     if (secret) return secret;
-    if (attempt === 0) log.warn('waiting for the bootstrap Secret; apply the output of `flotilla join` to this cluster', { namespace: flotillaNamespace, name: bootstrapSecretName });
+    if (attempt === 0)
+      log.warn('waiting for the bootstrap Secret; apply the output of `flotilla join` to this cluster', {
+        namespace: flotillaNamespace,
+        name: bootstrapSecretName,
+      });
     await sleep(2000, signal);
   }
 }
@@ -59,12 +86,19 @@ async function heartbeatLoop(session: () => Session, options: MemberAgentOptions
   while (!signal.aborted) {
     const { hub, credentials } = session();
     const namespace = memberNamespace(credentials.cluster);
-    const spec = { holderIdentity: options.identity, leaseDurationSeconds: Math.ceil((options.heartbeatIntervalMs * 3) / 1000), renewTime: microTime(Date.now()) };
+    const spec = {
+      holderIdentity: options.identity,
+      leaseDurationSeconds: Math.ceil((options.heartbeatIntervalMs * 3) / 1000),
+      renewTime: microTime(Date.now()),
+    };
     try {
       lease ??= (await hub.getOrNull<Lease>(LeaseType, heartbeatLease, namespace, { signal })) ?? undefined;
       lease = lease
         ? await hub.update<Lease>({ ...lease, spec: { ...lease.spec, ...spec } }, { signal, fieldManager: agentFieldManager })
-        : await hub.create<Lease>({ ...LeaseType, metadata: { name: heartbeatLease, namespace }, spec }, { signal, fieldManager: agentFieldManager });
+        : await hub.create<Lease>(
+            { ...LeaseType, metadata: { name: heartbeatLease, namespace }, spec },
+            { signal, fieldManager: agentFieldManager },
+          );
       if (failing) log.info('heartbeats reach the hub again', { cluster: credentials.cluster });
       failing = false;
     } catch (error) {
@@ -80,7 +114,12 @@ async function heartbeatLoop(session: () => Session, options: MemberAgentOptions
 
 /** Writes the facts whenever the spoke's nodes or pods change them; nothing when they did not. */
 async function factsLoop(
-  session: () => Session, options: MemberAgentOptions, caches: { nodes: Informer; pods: Informer }, wake: { next: () => Promise<void> }, log: Logger, signal: AbortSignal,
+  session: () => Session,
+  options: MemberAgentOptions,
+  caches: { nodes: Informer; pods: Informer },
+  wake: { next: () => Promise<void> },
+  log: Logger,
+  signal: AbortSignal,
 ): Promise<void> {
   await Promise.all([caches.nodes.waitForSync(signal), caches.pods.waitForSync(signal)]);
   let reported: Partial<ClusterFacts> | undefined;
@@ -93,14 +132,28 @@ async function factsLoop(
         const answer = await options.spoke.request<{ gitVersion?: string }>('GET', '/version', { signal });
         version = { gitVersion: answer.gitVersion ?? 'unknown', at: Date.now() };
       }
-      const facts = clusterFacts({ kubernetesVersion: version.gitVersion, agentVersion: options.agentVersion, nodes: caches.nodes.store.list(), pods: caches.pods.store.list() });
+      const facts = clusterFacts({
+        kubernetesVersion: version.gitVersion,
+        agentVersion: options.agentVersion,
+        nodes: caches.nodes.store.list(),
+        pods: caches.pods.store.list(),
+      });
       if (reported === undefined) {
         // After a restart, what the hub already holds counts as reported.
-        const status = (await hub.get(MemberClusterType, credentials.cluster, undefined, { signal })).status as Partial<ClusterFacts> | undefined;
-        reported = { kubernetesVersion: status?.kubernetesVersion, agentVersion: status?.agentVersion, nodeCount: status?.nodeCount, resources: status?.resources };
+        const status = (await hub.get(MemberClusterType, credentials.cluster, undefined, { signal })).status as
+          Partial<ClusterFacts> | undefined;
+        reported = {
+          kubernetesVersion: status?.kubernetesVersion,
+          agentVersion: status?.agentVersion,
+          nodeCount: status?.nodeCount,
+          resources: status?.resources,
+        };
       }
       if (!jsonEqual(reported, facts)) {
-        await hub.apply({ ...MemberClusterType, metadata: { name: credentials.cluster }, status: facts }, { fieldManager: agentFieldManager, force: true, subresource: 'status', signal });
+        await hub.apply(
+          { ...MemberClusterType, metadata: { name: credentials.cluster }, status: facts },
+          { fieldManager: agentFieldManager, force: true, subresource: 'status', signal },
+        );
         reported = facts;
         log.info('reported cluster facts', { cluster: credentials.cluster, nodes: facts.nodeCount, version: facts.kubernetesVersion });
       }
@@ -114,7 +167,13 @@ async function factsLoop(
 }
 
 /** Requests a fresh token before the current one expires, and keeps the bootstrap Secret in step. */
-async function tokenLoop(current: () => Session, replace: (next: HubCredentials) => void, options: MemberAgentOptions, log: Logger, signal: AbortSignal): Promise<void> {
+async function tokenLoop(
+  current: () => Session,
+  replace: (next: HubCredentials) => void,
+  options: MemberAgentOptions,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<void> {
   let failures = 0;
   while (!signal.aborted) {
     const { hub, credentials } = current();
@@ -122,24 +181,42 @@ async function tokenLoop(current: () => Session, replace: (next: HubCredentials)
     await sleep(Math.max(0, wait), signal).catch(() => undefined);
     if (stopped(signal)) return;
     try {
-      const answer = await hub.request<{ status?: { token?: string; expirationTimestamp?: string } }>('POST',
-        `/api/v1/namespaces/${memberNamespace(credentials.cluster)}/serviceaccounts/${agentServiceAccountOf(credentials)}/token`, {
+      const answer = await hub.request<{ status?: { token?: string; expirationTimestamp?: string } }>(
+        'POST',
+        `/api/v1/namespaces/${memberNamespace(credentials.cluster)}/serviceaccounts/${agentServiceAccountOf(credentials)}/token`,
+        {
           body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: options.tokenTtlSeconds } },
           signal,
-        });
+        },
+      );
       const token = answer.status?.token;
       if (token === undefined || token === '') throw new Error('the TokenRequest answer holds no token');
       const next = { ...credentials, token };
       // The Secret first: if the agent dies right after, it restarts with the token it last used.
-      await options.spoke.patch(bootstrapSecretType, bootstrapSecretName, flotillaNamespace, { data: bootstrapData(next) }, { type: 'merge', signal, fieldManager: agentFieldManager });
+      await options.spoke.patch(
+        bootstrapSecretType,
+        bootstrapSecretName,
+        flotillaNamespace,
+        { data: bootstrapData(next) },
+        { type: 'merge', signal, fieldManager: agentFieldManager },
+      );
       replace(next);
       failures = 0;
-      log.info('rotated the hub token', { cluster: credentials.cluster, expires: answer.status?.expirationTimestamp, nextRenewal: new Date(refreshAt(token, options.refresh)).toISOString() });
+      log.info('rotated the hub token', {
+        cluster: credentials.cluster,
+        expires: answer.status?.expirationTimestamp,
+        nextRenewal: new Date(refreshAt(token, options.refresh)).toISOString(),
+      });
     } catch (error) {
       if (stopped(signal)) return;
       failures++;
       const expiresAt = tokenLifetime(credentials.token)?.expiresAt;
-      log.warn('token renewal failed; retrying', { cluster: credentials.cluster, error: errorMessage(error), failures, ...(expiresAt !== undefined ? { expiresAt: new Date(expiresAt).toISOString() } : {}) });
+      log.warn('token renewal failed; retrying', {
+        cluster: credentials.cluster,
+        error: errorMessage(error),
+        failures,
+        ...(expiresAt !== undefined ? { expiresAt: new Date(expiresAt).toISOString() } : {}),
+      });
     }
   }
 }
@@ -188,7 +265,12 @@ export async function runMemberAgent(options: MemberAgentOptions, signal: AbortS
   const wake = trigger(500);
   const caches = {
     nodes: createInformer({ kube: options.spoke, type: { apiVersion: 'v1', kind: 'Node' }, logger: log }),
-    pods: createInformer({ kube: options.spoke, type: { apiVersion: 'v1', kind: 'Pod' }, fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed', logger: log }),
+    pods: createInformer({
+      kube: options.spoke,
+      type: { apiVersion: 'v1', kind: 'Pod' },
+      fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed',
+      logger: log,
+    }),
   };
   for (const cache of Object.values(caches)) cache.addHandler({ onAdd: wake.fire, onUpdate: wake.fire, onDelete: wake.fire });
   // A shutdown must also release the facts loop waiting for the next change.
@@ -202,14 +284,24 @@ export async function runMemberAgent(options: MemberAgentOptions, signal: AbortS
   agentMetrics.watchHub(session.hub);
   // The Work side starts from its local copies at once and catches up whenever the hub answers.
   const work = await startWorkAgent({
-    hub: session.hub, spoke: options.spoke, cluster: credentials.cluster, fleet: credentials.fleet, signal, logger: log, metrics: agentMetrics, runtimeMetrics: metrics,
+    hub: session.hub,
+    spoke: options.spoke,
+    cluster: credentials.cluster,
+    fleet: credentials.fleet,
+    signal,
+    logger: log,
+    metrics: agentMetrics,
+    runtimeMetrics: metrics,
     // The membership it joined: another MemberCluster under its name is not its hub's word.
     ...(credentials.memberUID !== undefined ? { memberUID: credentials.memberUID } : {}),
   });
-  const health = options.health && await startHealthServer({
-    ...options.health, registry: metrics.registry,
-    readiness: { 'spoke-caches': () => caches.nodes.hasSynced() && caches.pods.hasSynced() },
-  });
+  const health =
+    options.health &&
+    (await startHealthServer({
+      ...options.health,
+      registry: metrics.registry,
+      readiness: { 'spoke-caches': () => caches.nodes.hasSynced() && caches.pods.hasSynced() },
+    }));
   if (health) log.info('serving /healthz, /readyz and /metrics', { host: options.health?.host, port: health.port() });
   try {
     await Promise.all([
@@ -218,7 +310,15 @@ export async function runMemberAgent(options: MemberAgentOptions, signal: AbortS
       caches.pods.run(signal),
       heartbeatLoop(current, options, log, signal),
       factsLoop(current, options, caches, wake, log, signal),
-      tokenLoop(current, (next) => { session.credentials = next; }, options, log, signal),
+      tokenLoop(
+        current,
+        (next) => {
+          session.credentials = next;
+        },
+        options,
+        log,
+        signal,
+      ),
     ]);
   } finally {
     await health?.close();

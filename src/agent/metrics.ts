@@ -29,25 +29,42 @@ export function createAgentMetrics(registry: Registry): AgentMetrics {
   const trust = new Gauge({
     name: 'flotilla_agent_hub_trust',
     help: 'Whether the agent trusts its hub (1 for the current state): only Trusted takes hub content and prunes',
-    labelNames: ['state'], registers,
+    labelNames: ['state'],
+    registers,
   });
-  const worksApplied = new Counter({ name: 'flotilla_agent_works_applied_total', help: 'Work sets applied with every manifest in place', registers });
+  const worksApplied = new Counter({
+    name: 'flotilla_agent_works_applied_total',
+    help: 'Work sets applied with every manifest in place',
+    registers,
+  });
   const applyErrors = new Counter({
     name: 'flotilla_agent_apply_errors_total',
-    help: 'Objects not applied or not pruned, per attempt: failed (the apiserver refused), conflict (held by someone else), refused (the fleet\'s restrictions), prune',
-    labelNames: ['reason'], registers,
+    help: "Objects not applied or not pruned, per attempt: failed (the apiserver refused), conflict (held by someone else), refused (the fleet's restrictions), prune",
+    labelNames: ['reason'],
+    registers,
   });
   const drift = new Counter({
     name: 'flotilla_agent_drift_total',
     help: 'Objects found changed on the spoke since they were applied: corrected (put back) or reported (left, once per appearance)',
-    labelNames: ['action'], registers,
+    labelNames: ['action'],
+    registers,
   });
   const applyTime = new Histogram({
-    name: 'flotilla_agent_apply_duration_seconds', help: 'Time to apply one Work set to the spoke (reads from cache, writes only what changed)',
-    buckets: [0.005, 0.025, 0.1, 0.25, 1, 2.5, 10, 30, 120], registers,
+    name: 'flotilla_agent_apply_duration_seconds',
+    help: 'Time to apply one Work set to the spoke (reads from cache, writes only what changed)',
+    buckets: [0.005, 0.025, 0.1, 0.25, 1, 2.5, 10, 30, 120],
+    registers,
   });
-  const hubUp = new Gauge({ name: 'flotilla_agent_hub_up', help: '1 while the hub\'s apiserver answers the agent\'s requests, 0 once one could not reach it', registers });
-  const hubContact = new Gauge({ name: 'flotilla_agent_hub_last_contact_timestamp_seconds', help: 'When the hub last answered a request of the agent (Unix time)', registers });
+  const hubUp = new Gauge({
+    name: 'flotilla_agent_hub_up',
+    help: "1 while the hub's apiserver answers the agent's requests, 0 once one could not reach it",
+    registers,
+  });
+  const hubContact = new Gauge({
+    name: 'flotilla_agent_hub_last_contact_timestamp_seconds',
+    help: 'When the hub last answered a request of the agent (Unix time)',
+    registers,
+  });
   // Present from the start, so a graph shows zeros rather than gaps.
   for (const reason of ['failed', 'conflict', 'refused', 'prune'] satisfies (ApplyErrorReason | 'prune')[]) applyErrors.inc({ reason }, 0);
   for (const action of ['corrected', 'reported']) drift.inc({ action }, 0);
@@ -67,10 +84,11 @@ export function createAgentMetrics(registry: Registry): AgentMetrics {
     pruneFailed(objects) {
       if (objects > 0) applyErrors.inc({ reason: 'prune' }, objects);
     },
-    watchHub: (hub) => hub.onRequest((request) => {
-      const up = hubAnswered(request.code);
-      hubUp.set(up ? 1 : 0);
-      if (up) hubContact.set(Date.now() / 1000);
-    }),
+    watchHub: (hub) =>
+      hub.onRequest((request) => {
+        const up = hubAnswered(request.code);
+        hubUp.set(up ? 1 : 0);
+        if (up) hubContact.set(Date.now() / 1000);
+      }),
   };
 }

@@ -68,7 +68,11 @@ describe('ownershipOf', () => {
     ['only our label', { labels: ours.labels }, { state: 'Ours' }],
     ['another Work', theirs, { state: 'OtherWork', work: 'flotilla-member-eu1/shop-api' }],
     ['only another Work label', { labels: theirs.labels }, { state: 'OtherWork', work: 'flotilla-member-eu1.shop-api' }],
-    ['our label but another annotation (the annotation decides)', { labels: ours.labels, annotations: theirs.annotations }, { state: 'OtherWork', work: 'flotilla-member-eu1/shop-api' }],
+    [
+      'our label but another annotation (the annotation decides)',
+      { labels: ours.labels, annotations: theirs.annotations },
+      { state: 'OtherWork', work: 'flotilla-member-eu1/shop-api' },
+    ],
   ])('%s', (_name, metadata, expected) => {
     expect(ownershipOf(metadata, work)).toEqual(expected);
   });
@@ -125,7 +129,11 @@ describe('decidePrune', () => {
     ['ours', stampOwnership(configMap({}), work), { allowed: true }],
     ['adopted (carries our mark)', stampOwnership(configMap({}, { labels: { app: 'x' } }), work), { allowed: true }],
     ['unmarked', configMap({}), { allowed: false, reason: 'NotOwned', message: 'carries no flotilla ownership mark' }],
-    ['another Work', stampOwnership(configMap({}), other), { allowed: false, reason: 'OwnedByOtherWork', message: 'managed by Work flotilla-member-eu1/shop-api, not ours' }],
+    [
+      'another Work',
+      stampOwnership(configMap({}), other),
+      { allowed: false, reason: 'OwnedByOtherWork', message: 'managed by Work flotilla-member-eu1/shop-api, not ours' },
+    ],
   ])('%s', (_name, live, expected) => {
     expect(decidePrune(live, work)).toEqual(expected);
   });

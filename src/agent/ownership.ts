@@ -108,7 +108,11 @@ export function decideAdoption(
     case 'Always':
       return { action: 'Adopt' };
     case 'Never':
-      return { action: 'Conflict', reason: 'AdoptionDisallowed', message: 'exists and is not managed by flotilla; adoption policy is Never' };
+      return {
+        action: 'Conflict',
+        reason: 'AdoptionDisallowed',
+        message: 'exists and is not managed by flotilla; adoption policy is Never',
+      };
     case 'IfNoConflict': {
       // Our own marks are not on a foreign object yet; adding them takes nothing from anyone.
       const differences = detectDrift(withoutOwnershipMarks(manifest), live, { maxPaths: 5 });

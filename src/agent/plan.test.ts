@@ -1,14 +1,27 @@
 import { describe, expect, it } from '@jest/globals';
 import type { KubeObject } from '../runtime/kube.js';
 import { stampOwnership, type WorkRef } from './ownership.js';
-import { definedKind, effectiveApplyOptions, inventoryEntry, isEstablished, mergeInventory, planManifest, pruneCandidates, type EffectiveApplyOptions } from './plan.js';
+import {
+  definedKind,
+  effectiveApplyOptions,
+  inventoryEntry,
+  isEstablished,
+  mergeInventory,
+  planManifest,
+  pruneCandidates,
+  type EffectiveApplyOptions,
+} from './plan.js';
 import { manifest } from '../work/testing.js';
 
 const work: WorkRef = { namespace: 'flotilla-member-eu1', name: 'web' };
 const defaults = effectiveApplyOptions(undefined);
 const deployment = (replicas: number, extra: Record<string, unknown> = {}): KubeObject =>
   stampOwnership(manifest('apps/v1', 'Deployment', 'web', 'shop', { spec: { replicas, ...extra } }), work);
-const live = (object: KubeObject, spec: Record<string, unknown>): KubeObject => ({ ...object, metadata: { ...object.metadata, uid: 'u1' }, spec });
+const live = (object: KubeObject, spec: Record<string, unknown>): KubeObject => ({
+  ...object,
+  metadata: { ...object.metadata, uid: 'u1' },
+  spec,
+});
 
 describe('effectiveApplyOptions', () => {
   it('fills in the schema defaults', () => {
@@ -18,8 +31,12 @@ describe('effectiveApplyOptions', () => {
 });
 
 describe('planManifest', () => {
-  const plan = (m: KubeObject, lastApplied: KubeObject | undefined, current: KubeObject | undefined, options: EffectiveApplyOptions = defaults) =>
-    planManifest({ manifest: m, lastApplied, live: current, work, options });
+  const plan = (
+    m: KubeObject,
+    lastApplied: KubeObject | undefined,
+    current: KubeObject | undefined,
+    options: EffectiveApplyOptions = defaults,
+  ) => planManifest({ manifest: m, lastApplied, live: current, work, options });
 
   it('creates an absent object without force', () => {
     expect(plan(deployment(2), undefined, undefined)).toEqual({ action: 'Apply', reason: 'Create', force: false });
@@ -31,8 +48,14 @@ describe('planManifest', () => {
   });
 
   it('applies a changed manifest as an update, forcing only when the Work says so', () => {
-    expect(plan(deployment(3), deployment(2), live(deployment(2), { replicas: 2 }))).toEqual({ action: 'Apply', reason: 'Update', force: false });
-    expect(plan(deployment(3), deployment(2), live(deployment(2), { replicas: 2 }), { ...defaults, force: true })).toMatchObject({ force: true });
+    expect(plan(deployment(3), deployment(2), live(deployment(2), { replicas: 2 }))).toEqual({
+      action: 'Apply',
+      reason: 'Update',
+      force: false,
+    });
+    expect(plan(deployment(3), deployment(2), live(deployment(2), { replicas: 2 }), { ...defaults, force: true })).toMatchObject({
+      force: true,
+    });
   });
 
   it('applies a manifest the agent has no record of even when the object already matches (SSA takes ownership)', () => {
@@ -42,10 +65,23 @@ describe('planManifest', () => {
 
   it('corrects drift with force under Correct, and reports it under Report', () => {
     const m = deployment(2);
-    expect(plan(m, m, live(m, { replicas: 5 }))).toEqual({ action: 'Apply', reason: 'Correct', force: true, drift: { drifted: true, missing: false, paths: ['spec.replicas'], count: 1 } });
-    expect(plan(m, m, undefined)).toEqual({ action: 'Apply', reason: 'Correct', force: true, drift: { drifted: true, missing: true, paths: [], count: 0 } });
+    expect(plan(m, m, live(m, { replicas: 5 }))).toEqual({
+      action: 'Apply',
+      reason: 'Correct',
+      force: true,
+      drift: { drifted: true, missing: false, paths: ['spec.replicas'], count: 1 },
+    });
+    expect(plan(m, m, undefined)).toEqual({
+      action: 'Apply',
+      reason: 'Correct',
+      force: true,
+      drift: { drifted: true, missing: true, paths: [], count: 0 },
+    });
     const report = { ...defaults, driftPolicy: 'Report' as const };
-    expect(plan(m, m, live(m, { replicas: 5 }), report)).toEqual({ action: 'Report', drift: { drifted: true, missing: false, paths: ['spec.replicas'], count: 1 } });
+    expect(plan(m, m, live(m, { replicas: 5 }), report)).toEqual({
+      action: 'Report',
+      drift: { drifted: true, missing: false, paths: ['spec.replicas'], count: 1 },
+    });
     expect(plan(m, m, undefined, report)).toMatchObject({ action: 'Report', drift: { missing: true } });
   });
 
@@ -57,13 +93,20 @@ describe('planManifest', () => {
   it('reports a conflict for a foreign object unless adoption allows it, adopting with force under Always', () => {
     const foreign: KubeObject = { ...manifest('apps/v1', 'Deployment', 'web', 'shop'), spec: { replicas: 1 } };
     expect(plan(deployment(2), undefined, foreign)).toMatchObject({ action: 'Conflict', message: expect.stringContaining('Never') });
-    expect(plan(deployment(2), undefined, foreign, { ...defaults, adoption: 'Always' })).toEqual({ action: 'Apply', reason: 'Adopt', force: true });
+    expect(plan(deployment(2), undefined, foreign, { ...defaults, adoption: 'Always' })).toEqual({
+      action: 'Apply',
+      reason: 'Adopt',
+      force: true,
+    });
     expect(plan(deployment(2), undefined, foreign, { ...defaults, adoption: 'IfNoConflict' })).toMatchObject({ action: 'Conflict' });
   });
 
   it('reports a conflict for an object another Work owns, under every policy', () => {
     const other = stampOwnership(manifest('apps/v1', 'Deployment', 'web', 'shop'), { namespace: work.namespace, name: 'api' });
-    expect(plan(deployment(2), undefined, other, { ...defaults, adoption: 'Always' })).toMatchObject({ action: 'Conflict', message: expect.stringContaining('/api') });
+    expect(plan(deployment(2), undefined, other, { ...defaults, adoption: 'Always' })).toMatchObject({
+      action: 'Conflict',
+      message: expect.stringContaining('/api'),
+    });
   });
 });
 

@@ -101,7 +101,11 @@ export function mergeInventory(a: readonly InventoryEntry[], b: readonly Invento
 }
 
 /** Remembered objects the desired manifests no longer name, in the order to delete them. */
-export function pruneCandidates(inventory: readonly InventoryEntry[], desired: readonly KubeObject[], resolveScope?: ScopeResolver): InventoryEntry[] {
+export function pruneCandidates(
+  inventory: readonly InventoryEntry[],
+  desired: readonly KubeObject[],
+  resolveScope?: ScopeResolver,
+): InventoryEntry[] {
   const wanted = new Set(desired.map((m) => identityKey(manifestIdentity(m, resolveScope))));
   const gone = inventory.filter((entry) => !wanted.has(inventoryKey(entry, resolveScope)));
   const byObject = new Map(gone.map((entry) => [inventoryObject(entry), entry]));
@@ -125,4 +129,3 @@ export function isEstablished(crd: KubeObject | undefined): boolean {
   const conditions = field(crd, 'status', 'conditions');
   return Array.isArray(conditions) && conditions.some((c) => isRecord(c) && c.type === 'Established' && c.status === 'True');
 }
-

@@ -38,7 +38,11 @@ export function namespaceInfo(namespace: KubeObject, manager: string): Namespace
   const owned = entries.flatMap((entry) => {
     const metadata = field(entry, 'fieldsV1', 'f:metadata');
     const labels = isRecord(metadata) ? metadata['f:labels'] : undefined;
-    return isRecord(labels) ? Object.keys(labels).filter((k) => k.startsWith('f:')).map((k) => k.slice(2)) : [];
+    return isRecord(labels)
+      ? Object.keys(labels)
+          .filter((k) => k.startsWith('f:'))
+          .map((k) => k.slice(2))
+      : [];
   });
   return {
     name: namespace.metadata.name ?? '',
@@ -63,10 +67,14 @@ export function selectedNamespaces(policy: WorkPolicy | undefined, namespaces: r
  * The policy as its fleet allows it: every known namespace it may not write into (see
  * namespaceAdmitted) is excluded, so it is never stamped or labelled there, and loses what it had.
  */
-export function restrictPolicy(policy: WorkPolicy, namespaces: readonly NamespaceInfo[], admitted: (namespace: string) => boolean): WorkPolicy {
+export function restrictPolicy(
+  policy: WorkPolicy,
+  namespaces: readonly NamespaceInfo[],
+  admitted: (namespace: string) => boolean,
+): WorkPolicy {
   const refused = namespaces.map((ns) => ns.name).filter((name) => !admitted(name));
   if (refused.length === 0) return policy;
-  return { ...policy, excludeNamespaces: [...new Set([...policy.excludeNamespaces ?? [], ...refused])].sort() };
+  return { ...policy, excludeNamespaces: [...new Set([...(policy.excludeNamespaces ?? []), ...refused])].sort() };
 }
 
 /** Every template stamped into every selected namespace, namespace by namespace. */
@@ -74,7 +82,8 @@ export function expandPolicy(policy: WorkPolicy | undefined, namespaces: readonl
   const templates = policy?.namespaceTemplates ?? [];
   if (templates.length === 0) return [];
   return selectedNamespaces(policy, namespaces).flatMap((namespace) =>
-    templates.map((template): Manifest => ({ ...template, metadata: { ...template.metadata, namespace } })));
+    templates.map((template): Manifest => ({ ...template, metadata: { ...template.metadata, namespace } })),
+  );
 }
 
 /** A policy as last expanded for a Work set: its section, and how many manifests, at the end of the set's, are its templates. */
@@ -87,7 +96,11 @@ export interface StampedPolicy {
  * A Work set's manifests under its policy: its own, then every template stamped into every namespace
  * the policy selects now; the same whether the policy comes from the hub or from the local copy.
  */
-export function withTemplates(own: readonly Manifest[], policy: WorkPolicy, namespaces: readonly NamespaceInfo[]): { manifests: Manifest[]; policy: StampedPolicy } {
+export function withTemplates(
+  own: readonly Manifest[],
+  policy: WorkPolicy,
+  namespaces: readonly NamespaceInfo[],
+): { manifests: Manifest[]; policy: StampedPolicy } {
   const stamped = expandPolicy(policy, namespaces);
   return { manifests: [...own, ...stamped], policy: { spec: policy, stamped: stamped.length } };
 }
@@ -119,11 +132,17 @@ export function planNamespaceLabels(policy: WorkPolicy | undefined, namespaces: 
     }
     const missing = wantedKeys.filter((key) => ns.labels[key] !== wanted[key]).map((key) => `metadata.labels[${JSON.stringify(key)}]`);
     if (audit) {
-      plans.push(missing.length > 0 ? { namespace: ns.name, action: 'Violation', paths: missing } : { namespace: ns.name, action: 'InPlace' });
+      plans.push(
+        missing.length > 0 ? { namespace: ns.name, action: 'Violation', paths: missing } : { namespace: ns.name, action: 'InPlace' },
+      );
       continue;
     }
     const extra = owned.some((key) => !(key in wanted));
-    plans.push(missing.length > 0 || extra ? { namespace: ns.name, action: 'Apply', labels: wanted, selected: true } : { namespace: ns.name, action: 'InPlace' });
+    plans.push(
+      missing.length > 0 || extra
+        ? { namespace: ns.name, action: 'Apply', labels: wanted, selected: true }
+        : { namespace: ns.name, action: 'InPlace' },
+    );
   }
   return plans;
 }
@@ -171,24 +190,38 @@ export interface PolicyShellContext {
 }
 
 /** Audit: compares every manifest with the live object; reads only, never writes. */
-export async function auditManifests({ kube, cache, signal }: PolicyShellContext, manifests: readonly Manifest[]): Promise<ManifestResult[]> {
+export async function auditManifests(
+  { kube, cache, signal }: PolicyShellContext,
+  manifests: readonly Manifest[],
+): Promise<ManifestResult[]> {
   const results: ManifestResult[] = [];
   for (const manifest of manifests) {
     const identity = manifestIdentity(manifest, cache.resolveScope);
     if (!(await cache.ensure(manifest, signal))) {
-      results.push({ identity, applied: false, health: { status: 'Unknown', reason: 'UnknownKind', message: 'the kind is not served' }, error: `the server has no resource for kind ${manifest.kind} in ${manifest.apiVersion}` });
+      results.push({
+        identity,
+        applied: false,
+        health: { status: 'Unknown', reason: 'UnknownKind', message: 'the kind is not served' },
+        error: `the server has no resource for kind ${manifest.kind} in ${manifest.apiVersion}`,
+      });
       continue;
     }
     // The cache holds only objects flotilla applied; one it never applied is read directly.
-    const live = cache.get(manifest, identity.namespace, identity.name)
-      ?? await kube.getOrNull(manifest, identity.name, identity.namespace === '' ? undefined : identity.namespace, { signal }) ?? undefined;
+    const live =
+      cache.get(manifest, identity.namespace, identity.name) ??
+      (await kube.getOrNull(manifest, identity.name, identity.namespace === '' ? undefined : identity.namespace, { signal })) ??
+      undefined;
     results.push(auditResult(manifest, live, cache.resolveScope));
   }
   return results;
 }
 
 /** Carries out label plans (Audit plans write nothing); results for the selected namespaces. */
-export async function applyNamespaceLabels({ kube, signal, logger }: PolicyShellContext, set: string, plans: readonly NamespaceLabelPlan[]): Promise<ManifestResult[]> {
+export async function applyNamespaceLabels(
+  { kube, signal, logger }: PolicyShellContext,
+  set: string,
+  plans: readonly NamespaceLabelPlan[],
+): Promise<ManifestResult[]> {
   const results: ManifestResult[] = [];
   for (const plan of plans) {
     if (plan.action !== 'Apply') {
@@ -197,8 +230,15 @@ export async function applyNamespaceLabels({ kube, signal, logger }: PolicyShell
     }
     let error: string | undefined;
     try {
-      await kube.apply(namespaceLabelsObject(plan.namespace, plan.labels), { fieldManager: namespaceLabelManager(set), force: true, signal });
-      logger.info(plan.selected ? 'labelled a namespace with the policy levels' : 'removed the policy labels from a namespace', { namespace: plan.namespace, labels: Object.keys(plan.labels).length });
+      await kube.apply(namespaceLabelsObject(plan.namespace, plan.labels), {
+        fieldManager: namespaceLabelManager(set),
+        force: true,
+        signal,
+      });
+      logger.info(plan.selected ? 'labelled a namespace with the policy levels' : 'removed the policy labels from a namespace', {
+        namespace: plan.namespace,
+        labels: Object.keys(plan.labels).length,
+      });
     } catch (failure) {
       if (signal.aborted) throw failure;
       // A namespace deleted meanwhile needs no labels.

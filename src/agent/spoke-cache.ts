@@ -56,7 +56,13 @@ export function createSpokeCache({ kube, logger, signal, onChange }: SpokeCacheO
         informer = informers.get(typeKey(type));
         if (!informer) {
           informer = createInformer({ kube, type: { apiVersion: type.apiVersion, kind: type.kind }, labelSelector: WORK_LABEL, logger });
-          informer.addHandler({ onAdd: notify, onUpdate: (_old, current) => { notify(current); }, onDelete: notify });
+          informer.addHandler({
+            onAdd: notify,
+            onUpdate: (_old, current) => {
+              notify(current);
+            },
+            onDelete: notify,
+          });
           informers.set(typeKey(type), informer);
           void informer.run(signal);
           logger.debug('watching applied objects of a kind', { kind: type.kind, apiVersion: type.apiVersion });

@@ -15,7 +15,13 @@ const degraded: Health = { status: 'Degraded', reason: 'ProgressDeadlineExceeded
 const unknown: Health = { status: 'Unknown', reason: 'NotFound', message: 'the object does not exist' };
 const noDrift: DriftReport = { drifted: false, missing: false, paths: [], count: 0 };
 
-const id = (name: string, kind = 'Deployment', group = 'apps'): ManifestIdentity => ({ group, version: 'v1', kind, namespace: 'shop', name });
+const id = (name: string, kind = 'Deployment', group = 'apps'): ManifestIdentity => ({
+  group,
+  version: 'v1',
+  kind,
+  namespace: 'shop',
+  name,
+});
 
 const ok = (name: string, overrides: Partial<ManifestResult> = {}): ManifestResult => ({
   identity: id(name),
@@ -45,70 +51,168 @@ describe('computeWorkStatus conditions', () => {
       'everything applied, healthy and unchanged',
       [ok('a'), ok('b')],
       undefined,
-      { Applied: ['True', 'AllApplied'], Available: ['True', 'AllHealthy'], Drifted: ['False', 'NoDrift'], Degraded: ['False', 'NoFailures'], Ready: ['True', 'Ready'], Reconciling: undefined, Stalled: undefined },
+      {
+        Applied: ['True', 'AllApplied'],
+        Available: ['True', 'AllHealthy'],
+        Drifted: ['False', 'NoDrift'],
+        Degraded: ['False', 'NoFailures'],
+        Ready: ['True', 'Ready'],
+        Reconciling: undefined,
+        Stalled: undefined,
+      },
     ],
     [
       'an empty Work',
       [],
       undefined,
-      { Applied: ['True', 'AllApplied'], Available: ['True', 'AllHealthy'], Drifted: ['False', 'NoDrift'], Degraded: ['False', 'NoFailures'], Ready: ['True', 'Ready'], Reconciling: undefined, Stalled: undefined },
+      {
+        Applied: ['True', 'AllApplied'],
+        Available: ['True', 'AllHealthy'],
+        Drifted: ['False', 'NoDrift'],
+        Degraded: ['False', 'NoFailures'],
+        Ready: ['True', 'Ready'],
+        Reconciling: undefined,
+        Stalled: undefined,
+      },
     ],
     [
       'a rollout in progress',
       [ok('a'), ok('b', { health: progressing })],
       undefined,
-      { Applied: ['True', 'AllApplied'], Available: ['False', 'Progressing'], Drifted: ['False', 'NoDrift'], Degraded: ['False', 'NoFailures'], Ready: ['Unknown', 'Progressing'], Reconciling: ['True', 'Progressing'], Stalled: undefined },
+      {
+        Applied: ['True', 'AllApplied'],
+        Available: ['False', 'Progressing'],
+        Drifted: ['False', 'NoDrift'],
+        Degraded: ['False', 'NoFailures'],
+        Ready: ['Unknown', 'Progressing'],
+        Reconciling: ['True', 'Progressing'],
+        Stalled: undefined,
+      },
     ],
     [
       'a manifest not applied yet',
       [ok('a'), ok('b', { applied: false, health: unknown, drift: undefined })],
       undefined,
-      { Applied: ['False', 'Applying'], Available: ['False', 'NotApplied'], Drifted: ['False', 'NoDrift'], Degraded: ['False', 'NoFailures'], Ready: ['Unknown', 'Applying'], Reconciling: ['True', 'Applying'], Stalled: undefined },
+      {
+        Applied: ['False', 'Applying'],
+        Available: ['False', 'NotApplied'],
+        Drifted: ['False', 'NoDrift'],
+        Degraded: ['False', 'NoFailures'],
+        Ready: ['Unknown', 'Applying'],
+        Reconciling: ['True', 'Applying'],
+        Stalled: undefined,
+      },
     ],
     [
       'an apply error',
       [ok('a'), ok('b', { applied: false, error: 'admission webhook denied', health: unknown })],
       undefined,
-      { Applied: ['False', 'ApplyFailed'], Available: ['False', 'NotApplied'], Drifted: ['False', 'NoDrift'], Degraded: ['True', 'ApplyFailed'], Ready: ['False', 'ApplyFailed'], Reconciling: undefined, Stalled: undefined },
+      {
+        Applied: ['False', 'ApplyFailed'],
+        Available: ['False', 'NotApplied'],
+        Drifted: ['False', 'NoDrift'],
+        Degraded: ['True', 'ApplyFailed'],
+        Ready: ['False', 'ApplyFailed'],
+        Reconciling: undefined,
+        Stalled: undefined,
+      },
     ],
     [
       'a conflict, which needs a change to resolve',
-      [ok('a', { applied: false, conflict: 'already managed by Work x/y', health: healthy }), ok('b', { applied: false, error: 'boom', health: unknown })],
+      [
+        ok('a', { applied: false, conflict: 'already managed by Work x/y', health: healthy }),
+        ok('b', { applied: false, error: 'boom', health: unknown }),
+      ],
       undefined,
-      { Applied: ['False', 'Conflict'], Available: ['False', 'NotApplied'], Drifted: ['False', 'NoDrift'], Degraded: ['True', 'Conflict'], Ready: ['False', 'Conflict'], Reconciling: undefined, Stalled: ['True', 'Conflict'] },
+      {
+        Applied: ['False', 'Conflict'],
+        Available: ['False', 'NotApplied'],
+        Drifted: ['False', 'NoDrift'],
+        Degraded: ['True', 'Conflict'],
+        Ready: ['False', 'Conflict'],
+        Reconciling: undefined,
+        Stalled: ['True', 'Conflict'],
+      },
     ],
     [
       'a manifest refused by the fleet, while the others apply',
-      [ok('a'), ok('b', { applied: false, refused: 'it binds the ClusterRole cluster-admin (restrictions.globalServices.rbac)', health: unknown })],
+      [
+        ok('a'),
+        ok('b', { applied: false, refused: 'it binds the ClusterRole cluster-admin (restrictions.globalServices.rbac)', health: unknown }),
+      ],
       undefined,
-      { Applied: ['False', 'Refused'], Available: ['False', 'NotApplied'], Drifted: ['False', 'NoDrift'], Degraded: ['True', 'Refused'], Ready: ['False', 'Refused'], Reconciling: undefined, Stalled: ['True', 'Refused'] },
+      {
+        Applied: ['False', 'Refused'],
+        Available: ['False', 'NotApplied'],
+        Drifted: ['False', 'NoDrift'],
+        Degraded: ['True', 'Refused'],
+        Ready: ['False', 'Refused'],
+        Reconciling: undefined,
+        Stalled: ['True', 'Refused'],
+      },
     ],
     [
       'a degraded object',
       [ok('a', { health: degraded }), ok('b', { health: progressing })],
       undefined,
-      { Applied: ['True', 'AllApplied'], Available: ['False', 'Degraded'], Drifted: ['False', 'NoDrift'], Degraded: ['True', 'Unhealthy'], Ready: ['False', 'Unhealthy'], Reconciling: undefined, Stalled: ['True', 'Unhealthy'] },
+      {
+        Applied: ['True', 'AllApplied'],
+        Available: ['False', 'Degraded'],
+        Drifted: ['False', 'NoDrift'],
+        Degraded: ['True', 'Unhealthy'],
+        Ready: ['False', 'Unhealthy'],
+        Reconciling: undefined,
+        Stalled: ['True', 'Unhealthy'],
+      },
     ],
     [
       'drift left in place',
       [ok('a'), drifted('b', ['spec.replicas'])],
       undefined,
-      { Applied: ['True', 'AllApplied'], Available: ['True', 'AllHealthy'], Drifted: ['True', 'DriftDetected'], Degraded: ['False', 'NoFailures'], Ready: ['False', 'DriftDetected'], Reconciling: undefined, Stalled: undefined },
+      {
+        Applied: ['True', 'AllApplied'],
+        Available: ['True', 'AllHealthy'],
+        Drifted: ['True', 'DriftDetected'],
+        Degraded: ['False', 'NoFailures'],
+        Ready: ['False', 'DriftDetected'],
+        Reconciling: undefined,
+        Stalled: undefined,
+      },
     ],
     [
       'a payload part still to arrive',
       [],
       { reason: 'MissingParts', message: '1 of 3 parts missing: 2', stalled: false },
-      { Applied: ['False', 'MissingParts'], Available: ['Unknown', 'MissingParts'], Drifted: ['False', 'NoDrift'], Degraded: ['True', 'MissingParts'], Ready: ['Unknown', 'MissingParts'], Reconciling: ['True', 'MissingParts'], Stalled: undefined },
+      {
+        Applied: ['False', 'MissingParts'],
+        Available: ['Unknown', 'MissingParts'],
+        Drifted: ['False', 'NoDrift'],
+        Degraded: ['True', 'MissingParts'],
+        Ready: ['Unknown', 'MissingParts'],
+        Reconciling: ['True', 'MissingParts'],
+        Stalled: undefined,
+      },
     ],
     [
       'duplicate manifests in the Work',
       [],
       { reason: 'DuplicateManifests', message: 'ConfigMap/shop/a appears at 0, 3', stalled: true },
-      { Applied: ['False', 'DuplicateManifests'], Available: ['Unknown', 'DuplicateManifests'], Drifted: ['False', 'NoDrift'], Degraded: ['True', 'DuplicateManifests'], Ready: ['False', 'DuplicateManifests'], Reconciling: undefined, Stalled: ['True', 'DuplicateManifests'] },
+      {
+        Applied: ['False', 'DuplicateManifests'],
+        Available: ['Unknown', 'DuplicateManifests'],
+        Drifted: ['False', 'NoDrift'],
+        Degraded: ['True', 'DuplicateManifests'],
+        Ready: ['False', 'DuplicateManifests'],
+        Reconciling: undefined,
+        Stalled: ['True', 'DuplicateManifests'],
+      },
     ],
   ])('%s', (_name, results, contentProblem, expected) => {
-    const status = computeWorkStatus(undefined, { generation: 3, revision: 'r1', results, ...(contentProblem ? { contentProblem } : {}) }, T0);
+    const status = computeWorkStatus(
+      undefined,
+      { generation: 3, revision: 'r1', results, ...(contentProblem ? { contentProblem } : {}) },
+      T0,
+    );
     expect(conditionSummary(status)).toEqual(expected);
     for (const c of status.conditions ?? []) {
       expect(c.observedGeneration).toBe(3);
@@ -125,7 +229,10 @@ describe('computeWorkStatus conditions', () => {
   });
 
   it('describes drift by path, deletion and uncapped count', () => {
-    const results = [drifted('a', ['spec.replicas', 'spec.template.spec.containers[name=web].image'], 7), ok('b', { drift: { drifted: true, missing: true, paths: [], count: 0 } })];
+    const results = [
+      drifted('a', ['spec.replicas', 'spec.template.spec.containers[name=web].image'], 7),
+      ok('b', { drift: { drifted: true, missing: true, paths: [], count: 0 } }),
+    ];
     const status = computeWorkStatus(undefined, { generation: 1, revision: 'r1', results }, T0);
     expect(findCondition(status.conditions, 'Drifted')?.message).toBe(
       '2 of 2 manifests drifted: Deployment.apps/shop/a: spec.replicas, spec.template.spec.containers[name=web].image and 5 more; Deployment.apps/shop/b: deleted',
@@ -161,16 +268,28 @@ describe('computeWorkStatus transitions and writes', () => {
   it('records the revision once it is applied in full, and keeps the previous one until then', () => {
     const first = computeWorkStatus(undefined, input, T0);
     expect(first.appliedRevision).toBe('r2');
-    const partial = computeWorkStatus(first, { generation: 3, revision: 'r3', results: [ok('a'), ok('b', { applied: false, health: unknown })] }, T1);
+    const partial = computeWorkStatus(
+      first,
+      { generation: 3, revision: 'r3', results: [ok('a'), ok('b', { applied: false, health: unknown })] },
+      T1,
+    );
     expect(partial.appliedRevision).toBe('r2');
     expect(partial.observedGeneration).toBe(3);
-    const none = computeWorkStatus(undefined, { generation: 3, revision: 'r3', results: [ok('a', { applied: false, health: unknown })] }, T1);
+    const none = computeWorkStatus(
+      undefined,
+      { generation: 3, revision: 'r3', results: [ok('a', { applied: false, health: unknown })] },
+      T1,
+    );
     expect(none).not.toHaveProperty('appliedRevision');
   });
 
   it('holds the revision back and says so while objects dropped from the Work cannot be removed', () => {
     const first = computeWorkStatus(undefined, input, T0);
-    const stuck = computeWorkStatus(first, { generation: 3, revision: 'removed', results: [], pruneFailures: ['ConfigMap shop/a: 403 Forbidden'] }, T1);
+    const stuck = computeWorkStatus(
+      first,
+      { generation: 3, revision: 'removed', results: [], pruneFailures: ['ConfigMap shop/a: 403 Forbidden'] },
+      T1,
+    );
     expect(stuck.appliedRevision).toBe('r2');
     expect(findCondition(stuck.conditions, 'Applied')).toMatchObject({ status: 'False', reason: 'PruneFailed' });
     expect(findCondition(stuck.conditions, 'Applied')?.message).toContain('ConfigMap shop/a: 403 Forbidden');
@@ -180,7 +299,9 @@ describe('computeWorkStatus transitions and writes', () => {
   });
 
   it('keeps conditions others set', () => {
-    const previous: WorkStatus = { conditions: [{ type: 'Custom', status: 'True', reason: 'X', message: 'x', lastTransitionTime: '2020-01-01T00:00:00Z' }] };
+    const previous: WorkStatus = {
+      conditions: [{ type: 'Custom', status: 'True', reason: 'X', message: 'x', lastTransitionTime: '2020-01-01T00:00:00Z' }],
+    };
     const status = computeWorkStatus(previous, input, T0);
     expect(findCondition(status.conditions, 'Custom')?.lastTransitionTime).toBe('2020-01-01T00:00:00Z');
   });
@@ -208,8 +329,29 @@ describe('computeWorkStatus counts and entries', () => {
     ];
     const status = computeWorkStatus(undefined, { generation: 1, revision: 'r', results }, T0);
     expect(status.manifests).toEqual([
-      { group: 'apps', version: 'v1', kind: 'Deployment', namespace: 'shop', name: 'web', applied: true, health: 'Healthy', drifted: true, driftedFields: ['.spec.replicas'], message: 'drifted: spec.replicas' },
-      { group: 'apps', version: 'v1', kind: 'Deployment', namespace: 'shop', name: 'api', applied: true, health: 'Progressing', drifted: false, message: 'Progressing (RolloutInProgress): 1 of 3 replicas updated' },
+      {
+        group: 'apps',
+        version: 'v1',
+        kind: 'Deployment',
+        namespace: 'shop',
+        name: 'web',
+        applied: true,
+        health: 'Healthy',
+        drifted: true,
+        driftedFields: ['.spec.replicas'],
+        message: 'drifted: spec.replicas',
+      },
+      {
+        group: 'apps',
+        version: 'v1',
+        kind: 'Deployment',
+        namespace: 'shop',
+        name: 'api',
+        applied: true,
+        health: 'Progressing',
+        drifted: false,
+        message: 'Progressing (RolloutInProgress): 1 of 3 replicas updated',
+      },
       { version: 'v1', kind: 'Namespace', name: 'shop', applied: true, health: 'Healthy', drifted: false },
     ]);
   });

@@ -103,49 +103,95 @@ function driftText(r: ManifestResult): string {
 
 type DesiredCondition = ConditionInput;
 
-function appliedCondition(results: readonly ManifestResult[], problem: ContentProblem | undefined, pruneFailures: readonly string[]): DesiredCondition {
+function appliedCondition(
+  results: readonly ManifestResult[],
+  problem: ContentProblem | undefined,
+  pruneFailures: readonly string[],
+): DesiredCondition {
   if (problem) return { type: conditionTypes.Applied, status: 'False', reason: problem.reason, message: problem.message };
   const notApplied = results.filter((r) => !r.applied);
   if (notApplied.length === 0 && pruneFailures.length > 0) {
     const named = pruneFailures.slice(0, STATUS_LIMITS.namedInCondition).join('; ');
-    const more = pruneFailures.length > STATUS_LIMITS.namedInCondition ? ` and ${pruneFailures.length - STATUS_LIMITS.namedInCondition} more` : '';
+    const more =
+      pruneFailures.length > STATUS_LIMITS.namedInCondition ? ` and ${pruneFailures.length - STATUS_LIMITS.namedInCondition} more` : '';
     return {
-      type: conditionTypes.Applied, status: 'False', reason: reasons.work.PruneFailed,
+      type: conditionTypes.Applied,
+      status: 'False',
+      reason: reasons.work.PruneFailed,
       message: `${pruneFailures.length} object(s) dropped from the Work could not be removed: ${named}${more}`,
     };
   }
   if (notApplied.length === 0) {
-    return { type: conditionTypes.Applied, status: 'True', reason: reasons.work.AllApplied, message: `${results.length} of ${results.length} manifests applied` };
+    return {
+      type: conditionTypes.Applied,
+      status: 'True',
+      reason: reasons.work.AllApplied,
+      message: `${results.length} of ${results.length} manifests applied`,
+    };
   }
   const { Refused, Conflict, ApplyFailed, Applying } = reasons.work;
-  const reason = notApplied.some((r) => r.refused !== undefined) ? Refused : notApplied.some((r) => r.conflict !== undefined) ? Conflict : notApplied.some((r) => r.error !== undefined) ? ApplyFailed : Applying;
-  return { type: conditionTypes.Applied, status: 'False', reason, message: describe('not applied', notApplied, results.length, problemText) };
+  const reason = notApplied.some((r) => r.refused !== undefined)
+    ? Refused
+    : notApplied.some((r) => r.conflict !== undefined)
+      ? Conflict
+      : notApplied.some((r) => r.error !== undefined)
+        ? ApplyFailed
+        : Applying;
+  return {
+    type: conditionTypes.Applied,
+    status: 'False',
+    reason,
+    message: describe('not applied', notApplied, results.length, problemText),
+  };
 }
 
 function availableCondition(results: readonly ManifestResult[], problem: ContentProblem | undefined): DesiredCondition {
-  if (problem) return { type: conditionTypes.Available, status: 'Unknown', reason: problem.reason, message: 'the Work content could not be read' };
+  if (problem)
+    return { type: conditionTypes.Available, status: 'Unknown', reason: problem.reason, message: 'the Work content could not be read' };
   const unhealthy = results.filter((r) => !isHealthy(r));
   if (unhealthy.length === 0) {
-    return { type: conditionTypes.Available, status: 'True', reason: reasons.work.AllHealthy, message: `${results.length} of ${results.length} manifests healthy` };
+    return {
+      type: conditionTypes.Available,
+      status: 'True',
+      reason: reasons.work.AllHealthy,
+      message: `${results.length} of ${results.length} manifests healthy`,
+    };
   }
   const worst = (['Degraded', 'Unknown', 'Progressing'] as const).find((s) => unhealthy.some((r) => r.applied && r.health.status === s));
   const reason = worst ?? reasons.work.NotApplied;
-  return { type: conditionTypes.Available, status: 'False', reason, message: describe('not healthy', unhealthy, results.length, problemText) };
+  return {
+    type: conditionTypes.Available,
+    status: 'False',
+    reason,
+    message: describe('not healthy', unhealthy, results.length, problemText),
+  };
 }
 
 function driftedCondition(results: readonly ManifestResult[]): DesiredCondition {
   const drifted = results.filter(isDrifted);
   return drifted.length === 0
     ? { type: conditionTypes.Drifted, status: 'False', reason: reasons.work.NoDrift, message: 'every applied object matches its manifest' }
-    : { type: conditionTypes.Drifted, status: 'True', reason: reasons.work.DriftDetected, message: describe('drifted', drifted, results.length, driftText) };
+    : {
+        type: conditionTypes.Drifted,
+        status: 'True',
+        reason: reasons.work.DriftDetected,
+        message: describe('drifted', drifted, results.length, driftText),
+      };
 }
 
 function degradedCondition(results: readonly ManifestResult[], problem: ContentProblem | undefined): DesiredCondition {
   if (problem) return { type: conditionTypes.Degraded, status: 'True', reason: problem.reason, message: problem.message };
   const failed = results.filter(isFailed);
-  if (failed.length === 0) return { type: conditionTypes.Degraded, status: 'False', reason: reasons.work.NoFailures, message: 'no manifest failed' };
+  if (failed.length === 0)
+    return { type: conditionTypes.Degraded, status: 'False', reason: reasons.work.NoFailures, message: 'no manifest failed' };
   const { Refused, Conflict, ApplyFailed, Unhealthy } = reasons.work;
-  const reason = failed.some((r) => r.refused !== undefined) ? Refused : failed.some((r) => r.conflict !== undefined) ? Conflict : failed.some((r) => r.error !== undefined) ? ApplyFailed : Unhealthy;
+  const reason = failed.some((r) => r.refused !== undefined)
+    ? Refused
+    : failed.some((r) => r.conflict !== undefined)
+      ? Conflict
+      : failed.some((r) => r.error !== undefined)
+        ? ApplyFailed
+        : Unhealthy;
   return { type: conditionTypes.Degraded, status: 'True', reason, message: describe('failed', failed, results.length, problemText) };
 }
 
@@ -155,7 +201,10 @@ function degradedCondition(results: readonly ManifestResult[], problem: ContentP
  * objects are still being applied or becoming healthy, Ready when all is in place and unchanged.
  */
 function readinessOf(
-  conditions: readonly DesiredCondition[], results: readonly ManifestResult[], problem: ContentProblem | undefined, pruneFailures: readonly string[],
+  conditions: readonly DesiredCondition[],
+  results: readonly ManifestResult[],
+  problem: ContentProblem | undefined,
+  pruneFailures: readonly string[],
 ): ReadinessOutcome {
   const { Applied, Available, Degraded, Drifted } = conditionTypes;
   const byType = (type: ConditionType): DesiredCondition | undefined => conditions.find((c) => c.type === type);
@@ -178,7 +227,8 @@ function readinessOf(
 function entryOf(r: ManifestResult): ManifestStatus {
   const { group, version, kind, namespace, name } = r.identity;
   const problem = problemOf(r);
-  const paths = r.drift?.paths.slice(0, STATUS_LIMITS.driftedFields).map((p) => truncateMessage(`.${p}`, STATUS_LIMITS.fieldPathChars)) ?? [];
+  const paths =
+    r.drift?.paths.slice(0, STATUS_LIMITS.driftedFields).map((p) => truncateMessage(`.${p}`, STATUS_LIMITS.fieldPathChars)) ?? [];
   return {
     ...(group === '' ? {} : { group }),
     version,
@@ -214,7 +264,12 @@ function entriesOf(results: readonly ManifestResult[]): ManifestStatus[] {
 export function computeWorkStatus(previous: WorkStatus | undefined, input: WorkStatusInput, now: Date = new Date()): WorkStatus {
   const { results, contentProblem: problem, generation } = input;
   const pruneFailures = input.pruneFailures ?? [];
-  const desired = [appliedCondition(results, problem, pruneFailures), availableCondition(results, problem), driftedCondition(results), degradedCondition(results, problem)];
+  const desired = [
+    appliedCondition(results, problem, pruneFailures),
+    availableCondition(results, problem),
+    driftedCondition(results),
+    degradedCondition(results, problem),
+  ];
   let conditions = previous?.conditions ?? [];
   const stamp = { observedGeneration: generation, now, messageLimit: STATUS_LIMITS.conditionMessageChars };
   for (const condition of desired) conditions = setCondition(conditions, condition, stamp);

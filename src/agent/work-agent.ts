@@ -1,5 +1,14 @@
 import { setMaxListeners } from 'node:events';
-import { fieldManagers, flotillaNamespace, memberNamespace, WorkType, type Manifest, type Work, type WorkPolicy, type WorkStatus } from '../api/index.js';
+import {
+  fieldManagers,
+  flotillaNamespace,
+  memberNamespace,
+  WorkType,
+  type Manifest,
+  type Work,
+  type WorkPolicy,
+  type WorkStatus,
+} from '../api/index.js';
 import { jsonEqual } from '../runtime/conditions.js';
 import { createInformer, type Informer } from '../runtime/informer.js';
 import { createEventRecorder, type EventRecorder } from '../runtime/events.js';
@@ -19,10 +28,28 @@ import { crashPoint } from './crash-point.js';
 import { watchFleetRules } from './fleet-rules.js';
 import { checkMembership, type HubTrust } from './hub-trust.js';
 import type { AgentMetrics } from './metrics.js';
-import { deletedCopy, LOCAL_COPY_LABEL, localCopyName, localCopySecrets, readLocalCopy, type DesiredCopy, type LocalCopy } from './local-copy.js';
+import {
+  deletedCopy,
+  LOCAL_COPY_LABEL,
+  localCopyName,
+  localCopySecrets,
+  readLocalCopy,
+  type DesiredCopy,
+  type LocalCopy,
+} from './local-copy.js';
 import { workLabelValue, type WorkRef } from './ownership.js';
 import { pruneCandidates, type InventoryEntry } from './plan.js';
-import { applyNamespaceLabels, auditManifests, namespaceInfo, namespaceLabelManager, planNamespaceLabels, restrictPolicy, withTemplates, type NamespaceInfo, type PolicyShellContext } from './policy.js';
+import {
+  applyNamespaceLabels,
+  auditManifests,
+  namespaceInfo,
+  namespaceLabelManager,
+  planNamespaceLabels,
+  restrictPolicy,
+  withTemplates,
+  type NamespaceInfo,
+  type PolicyShellContext,
+} from './policy.js';
 import { createSpokeCache } from './spoke-cache.js';
 import { computeWorkStatus, type ContentProblem, type ManifestResult } from './status.js';
 import { hubDesired, type HubDesired } from './work-set.js';
@@ -94,7 +121,6 @@ export interface WorkAgent {
   stats(): WorkAgentStats;
 }
 
-
 /**
  * Starts the agent: reads its local copies from the spoke (so it can enforce them at once, with or
  * without the hub), then watches. Resolves once started; runs until `signal` aborts.
@@ -106,12 +132,22 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
   const stop = new AbortController();
   setMaxListeners(0, stop.signal);
   if (options.signal.aborted) stop.abort(options.signal.reason);
-  else options.signal.addEventListener('abort', () => { stop.abort(options.signal.reason); }, { once: true });
+  else
+    options.signal.addEventListener(
+      'abort',
+      () => {
+        stop.abort(options.signal.reason);
+      },
+      { once: true },
+    );
   const signal = stop.signal;
   const hubNamespace = options.namespace ?? memberNamespace(options.cluster);
   const systemNamespace = options.systemNamespace ?? flotillaNamespace;
   const logger = (options.logger ?? silentLogger()).child({ controller: 'work-agent', cluster: options.cluster });
-  const queue = createWorkQueue({ backoff: { baseMs: 500, maxMs: 15_000, jitter: 0.2 }, ...(options.runtimeMetrics ? { metrics: options.runtimeMetrics.queue(WORKER_NAME) } : {}) });
+  const queue = createWorkQueue({
+    backoff: { baseMs: 500, maxMs: 15_000, jitter: 0.2 },
+    ...(options.runtimeMetrics ? { metrics: options.runtimeMetrics.queue(WORKER_NAME) } : {}),
+  });
   const stats = { reconciles: 0, errors: 0 };
 
   // Work sets by name, and the ownership label value that leads back to each.
@@ -119,11 +155,18 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
   const copyParts = new Map<string, number>();
   const setsByLabel = new Map<string, string>();
   const refOf = (set: string): WorkRef => ({ namespace: hubNamespace, name: set });
-  const noteSet = (set: string): void => { setsByLabel.set(workLabelValue(refOf(set)), set); };
-  const enqueue = (set: string): void => { noteSet(set); queue.add(set); };
+  const noteSet = (set: string): void => {
+    setsByLabel.set(workLabelValue(refOf(set)), set);
+  };
+  const enqueue = (set: string): void => {
+    noteSet(set);
+    queue.add(set);
+  };
 
   const cache = createSpokeCache({
-    kube: spoke, logger, signal,
+    kube: spoke,
+    logger,
+    signal,
     onChange: (label) => {
       const set = setsByLabel.get(label);
       if (set !== undefined) queue.add(set);
@@ -137,14 +180,20 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
   // (the other Work leaving) visits them again, since no watch event of theirs would.
   const conflictedSets = new Set<string>();
   let namespaces: Informer | undefined;
-  const namespacesChanged = (): void => { for (const set of policySets) queue.add(set); };
+  const namespacesChanged = (): void => {
+    for (const set of policySets) queue.add(set);
+  };
   async function namespaceCache(): Promise<Informer> {
     if (!namespaces) {
       namespaces = createInformer({ kube: spoke, type: NAMESPACE_TYPE, logger });
       namespaces.addHandler({
         onAdd: namespacesChanged,
         onUpdate: (old, current) => {
-          if (!jsonEqual(old.metadata.labels, current.metadata.labels) || old.metadata.deletionTimestamp !== current.metadata.deletionTimestamp) namespacesChanged();
+          if (
+            !jsonEqual(old.metadata.labels, current.metadata.labels) ||
+            old.metadata.deletionTimestamp !== current.metadata.deletionTimestamp
+          )
+            namespacesChanged();
         },
         onDelete: namespacesChanged,
       });
@@ -156,21 +205,32 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
   const policyContext: PolicyShellContext = { kube: spoke, cache, signal, logger };
 
   const hubWorks: Informer<Work & KubeObject> = createInformer<Work & KubeObject>({
-    kube: hub, type: WorkType, namespace: hubNamespace, logger, indexes: { [SET_INDEX]: (w) => [workSetName(w)] },
+    kube: hub,
+    type: WorkType,
+    namespace: hubNamespace,
+    logger,
+    indexes: { [SET_INDEX]: (w) => [workSetName(w)] },
   });
   hubWorks.addHandler({
-    onAdd: (w) => { enqueue(workSetName(w)); },
+    onAdd: (w) => {
+      enqueue(workSetName(w));
+    },
     onUpdate: (old, current) => {
       // Status writes (ours) change neither generation nor labels: nothing to do for them.
       if (old.metadata.generation === current.metadata.generation && jsonEqual(old.metadata.labels, current.metadata.labels)) return;
       enqueue(workSetName(old));
       enqueue(workSetName(current));
     },
-    onDelete: (w) => { enqueue(workSetName(w)); },
+    onDelete: (w) => {
+      enqueue(workSetName(w));
+    },
   });
 
   // --- local copies ------------------------------------------------------------------------------
-  const listed = await spoke.list({ apiVersion: 'v1', kind: 'Secret' }, { namespace: systemNamespace, labelSelector: LOCAL_COPY_LABEL, signal });
+  const listed = await spoke.list(
+    { apiVersion: 'v1', kind: 'Secret' },
+    { namespace: systemNamespace, labelSelector: LOCAL_COPY_LABEL, signal },
+  );
   const secretsBySet = new Map<string, KubeObject[]>();
   for (const secret of listed.items) {
     const set = secret.metadata.labels?.[LOCAL_COPY_LABEL] ?? '';
@@ -195,7 +255,9 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
       await spoke.apply(secret, { fieldManager: fieldManagers.agent, force: true, signal });
     }
     for (let part = secrets.length; part < (copyParts.get(copy.set) ?? 0); part++) {
-      await spoke.delete({ apiVersion: 'v1', kind: 'Secret' }, localCopyName(copy.set, part), systemNamespace, { signal }).catch(ignoreNotFound);
+      await spoke
+        .delete({ apiVersion: 'v1', kind: 'Secret' }, localCopyName(copy.set, part), systemNamespace, { signal })
+        .catch(ignoreNotFound);
     }
     copies.set(copy.set, copy);
     copyParts.set(copy.set, secrets.length);
@@ -209,13 +271,33 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
     copyParts.delete(set);
   }
 
-  const fleetRules = options.fleet === undefined ? undefined
-    : await watchFleetRules({ hub, spoke, systemNamespace, fleet: options.fleet, logger, signal, onChange: () => { for (const set of setsByLabel.values()) queue.add(set); } });
+  const fleetRules =
+    options.fleet === undefined
+      ? undefined
+      : await watchFleetRules({
+          hub,
+          spoke,
+          systemNamespace,
+          fleet: options.fleet,
+          logger,
+          signal,
+          onChange: () => {
+            for (const set of setsByLabel.values()) queue.add(set);
+          },
+        });
   // The set's name says its source's kind (pb-NAME for PolicyBundles), with or without the hub.
   const rulesOf = (set: string): AdmissionRules =>
-    admissionRules(set.startsWith(`${sourcePrefixes.PolicyBundle}-`) ? 'PolicyBundle' : 'GlobalService', fleetRules?.restrictions(), [systemNamespace]);
+    admissionRules(set.startsWith(`${sourcePrefixes.PolicyBundle}-`) ? 'PolicyBundle' : 'GlobalService', fleetRules?.restrictions(), [
+      systemNamespace,
+    ]);
   const applier = (set: string, enforced: Pick<DesiredCopy, 'options'>): ApplierContext => ({
-    kube: spoke, cache, logger: logger.child({ work: set }), signal, work: refOf(set), options: enforced.options, admission: rulesOf(set),
+    kube: spoke,
+    cache,
+    logger: logger.child({ work: set }),
+    signal,
+    work: refOf(set),
+    options: enforced.options,
+    admission: rulesOf(set),
   });
   /** The policy as the fleet lets it write into the spoke's namespaces now. */
   const allowedPolicy = (set: string, policy: WorkPolicy, namespaces: readonly NamespaceInfo[]): WorkPolicy => {
@@ -229,7 +311,11 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
   let trust: HubTrust = { state: 'Unverified', message: 'not checked yet', ...(options.memberUID ? { memberUID: options.memberUID } : {}) };
   const events: EventRecorder = createEventRecorder({ kube: spoke, component: 'flotilla-agent', logger });
   // About the agent's bootstrap Secret: `kubectl get events -n flotilla-system` shows them to the spoke's admin.
-  const trustSubject: KubeObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: bootstrapSecretName, namespace: systemNamespace } };
+  const trustSubject: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: bootstrapSecretName, namespace: systemNamespace },
+  };
 
   /** Checks the membership now; a change of verdict is logged, recorded as a spoke Event and re-enqueues every set. */
   async function verifyHub(): Promise<boolean> {
@@ -241,11 +327,19 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
     options.metrics?.hubTrust(trust.state);
     if (changed && trust === next) {
       if (next.state === 'Trusted') {
-        logger.info('the hub is this agent\'s own: taking its Works', { memberUID: next.memberUID });
+        logger.info("the hub is this agent's own: taking its Works", { memberUID: next.memberUID });
         for (const set of setsByLabel.values()) queue.add(set);
       } else if (next.state !== 'Unverified') {
-        logger.warn('not trusting the hub: keeping everything applied, enforcing the local copies, pruning nothing', { state: next.state, reason: next.message });
-        events.event(trustSubject, 'Warning', next.state === 'Revoked' ? 'HubAccessRevoked' : 'HubIdentityChanged', `${next.message}; keeping everything applied and pruning nothing`);
+        logger.warn('not trusting the hub: keeping everything applied, enforcing the local copies, pruning nothing', {
+          state: next.state,
+          reason: next.message,
+        });
+        events.event(
+          trustSubject,
+          'Warning',
+          next.state === 'Revoked' ? 'HubAccessRevoked' : 'HubIdentityChanged',
+          `${next.message}; keeping everything applied and pruning nothing`,
+        );
       }
     }
     // A prune needs this very check to have passed, not an earlier one.
@@ -255,7 +349,7 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
   async function trustLoop(): Promise<void> {
     while (!signal.aborted) {
       await verifyHub();
-      await sleep(trust.state === 'Trusted' ? TRUSTED_RECHECK_MS : options.trustRecheckMs ?? 30_000, signal).catch(() => undefined);
+      await sleep(trust.state === 'Trusted' ? TRUSTED_RECHECK_MS : (options.trustRecheckMs ?? 30_000), signal).catch(() => undefined);
     }
   }
 
@@ -273,12 +367,20 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
    * turned out to be another (those keep everything). Candidates not pruned stay in the inventory.
    */
   async function pruneIfTrusted(
-    set: string, copy: Pick<DesiredCopy, 'options'>, candidates: InventoryEntry[], basis: 'hub' | 'local copy',
+    set: string,
+    copy: Pick<DesiredCopy, 'options'>,
+    candidates: InventoryEntry[],
+    basis: 'hub' | 'local copy',
   ): Promise<{ remaining: InventoryEntry[]; errors: string[] }> {
     if (candidates.length === 0) return { remaining: [], errors: [] };
     const believed = basis === 'hub' ? await verifyHub() : trust.state === 'Trusted' || trust.state === 'Unverified';
     if (!believed) {
-      logger.warn('not pruning: the hub is not confirmed as this agent\'s own', { work: set, objects: candidates.length, state: trust.state, basis });
+      logger.warn("not pruning: the hub is not confirmed as this agent's own", {
+        work: set,
+        objects: candidates.length,
+        state: trust.state,
+        basis,
+      });
       return { remaining: candidates, errors: [] };
     }
     const pruned = await pruneEntries(applier(set, copy), candidates);
@@ -299,10 +401,18 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
     }
     // A hub that is not the agent's own says nothing: the copy, and all it applied, stay as they are.
     if (!(await verifyHub())) {
-      logger.warn('Work gone from a hub not confirmed as this agent\'s own; keeping all it applied', { set, objects: copy.inventory.length, state: trust.state });
+      logger.warn("Work gone from a hub not confirmed as this agent's own; keeping all it applied", {
+        set,
+        objects: copy.inventory.length,
+        state: trust.state,
+      });
       return { requeueAfter: TRUST_RETRY_MS };
     }
-    logger.info('Work deleted on the hub; removing what it applied', { set, objects: copy.inventory.length, deletionPolicy: copy.options.deletionPolicy });
+    logger.info('Work deleted on the hub; removing what it applied', {
+      set,
+      objects: copy.inventory.length,
+      deletionPolicy: copy.options.deletionPolicy,
+    });
     if (policySets.has(set)) await reconcileNamespaceLabels(set, undefined);
     policySets.delete(set);
     const pruned = await pruneIfTrusted(set, copy, pruneCandidates(copy.inventory, [], cache.resolveScope), 'hub');
@@ -331,7 +441,11 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
   }
 
   /** A set's manifests for this cluster: the Work's own plus its policy's templates in every selected namespace. */
-  async function expandedManifests(set: string, own: Manifest[], policy: WorkPolicy | undefined): Promise<Pick<DesiredCopy, 'manifests' | 'policy'>> {
+  async function expandedManifests(
+    set: string,
+    own: Manifest[],
+    policy: WorkPolicy | undefined,
+  ): Promise<Pick<DesiredCopy, 'manifests' | 'policy'>> {
     if (policy === undefined) return { manifests: own };
     policySets.add(set);
     const namespaces = await namespaceInfos(set);
@@ -365,7 +479,9 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
     resolveScope: (...args) => cache.resolveScope(...args),
     expand: expandedManifests,
     saveCopy,
-    intentSaved: () => { crashPoint('after-intent'); },
+    intentSaved: () => {
+      crashPoint('after-intent');
+    },
     apply: applyObserved,
     async prune(set, enforced, candidates, basis) {
       const pruned = await pruneIfTrusted(set, enforced, candidates, basis);
@@ -383,7 +499,8 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
 
   async function reconcile(set: string): Promise<{ requeueAfter?: number }> {
     const works = hubWorks.store.byIndex(SET_INDEX, set);
-    const desired: HubDesired = trust.state === 'Trusted' ? hubDesired(works, hubWorks.hasSynced(), cache.resolveScope) : { state: 'Unknown' };
+    const desired: HubDesired =
+      trust.state === 'Trusted' ? hubDesired(works, hubWorks.hasSynced(), cache.resolveScope) : { state: 'Unknown' };
     if (desired.state === 'Deleted') return removeSet(set);
     const copy = copies.get(set);
     if (desired.state === 'Content' && desired.policy?.mode === 'Audit') {
@@ -392,7 +509,7 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
       // enforcing what was applied before.
       if (copy) await saveCopy({ ...copy, policy: { spec: desired.policy, stamped: copy.policy?.stamped ?? 0 } });
       const { manifests } = await expandedManifests(set, desired.manifests, desired.policy);
-      const results = [...await auditManifests(policyContext, manifests), ...await reconcileNamespaceLabels(set, desired.policy)];
+      const results = [...(await auditManifests(policyContext, manifests)), ...(await reconcileNamespaceLabels(set, desired.policy))];
       await reportStatus(works, desired.revision, results, undefined);
       return { requeueAfter: AUDIT_RESYNC_MS };
     }
@@ -401,18 +518,28 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
   }
 
   async function reportStatus(
-    works: readonly Work[], revision: string, results: readonly ManifestResult[], problem: ContentProblem | undefined, pruneFailures: readonly string[] = [],
+    works: readonly Work[],
+    revision: string,
+    results: readonly ManifestResult[],
+    problem: ContentProblem | undefined,
+    pruneFailures: readonly string[] = [],
   ): Promise<void> {
     // Nothing is written to a hub the agent does not trust to be its own.
     if (trust.state !== 'Trusted') return;
     for (const work of works) {
-      await writeStatus<Work & KubeObject>(hub, work as Work & KubeObject, (current): WorkStatus => computeWorkStatus(current.status, {
-        generation: current.metadata.generation ?? 0,
-        revision,
-        results,
-        ...(problem ? { contentProblem: problem } : {}),
-        pruneFailures,
-      }), { signal, fieldManager: fieldManagers.agent }).catch((error: unknown) => {
+      await writeStatus<Work & KubeObject>(
+        hub,
+        work as Work & KubeObject,
+        (current): WorkStatus =>
+          computeWorkStatus(current.status, {
+            generation: current.metadata.generation ?? 0,
+            revision,
+            results,
+            ...(problem ? { contentProblem: problem } : {}),
+            pruneFailures,
+          }),
+        { signal, fieldManager: fieldManagers.agent },
+      ).catch((error: unknown) => {
         noteHubRefusal(error);
         throw error;
       });
@@ -423,9 +550,18 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
   const hubRun = hubWorks.run(signal);
   const trustRun = trustLoop();
   // Once the hub has answered a full list, sets known only locally may have been deleted meanwhile.
-  void hubWorks.waitForSync(signal).then(() => { for (const set of copies.keys()) queue.add(set); }, () => undefined);
+  void hubWorks.waitForSync(signal).then(
+    () => {
+      for (const set of copies.keys()) queue.add(set);
+    },
+    () => undefined,
+  );
   const workers = runWorkers(queue, reconcile, {
-    name: WORKER_NAME, workers: options.workers ?? 4, signal, logger, ...(options.runtimeMetrics ? { metrics: options.runtimeMetrics } : {}),
+    name: WORKER_NAME,
+    workers: options.workers ?? 4,
+    signal,
+    logger,
+    ...(options.runtimeMetrics ? { metrics: options.runtimeMetrics } : {}),
     onResult: (outcome) => {
       stats.reconciles++;
       if (outcome === 'error') stats.errors++;
@@ -439,8 +575,13 @@ export async function startWorkAgent(options: WorkAgentOptions): Promise<WorkAge
   return {
     done,
     stats: () => ({
-      sets: setsByLabel.size, reconciles: stats.reconciles, errors: stats.errors,
-      pending: queue.len() + queue.processing(), hubSynced: hubWorks.hasSynced(), watchedKinds: cache.watched(), hubTrust: trust.state,
+      sets: setsByLabel.size,
+      reconciles: stats.reconciles,
+      errors: stats.errors,
+      pending: queue.len() + queue.processing(),
+      hubSynced: hubWorks.hasSynced(),
+      watchedKinds: cache.watched(),
+      hubTrust: trust.state,
     }),
   };
 }

@@ -8,7 +8,14 @@ const source = { kind: 'GlobalService' as const, namespace: 'fleet-a', name: 'we
 const manifests: Manifest[] = [manifest('v1', 'Namespace', 'shop'), manifest('v1', 'ConfigMap', 'cfg', 'shop', { data: { a: '1' } })];
 
 function works(content: readonly Manifest[], encoding = {}): Work[] {
-  const result = workObjects({ cluster: 'eu1', name: 'web', source, manifests: content, applyOptions: { driftPolicy: 'Report' }, encoding });
+  const result = workObjects({
+    cluster: 'eu1',
+    name: 'web',
+    source,
+    manifests: content,
+    applyOptions: { driftPolicy: 'Report' },
+    encoding,
+  });
   if (!result.ok) throw new Error(result.message);
   return result.works;
 }
@@ -16,7 +23,9 @@ function works(content: readonly Manifest[], encoding = {}): Work[] {
 describe('hubDesired', () => {
   it('decodes inline content with its options and revision', () => {
     expect(hubDesired(works(manifests), true)).toEqual({
-      state: 'Content', manifests, revision: 'r1',
+      state: 'Content',
+      manifests,
+      revision: 'r1',
       options: { driftPolicy: 'Report', deletionPolicy: 'Delete', adoption: 'Never', force: false },
     });
   });

@@ -41,7 +41,8 @@ export function hubDesired(works: readonly Work[], hubSynced: boolean, resolveSc
     ...(spec.part ? { part: spec.part } : {}),
   }));
   // A PolicyBundle's Work may carry only a policy section (nothing cluster-scoped): no manifests.
-  const policyOnly = ordered.length === 1 && first.spec.policy !== undefined && first.spec.manifests === undefined && first.spec.payload === undefined;
+  const policyOnly =
+    ordered.length === 1 && first.spec.policy !== undefined && first.spec.manifests === undefined && first.spec.payload === undefined;
   const decoded = policyOnly ? { ok: true as const, manifests: [] } : decodeContent(contents);
   if (!decoded.ok) {
     return { state: 'Unreadable', problem: { reason: decoded.reason, message: decoded.message, stalled: !WAITING.has(decoded.reason) } };
@@ -49,7 +50,10 @@ export function hubDesired(works: readonly Work[], hubSynced: boolean, resolveSc
   const duplicates = findDuplicateIdentities(decoded.manifests, resolveScope);
   if (duplicates.length > 0) {
     const named = duplicates.map((d) => `${d.key} (manifests ${d.indexes.join(', ')})`).join('; ');
-    return { state: 'Unreadable', problem: { reason: 'DuplicateManifests', message: `several manifests address one object: ${named}`, stalled: true } };
+    return {
+      state: 'Unreadable',
+      problem: { reason: 'DuplicateManifests', message: `several manifests address one object: ${named}`, stalled: true },
+    };
   }
   return {
     state: 'Content',

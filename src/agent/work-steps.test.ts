@@ -7,8 +7,24 @@ import type { ManifestResult } from './status.js';
 import { manifest } from '../work/testing.js';
 import type { HubDesired } from './work-set.js';
 import {
-  APPLY_RETRY_MS, HELD_RETRY_MS, applyDesired, applyRequeue, chooseDesired, CRD_WAIT_MS, initialState, labelNamespaces, labelPolicy, pruneDropped, recordApplied, recordIntent,
-  reportStatus, runSteps, soonest, TRUST_RETRY_MS, type SetState, type WorkSteps,
+  APPLY_RETRY_MS,
+  HELD_RETRY_MS,
+  applyDesired,
+  applyRequeue,
+  chooseDesired,
+  CRD_WAIT_MS,
+  initialState,
+  labelNamespaces,
+  labelPolicy,
+  pruneDropped,
+  recordApplied,
+  recordIntent,
+  reportStatus,
+  runSteps,
+  soonest,
+  TRUST_RETRY_MS,
+  type SetState,
+  type WorkSteps,
 } from './work-steps.js';
 
 const options = effectiveApplyOptions(undefined);
@@ -16,15 +32,39 @@ const cfg = (name: string): Manifest => manifest('v1', 'ConfigMap', name, 'shop'
 const entry = (name: string): InventoryEntry => ({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'shop', name });
 const policy: WorkPolicy = { mode: 'Enforce', namespaceSelector: { matchLabels: { team: 'a' } }, labels: { tier: 'gold' } } as WorkPolicy;
 const work = { metadata: { name: 'web', namespace: 'flotilla-member-eu1' }, spec: {} } as unknown as Work;
-const content = (manifests: Manifest[], extra: { policy?: WorkPolicy } = {}): HubDesired => ({ state: 'Content', manifests, options, revision: 'r2', ...extra });
+const content = (manifests: Manifest[], extra: { policy?: WorkPolicy } = {}): HubDesired => ({
+  state: 'Content',
+  manifests,
+  options,
+  revision: 'r2',
+  ...extra,
+});
 const stored: LocalCopy = {
-  set: 'web', hubNamespace: 'flotilla-member-eu1', works: ['web'], revision: 'r1', options, complete: true,
-  inventory: [entry('a'), entry('old')], unapplied: [], manifests: [cfg('a'), cfg('old')],
+  set: 'web',
+  hubNamespace: 'flotilla-member-eu1',
+  works: ['web'],
+  revision: 'r1',
+  options,
+  complete: true,
+  inventory: [entry('a'), entry('old')],
+  unapplied: [],
+  manifests: [cfg('a'), cfg('old')],
 };
 const result = (name: string, extra: Partial<ManifestResult> = {}): ManifestResult => ({
-  identity: { group: '', kind: 'ConfigMap', version: 'v1', namespace: 'shop', name }, applied: true, health: { status: 'Healthy', reason: 'Ready', message: '' }, ...extra,
+  identity: { group: '', kind: 'ConfigMap', version: 'v1', namespace: 'shop', name },
+  applied: true,
+  health: { status: 'Healthy', reason: 'Ready', message: '' },
+  ...extra,
 });
-const outcome = (results: ManifestResult[], extra: Partial<ApplyOutcome> = {}): ApplyOutcome => ({ results, unapplied: [], waiting: false, writes: 0, notes: [], heldByAnotherWork: false, ...extra });
+const outcome = (results: ManifestResult[], extra: Partial<ApplyOutcome> = {}): ApplyOutcome => ({
+  results,
+  unapplied: [],
+  waiting: false,
+  writes: 0,
+  notes: [],
+  heldByAnotherWork: false,
+  ...extra,
+});
 
 /** A world that records what the steps ask of it, and answers as told. */
 function world(answers: { outcome?: ApplyOutcome; pruned?: { remaining: InventoryEntry[]; errors: string[] }; labelled?: boolean } = {}) {
@@ -35,17 +75,32 @@ function world(answers: { outcome?: ApplyOutcome; pruned?: { remaining: Inventor
   const steps: WorkSteps = {
     hubNamespace: 'flotilla-member-eu1',
     resolveScope: () => undefined,
-    expand: (_, own) => { calls.push('expand'); return Promise.resolve({ manifests: own }); },
-    saveCopy: (copy) => { calls.push('save'); saved.push(copy); return Promise.resolve(); },
-    intentSaved: () => { calls.push('intent-saved'); },
-    apply: () => { calls.push('apply'); return Promise.resolve(answers.outcome ?? outcome([])); },
+    expand: (_, own) => {
+      calls.push('expand');
+      return Promise.resolve({ manifests: own });
+    },
+    saveCopy: (copy) => {
+      calls.push('save');
+      saved.push(copy);
+      return Promise.resolve();
+    },
+    intentSaved: () => {
+      calls.push('intent-saved');
+    },
+    apply: () => {
+      calls.push('apply');
+      return Promise.resolve(answers.outcome ?? outcome([]));
+    },
     prune: (_, __, candidates, basis) => {
       calls.push('prune');
       pruneCalls.push({ candidates: candidates.map((c) => c.name), basis });
       return Promise.resolve(answers.pruned ?? { remaining: [], errors: [] });
     },
     labelled: () => answers.labelled ?? false,
-    labelNamespaces: (_, p) => { calls.push(`labels:${p === undefined ? 'remove' : 'apply'}`); return Promise.resolve([]); },
+    labelNamespaces: (_, p) => {
+      calls.push(`labels:${p === undefined ? 'remove' : 'apply'}`);
+      return Promise.resolve([]);
+    },
     reportStatus: (_, revision, results, problem, pruneFailures) => {
       calls.push('status');
       statuses.push({ revision, results: results.length, ...(problem ? { problem: problem.reason } : {}), pruneFailures });
@@ -55,22 +110,41 @@ function world(answers: { outcome?: ApplyOutcome; pruned?: { remaining: Inventor
   return { steps, calls, saved, pruneCalls, statuses };
 }
 
-describe('the Work agent\'s reconcile chain', () => {
+describe("the Work agent's reconcile chain", () => {
   describe('decisions', () => {
     it.each([
-      [undefined, undefined, undefined], [5, undefined, 5], [undefined, 7, 7], [10, 3, 3],
-    ])('soonest(%p, %p) is %p', (a, b, expected) => { expect(soonest(a, b)).toBe(expected); });
+      [undefined, undefined, undefined],
+      [5, undefined, 5],
+      [undefined, 7, 7],
+      [10, 3, 3],
+    ])('soonest(%p, %p) is %p', (a, b, expected) => {
+      expect(soonest(a, b)).toBe(expected);
+    });
 
     it.each([
       ['a CRD on its way', { waiting: true, results: [result('a', { error: 'x' })], heldByAnotherWork: false }, CRD_WAIT_MS],
-      ['an object the apiserver refused', { waiting: false, results: [result('a', { error: 'x' })], heldByAnotherWork: false }, APPLY_RETRY_MS],
-      ['a conflict with someone else\'s object (needs a change, not time)', { waiting: false, results: [result('a', { conflict: 'x' })], heldByAnotherWork: false }, undefined],
-      ['an object another Work holds (it may let go)', { waiting: false, results: [result('a', { conflict: 'x' })], heldByAnotherWork: true }, HELD_RETRY_MS],
+      [
+        'an object the apiserver refused',
+        { waiting: false, results: [result('a', { error: 'x' })], heldByAnotherWork: false },
+        APPLY_RETRY_MS,
+      ],
+      [
+        "a conflict with someone else's object (needs a change, not time)",
+        { waiting: false, results: [result('a', { conflict: 'x' })], heldByAnotherWork: false },
+        undefined,
+      ],
+      [
+        'an object another Work holds (it may let go)',
+        { waiting: false, results: [result('a', { conflict: 'x' })], heldByAnotherWork: true },
+        HELD_RETRY_MS,
+      ],
       ['everything applied', { waiting: false, results: [result('a')], heldByAnotherWork: false }, undefined],
-    ])('an apply with %s asks for a visit after %p ms', (_, applied, expected) => { expect(applyRequeue(applied)).toBe(expected); });
+    ])('an apply with %s asks for a visit after %p ms', (_, applied, expected) => {
+      expect(applyRequeue(applied)).toBe(expected);
+    });
 
     it.each<[string, HubDesired, LocalCopy['policy'], boolean, ReturnType<typeof labelPolicy>]>([
-      ['the hub\'s policy', content([], { policy }), undefined, false, { policy }],
+      ["the hub's policy", content([], { policy }), undefined, false, { policy }],
       ['the hub dropped the policy of a labelled set: remove', content([]), undefined, true, { policy: undefined }],
       ['the hub never had a policy: nothing', content([]), undefined, false, undefined],
       ['the hub unheard: the stored policy', { state: 'Unknown' }, { spec: policy, stamped: 0 }, true, { policy }],
@@ -82,7 +156,7 @@ describe('the Work agent\'s reconcile chain', () => {
   });
 
   describe('chooseDesired', () => {
-    it('enforces the hub\'s content, with the hub\'s Works as the copy\'s', async () => {
+    it("enforces the hub's content, with the hub's Works as the copy's", async () => {
       const { steps } = world();
       const next = await chooseDesired(initialState('web', [work], content([cfg('a')]), stored), steps);
       expect(next.enforced).toEqual({ manifests: [cfg('a')], options, revision: 'r2', works: ['web'] });
@@ -121,9 +195,17 @@ describe('the Work agent\'s reconcile chain', () => {
     it('keeps the results and asks for the visit the outcome needs', async () => {
       const applied = outcome([result('a', { error: 'denied' })]);
       const { steps } = world({ outcome: applied });
-      const state: SetState = { ...initialState('web', [work], content([cfg('a')]), stored), enforced: { manifests: [cfg('a')], options, revision: 'r2', works: ['web'] }, requeueAfter: 60_000 };
+      const state: SetState = {
+        ...initialState('web', [work], content([cfg('a')]), stored),
+        enforced: { manifests: [cfg('a')], options, revision: 'r2', works: ['web'] },
+        requeueAfter: 60_000,
+      };
       const next = await applyDesired(state, steps);
-      expect({ results: next.results, requeueAfter: next.requeueAfter, outcome: next.outcome }).toEqual({ results: applied.results, requeueAfter: APPLY_RETRY_MS, outcome: applied });
+      expect({ results: next.results, requeueAfter: next.requeueAfter, outcome: next.outcome }).toEqual({
+        results: applied.results,
+        requeueAfter: APPLY_RETRY_MS,
+        outcome: applied,
+      });
     });
   });
 
@@ -134,8 +216,8 @@ describe('the Work agent\'s reconcile chain', () => {
       return { w, state: await recordIntent(chosen, w.steps) };
     };
     it.each<[string, HubDesired, string]>([
-      ['the hub\'s word', content([cfg('a')]), 'hub'],
-      ['a local copy\'s word', { state: 'Unknown' }, 'local copy'],
+      ["the hub's word", content([cfg('a')]), 'hub'],
+      ["a local copy's word", { state: 'Unknown' }, 'local copy'],
     ])('prunes what the intent remembers and the desired state drops, on %s', async (_, desired, basis) => {
       const { w, state } = await intendedState(desired.state === 'Content' ? desired : desired);
       const next = await pruneDropped(state, w.steps);
@@ -145,34 +227,50 @@ describe('the Work agent\'s reconcile chain', () => {
     it('keeps what a prune was not let do, and tries again after TRUST_RETRY_MS', async () => {
       const { w, state } = await intendedState(content([cfg('a')]), { remaining: [entry('old')], errors: [] });
       const next = await pruneDropped(state, w.steps);
-      expect({ unpruned: next.unpruned, requeueAfter: next.requeueAfter, failures: next.pruneFailures }).toEqual({ unpruned: [entry('old')], requeueAfter: TRUST_RETRY_MS, failures: [] });
+      expect({ unpruned: next.unpruned, requeueAfter: next.requeueAfter, failures: next.pruneFailures }).toEqual({
+        unpruned: [entry('old')],
+        requeueAfter: TRUST_RETRY_MS,
+        failures: [],
+      });
     });
     it('carries failed deletes as failures (retried with backoff), not as a timed visit', async () => {
       const { w, state } = await intendedState(content([cfg('a')]), { remaining: [entry('old')], errors: ['ConfigMap shop/old: denied'] });
       const next = await pruneDropped(state, w.steps);
-      expect({ requeueAfter: next.requeueAfter, failures: next.pruneFailures }).toEqual({ requeueAfter: undefined, failures: ['ConfigMap shop/old: denied'] });
+      expect({ requeueAfter: next.requeueAfter, failures: next.pruneFailures }).toEqual({
+        requeueAfter: undefined,
+        failures: ['ConfigMap shop/old: denied'],
+      });
     });
   });
 
   describe('recordApplied', () => {
     it('saves the intent less what was not applied, plus what was not pruned', async () => {
-      const w = world({ outcome: outcome([result('a'), result('new', { applied: false, error: 'x' })], { unapplied: ['ConfigMap/shop/new'] }) });
-      const state = await runSteps(initialState('web', [work], content([cfg('a'), cfg('new')]), stored), w.steps, [chooseDesired, recordIntent, applyDesired]);
+      const w = world({
+        outcome: outcome([result('a'), result('new', { applied: false, error: 'x' })], { unapplied: ['ConfigMap/shop/new'] }),
+      });
+      const state = await runSteps(initialState('web', [work], content([cfg('a'), cfg('new')]), stored), w.steps, [
+        chooseDesired,
+        recordIntent,
+        applyDesired,
+      ]);
       await recordApplied({ ...state, unpruned: [entry('old')] }, w.steps);
       expect(w.saved[1]).toMatchObject({ unapplied: ['ConfigMap/shop/new'], inventory: [entry('a'), entry('new'), entry('old')] });
     });
   });
 
   describe('labelNamespaces', () => {
-    it('adds the labels\' results to the set\'s', async () => {
+    it("adds the labels' results to the set's", async () => {
       const w = world();
-      const next = await labelNamespaces({ ...initialState('web', [work], content([], { policy }), undefined), results: [result('a')] }, w.steps);
+      const next = await labelNamespaces(
+        { ...initialState('web', [work], content([], { policy }), undefined), results: [result('a')] },
+        w.steps,
+      );
       expect({ calls: w.calls, results: next.results.length }).toEqual({ calls: ['labels:apply'], results: 1 });
     });
   });
 
   describe('reportStatus', () => {
-    it('writes the status once, naming an unreadable set\'s problem', async () => {
+    it("writes the status once, naming an unreadable set's problem", async () => {
       const w = world();
       const problem = { reason: 'MissingParts', message: 'part 1 of 2 missing', stalled: false };
       await reportStatus(initialState('web', [work], { state: 'Unreadable', problem }, undefined), w.steps);
@@ -180,8 +278,9 @@ describe('the Work agent\'s reconcile chain', () => {
     });
     it('writes the status, then fails the reconcile over a failed prune', async () => {
       const w = world();
-      await expect(reportStatus({ ...initialState('web', [work], content([]), undefined), pruneFailures: ['ConfigMap shop/old: denied'] }, w.steps))
-        .rejects.toThrow('prune failed for 1 object(s): ConfigMap shop/old: denied');
+      await expect(
+        reportStatus({ ...initialState('web', [work], content([]), undefined), pruneFailures: ['ConfigMap shop/old: denied'] }, w.steps),
+      ).rejects.toThrow('prune failed for 1 object(s): ConfigMap shop/old: denied');
       expect(w.statuses).toHaveLength(1);
     });
   });

@@ -51,12 +51,23 @@ export interface WorkSteps {
   intentSaved(): void;
   apply(set: string, enforced: DesiredCopy, lastApplied: ReadonlyMap<string, Manifest>): Promise<ApplyOutcome>;
   /** Prunes `candidates` when the basis may be believed (see hub-trust.ts); what is left stays in the inventory. */
-  prune(set: string, enforced: DesiredCopy, candidates: InventoryEntry[], basis: 'hub' | 'local copy'): Promise<{ remaining: InventoryEntry[]; errors: string[] }>;
+  prune(
+    set: string,
+    enforced: DesiredCopy,
+    candidates: InventoryEntry[],
+    basis: 'hub' | 'local copy',
+  ): Promise<{ remaining: InventoryEntry[]; errors: string[] }>;
   /** Whether the set's policy wrote namespace labels that may still be there. */
   labelled(set: string): boolean;
   /** The namespaces' labels as `policy` wants them (undefined: ours removed); results for the selected. */
   labelNamespaces(set: string, policy: WorkPolicy | undefined): Promise<ManifestResult[]>;
-  reportStatus(works: readonly Work[], revision: string, results: readonly ManifestResult[], problem: ContentProblem | undefined, pruneFailures: readonly string[]): Promise<void>;
+  reportStatus(
+    works: readonly Work[],
+    revision: string,
+    results: readonly ManifestResult[],
+    problem: ContentProblem | undefined,
+    pruneFailures: readonly string[],
+  ): Promise<void>;
 }
 
 export type Step = (state: SetState, world: WorkSteps) => Promise<SetState>;
@@ -79,7 +90,11 @@ export function applyRequeue(outcome: Pick<ApplyOutcome, 'waiting' | 'results' |
  * hub is not heard; `{ policy: undefined }` removes them, which only the hub's word (its Work
  * without a policy, while labels of the set may be there) does.
  */
-export function labelPolicy(desired: HubDesired, enforced: DesiredCopy | undefined, labelled: boolean): { policy: WorkPolicy | undefined } | undefined {
+export function labelPolicy(
+  desired: HubDesired,
+  enforced: DesiredCopy | undefined,
+  labelled: boolean,
+): { policy: WorkPolicy | undefined } | undefined {
   const policy = desired.state === 'Content' ? desired.policy : enforced?.policy?.spec;
   if (policy !== undefined || (desired.state === 'Content' && labelled)) return { policy };
   return undefined;
@@ -90,11 +105,27 @@ export const chooseDesired: Step = async (state, world) => {
   const { set, desired, copy } = state;
   if (desired.state === 'Content') {
     const expanded = await world.expand(set, desired.manifests, desired.policy);
-    return { ...state, enforced: { ...expanded, options: desired.options, revision: desired.revision, works: state.works.map((w) => w.metadata.name ?? '').sort() } };
+    return {
+      ...state,
+      enforced: {
+        ...expanded,
+        options: desired.options,
+        revision: desired.revision,
+        works: state.works.map((w) => w.metadata.name ?? '').sort(),
+      },
+    };
   }
   const stored = copy && ownManifests(copy);
   if (!copy || !stored) return state;
-  return { ...state, enforced: { ...await world.expand(set, stored, copy.policy?.spec), options: copy.options, revision: copy.revision, works: copy.works } };
+  return {
+    ...state,
+    enforced: {
+      ...(await world.expand(set, stored, copy.policy?.spec)),
+      options: copy.options,
+      revision: copy.revision,
+      works: copy.works,
+    },
+  };
 };
 
 /** The new desired state in full, and all it may create, is recorded before anything is applied. */
@@ -119,7 +150,9 @@ export const pruneDropped: Step = async (state, world) => {
   const pruned = await world.prune(state.set, state.enforced, candidates, state.desired.state === 'Content' ? 'hub' : 'local copy');
   const kept = pruned.remaining.length > 0 && pruned.errors.length === 0;
   return {
-    ...state, unpruned: pruned.remaining, pruneFailures: [...state.pruneFailures, ...pruned.errors],
+    ...state,
+    unpruned: pruned.remaining,
+    pruneFailures: [...state.pruneFailures, ...pruned.errors],
     requeueAfter: kept ? soonest(state.requeueAfter, TRUST_RETRY_MS) : state.requeueAfter,
   };
 };
@@ -135,7 +168,7 @@ export const recordApplied: Step = async (state, world) => {
 export const labelNamespaces: Step = async (state, world) => {
   const wanted = labelPolicy(state.desired, state.enforced, world.labelled(state.set));
   if (!wanted) return state;
-  return { ...state, results: [...state.results, ...await world.labelNamespaces(state.set, wanted.policy)] };
+  return { ...state, results: [...state.results, ...(await world.labelNamespaces(state.set, wanted.policy))] };
 };
 
 /** The Works' status, once; a failed prune then fails the reconcile, for a retry with backoff. */
@@ -148,7 +181,15 @@ export const reportStatus: Step = async (state, world) => {
 };
 
 /** Enforcing a Work set, in order. */
-export const ENFORCE_STEPS: readonly Step[] = [chooseDesired, recordIntent, applyDesired, pruneDropped, recordApplied, labelNamespaces, reportStatus];
+export const ENFORCE_STEPS: readonly Step[] = [
+  chooseDesired,
+  recordIntent,
+  applyDesired,
+  pruneDropped,
+  recordApplied,
+  labelNamespaces,
+  reportStatus,
+];
 
 export function initialState(set: string, works: readonly Work[], desired: HubDesired, copy: LocalCopy | undefined): SetState {
   return { set, works, desired, copy, unpruned: [], results: [], pruneFailures: [] };

@@ -140,7 +140,9 @@ export interface TransitionViolation extends RuleViolation {
  */
 export function transitionViolations(schema: SchemaNode, self: unknown, oldSelf: unknown, path: string[] = []): TransitionViolation[] {
   if (self === undefined || oldSelf === undefined) return [];
-  const own = rulesOf(schema).checkTransition(self, oldSelf).map((failure) => ({ ...failure, path }));
+  const own = rulesOf(schema)
+    .checkTransition(self, oldSelf)
+    .map((failure) => ({ ...failure, path }));
   if (!isRecord(self) || !isRecord(oldSelf)) return own;
   return [
     ...own,

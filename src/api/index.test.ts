@@ -14,6 +14,8 @@ describe('agentServiceAccount', () => {
     ['upper case', '0F8FAD5B-D9CB-469F-A165-70867728950E'],
     ['a UUID with more after it', '0f8fad5b-d9cb-469f-a165-70867728950e/x'],
   ])('refuses a uid that is %s, naming it', (_what, uid) => {
-    expect(() => agentServiceAccount(uid)).toThrow(`a MemberCluster uid must be a lowercase UUID to name its agent's ServiceAccount, not "${uid}"`);
+    expect(() => agentServiceAccount(uid)).toThrow(
+      `a MemberCluster uid must be a lowercase UUID to name its agent's ServiceAccount, not "${uid}"`,
+    );
   });
 });

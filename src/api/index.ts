@@ -36,7 +36,9 @@ export const flotillaNamespace = 'flotilla-system';
 /** On everything flotilla creates outside its own kinds (namespaces, access objects, Works, local copies, the bootstrap): one cache per kind sees it all. */
 export const managedBy = { 'app.kubernetes.io/managed-by': 'flotilla' } as const;
 /** `managedBy` as a label selector. */
-export const managedBySelector = Object.entries(managedBy).map(([key, value]) => `${key}=${value}`).join(',');
+export const managedBySelector = Object.entries(managedBy)
+  .map(([key, value]) => `${key}=${value}`)
+  .join(',');
 
 /** Labels flotilla sets on hub namespaces and Works and on every object an agent applies. */
 export const labels = {
@@ -78,7 +80,8 @@ const kubernetesUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
  * uid, not a piece: no two joins can share a name; 51 characters, still a DNS label.
  */
 export function agentServiceAccount(memberUID: string): string {
-  if (!kubernetesUID.test(memberUID)) throw new Error(`a MemberCluster uid must be a lowercase UUID to name its agent's ServiceAccount, not "${memberUID}"`);
+  if (!kubernetesUID.test(memberUID))
+    throw new Error(`a MemberCluster uid must be a lowercase UUID to name its agent's ServiceAccount, not "${memberUID}"`);
   return `${agentServiceAccountPrefix}${memberUID}`;
 }
 /** The name of the cluster-scoped Role and binding for one member's own MemberCluster. */

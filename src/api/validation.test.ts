@@ -11,7 +11,11 @@ const rolloutSchema: SchemaNode = {
 describe('celValue', () => {
   it('types numbers by their schema: integer and int-or-string counts are CEL ints, numbers doubles', () => {
     const value = celValue({ replicas: 3, ratio: 1, budget: 2 }, rolloutSchema) as Map<string, unknown>;
-    expect([...value]).toEqual([['replicas', 3n], ['ratio', 1], ['budget', 2n]]);
+    expect([...value]).toEqual([
+      ['replicas', 3n],
+      ['ratio', 1],
+      ['budget', 2n],
+    ]);
   });
 
   it('lets an int-or-string rule tell a count from a percentage', () => {
@@ -21,7 +25,11 @@ describe('celValue', () => {
     };
     expect(rulesOf(schema).check(2)).toEqual([]);
     expect(rulesOf(schema).check('25%')).toEqual([]);
-    expect(rulesOf(schema).check(0).map((failure) => failure.message)).toEqual(['bad budget']);
+    expect(
+      rulesOf(schema)
+        .check(0)
+        .map((failure) => failure.message),
+    ).toEqual(['bad budget']);
   });
 });
 
@@ -40,8 +48,9 @@ describe('rules', () => {
   });
 
   it('runs transition rules where the old and new objects both have the field', () => {
-    expect(transitionViolations(schema, { fleet: 'b' }, { fleet: 'a' }).map(({ path, message }) => ({ path, message })))
-      .toEqual([{ path: ['fleet'], message: 'fleet is immutable' }]);
+    expect(transitionViolations(schema, { fleet: 'b' }, { fleet: 'a' }).map(({ path, message }) => ({ path, message }))).toEqual([
+      { path: ['fleet'], message: 'fleet is immutable' },
+    ]);
     expect(transitionViolations(schema, { fleet: 'a' }, { fleet: 'a' })).toEqual([]);
     expect(transitionViolations(schema, { fleet: 'b' }, {})).toEqual([]);
   });
@@ -77,7 +86,9 @@ describe('kind validators', () => {
 
   it('names list items and map keys as the apiserver does', () => {
     const bundle = {
-      apiVersion: 'flotilla.dev/v1alpha1', kind: 'PolicyBundle', metadata: { name: 'b' },
+      apiVersion: 'flotilla.dev/v1alpha1',
+      kind: 'PolicyBundle',
+      metadata: { name: 'b' },
       spec: { placement: { clusterSelector: {} }, namespaceSelector: {}, resourceQuotas: [{ name: 'q', hard: { '0': 'x' } }] },
     };
     const result = validatePolicyBundle(bundle);

@@ -131,12 +131,20 @@ function instanceSegments(instancePath: string, schemaPath: string): string[] {
 }
 
 function pointerSegments(pointer: string): string[] {
-  return pointer.split('/').slice(1).map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~'));
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~'));
 }
 
 /** A CEL rule's fieldPath (`.stages`, `.metadata.name`) as segments. */
 function relativeFieldPath(fieldPath: string | undefined): string[] {
-  return fieldPath ? fieldPath.split('.').filter((segment) => segment !== '').map((segment) => `.${segment}`) : [];
+  return fieldPath
+    ? fieldPath
+        .split('.')
+        .filter((segment) => segment !== '')
+        .map((segment) => `.${segment}`)
+    : [];
 }
 
 /** Segments (`.spec`, `[0]`) joined as the apiserver prints a field: `spec.stages[0].name`. */

@@ -53,22 +53,34 @@ export function registerAgent(program: Command): void {
     .option('--health-address <host:port>', healthAddressHelp(8082), '127.0.0.1:8082')
     .action(async (flags: AgentFlags) => {
       const fraction = Number(flags.tokenRefreshFraction);
-      if (!(fraction > 0 && fraction < 1)) throw new Error(`--token-refresh-fraction must be between 0 and 1, not ${flags.tokenRefreshFraction}`);
+      if (!(fraction > 0 && fraction < 1))
+        throw new Error(`--token-refresh-fraction must be between 0 and 1, not ${flags.tokenRefreshFraction}`);
       const tokenTtlMs = duration('--token-ttl', flags.tokenTtl);
       const health = parseAddress('--health-address', flags.healthAddress);
       if (tokenTtlMs < 600_000) throw new Error('--token-ttl must be at least 10m: the apiserver refuses shorter tokens');
-      const spoke = flags.kubeconfig === undefined ? kubeFromDefault({ userAgent: 'flotilla-agent' }) : kubeFromFile(flags.kubeconfig, flags.context, { userAgent: 'flotilla-agent' });
+      const spoke =
+        flags.kubeconfig === undefined
+          ? kubeFromDefault({ userAgent: 'flotilla-agent' })
+          : kubeFromFile(flags.kubeconfig, flags.context, { userAgent: 'flotilla-agent' });
       try {
-        await serveUntilStopped((signal) => runMemberAgent({
-          spoke,
-          logger: createLogger({ component: 'flotilla-agent' }),
-          agentVersion: packageVersion(),
-          identity: flags.identity ?? hostname(),
-          health,
-          heartbeatIntervalMs: duration('--heartbeat-interval', flags.heartbeatInterval),
-          tokenTtlSeconds: Math.round(tokenTtlMs / 1000),
-          refresh: { fraction, ...(flags.tokenRefreshAfter !== undefined ? { afterMs: duration('--token-refresh-after', flags.tokenRefreshAfter) } : {}) },
-        }, signal));
+        await serveUntilStopped((signal) =>
+          runMemberAgent(
+            {
+              spoke,
+              logger: createLogger({ component: 'flotilla-agent' }),
+              agentVersion: packageVersion(),
+              identity: flags.identity ?? hostname(),
+              health,
+              heartbeatIntervalMs: duration('--heartbeat-interval', flags.heartbeatInterval),
+              tokenTtlSeconds: Math.round(tokenTtlMs / 1000),
+              refresh: {
+                fraction,
+                ...(flags.tokenRefreshAfter !== undefined ? { afterMs: duration('--token-refresh-after', flags.tokenRefreshAfter) } : {}),
+              },
+            },
+            signal,
+          ),
+        );
       } finally {
         spoke.close();
       }

@@ -16,17 +16,24 @@ interface HubFlags {
 export function registerHub(program: Command): void {
   program
     .command('hub')
-    .description('Run the hub operator: reconcile Fleets, MemberClusters, ClusterGroups, GlobalServices and PolicyBundles, writing their Works (leader-elected).')
+    .description(
+      'Run the hub operator: reconcile Fleets, MemberClusters, ClusterGroups, GlobalServices and PolicyBundles, writing their Works (leader-elected).',
+    )
     .option('--kubeconfig <path>', 'kubeconfig of the hub (default: $KUBECONFIG, ~/.kube/config or in-cluster)')
     .option('--context <name>', 'context of --kubeconfig to use')
     .option('--health-address <host:port>', healthAddressHelp(8081), '127.0.0.1:8081')
     .option('--identity <name>', 'leader-election identity of this replica (default: host name and a random suffix)')
     .action(async (flags: HubFlags) => {
       const health = parseAddress('--health-address', flags.healthAddress);
-      const kube = flags.kubeconfig === undefined ? kubeFromDefault({ userAgent: 'flotilla-hub' }) : kubeFromFile(flags.kubeconfig, flags.context, { userAgent: 'flotilla-hub' });
+      const kube =
+        flags.kubeconfig === undefined
+          ? kubeFromDefault({ userAgent: 'flotilla-hub' })
+          : kubeFromFile(flags.kubeconfig, flags.context, { userAgent: 'flotilla-hub' });
       const logger = createLogger({ component: 'flotilla-hub' });
       try {
-        const end = await serveUntilStopped((signal) => runHub({ kube, logger, health, ...(flags.identity !== undefined ? { identity: flags.identity } : {}) }, signal));
+        const end = await serveUntilStopped((signal) =>
+          runHub({ kube, logger, health, ...(flags.identity !== undefined ? { identity: flags.identity } : {}) }, signal),
+        );
         if (end === 'lost') throw new Error('lost the leader lease');
       } finally {
         kube.close();

@@ -113,7 +113,8 @@ export function registerInstall(program: Command): void {
     .option('--timeout <seconds>', 'how long to wait for the CRDs to be Established', '60')
     .action(async (flags: InstallFlags) => {
       const timeoutSeconds = Number(flags.timeout);
-      if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new Error(`--timeout must be a positive number of seconds, not ${flags.timeout}`);
+      if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
+        throw new Error(`--timeout must be a positive number of seconds, not ${flags.timeout}`);
       const kube = flags.kubeconfig === undefined ? kubeFromDefault() : kubeFromFile(flags.kubeconfig, flags.context);
       try {
         await installCrds(kube, readCrds(crdDirectory()), {

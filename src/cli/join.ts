@@ -32,7 +32,12 @@ export function memberClusterObject(name: string, fleet: string, labels: Record<
 
 /** Waits until `type/name` exists (the hub operator makes it), and is `ready` if given; answers it. */
 async function waitFor(
-  kube: Kube, type: TypeRef, name: string, namespace: string | undefined, signal: AbortSignal, ready: (found: KubeObject) => boolean = () => true,
+  kube: Kube,
+  type: TypeRef,
+  name: string,
+  namespace: string | undefined,
+  signal: AbortSignal,
+  ready: (found: KubeObject) => boolean = () => true,
 ): Promise<KubeObject> {
   for (;;) {
     const found = await kube.getOrNull(type, name, namespace, { signal });
@@ -44,7 +49,12 @@ async function waitFor(
 /** Whether a binding grants its role to exactly this ServiceAccount (so to this join's identity). */
 export function bindsOnly(binding: KubeObject, serviceAccount: string, namespace: string): boolean {
   const subjects = binding.subjects as { kind?: string; name?: string; namespace?: string }[] | undefined;
-  return subjects?.length === 1 && subjects[0]?.kind === 'ServiceAccount' && subjects[0].name === serviceAccount && subjects[0].namespace === namespace;
+  return (
+    subjects?.length === 1 &&
+    subjects[0]?.kind === 'ServiceAccount' &&
+    subjects[0].name === serviceAccount &&
+    subjects[0].namespace === namespace
+  );
 }
 
 /**
@@ -56,7 +66,11 @@ async function applyMember(kube: Kube, options: JoinOptions, signal: AbortSignal
     // A re-join after an upgrade takes over what an older join applied, so a label left out is removed.
     const existing = await kube.getOrNull({ apiVersion, kind: 'MemberCluster' }, options.name, undefined, { signal });
     if (existing) await adoptFieldManager(kube, existing, legacyJoinFieldManager, fieldManagers.cli, signal);
-    const member = await kube.apply(memberClusterObject(options.name, options.fleet, options.labels), { fieldManager: fieldManagers.cli, force: true, signal });
+    const member = await kube.apply(memberClusterObject(options.name, options.fleet, options.labels), {
+      fieldManager: fieldManagers.cli,
+      force: true,
+      signal,
+    });
     if (member.metadata.deletionTimestamp === undefined) return member;
     while (await kube.getOrNull({ apiVersion, kind: 'MemberCluster' }, options.name, undefined, { signal })) await sleep(250, signal);
   }
@@ -80,22 +94,42 @@ export async function join(kube: Kube, options: JoinOptions): Promise<string> {
     const memberUID = (await applyMember(kube, options, signal)).metadata.uid ?? '';
     const serviceAccount = agentServiceAccount(memberUID);
     // The binding is the last access object the operator makes: once it names this join's account, the token works.
-    await waitFor(kube, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' }, memberClusterRoleName(options.name), undefined, signal,
-      (binding) => bindsOnly(binding, serviceAccount, namespace));
+    await waitFor(
+      kube,
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' },
+      memberClusterRoleName(options.name),
+      undefined,
+      signal,
+      (binding) => bindsOnly(binding, serviceAccount, namespace),
+    );
     await waitFor(kube, { apiVersion: 'v1', kind: 'ServiceAccount' }, serviceAccount, namespace, signal);
     // The hub CA as the cluster publishes it to every namespace for its ServiceAccounts.
     const rootCa = await waitFor(kube, { apiVersion: 'v1', kind: 'ConfigMap' }, 'kube-root-ca.crt', namespace, signal);
     const caData = (rootCa.data as Record<string, string> | undefined)?.['ca.crt'];
     if (caData === undefined) throw new Error(`ConfigMap ${namespace}/kube-root-ca.crt holds no ca.crt`);
-    const answer = await kube.request<{ status?: { token?: string } }>('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`, {
-      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: options.tokenTtlSeconds } },
-      signal,
-    });
+    const answer = await kube.request<{ status?: { token?: string } }>(
+      'POST',
+      `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`,
+      {
+        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: options.tokenTtlSeconds } },
+        signal,
+      },
+    );
     const token = answer.status?.token;
     if (token === undefined || token === '') throw new Error('the hub answered the TokenRequest without a token');
-    return renderBootstrap({ cluster: options.name, fleet: options.fleet, server: options.server ?? kube.server, caData, token, memberUID });
+    return renderBootstrap({
+      cluster: options.name,
+      fleet: options.fleet,
+      server: options.server ?? kube.server,
+      caData,
+      token,
+      memberUID,
+    });
   } catch (error) {
-    if (signal.aborted) throw new Error(`the hub operator did not create the agent's identity in ${namespace} within ${options.timeoutMs / 1000}s; is \`flotilla hub\` running?`);
+    if (signal.aborted)
+      throw new Error(
+        `the hub operator did not create the agent's identity in ${namespace} within ${options.timeoutMs / 1000}s; is \`flotilla hub\` running?`,
+      );
     throw error;
   }
 }
@@ -117,7 +151,12 @@ export function registerJoin(program: Command): void {
     .description('Register a member cluster with the hub and print its agent bootstrap (kubectl apply it on the cluster).')
     .argument('<name>', 'the member cluster name')
     .requiredOption('--fleet <name>', 'the fleet the cluster joins')
-    .option('--label <key=value>', 'a label of the MemberCluster (repeatable)', (value: string, previous: string[]) => [...previous, value], [])
+    .option(
+      '--label <key=value>',
+      'a label of the MemberCluster (repeatable)',
+      (value: string, previous: string[]) => [...previous, value],
+      [],
+    )
     .option('-o, --output <file>', 'write the bootstrap to this file (mode 0600) instead of stdout')
     .option('--kubeconfig <path>', 'kubeconfig of the hub (default: $KUBECONFIG, ~/.kube/config or in-cluster)')
     .option('--context <name>', 'context of --kubeconfig to use')
@@ -128,17 +167,24 @@ export function registerJoin(program: Command): void {
       const ttl = parseDuration(flags.tokenTtl);
       if (ttl === undefined || ttl < 600_000) throw new Error(`--token-ttl must be a duration of at least 10m, not ${flags.tokenTtl}`);
       const timeoutSeconds = Number(flags.timeout);
-      if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new Error(`--timeout must be a positive number of seconds, not ${flags.timeout}`);
+      if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
+        throw new Error(`--timeout must be a positive number of seconds, not ${flags.timeout}`);
       const kube = flags.kubeconfig === undefined ? kubeFromDefault() : kubeFromFile(flags.kubeconfig, flags.context);
       try {
         const bootstrap = await join(kube, {
-          name, fleet: flags.fleet, labels: parseLabels(flags.label), tokenTtlSeconds: Math.round(ttl / 1000), timeoutMs: timeoutSeconds * 1000,
+          name,
+          fleet: flags.fleet,
+          labels: parseLabels(flags.label),
+          tokenTtlSeconds: Math.round(ttl / 1000),
+          timeoutMs: timeoutSeconds * 1000,
           ...(flags.server !== undefined ? { server: flags.server } : {}),
         });
         if (flags.output === undefined) process.stdout.write(bootstrap);
         else {
           writeFileSync(flags.output, bootstrap, { mode: 0o600 });
-          process.stderr.write(`wrote the bootstrap of ${name} to ${flags.output}; apply it with kubectl apply -f ${flags.output} on the cluster\n`);
+          process.stderr.write(
+            `wrote the bootstrap of ${name} to ${flags.output}; apply it with kubectl apply -f ${flags.output} on the cluster\n`,
+          );
         }
       } finally {
         kube.close();

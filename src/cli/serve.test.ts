@@ -13,8 +13,11 @@ describe('parseAddress', () => {
   });
 
   it.each([['8081'], ['127.0.0.1:'], ['127.0.0.1:http'], ['127.0.0.1:65536'], ['127.0.0.1:-1'], ['127.0.0.1:80.5'], ['']])(
-    'refuses %p, naming the flag and the value', (text) => {
-      expect(() => parseAddress('--health-address', text)).toThrow(`--health-address must be HOST:PORT (127.0.0.1:PORT for this machine only, :PORT for every interface), not ${text}`);
+    'refuses %p, naming the flag and the value',
+    (text) => {
+      expect(() => parseAddress('--health-address', text)).toThrow(
+        `--health-address must be HOST:PORT (127.0.0.1:PORT for this machine only, :PORT for every interface), not ${text}`,
+      );
     },
   );
 });

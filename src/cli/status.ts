@@ -3,7 +3,21 @@
 // heartbeat Lease itself, the exact record); then each GlobalService's rollout: clusters targeted,
 // updated, Available and failed, and why each failed service fails. `-o json` for scripts.
 import type { Command } from 'commander';
-import { conditionTypes, FleetType, GlobalServiceType, heartbeatLease, MemberClusterType, memberNamespace, PolicyBundleType, reasons, workspaceNamespace, type Fleet, type GlobalService, type MemberCluster, type PolicyBundle } from '../api/index.js';
+import {
+  conditionTypes,
+  FleetType,
+  GlobalServiceType,
+  heartbeatLease,
+  MemberClusterType,
+  memberNamespace,
+  PolicyBundleType,
+  reasons,
+  workspaceNamespace,
+  type Fleet,
+  type GlobalService,
+  type MemberCluster,
+  type PolicyBundle,
+} from '../api/index.js';
 import { findCondition, kubeFromDefault, kubeFromFile, LeaseType, type KubeObject, type Lease } from '../runtime/index.js';
 
 export interface ClusterRow {
@@ -31,7 +45,12 @@ export interface StatusView {
 }
 
 /** What `status` shows, from the hub's objects (pure; `fleet` narrows to one fleet). */
-export function statusView(fleets: readonly Fleet[], members: readonly MemberCluster[], leases: readonly Lease[], fleet?: string): StatusView {
+export function statusView(
+  fleets: readonly Fleet[],
+  members: readonly MemberCluster[],
+  leases: readonly Lease[],
+  fleet?: string,
+): StatusView {
   const renewed = new Map(leases.map((l) => [l.metadata.namespace ?? '', l.spec?.renewTime ?? null]));
   const clusters = members
     .filter((m) => fleet === undefined || m.spec.fleet === fleet)
@@ -78,8 +97,13 @@ export function renderStatus(view: StatusView, now: number = Date.now()): string
   const rows = [['CLUSTER', 'FLEET', 'READY', 'VERSION', 'NODES', 'CPU REQ/ALLOC', 'MEMORY REQ/ALLOC', 'HEARTBEAT']];
   for (const c of view.clusters) {
     rows.push([
-      c.name, c.fleet, c.ready === 'True' ? 'True' : `${c.ready} (${c.reason})`, c.kubernetesVersion || '-', c.nodes === null ? '-' : String(c.nodes),
-      c.cpu.allocatable ? `${c.cpu.requested}/${c.cpu.allocatable}` : '-', c.memory.allocatable ? `${c.memory.requested}/${c.memory.allocatable}` : '-',
+      c.name,
+      c.fleet,
+      c.ready === 'True' ? 'True' : `${c.ready} (${c.reason})`,
+      c.kubernetesVersion || '-',
+      c.nodes === null ? '-' : String(c.nodes),
+      c.cpu.allocatable ? `${c.cpu.requested}/${c.cpu.allocatable}` : '-',
+      c.memory.allocatable ? `${c.memory.requested}/${c.memory.allocatable}` : '-',
       age(c.lastHeartbeat, now),
     ]);
   }
@@ -113,7 +137,11 @@ export interface ServiceRow {
 }
 
 /** The objects in `fleet`'s workspace namespace; all of them when no fleet is named. */
-function inFleetWorkspace<T extends { metadata: { namespace?: string } }>(objects: readonly T[], fleets: readonly Fleet[], fleet?: string): readonly T[] {
+function inFleetWorkspace<T extends { metadata: { namespace?: string } }>(
+  objects: readonly T[],
+  fleets: readonly Fleet[],
+  fleet?: string,
+): readonly T[] {
   if (fleet === undefined) return objects;
   const workspace = workspaceNamespace(fleets.find((f) => f.metadata.name === fleet) ?? { metadata: { name: fleet } });
   return objects.filter((o) => o.metadata.namespace === workspace);
@@ -126,10 +154,16 @@ export function serviceRows(services: readonly GlobalService[], fleets: readonly
       const ready = findCondition(s.status?.conditions, conditionTypes.Ready);
       const clusters = s.status?.clusters;
       return {
-        namespace: s.metadata.namespace ?? '', name: s.metadata.name ?? '',
-        ready: ready?.status ?? 'Unknown', reason: ready?.reason ?? 'AwaitingHub',
-        revision: s.status?.revision ?? '', phase: s.status?.rollout?.phase ?? '',
-        targeted: clusters?.targeted ?? 0, updated: clusters?.updated ?? 0, available: clusters?.available ?? 0, failed: clusters?.failed ?? 0,
+        namespace: s.metadata.namespace ?? '',
+        name: s.metadata.name ?? '',
+        ready: ready?.status ?? 'Unknown',
+        reason: ready?.reason ?? 'AwaitingHub',
+        revision: s.status?.revision ?? '',
+        phase: s.status?.rollout?.phase ?? '',
+        targeted: clusters?.targeted ?? 0,
+        updated: clusters?.updated ?? 0,
+        available: clusters?.available ?? 0,
+        failed: clusters?.failed ?? 0,
         cause: ready?.status === 'False' ? ready.message : '',
       };
     })
@@ -141,8 +175,14 @@ export function renderServices(rows: readonly ServiceRow[]): string {
   const cells = [['SERVICE', 'READY', 'TARGETED', 'UPDATED', 'AVAILABLE', 'FAILED', 'ROLLOUT', 'REVISION']];
   for (const r of rows) {
     cells.push([
-      `${r.namespace}/${r.name}`, r.ready === 'True' ? 'True' : `${r.ready} (${r.reason})`, String(r.targeted), String(r.updated),
-      String(r.available), String(r.failed), r.phase || '-', r.revision || '-',
+      `${r.namespace}/${r.name}`,
+      r.ready === 'True' ? 'True' : `${r.ready} (${r.reason})`,
+      String(r.targeted),
+      String(r.updated),
+      String(r.available),
+      String(r.failed),
+      r.phase || '-',
+      r.revision || '-',
     ]);
   }
   // Causes are long sentences: under the table, one per failed service, where a column would not hold them.
@@ -175,9 +215,14 @@ export function policyRows(bundles: readonly PolicyBundle[], fleets: readonly Fl
       const unknown = clusters?.unknown ?? 0;
       const first = b.status?.worst?.[0];
       return {
-        namespace: b.metadata.namespace ?? '', name: b.metadata.name ?? '', mode: b.spec.mode ?? 'Enforce',
+        namespace: b.metadata.namespace ?? '',
+        name: b.metadata.name ?? '',
+        mode: b.spec.mode ?? 'Enforce',
         compliance: nonCompliant > 0 ? 'NonCompliant' : unknown > 0 || clusters === undefined ? 'Unknown' : 'Compliant',
-        targeted: clusters?.targeted ?? 0, compliant: clusters?.compliant ?? 0, nonCompliant, unknown,
+        targeted: clusters?.targeted ?? 0,
+        compliant: clusters?.compliant ?? 0,
+        nonCompliant,
+        unknown,
         worst: first ? `${first.cluster}: ${first.kind} ${first.namespace ? `${first.namespace}/` : ''}${first.policy ?? ''}` : '',
       };
     })
@@ -188,7 +233,15 @@ export function renderPolicies(rows: readonly PolicyRow[]): string {
   if (rows.length === 0) return '';
   const cells = [['POLICY', 'MODE', 'COMPLIANCE', 'TARGETED', 'COMPLIANT', 'NONCOMPLIANT', 'WORST']];
   for (const r of rows) {
-    cells.push([`${r.namespace}/${r.name}`, r.mode, r.compliance, String(r.targeted), String(r.compliant), String(r.nonCompliant), r.worst || '-']);
+    cells.push([
+      `${r.namespace}/${r.name}`,
+      r.mode,
+      r.compliance,
+      String(r.targeted),
+      String(r.compliant),
+      String(r.nonCompliant),
+      r.worst || '-',
+    ]);
   }
   return `\n${table(cells).join('\n')}\n`;
 }
@@ -222,9 +275,11 @@ export function registerStatus(program: Command): void {
         const view = statusView(fleets.items, members.items, leases.items, flags.fleet);
         const serviceView = serviceRows(services.items, fleets.items, flags.fleet);
         const policyView = policyRows(bundles.items, fleets.items, flags.fleet);
-        process.stdout.write(flags.output === 'json'
-          ? `${JSON.stringify({ ...view, services: serviceView, policies: policyView }, null, 2)}\n`
-          : `${renderStatus(view)}${renderServices(serviceView)}${renderPolicies(policyView)}`);
+        process.stdout.write(
+          flags.output === 'json'
+            ? `${JSON.stringify({ ...view, services: serviceView, policies: policyView }, null, 2)}\n`
+            : `${renderStatus(view)}${renderServices(serviceView)}${renderPolicies(policyView)}`,
+        );
       } finally {
         kube.close();
       }

@@ -6,8 +6,14 @@ import { memberOfNamespace } from './membercluster/controller.js';
 import { needsApply } from './objects.js';
 
 const role: KubeObject = {
-  apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role',
-  metadata: { name: 'r', namespace: 'n', labels: { a: '1' }, ownerReferences: [{ apiVersion: 'v1', kind: 'X', name: 'x', uid: 'u1', controller: true }] },
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'Role',
+  metadata: {
+    name: 'r',
+    namespace: 'n',
+    labels: { a: '1' },
+    ownerReferences: [{ apiVersion: 'v1', kind: 'X', name: 'x', uid: 'u1', controller: true }],
+  },
   rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }],
 };
 
@@ -20,27 +26,49 @@ describe('needsApply', () => {
     ['missing', undefined],
     ['with other rules', { ...role, rules: [] }],
     ['without a label', { ...role, metadata: { ...role.metadata, labels: {} } }],
-    ['owned by another object', { ...role, metadata: { ...role.metadata, ownerReferences: [{ apiVersion: 'v1', kind: 'X', name: 'x', uid: 'u2', controller: true }] } }],
+    [
+      'owned by another object',
+      {
+        ...role,
+        metadata: { ...role.metadata, ownerReferences: [{ apiVersion: 'v1', kind: 'X', name: 'x', uid: 'u2', controller: true }] },
+      },
+    ],
   ])('applies an object that is %s', (_name, live) => {
     expect(needsApply(role, live)).toBe(true);
   });
 });
 
 describe('memberOfNamespace', () => {
-  it.each([['flotilla-member-edge-1', ['edge-1']], ['flotilla-member-', []], ['kube-system', []], [undefined, []]])('%p → %p', (ns, expected) => {
+  it.each([
+    ['flotilla-member-edge-1', ['edge-1']],
+    ['flotilla-member-', []],
+    ['kube-system', []],
+    [undefined, []],
+  ])('%p → %p', (ns, expected) => {
     expect(memberOfNamespace(ns)).toEqual(expected);
   });
 });
 
 describe('groupStatus', () => {
   const fleet = { apiVersion: 'flotilla.dev/v1alpha1', kind: 'Fleet', metadata: { name: 'prod' } } as Fleet & KubeObject;
-  const group = (spec: ClusterGroup['spec']): ClusterGroup & KubeObject => ({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'ClusterGroup', metadata: { name: 'g', namespace: 'fleet-prod', generation: 4 }, spec });
+  const group = (spec: ClusterGroup['spec']): ClusterGroup & KubeObject => ({
+    apiVersion: 'flotilla.dev/v1alpha1',
+    kind: 'ClusterGroup',
+    metadata: { name: 'g', namespace: 'fleet-prod', generation: 4 },
+    spec,
+  });
   const clusters = [
-    { name: 'c', labels: { env: 'prod' } }, { name: 'a', labels: { env: 'prod' } }, { name: 'b', labels: { env: 'dev' } },
+    { name: 'c', labels: { env: 'prod' } },
+    { name: 'a', labels: { env: 'prod' } },
+    { name: 'b', labels: { env: 'dev' } },
   ];
 
   it('selects by labels and names, minus exclusions, in name order', () => {
-    const status = groupStatus(group({ clusterSelector: { matchLabels: { env: 'prod' } }, clusterNames: ['b'], excludeClusterNames: ['c'] }), fleet, clusters);
+    const status = groupStatus(
+      group({ clusterSelector: { matchLabels: { env: 'prod' } }, clusterNames: ['b'], excludeClusterNames: ['c'] }),
+      fleet,
+      clusters,
+    );
     expect(status).toMatchObject({ observedGeneration: 4, matchedCount: 2, clusters: ['a', 'b'] });
     expect(status.conditions?.map((c) => `${c.type}=${c.status}/${c.reason}`)).toEqual(['Ready=True/Resolved']);
   });
@@ -55,6 +83,9 @@ describe('groupStatus', () => {
   it('is Stalled when no fleet owns its namespace', () => {
     const status = groupStatus(group({ clusterSelector: {} }), undefined, clusters);
     expect(status.matchedCount).toBe(0);
-    expect(status.conditions?.map((c) => `${c.type}=${c.status}/${c.reason}`)).toEqual(['Ready=False/FleetNotFound', 'Stalled=True/FleetNotFound']);
+    expect(status.conditions?.map((c) => `${c.type}=${c.status}/${c.reason}`)).toEqual([
+      'Ready=False/FleetNotFound',
+      'Stalled=True/FleetNotFound',
+    ]);
   });
 });

@@ -37,8 +37,11 @@ export async function runHub(options: HubOptions, signal: AbortSignal): Promise<
     component: 'flotilla-hub',
     logger,
     leaderElection: {
-      namespace: flotillaNamespace, name: hubLeaseName, leaseDurationSeconds,
-      renewDeadlineMs: Math.round(leaseDurationSeconds * 1000 * 2 / 3), retryPeriodMs: Math.round(leaseDurationSeconds * 1000 / 7),
+      namespace: flotillaNamespace,
+      name: hubLeaseName,
+      leaseDurationSeconds,
+      renewDeadlineMs: Math.round((leaseDurationSeconds * 1000 * 2) / 3),
+      retryPeriodMs: Math.round((leaseDurationSeconds * 1000) / 7),
       ...(options.identity !== undefined ? { identity: options.identity } : {}),
     },
     ...(options.health !== undefined ? { health: options.health } : {}),
@@ -47,16 +50,29 @@ export async function runHub(options: HubOptions, signal: AbortSignal): Promise<
   const namespaces = { type: NamespaceType, labelSelector: managedBySelector };
   manager.controller(memberClusterController(manager, sources));
   manager.controller(fleetController(manager, { fleets: sources.fleets, members: sources.members, namespaces }));
-  manager.controller(clusterGroupController(manager, { groups: { type: ClusterGroupType }, fleets: sources.fleets, members: sources.members }));
-  manager.controller(globalServiceController(manager, {
-    services: { type: GlobalServiceType },
-    works: { type: WorkType },
-    configMaps: { type: ConfigMapType },
-    groups: { type: ClusterGroupType },
-    fleets: sources.fleets,
-    members: sources.members,
-  }, options.cleanupTimeoutMs !== undefined ? { cleanupTimeoutMs: options.cleanupTimeoutMs } : {}));
-  manager.controller(policyBundleController(manager, { ...policyBundleSources(), fleets: sources.fleets, members: sources.members },
-    options.cleanupTimeoutMs !== undefined ? { cleanupTimeoutMs: options.cleanupTimeoutMs } : {}));
+  manager.controller(
+    clusterGroupController(manager, { groups: { type: ClusterGroupType }, fleets: sources.fleets, members: sources.members }),
+  );
+  manager.controller(
+    globalServiceController(
+      manager,
+      {
+        services: { type: GlobalServiceType },
+        works: { type: WorkType },
+        configMaps: { type: ConfigMapType },
+        groups: { type: ClusterGroupType },
+        fleets: sources.fleets,
+        members: sources.members,
+      },
+      options.cleanupTimeoutMs !== undefined ? { cleanupTimeoutMs: options.cleanupTimeoutMs } : {},
+    ),
+  );
+  manager.controller(
+    policyBundleController(
+      manager,
+      { ...policyBundleSources(), fleets: sources.fleets, members: sources.members },
+      options.cleanupTimeoutMs !== undefined ? { cleanupTimeoutMs: options.cleanupTimeoutMs } : {},
+    ),
+  );
   return manager.start(signal);
 }

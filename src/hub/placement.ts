@@ -37,7 +37,11 @@ export interface PlacementResult {
  * ClusterGroup's resolved members; members outside `clusters` (another fleet, already gone) are
  * never targeted, whatever a group's status says.
  */
-export function resolvePlacement(placement: Placement, clusters: readonly PlacementCluster[], groupMembers: ReadonlyMap<string, readonly string[]>): PlacementResult {
+export function resolvePlacement(
+  placement: Placement,
+  clusters: readonly PlacementCluster[],
+  groupMembers: ReadonlyMap<string, readonly string[]>,
+): PlacementResult {
   const groups = placement.clusterGroups ?? [];
   const names = [...(placement.clusterNames ?? []), ...groups.flatMap((group) => groupMembers.get(group) ?? [])];
   const targets = selectClusters(clusters, {

@@ -14,13 +14,14 @@ describe('selectClusters', () => {
   });
 
   it('adds named clusters whatever their labels', () => {
-    expect(selectClusters(clusters, { selector: { matchLabels: { region: 'eu' } }, names: ['lab'] }))
-      .toEqual(['berlin', 'lab', 'paris']);
+    expect(selectClusters(clusters, { selector: { matchLabels: { region: 'eu' } }, names: ['lab'] })).toEqual(['berlin', 'lab', 'paris']);
   });
 
   it('never selects an excluded cluster, even when named', () => {
-    expect(selectClusters(clusters, { selector: { matchLabels: { env: 'prod' } }, names: ['lab'], exclude: ['ohio', 'lab'] }))
-      .toEqual(['berlin', 'paris']);
+    expect(selectClusters(clusters, { selector: { matchLabels: { env: 'prod' } }, names: ['lab'], exclude: ['ohio', 'lab'] })).toEqual([
+      'berlin',
+      'paris',
+    ]);
   });
 
   it('selects nothing without a selector or names, and everything with an empty selector', () => {

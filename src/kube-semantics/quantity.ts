@@ -82,7 +82,14 @@ export function sumQuantities(quantities: Iterable<unknown>): Rational {
 }
 
 const NANO = 1_000_000_000n;
-const BINARY_SUFFIXES: [string, bigint][] = [['Ei', 2n ** 60n], ['Pi', 2n ** 50n], ['Ti', 2n ** 40n], ['Gi', 2n ** 30n], ['Mi', 2n ** 20n], ['Ki', 2n ** 10n]];
+const BINARY_SUFFIXES: [string, bigint][] = [
+  ['Ei', 2n ** 60n],
+  ['Pi', 2n ** 50n],
+  ['Ti', 2n ** 40n],
+  ['Gi', 2n ** 30n],
+  ['Mi', 2n ** 20n],
+  ['Ki', 2n ** 10n],
+];
 
 /**
  * A quantity string for an exact value, as Kubernetes writes them: whole numbers plain (memory

@@ -19,10 +19,14 @@ describe('selectorMatches', () => {
     ['Exists on an absent key', { matchExpressions: [{ key: 'zone', operator: 'Exists' }] }, false],
     ['DoesNotExist', { matchExpressions: [{ key: 'zone', operator: 'DoesNotExist' }] }, true],
     ['DoesNotExist on a present key', { matchExpressions: [{ key: 'env', operator: 'DoesNotExist' }] }, false],
-    ['labels and expressions are ANDed', {
-      matchLabels: { env: 'prod' },
-      matchExpressions: [{ key: 'tier', operator: 'In', values: ['silver'] }],
-    }, false],
+    [
+      'labels and expressions are ANDed',
+      {
+        matchLabels: { env: 'prod' },
+        matchExpressions: [{ key: 'tier', operator: 'In', values: ['silver'] }],
+      },
+      false,
+    ],
   ])('%s', (_name, selector, expected) => {
     expect(selectorMatches(selector, labels)).toBe(expected);
   });

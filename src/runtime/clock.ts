@@ -16,7 +16,11 @@ export const realClock: Clock = {
     const handle = setTimeout(fn, Math.max(0, ms));
     // A pending retry must not keep a process alive that is otherwise done (tests, CLI).
     handle.unref();
-    return { cancel: () => { clearTimeout(handle); } };
+    return {
+      cancel: () => {
+        clearTimeout(handle);
+      },
+    };
   },
 };
 
@@ -66,10 +70,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       clearTimeout(handle);
       reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
     };
-    const handle = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    const handle = setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

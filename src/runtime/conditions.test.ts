@@ -1,5 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
-import { CONDITION_MESSAGE_LIMIT, findCondition, isConditionTrue, jsonEqual, removeCondition, setCondition, setReadiness, timestamp, type Condition } from './conditions.js';
+import {
+  CONDITION_MESSAGE_LIMIT,
+  findCondition,
+  isConditionTrue,
+  jsonEqual,
+  removeCondition,
+  setCondition,
+  setReadiness,
+  timestamp,
+  type Condition,
+} from './conditions.js';
 
 const t0 = new Date('2026-01-01T00:00:00.000Z');
 const t1 = new Date('2026-01-01T01:00:00.000Z');
@@ -13,7 +23,9 @@ describe('setCondition', () => {
   it('keeps lastTransitionTime when the status stays, even if reason and message change', () => {
     const start = setCondition([], { type: 'Ready', status: 'False', reason: 'A', message: 'a' }, { now: t0 });
     const next = setCondition(start, { type: 'Ready', status: 'False', reason: 'B', message: 'b' }, { now: t1, observedGeneration: 3 });
-    expect(next).toEqual([{ type: 'Ready', status: 'False', reason: 'B', message: 'b', lastTransitionTime: '2026-01-01T00:00:00Z', observedGeneration: 3 }]);
+    expect(next).toEqual([
+      { type: 'Ready', status: 'False', reason: 'B', message: 'b', lastTransitionTime: '2026-01-01T00:00:00Z', observedGeneration: 3 },
+    ]);
   });
 
   it('moves lastTransitionTime when the status flips', () => {
@@ -56,11 +68,17 @@ describe('setCondition', () => {
   it('stamps the generation on a condition it sets and not on the others', () => {
     const start: Condition[] = [{ type: 'B', status: 'True', reason: 'r', message: 'm', lastTransitionTime: 'x', observedGeneration: 1 }];
     const next = setCondition(start, { type: 'A', status: 'True', reason: 'r', message: 'm' }, { now: t0, observedGeneration: 4 });
-    expect(next.map((c) => [c.type, c.observedGeneration])).toEqual([['B', 1], ['A', 4]]);
+    expect(next.map((c) => [c.type, c.observedGeneration])).toEqual([
+      ['B', 1],
+      ['A', 4],
+    ]);
   });
 
   it('takes an explicit lastTransitionTime for a new condition', () => {
-    expect(setCondition([], { type: 'X', status: 'True', reason: 'r', message: 'm', lastTransitionTime: 'given' }, { now: t0 })[0]?.lastTransitionTime).toBe('given');
+    expect(
+      setCondition([], { type: 'X', status: 'True', reason: 'r', message: 'm', lastTransitionTime: 'given' }, { now: t0 })[0]
+        ?.lastTransitionTime,
+    ).toBe('given');
   });
 });
 
@@ -71,8 +89,11 @@ describe('setReadiness (kstatus)', () => {
     ['Stalled', { Ready: 'False', Stalled: 'True' }],
     ['Failed', { Ready: 'False' }],
   ] as const)('%s sets %j and clears the rest', (state, expected) => {
-    const messy = setCondition(setCondition([], { type: 'Reconciling', status: 'True', reason: 'r', message: 'm' }, { now: t0 }),
-      { type: 'Stalled', status: 'True', reason: 'r', message: 'm' }, { now: t0 });
+    const messy = setCondition(
+      setCondition([], { type: 'Reconciling', status: 'True', reason: 'r', message: 'm' }, { now: t0 }),
+      { type: 'Stalled', status: 'True', reason: 'r', message: 'm' },
+      { now: t0 },
+    );
     const result = setReadiness(messy, { state, reason: 'Why', message: 'because' }, { now: t1, observedGeneration: 2 });
     expect(Object.fromEntries(result.map((c) => [c.type, c.status]))).toEqual(expected);
     expect(result.every((c) => c.observedGeneration === 2)).toBe(true);

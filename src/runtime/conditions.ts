@@ -57,9 +57,8 @@ export function setCondition(conditions: readonly Condition[] | undefined, input
   const list = [...(conditions ?? [])];
   const index = list.findIndex((c) => c.type === input.type);
   const existing = index >= 0 ? list[index] : undefined;
-  const lastTransitionTime = existing && existing.status === input.status
-    ? existing.lastTransitionTime
-    : input.lastTransitionTime ?? timestamp(stamp.now);
+  const lastTransitionTime =
+    existing && existing.status === input.status ? existing.lastTransitionTime : (input.lastTransitionTime ?? timestamp(stamp.now));
   const next: Condition = {
     type: input.type,
     status: input.status,
@@ -88,18 +87,31 @@ export interface ReadinessOutcome {
  * kstatus' summary for one reconcile outcome: Ready, plus Reconciling while in progress and
  * Stalled when it cannot progress without a change. Absent Reconciling/Stalled mean False.
  */
-export function setReadiness(conditions: readonly Condition[] | undefined, outcome: ReadinessOutcome, stamp: ConditionStamp = {}): Condition[] {
+export function setReadiness(
+  conditions: readonly Condition[] | undefined,
+  outcome: ReadinessOutcome,
+  stamp: ConditionStamp = {},
+): Condition[] {
   const { Ready, Reconciling, Stalled } = kstatusConditionTypes;
   const { reason, message } = outcome;
-  let next = setCondition(conditions, {
-    type: Ready, status: outcome.state === 'Ready' ? 'True' : outcome.state === 'Reconciling' ? 'Unknown' : 'False', reason, message,
-  }, stamp);
-  next = outcome.state === 'Reconciling'
-    ? setCondition(next, { type: Reconciling, status: 'True', reason, message }, stamp)
-    : removeCondition(next, Reconciling);
-  next = outcome.state === 'Stalled'
-    ? setCondition(next, { type: Stalled, status: 'True', reason, message }, stamp)
-    : removeCondition(next, Stalled);
+  let next = setCondition(
+    conditions,
+    {
+      type: Ready,
+      status: outcome.state === 'Ready' ? 'True' : outcome.state === 'Reconciling' ? 'Unknown' : 'False',
+      reason,
+      message,
+    },
+    stamp,
+  );
+  next =
+    outcome.state === 'Reconciling'
+      ? setCondition(next, { type: Reconciling, status: 'True', reason, message }, stamp)
+      : removeCondition(next, Reconciling);
+  next =
+    outcome.state === 'Stalled'
+      ? setCondition(next, { type: Stalled, status: 'True', reason, message }, stamp)
+      : removeCondition(next, Stalled);
   return next;
 }
 

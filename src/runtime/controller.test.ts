@@ -7,7 +7,10 @@ import { createWorkQueue } from './queue.js';
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** Runs one reconcile of key `k` through runWorkers and reports what the loop did with the key. */
-async function once(reconcile: () => Promise<ReconcileResult | undefined>, abortDuring = false): Promise<{ outcome: ReconcileOutcome | undefined; failures: number; visitedAgain: boolean; metrics: string[] }> {
+async function once(
+  reconcile: () => Promise<ReconcileResult | undefined>,
+  abortDuring = false,
+): Promise<{ outcome: ReconcileOutcome | undefined; failures: number; visitedAgain: boolean; metrics: string[] }> {
   const clock = manualClock();
   const queue = createWorkQueue({ clock, backoff: { baseMs: 100, maxMs: 1000 } });
   const controller = new AbortController();
@@ -15,15 +18,28 @@ async function once(reconcile: () => Promise<ReconcileResult | undefined>, abort
   const metrics: string[] = [];
   let runs = 0;
   queue.add('k');
-  const loop = runWorkers(queue, async () => {
-    runs++;
-    if (abortDuring) controller.abort();
-    return runs === 1 ? reconcile() : undefined;
-  }, {
-    name: 'test', workers: 1, signal: controller.signal, logger: silentLogger(),
-    metrics: { reconciled: (name, result) => { metrics.push(`${name}:${result}`); } },
-    onResult: (outcome) => { outcomes.push(outcome); },
-  });
+  const loop = runWorkers(
+    queue,
+    async () => {
+      runs++;
+      if (abortDuring) controller.abort();
+      return runs === 1 ? reconcile() : undefined;
+    },
+    {
+      name: 'test',
+      workers: 1,
+      signal: controller.signal,
+      logger: silentLogger(),
+      metrics: {
+        reconciled: (name, result) => {
+          metrics.push(`${name}:${result}`);
+        },
+      },
+      onResult: (outcome) => {
+        outcomes.push(outcome);
+      },
+    },
+  );
   await flush();
   const failures = queue.failures('k');
   clock.advance(1000);
@@ -35,16 +51,37 @@ async function once(reconcile: () => Promise<ReconcileResult | undefined>, abort
 
 describe('runWorkers, the one worker loop of controllers and the agent', () => {
   it.each<[string, () => Promise<ReconcileResult | undefined>, Awaited<ReturnType<typeof once>>]>([
-    ['a success forgets the key', () => Promise.resolve(undefined), { outcome: 'success', failures: 0, visitedAgain: false, metrics: ['test:success'] }],
-    ['requeueAfter visits the key again later', () => Promise.resolve({ requeueAfter: 500 }), { outcome: 'requeue', failures: 0, visitedAgain: true, metrics: ['test:requeue'] }],
-    ['requeueAfter 0 is a plain success', () => Promise.resolve({ requeueAfter: 0 }), { outcome: 'success', failures: 0, visitedAgain: false, metrics: ['test:success'] }],
-    ['an error retries with backoff', () => Promise.reject(new Error('boom')), { outcome: 'error', failures: 1, visitedAgain: true, metrics: ['test:error'] }],
+    [
+      'a success forgets the key',
+      () => Promise.resolve(undefined),
+      { outcome: 'success', failures: 0, visitedAgain: false, metrics: ['test:success'] },
+    ],
+    [
+      'requeueAfter visits the key again later',
+      () => Promise.resolve({ requeueAfter: 500 }),
+      { outcome: 'requeue', failures: 0, visitedAgain: true, metrics: ['test:requeue'] },
+    ],
+    [
+      'requeueAfter 0 is a plain success',
+      () => Promise.resolve({ requeueAfter: 0 }),
+      { outcome: 'success', failures: 0, visitedAgain: false, metrics: ['test:success'] },
+    ],
+    [
+      'an error retries with backoff',
+      () => Promise.reject(new Error('boom')),
+      { outcome: 'error', failures: 1, visitedAgain: true, metrics: ['test:error'] },
+    ],
   ])('%s', async (_, reconcile, expected) => {
     expect(await once(reconcile)).toEqual(expected);
   });
 
   it('neither counts nor retries an error during shutdown', async () => {
-    expect(await once(() => Promise.reject(new Error('aborted')), true)).toEqual({ outcome: 'aborted', failures: 0, visitedAgain: false, metrics: [] });
+    expect(await once(() => Promise.reject(new Error('aborted')), true)).toEqual({
+      outcome: 'aborted',
+      failures: 0,
+      visitedAgain: false,
+      metrics: [],
+    });
   });
 
   it('never hands one key to two workers, and reconciles a key added meanwhile once more', async () => {
@@ -54,15 +91,19 @@ describe('runWorkers, the one worker loop of controllers and the agent', () => {
     let maxActive = 0;
     let runs = 0;
     queue.add('k');
-    const loop = runWorkers(queue, async () => {
-      active++;
-      maxActive = Math.max(maxActive, active);
-      runs++;
-      if (runs === 1) queue.add('k');
-      await flush();
-      active--;
-      return undefined;
-    }, { name: 'test', workers: 4, signal: controller.signal, logger: silentLogger() });
+    const loop = runWorkers(
+      queue,
+      async () => {
+        active++;
+        maxActive = Math.max(maxActive, active);
+        runs++;
+        if (runs === 1) queue.add('k');
+        await flush();
+        active--;
+        return undefined;
+      },
+      { name: 'test', workers: 4, signal: controller.signal, logger: silentLogger() },
+    );
     for (let i = 0; i < 10; i++) await flush();
     controller.abort();
     await loop;

@@ -95,7 +95,9 @@ export function createController<T extends KubeObject>(spec: ControllerSpec<T>, 
   const stats = { reconciles: 0, errors: 0, active: 0, maxActive: 0 };
   const activeKeys = new Set<string>();
 
-  const enqueue = (object: KubeObject): void => { queue.add(objectKey(object)); };
+  const enqueue = (object: KubeObject): void => {
+    queue.add(objectKey(object));
+  };
   const primaryHandler: EventHandler<T> = {
     onAdd: enqueue,
     onUpdate: (old, current) => {
@@ -106,22 +108,37 @@ export function createController<T extends KubeObject>(spec: ControllerSpec<T>, 
   primary.addHandler(primaryHandler);
 
   for (const owned of spec.owns ?? []) {
-    const source: InformerSource = 'type' in owned ? owned : { type: owned, ...(spec.for.namespace !== undefined ? { namespace: spec.for.namespace } : {}) };
+    const source: InformerSource =
+      'type' in owned ? owned : { type: owned, ...(spec.for.namespace !== undefined ? { namespace: spec.for.namespace } : {}) };
     const toOwner = (object: KubeObject): void => {
       for (const ref of object.metadata.ownerReferences ?? []) {
-        if (ref.controller !== true || ref.kind !== kind || ref.apiVersion.split('/')[0] !== spec.for.type.apiVersion.split('/')[0]) continue;
+        if (ref.controller !== true || ref.kind !== kind || ref.apiVersion.split('/')[0] !== spec.for.type.apiVersion.split('/')[0])
+          continue;
         // Namespaced owners live in the dependent's namespace; cluster-scoped ones are keyed by name.
         const namespacedKey = object.metadata.namespace ? `${object.metadata.namespace}/${ref.name}` : ref.name;
         queue.add(primary.store.has(ref.name) && !primary.store.has(namespacedKey) ? ref.name : namespacedKey);
       }
     };
-    deps.informer(source).addHandler({ onAdd: toOwner, onUpdate: (_, current) => { toOwner(current); }, onDelete: toOwner });
+    deps.informer(source).addHandler({
+      onAdd: toOwner,
+      onUpdate: (_, current) => {
+        toOwner(current);
+      },
+      onDelete: toOwner,
+    });
   }
   for (const watch of spec.watches ?? []) {
     const map = (object: KubeObject): void => {
       for (const key of watch.map(object)) queue.add(key);
     };
-    deps.informer(watch.source).addHandler({ onAdd: map, onUpdate: (old, current) => { map(old); map(current); }, onDelete: map });
+    deps.informer(watch.source).addHandler({
+      onAdd: map,
+      onUpdate: (old, current) => {
+        map(old);
+        map(current);
+      },
+      onDelete: map,
+    });
   }
 
   async function reconcileOne(key: string, signal: AbortSignal): Promise<ReconcileResult | undefined> {
@@ -134,9 +151,17 @@ export function createController<T extends KubeObject>(spec: ControllerSpec<T>, 
     stats.active++;
     stats.maxActive = Math.max(stats.maxActive, stats.active);
     try {
-      return await spec.reconcile({ key, namespace, name }, {
-        signal, log, reconcileID, store: primary.store, kube: deps.kube, events: deps.events,
-      });
+      return await spec.reconcile(
+        { key, namespace, name },
+        {
+          signal,
+          log,
+          reconcileID,
+          store: primary.store,
+          kube: deps.kube,
+          events: deps.events,
+        },
+      );
     } finally {
       stats.active--;
       activeKeys.delete(key);
@@ -149,7 +174,11 @@ export function createController<T extends KubeObject>(spec: ControllerSpec<T>, 
     async run(signal) {
       await primary.waitForSync(signal);
       await runWorkers(queue, (key) => reconcileOne(key, signal), {
-        name: spec.name, workers: spec.workers ?? 1, signal, logger: deps.logger.child({ controller: spec.name, kind }), metrics: deps.metrics,
+        name: spec.name,
+        workers: spec.workers ?? 1,
+        signal,
+        logger: deps.logger.child({ controller: spec.name, kind }),
+        metrics: deps.metrics,
         onResult: (result) => {
           stats.reconciles++;
           if (result === 'error' || result === 'terminal') stats.errors++;
@@ -182,10 +211,14 @@ export interface WorkerOptions {
  * down: the next leader or start picks it up). Resolves once the queue is shut down and drained.
  */
 export async function runWorkers(
-  queue: WorkQueue, reconcile: (key: string) => Promise<ReconcileResult | undefined>, options: WorkerOptions,
+  queue: WorkQueue,
+  reconcile: (key: string) => Promise<ReconcileResult | undefined>,
+  options: WorkerOptions,
 ): Promise<void> {
   const { signal, logger } = options;
-  const stop = (): void => { queue.shutdown(); };
+  const stop = (): void => {
+    queue.shutdown();
+  };
   if (signal.aborted) stop();
   else signal.addEventListener('abort', stop, { once: true });
   const reconcileOne = async (key: string): Promise<ReconcileOutcome> => {

@@ -44,7 +44,10 @@ export interface EventAggregator {
   size(): number;
 }
 
-export function createEventAggregator(options: AggregatorOptions = {}, newName: () => string = () => randomBytes(8).toString('hex')): EventAggregator {
+export function createEventAggregator(
+  options: AggregatorOptions = {},
+  newName: () => string = () => randomBytes(8).toString('hex'),
+): EventAggregator {
   const windowMs = options.windowMs ?? 600_000;
   const patchIntervalMs = options.patchIntervalMs ?? 30_000;
   const burst = options.burst ?? 25;
@@ -186,23 +189,39 @@ export function createEventRecorder(options: RecorderOptions): EventRecorder {
         return;
       }
       const now = Date.now();
-      track(kube.create({
-        apiVersion: 'v1',
-        kind: 'Event',
-        metadata: { name: decision.name, namespace },
-        involvedObject: {
-          apiVersion: regarding.apiVersion, kind: regarding.kind, name: regarding.metadata.name,
-          namespace: regarding.metadata.namespace, uid: regarding.metadata.uid, resourceVersion: regarding.metadata.resourceVersion,
-        },
-        type, reason, message: message.slice(0, 1024), count: 1,
-        firstTimestamp: timestamp(new Date(now)), lastTimestamp: timestamp(new Date(now)), eventTime: null,
-        source: { component: options.component },
-        reportingComponent: options.component,
-        reportingInstance: options.instance ?? options.component,
-        action: reason,
-      }).then(() => undefined, (error: unknown) => {
-        logger?.debug('could not record an event', { reason, error: String(error) });
-      }));
+      track(
+        kube
+          .create({
+            apiVersion: 'v1',
+            kind: 'Event',
+            metadata: { name: decision.name, namespace },
+            involvedObject: {
+              apiVersion: regarding.apiVersion,
+              kind: regarding.kind,
+              name: regarding.metadata.name,
+              namespace: regarding.metadata.namespace,
+              uid: regarding.metadata.uid,
+              resourceVersion: regarding.metadata.resourceVersion,
+            },
+            type,
+            reason,
+            message: message.slice(0, 1024),
+            count: 1,
+            firstTimestamp: timestamp(new Date(now)),
+            lastTimestamp: timestamp(new Date(now)),
+            eventTime: null,
+            source: { component: options.component },
+            reportingComponent: options.component,
+            reportingInstance: options.instance ?? options.component,
+            action: reason,
+          })
+          .then(
+            () => undefined,
+            (error: unknown) => {
+              logger?.debug('could not record an event', { reason, error: String(error) });
+            },
+          ),
+      );
     },
     async flush() {
       if (flushTimer) {

@@ -13,19 +13,29 @@ import { isRecord } from './kube.js';
  * Undefined too when `to` already has an Apply entry: two entries of one manager are not merged
  * here (flotilla renames before it ever applies as `to`, so only someone else could have made it).
  */
-export function renameFieldManagerPatch(managedFields: readonly unknown[] | undefined, from: string, to: string): JsonPatchOp[] | undefined {
+export function renameFieldManagerPatch(
+  managedFields: readonly unknown[] | undefined,
+  from: string,
+  to: string,
+): JsonPatchOp[] | undefined {
   const isApplyOf = (entry: unknown, manager: string): boolean =>
     isRecord(entry) && entry.manager === manager && entry.operation === 'Apply' && (entry.subresource ?? '') === '';
   const entries = managedFields ?? [];
   const index = entries.findIndex((entry) => isApplyOf(entry, from));
   if (index < 0 || entries.some((entry) => isApplyOf(entry, to))) return undefined;
   const path = `/metadata/managedFields/${index}/manager`;
-  return [{ op: 'test', path, value: from }, { op: 'replace', path, value: to }];
+  return [
+    { op: 'test', path, value: from },
+    { op: 'replace', path, value: to },
+  ];
 }
 
 /** Renames `from`'s Apply entry on the live object to `to` (see renameFieldManagerPatch); a no-op when there is none. */
 export async function adoptFieldManager(kube: Kube, live: KubeObject, from: string, to: string, signal: AbortSignal): Promise<void> {
   const patch = renameFieldManagerPatch(live.metadata.managedFields, from, to);
   if (!patch) return;
-  await kube.patch({ apiVersion: live.apiVersion, kind: live.kind }, live.metadata.name ?? '', live.metadata.namespace, patch, { type: 'json', signal });
+  await kube.patch({ apiVersion: live.apiVersion, kind: live.kind }, live.metadata.name ?? '', live.metadata.namespace, patch, {
+    type: 'json',
+    signal,
+  });
 }

@@ -48,19 +48,28 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
       res.writeHead(code, { 'Content-Type': type });
       res.end(body);
     };
-    if (req.method !== 'GET') { reply(405, 'method not allowed\n'); return; }
+    if (req.method !== 'GET') {
+      reply(405, 'method not allowed\n');
+      return;
+    }
     if (path === '/healthz' || path === '/livez') {
       const { ok, body } = runChecks(options.liveness ?? {});
-      reply(ok ? 200 : 500, body); return;
+      reply(ok ? 200 : 500, body);
+      return;
     }
     if (path === '/readyz') {
       const { ok, body } = runChecks(options.readiness ?? {});
-      reply(ok ? 200 : 503, body); return;
+      reply(ok ? 200 : 503, body);
+      return;
     }
     if (path === '/metrics') {
       options.registry.metrics().then(
-        (text) => { reply(200, text, options.registry.contentType); },
-        (error: unknown) => { reply(500, `${String(error)}\n`); },
+        (text) => {
+          reply(200, text, options.registry.contentType);
+        },
+        (error: unknown) => {
+          reply(500, `${String(error)}\n`);
+        },
       );
       return;
     }
@@ -68,14 +77,21 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
   });
   await new Promise<void>((resolve, reject) => {
     // e.g. "listen EADDRINUSE: address already in use 127.0.0.1:8081", said of what it was for.
-    server.once('error', (error) => { reject(new Error(`cannot serve /healthz, /readyz and /metrics: ${error.message}`, { cause: error })); });
-    server.listen(options.port, options.host ?? '0.0.0.0', () => { resolve(); });
+    server.once('error', (error) => {
+      reject(new Error(`cannot serve /healthz, /readyz and /metrics: ${error.message}`, { cause: error }));
+    });
+    server.listen(options.port, options.host ?? '0.0.0.0', () => {
+      resolve();
+    });
   });
   return {
     port: () => (server.address() as AddressInfo).port,
-    close: () => new Promise((resolve) => {
-      server.close(() => { resolve(); });
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+        server.closeAllConnections();
+      }),
   };
 }

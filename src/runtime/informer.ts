@@ -85,7 +85,9 @@ export function createInformer<T extends KubeObject = KubeObject>(options: Infor
 
   let synced = false;
   let resolveSynced: () => void = () => undefined;
-  const syncedPromise = new Promise<void>((resolve) => { resolveSynced = resolve; });
+  const syncedPromise = new Promise<void>((resolve) => {
+    resolveSynced = resolve;
+  });
   let rv = '';
 
   function dispatch(fn: (h: EventHandler<T>) => void): void {
@@ -129,7 +131,9 @@ export function createInformer<T extends KubeObject = KubeObject>(options: Infor
   /** One watch from `rv` until it ends; answers how it ended. Throws on errors (incl. 410). */
   async function watchOnce(signal: AbortSignal): Promise<'closed' | 'silent'> {
     const watchAbort = new AbortController();
-    const onParentAbort = (): void => { watchAbort.abort(signal.reason); };
+    const onParentAbort = (): void => {
+      watchAbort.abort(signal.reason);
+    };
     signal.addEventListener('abort', onParentAbort, { once: true });
     const watchdogState = { silent: false };
     let watchdog: NodeJS.Timeout | undefined;
@@ -145,7 +149,11 @@ export function createInformer<T extends KubeObject = KubeObject>(options: Infor
     try {
       const timeoutSeconds = Math.floor(watchTimeout * (1 + Math.random()));
       for await (const event of kube.watch<T>(options.type, {
-        ...selectorOptions(), resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds, signal: watchAbort.signal,
+        ...selectorOptions(),
+        resourceVersion: rv,
+        allowWatchBookmarks: true,
+        timeoutSeconds,
+        signal: watchAbort.signal,
       })) {
         armWatchdog();
         metrics.event?.(event.type);
@@ -211,15 +219,17 @@ export function createInformer<T extends KubeObject = KubeObject>(options: Infor
           // Answers that are not transient (403 after an RBAC change) are retried too: the runtime
           // never gives up on a resource; it waits, backs off and says why.
           logger?.warn('list/watch failed; retrying with backoff', {
-            resource, error: error instanceof KubeApiError ? `${error.code} ${error.reason}: ${error.apiMessage}` : String(error),
+            resource,
+            error: error instanceof KubeApiError ? `${error.code} ${error.reason}: ${error.apiMessage}` : String(error),
           });
           // Before the first list succeeded there is nothing to resume from.
           if (!synced) listReason = stats.lists === 0 ? 'initial' : 'error';
         }
         failures++;
-        const wait = error instanceof KubeApiError && isTooManyRequests(error) && error.retryAfterSeconds !== undefined
-          ? error.retryAfterSeconds * 1000
-          : backoffDelay(backoff, failures);
+        const wait =
+          error instanceof KubeApiError && isTooManyRequests(error) && error.retryAfterSeconds !== undefined
+            ? error.retryAfterSeconds * 1000
+            : backoffDelay(backoff, failures);
         await sleep(wait, signal).catch(() => undefined);
       }
     }
@@ -231,22 +241,32 @@ export function createInformer<T extends KubeObject = KubeObject>(options: Infor
     addHandler(handler) {
       handlers.push(handler);
       // A handler added after sync first hears about what is already cached, as in client-go.
-      if (synced) for (const object of store.list()) {
-        try {
-          handler.onAdd?.(object);
-        } catch (error) {
-          logger?.error('informer event handler threw; handlers must only enqueue', { resource, error: String(error) });
+      if (synced)
+        for (const object of store.list()) {
+          try {
+            handler.onAdd?.(object);
+          } catch (error) {
+            logger?.error('informer event handler threw; handlers must only enqueue', { resource, error: String(error) });
+          }
         }
-      }
     },
     hasSynced: () => synced,
     async waitForSync(signal) {
       if (synced) return;
       if (!signal) return syncedPromise;
-      await Promise.race([syncedPromise, new Promise<never>((_, reject) => {
-        if (signal.aborted) reject(new Error('aborted before sync'));
-        signal.addEventListener('abort', () => { reject(new Error('aborted before sync')); }, { once: true });
-      })]);
+      await Promise.race([
+        syncedPromise,
+        new Promise<never>((_, reject) => {
+          if (signal.aborted) reject(new Error('aborted before sync'));
+          signal.addEventListener(
+            'abort',
+            () => {
+              reject(new Error('aborted before sync'));
+            },
+            { once: true },
+          );
+        }),
+      ]);
     },
     resourceVersion: () => rv,
     run,
@@ -256,7 +276,9 @@ export function createInformer<T extends KubeObject = KubeObject>(options: Infor
 
 /** A stable key for sharing one informer among controllers that watch the same thing. */
 export function sourceKey(source: InformerSource): string {
-  return [source.type.apiVersion, source.type.kind, source.namespace ?? '', source.labelSelector ?? '', source.fieldSelector ?? ''].join('|');
+  return [source.type.apiVersion, source.type.kind, source.namespace ?? '', source.labelSelector ?? '', source.fieldSelector ?? ''].join(
+    '|',
+  );
 }
 
 /** Read through a call: TypeScript narrows `signal.aborted` as if it could not change across awaits. */

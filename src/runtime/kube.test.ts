@@ -1,13 +1,26 @@
 import { describe, expect, it } from '@jest/globals';
 import {
-  errorFromResponse, isAlreadyExists, isConflict, isForbidden, isGone, isInvalid, isNotFound, isTooManyRequests,
-  objectKey, splitApiVersion, splitKey,
+  errorFromResponse,
+  isAlreadyExists,
+  isConflict,
+  isForbidden,
+  isGone,
+  isInvalid,
+  isNotFound,
+  isTooManyRequests,
+  objectKey,
+  splitApiVersion,
+  splitKey,
 } from './kube.js';
 
 describe('errorFromResponse', () => {
   it('parses a Status body into code, reason, message and causes', () => {
     const body = JSON.stringify({
-      kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 422, reason: 'Invalid',
+      kind: 'Status',
+      apiVersion: 'v1',
+      status: 'Failure',
+      code: 422,
+      reason: 'Invalid',
       message: 'Widget.x "w" is invalid: spec.size: Invalid value: 1000: must be <= 100',
       details: { causes: [{ reason: 'FieldValueInvalid', field: 'spec.size', message: 'Invalid value: 1000' }] },
     });
@@ -27,7 +40,13 @@ describe('errorFromResponse', () => {
   });
 
   it('prefers the Status retryAfterSeconds over the header', () => {
-    const body = JSON.stringify({ kind: 'Status', code: 429, reason: 'TooManyRequests', message: 'slow down', details: { retryAfterSeconds: 3 } });
+    const body = JSON.stringify({
+      kind: 'Status',
+      code: 429,
+      reason: 'TooManyRequests',
+      message: 'slow down',
+      details: { retryAfterSeconds: 3 },
+    });
     const error = errorFromResponse('GET', '/x', 429, body, '9');
     expect(error.retryAfterSeconds).toBe(3);
     expect(isTooManyRequests(error)).toBe(true);
@@ -45,8 +64,12 @@ describe('errorFromResponse', () => {
   ])('classifies %i %s', (code, reason, expected) => {
     const error = errorFromResponse('GET', '/x', code, JSON.stringify({ kind: 'Status', code, reason, message: 'm' }));
     const actual = {
-      isNotFound: isNotFound(error), isConflict: isConflict(error), isAlreadyExists: isAlreadyExists(error),
-      isForbidden: isForbidden(error), isGone: isGone(error), isInvalid: isInvalid(error),
+      isNotFound: isNotFound(error),
+      isConflict: isConflict(error),
+      isAlreadyExists: isAlreadyExists(error),
+      isForbidden: isForbidden(error),
+      isGone: isGone(error),
+      isInvalid: isInvalid(error),
     };
     const all = { isNotFound: false, isConflict: false, isAlreadyExists: false, isForbidden: false, isGone: false, isInvalid: false };
     expect(actual).toEqual({ ...all, ...expected });

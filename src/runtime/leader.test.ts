@@ -2,7 +2,11 @@ import { describe, expect, it } from '@jest/globals';
 import { judge, microTime, nextRecord, observe, sameRecord, type LeaseSpec } from './leader.js';
 
 const held = (holder: string, renew = '2026-01-01T00:00:00.000000Z', duration = 15): LeaseSpec => ({
-  holderIdentity: holder, leaseDurationSeconds: duration, acquireTime: '2026-01-01T00:00:00.000000Z', renewTime: renew, leaseTransitions: 2,
+  holderIdentity: holder,
+  leaseDurationSeconds: duration,
+  acquireTime: '2026-01-01T00:00:00.000000Z',
+  renewTime: renew,
+  leaseTransitions: 2,
 });
 
 describe('lease judgement by local observation time', () => {
@@ -40,7 +44,13 @@ describe('lease judgement by local observation time', () => {
   it('compares every field of the record', () => {
     const base = held('a');
     expect(sameRecord(base, { ...base })).toBe(true);
-    for (const change of [{ holderIdentity: 'b' }, { leaseDurationSeconds: 1 }, { acquireTime: 'x' }, { renewTime: 'x' }, { leaseTransitions: 3 }]) {
+    for (const change of [
+      { holderIdentity: 'b' },
+      { leaseDurationSeconds: 1 },
+      { acquireTime: 'x' },
+      { renewTime: 'x' },
+      { leaseTransitions: 3 },
+    ]) {
       expect(sameRecord(base, { ...base, ...change })).toBe(false);
     }
     expect(sameRecord({ holderIdentity: null }, {})).toBe(true);
@@ -51,12 +61,22 @@ describe('the record we write', () => {
   it('keeps acquireTime and transitions when renewing our own lease', () => {
     const mine = { ...held('me'), acquireTime: 'then' };
     const next = nextRecord(mine, 'me', 15, Date.UTC(2026, 0, 2));
-    expect(next).toEqual({ holderIdentity: 'me', leaseDurationSeconds: 15, acquireTime: 'then', renewTime: '2026-01-02T00:00:00.000000Z', leaseTransitions: 2 });
+    expect(next).toEqual({
+      holderIdentity: 'me',
+      leaseDurationSeconds: 15,
+      acquireTime: 'then',
+      renewTime: '2026-01-02T00:00:00.000000Z',
+      leaseTransitions: 2,
+    });
   });
 
   it('counts a transition when taking over from another holder, not when creating', () => {
     expect(nextRecord(held('other'), 'me', 10, 0).leaseTransitions).toBe(3);
-    expect(nextRecord({}, 'me', 10, 0)).toMatchObject({ leaseTransitions: 0, holderIdentity: 'me', acquireTime: '1970-01-01T00:00:00.000000Z' });
+    expect(nextRecord({}, 'me', 10, 0)).toMatchObject({
+      leaseTransitions: 0,
+      holderIdentity: 'me',
+      acquireTime: '1970-01-01T00:00:00.000000Z',
+    });
     expect(nextRecord(held(''), 'me', 10, 0).leaseTransitions).toBe(2);
   });
 

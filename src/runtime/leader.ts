@@ -36,11 +36,13 @@ export function microTime(ms: number): string {
 }
 
 export function sameRecord(a: LeaseSpec, b: LeaseSpec): boolean {
-  return (a.holderIdentity ?? '') === (b.holderIdentity ?? '')
-    && (a.leaseDurationSeconds ?? 0) === (b.leaseDurationSeconds ?? 0)
-    && (a.acquireTime ?? '') === (b.acquireTime ?? '')
-    && (a.renewTime ?? '') === (b.renewTime ?? '')
-    && (a.leaseTransitions ?? 0) === (b.leaseTransitions ?? 0);
+  return (
+    (a.holderIdentity ?? '') === (b.holderIdentity ?? '') &&
+    (a.leaseDurationSeconds ?? 0) === (b.leaseDurationSeconds ?? 0) &&
+    (a.acquireTime ?? '') === (b.acquireTime ?? '') &&
+    (a.renewTime ?? '') === (b.renewTime ?? '') &&
+    (a.leaseTransitions ?? 0) === (b.leaseTransitions ?? 0)
+  );
 }
 
 /** Updates the observation with a freshly read record: the clock only restarts when the record changed. */
@@ -71,7 +73,7 @@ export function nextRecord(current: LeaseSpec, identity: string, durationSeconds
     leaseDurationSeconds: durationSeconds,
     acquireTime: ours && current.acquireTime ? current.acquireTime : microTime(now),
     renewTime: microTime(now),
-    leaseTransitions: ours ? current.leaseTransitions ?? 0 : (current.leaseTransitions ?? 0) + (current.holderIdentity ? 1 : 0),
+    leaseTransitions: ours ? (current.leaseTransitions ?? 0) : (current.leaseTransitions ?? 0) + (current.holderIdentity ? 1 : 0),
   };
 }
 
@@ -175,7 +177,9 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
       logger?.info('became leader', { lease: `${namespace}/${name}`, identity });
       setLeading(true);
       const leadership = new AbortController();
-      const onStop = (): void => { leadership.abort(new Error('stopping')); };
+      const onStop = (): void => {
+        leadership.abort(new Error('stopping'));
+      };
       signal.addEventListener('abort', onStop, { once: true });
       const work = lead(leadership.signal).catch((error: unknown) => {
         logger?.error('leader work failed', { error: String(error) });
@@ -187,7 +191,12 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
         await sleep(retryMs, signal).catch(() => undefined);
         if (isAborted(signal)) break;
         const attempt = new AbortController();
-        const deadline = setTimeout(() => { attempt.abort(new Error('renew deadline')); }, Math.max(1, renewDeadlineMs - (Date.now() - lastRenew)));
+        const deadline = setTimeout(
+          () => {
+            attempt.abort(new Error('renew deadline'));
+          },
+          Math.max(1, renewDeadlineMs - (Date.now() - lastRenew)),
+        );
         const renewed = await tryAcquireOrRenew(AbortSignal.any([attempt.signal, signal]));
         clearTimeout(deadline);
         if (renewed) {

@@ -24,8 +24,13 @@ export function redact(fields: Record<string, unknown>): Record<string, unknown>
 }
 
 function isKubeObject(value: unknown): value is Record<string, unknown> & { metadata: object; kind: unknown } {
-  return typeof value === 'object' && value !== null && 'metadata' in value && 'kind' in value
-    && typeof (value as { metadata: unknown }).metadata === 'object';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'metadata' in value &&
+    'kind' in value &&
+    typeof (value as { metadata: unknown }).metadata === 'object'
+  );
 }
 
 const redactFormat = winston.format((info) => {

@@ -77,7 +77,9 @@ export function createManager(options: ManagerOptions): Manager {
     if (!existing) {
       if (started) throw new Error(`informer for ${key} requested after start`);
       existing = createInformer<T>({
-        kube, ...source, logger,
+        kube,
+        ...source,
+        logger,
         metrics: metrics.informer(`${source.type.kind}.${source.type.apiVersion}`),
         ...(options.informers?.silenceTimeoutMs !== undefined ? { silenceTimeoutMs: options.informers.silenceTimeoutMs } : {}),
         ...(options.informers?.watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds: options.informers.watchTimeoutSeconds } : {}),
@@ -89,7 +91,11 @@ export function createManager(options: ManagerOptions): Manager {
   }
 
   const manager: Manager = {
-    kube, logger, metrics, events, identity,
+    kube,
+    logger,
+    metrics,
+    events,
+    identity,
     informer,
     controller(spec) {
       if (started) throw new Error('controllers must be added before start');
@@ -120,26 +126,38 @@ export function createManager(options: ManagerOptions): Manager {
       const stopInformers = new AbortController();
       // Every informer and its watch listen on it: many listeners by design, not a leak.
       setMaxListeners(0, stopInformers.signal);
-      const onStop = (): void => { stopInformers.abort(signal.reason); };
+      const onStop = (): void => {
+        stopInformers.abort(signal.reason);
+      };
       signal.addEventListener('abort', onStop, { once: true });
       const running = [...informers.values()].map((i) => i.run(stopInformers.signal));
       const lead = async (leading: AbortSignal): Promise<void> => {
         logger.info('starting controllers', { controllers: controllers.map((c) => c.name), identity });
-        await Promise.all(controllers.map((c) => c.run(leading).catch((error: unknown) => {
-          if (!leading.aborted) logger.error('controller stopped unexpectedly', { controller: c.name, error: String(error) });
-        })));
+        await Promise.all(
+          controllers.map((c) =>
+            c.run(leading).catch((error: unknown) => {
+              if (!leading.aborted) logger.error('controller stopped unexpectedly', { controller: c.name, error: String(error) });
+            }),
+          ),
+        );
       };
       let end: ElectionEnd = 'stopped';
       try {
         if (options.leaderElection) {
           const le = options.leaderElection;
           elector = createLeaderElector({
-            kube, namespace: le.namespace, name: le.name, identity, logger,
+            kube,
+            namespace: le.namespace,
+            name: le.name,
+            identity,
+            logger,
             ...(le.leaseDurationSeconds !== undefined ? { leaseDurationSeconds: le.leaseDurationSeconds } : {}),
             ...(le.renewDeadlineMs !== undefined ? { renewDeadlineMs: le.renewDeadlineMs } : {}),
             ...(le.retryPeriodMs !== undefined ? { retryPeriodMs: le.retryPeriodMs } : {}),
             ...(le.releaseOnCancel !== undefined ? { releaseOnCancel: le.releaseOnCancel } : {}),
-            onLeading: (leading) => { metrics.setLeader(`${le.namespace}/${le.name}`, leading); },
+            onLeading: (leading) => {
+              metrics.setLeader(`${le.namespace}/${le.name}`, leading);
+            },
           });
           end = await elector.run(signal, lead);
         } else {

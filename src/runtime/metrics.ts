@@ -21,54 +21,125 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Runti
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'flotilla_' });
   const registers = [registry];
   const depth = new Gauge({ name: 'flotilla_workqueue_depth', help: 'Keys waiting in the work queue', labelNames: ['name'], registers });
-  const adds = new Counter({ name: 'flotilla_workqueue_adds_total', help: 'Keys added to the work queue', labelNames: ['name'], registers });
-  const retries = new Counter({ name: 'flotilla_workqueue_retries_total', help: 'Rate-limited requeues after failures', labelNames: ['name'], registers });
+  const adds = new Counter({
+    name: 'flotilla_workqueue_adds_total',
+    help: 'Keys added to the work queue',
+    labelNames: ['name'],
+    registers,
+  });
+  const retries = new Counter({
+    name: 'flotilla_workqueue_retries_total',
+    help: 'Rate-limited requeues after failures',
+    labelNames: ['name'],
+    registers,
+  });
   const latency = new Histogram({
-    name: 'flotilla_workqueue_queue_duration_seconds', help: 'Time a key waits in the queue before a worker takes it',
-    labelNames: ['name'], buckets: [0.001, 0.01, 0.1, 0.5, 1, 5, 10, 60], registers,
+    name: 'flotilla_workqueue_queue_duration_seconds',
+    help: 'Time a key waits in the queue before a worker takes it',
+    labelNames: ['name'],
+    buckets: [0.001, 0.01, 0.1, 0.5, 1, 5, 10, 60],
+    registers,
   });
   const work = new Histogram({
-    name: 'flotilla_workqueue_work_duration_seconds', help: 'Time a worker holds a key',
-    labelNames: ['name'], buckets: [0.001, 0.01, 0.1, 0.5, 1, 5, 10, 60], registers,
+    name: 'flotilla_workqueue_work_duration_seconds',
+    help: 'Time a worker holds a key',
+    labelNames: ['name'],
+    buckets: [0.001, 0.01, 0.1, 0.5, 1, 5, 10, 60],
+    registers,
   });
-  const reconciles = new Counter({ name: 'flotilla_reconcile_total', help: 'Reconciles by result', labelNames: ['controller', 'result'], registers });
+  const reconciles = new Counter({
+    name: 'flotilla_reconcile_total',
+    help: 'Reconciles by result',
+    labelNames: ['controller', 'result'],
+    registers,
+  });
   const reconcileTime = new Histogram({
-    name: 'flotilla_reconcile_duration_seconds', help: 'Reconcile duration', labelNames: ['controller'],
-    buckets: [0.005, 0.025, 0.1, 0.25, 1, 2.5, 10, 30], registers,
+    name: 'flotilla_reconcile_duration_seconds',
+    help: 'Reconcile duration',
+    labelNames: ['controller'],
+    buckets: [0.005, 0.025, 0.1, 0.25, 1, 2.5, 10, 30],
+    registers,
   });
-  const relists = new Counter({ name: 'flotilla_informer_lists_total', help: 'Informer (re)lists by reason', labelNames: ['resource', 'reason'], registers });
-  const watchEnds = new Counter({ name: 'flotilla_informer_watch_restarts_total', help: 'Watch restarts by reason', labelNames: ['resource', 'reason'], registers });
-  const events = new Counter({ name: 'flotilla_informer_events_total', help: 'Watch events received', labelNames: ['resource', 'type'], registers });
-  const leader = new Gauge({ name: 'flotilla_leader_is_leader', help: '1 while this instance holds the lease', labelNames: ['lease'], registers });
-  const requests = new Counter({ name: 'flotilla_kube_requests_total', help: 'Apiserver requests by verb and code', labelNames: ['verb', 'code'], registers });
+  const relists = new Counter({
+    name: 'flotilla_informer_lists_total',
+    help: 'Informer (re)lists by reason',
+    labelNames: ['resource', 'reason'],
+    registers,
+  });
+  const watchEnds = new Counter({
+    name: 'flotilla_informer_watch_restarts_total',
+    help: 'Watch restarts by reason',
+    labelNames: ['resource', 'reason'],
+    registers,
+  });
+  const events = new Counter({
+    name: 'flotilla_informer_events_total',
+    help: 'Watch events received',
+    labelNames: ['resource', 'type'],
+    registers,
+  });
+  const leader = new Gauge({
+    name: 'flotilla_leader_is_leader',
+    help: '1 while this instance holds the lease',
+    labelNames: ['lease'],
+    registers,
+  });
+  const requests = new Counter({
+    name: 'flotilla_kube_requests_total',
+    help: 'Apiserver requests by verb and code',
+    labelNames: ['verb', 'code'],
+    registers,
+  });
   const requestTime = new Histogram({
-    name: 'flotilla_kube_request_duration_seconds', help: 'Apiserver request latency (watches excluded)', labelNames: ['verb'],
-    buckets: [0.005, 0.025, 0.1, 0.25, 1, 2.5, 10], registers,
+    name: 'flotilla_kube_request_duration_seconds',
+    help: 'Apiserver request latency (watches excluded)',
+    labelNames: ['verb'],
+    buckets: [0.005, 0.025, 0.1, 0.25, 1, 2.5, 10],
+    registers,
   });
 
   return {
     registry,
     queue: (name) => ({
-      depth: (n) => { depth.set({ name }, n); },
-      added: () => { adds.inc({ name }); },
-      queued: (s) => { latency.observe({ name }, s); },
-      worked: (s) => { work.observe({ name }, s); },
-      retried: () => { retries.inc({ name }); },
+      depth: (n) => {
+        depth.set({ name }, n);
+      },
+      added: () => {
+        adds.inc({ name });
+      },
+      queued: (s) => {
+        latency.observe({ name }, s);
+      },
+      worked: (s) => {
+        work.observe({ name }, s);
+      },
+      retried: () => {
+        retries.inc({ name });
+      },
     }),
     informer: (resource) => ({
-      relisted: (reason) => { relists.inc({ resource, reason }); },
-      watchRestarted: (reason) => { watchEnds.inc({ resource, reason }); },
-      event: (type) => { events.inc({ resource, type }); },
+      relisted: (reason) => {
+        relists.inc({ resource, reason });
+      },
+      watchRestarted: (reason) => {
+        watchEnds.inc({ resource, reason });
+      },
+      event: (type) => {
+        events.inc({ resource, type });
+      },
     }),
     reconciled(controller, result, seconds) {
       reconciles.inc({ controller, result });
       reconcileTime.observe({ controller }, seconds);
     },
-    setLeader: (lease, leading) => { leader.set({ lease }, leading ? 1 : 0); },
-    watchKube: (kube) => kube.onRequest((r) => {
-      const verb = r.watch ? 'WATCH' : r.method;
-      requests.inc({ verb, code: String(r.code) });
-      if (!r.watch) requestTime.observe({ verb }, r.durationMs / 1000);
-    }),
+    setLeader: (lease, leading) => {
+      leader.set({ lease }, leading ? 1 : 0);
+    },
+    watchKube: (kube) =>
+      kube.onRequest((r) => {
+        const verb = r.watch ? 'WATCH' : r.method;
+        requests.inc({ verb, code: String(r.code) });
+        if (!r.watch) requestTime.observe({ verb }, r.durationMs / 1000);
+      }),
   };
 }

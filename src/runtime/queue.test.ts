@@ -7,7 +7,14 @@ const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe('backoffDelay', () => {
   it.each([
-    [0, 0], [1, 5], [2, 10], [3, 20], [8, 640], [9, 1000], [20, 1000], [5000, 1000],
+    [0, 0],
+    [1, 5],
+    [2, 10],
+    [3, 20],
+    [8, 640],
+    [9, 1000],
+    [20, 1000],
+    [5000, 1000],
   ])('after %i failures waits %i ms (base 5, cap 1000)', (failures, expected) => {
     expect(backoffDelay({ baseMs: 5, maxMs: 1000 }, failures)).toBe(expected);
   });
@@ -50,7 +57,9 @@ describe('work queue', () => {
     q.add('a');
     expect(q.len()).toBe(0); // not handed out while in process
     let second: string | undefined;
-    void q.get().then((k) => { second = k; });
+    void q.get().then((k) => {
+      second = k;
+    });
     await flush();
     expect(second).toBeUndefined();
     q.done('a');
@@ -119,8 +128,15 @@ describe('work queue', () => {
     const q = createWorkQueue({
       clock,
       metrics: {
-        depth: (n) => seen.depth.push(n), added: () => { seen.added++; }, queued: (s) => seen.queued.push(s),
-        worked: (s) => seen.worked.push(s), retried: () => { seen.retried++; },
+        depth: (n) => seen.depth.push(n),
+        added: () => {
+          seen.added++;
+        },
+        queued: (s) => seen.queued.push(s),
+        worked: (s) => seen.worked.push(s),
+        retried: () => {
+          seen.retried++;
+        },
       },
     });
     q.add('a');

@@ -8,11 +8,15 @@ export function shutdownSignal(proc: NodeJS.Process = process): AbortSignal {
   };
   proc.once('SIGTERM', () => {
     onSignal('SIGTERM');
-    proc.once('SIGTERM', () => { onSignal('SIGTERM'); });
+    proc.once('SIGTERM', () => {
+      onSignal('SIGTERM');
+    });
   });
   proc.once('SIGINT', () => {
     onSignal('SIGINT');
-    proc.once('SIGINT', () => { onSignal('SIGINT'); });
+    proc.once('SIGINT', () => {
+      onSignal('SIGINT');
+    });
   });
   return controller.signal;
 }

@@ -27,15 +27,22 @@ export async function writeStatus<T extends KubeObject & { status?: unknown }>(
     const status = desired(object);
     if (jsonEqual(object.status, status)) return { written: false, object, attempts: attempt };
     try {
-      const written = await kube.updateStatus<T>({ ...object, status }, {
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.fieldManager !== undefined ? { fieldManager: options.fieldManager } : {}),
-      });
+      const written = await kube.updateStatus<T>(
+        { ...object, status },
+        {
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.fieldManager !== undefined ? { fieldManager: options.fieldManager } : {}),
+        },
+      );
       return { written: true, object: written, attempts: attempt };
     } catch (error) {
       if (!isConflict(error) || attempt >= maxAttempts) throw error;
-      object = await kube.get<T>(object, object.metadata.name ?? '', object.metadata.namespace, options.signal ? { signal: options.signal } : {});
+      object = await kube.get<T>(
+        object,
+        object.metadata.name ?? '',
+        object.metadata.namespace,
+        options.signal ? { signal: options.signal } : {},
+      );
     }
   }
 }
-

@@ -3,9 +3,13 @@ import type { KubeObject } from './kube.js';
 import { createStore, labelIndex, NAMESPACE_INDEX, ownerIndex } from './store.js';
 
 const obj = (name: string, namespace: string | undefined, rv: string, labels: Record<string, string> = {}, owner?: string): KubeObject => ({
-  apiVersion: 'v1', kind: 'ConfigMap',
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
   metadata: {
-    name, resourceVersion: rv, labels, ...(namespace ? { namespace } : {}),
+    name,
+    resourceVersion: rv,
+    labels,
+    ...(namespace ? { namespace } : {}),
     ...(owner ? { ownerReferences: [{ apiVersion: 'x/v1', kind: 'Owner', name: owner, uid: 'u', controller: true }] } : {}),
   },
 });
@@ -16,12 +20,22 @@ describe('store indexes', () => {
     store.upsert(obj('a', 'ns1', '1', { cluster: 'c1' }));
     store.upsert(obj('b', 'ns1', '1', { cluster: 'c2' }));
     store.upsert(obj('c', 'ns2', '1', { cluster: 'c1' }));
-    expect(store.byIndex('cluster', 'c1').map((o) => o.metadata.name).sort()).toEqual(['a', 'c']);
+    expect(
+      store
+        .byIndex('cluster', 'c1')
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['a', 'c']);
     expect(store.indexKeys(NAMESPACE_INDEX, 'ns1').sort()).toEqual(['ns1/a', 'ns1/b']);
 
     store.upsert(obj('a', 'ns1', '2', { cluster: 'c2' }));
     expect(store.byIndex('cluster', 'c1').map((o) => o.metadata.name)).toEqual(['c']);
-    expect(store.byIndex('cluster', 'c2').map((o) => o.metadata.name).sort()).toEqual(['a', 'b']);
+    expect(
+      store
+        .byIndex('cluster', 'c2')
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['a', 'b']);
 
     expect(store.remove('ns1/a')?.metadata.resourceVersion).toBe('2');
     expect(store.remove('ns1/a')).toBeUndefined();
@@ -40,7 +54,11 @@ describe('store indexes', () => {
   });
 
   it('survives an index function that throws', () => {
-    const store = createStore({ bad: () => { throw new Error('boom'); } });
+    const store = createStore({
+      bad: () => {
+        throw new Error('boom');
+      },
+    });
     store.upsert(obj('a', 'ns', '1'));
     expect(store.get('ns/a')).toBeDefined();
     expect(store.indexKeys('bad', 'x')).toEqual([]);
@@ -61,8 +79,18 @@ describe('store indexes', () => {
     store.upsert(obj('b', 'ns1', '1', { app: 'y' }));
     store.upsert(obj('c', 'ns2', '1', { app: 'x' }));
     store.upsert(obj('d', undefined, '1', { app: 'x' }));
-    expect(store.list({ namespace: 'ns1' }).map((o) => o.metadata.name).sort()).toEqual(['a', 'b']);
-    expect(store.list({ labels: { app: 'x' } }).map((o) => o.metadata.name).sort()).toEqual(['a', 'c', 'd']);
+    expect(
+      store
+        .list({ namespace: 'ns1' })
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['a', 'b']);
+    expect(
+      store
+        .list({ labels: { app: 'x' } })
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['a', 'c', 'd']);
     expect(store.list({ namespace: 'ns1', labels: { app: 'x', tier: 'web' } }).map((o) => o.metadata.name)).toEqual(['a']);
     expect(store.list({ namespace: '' }).map((o) => o.metadata.name)).toEqual(['d']);
   });
@@ -74,7 +102,11 @@ describe('store replace (relist)', () => {
     store.upsert(obj('same', 'ns', '1', { cluster: 'c1' }));
     store.upsert(obj('changed', 'ns', '1', { cluster: 'c1' }));
     store.upsert(obj('gone', 'ns', '1', { cluster: 'c1' }));
-    const result = store.replace([obj('same', 'ns', '1', { cluster: 'c1' }), obj('changed', 'ns', '5', { cluster: 'c2' }), obj('new', 'ns', '6')]);
+    const result = store.replace([
+      obj('same', 'ns', '1', { cluster: 'c1' }),
+      obj('changed', 'ns', '5', { cluster: 'c2' }),
+      obj('new', 'ns', '6'),
+    ]);
     expect(result.added.map((o) => o.metadata.name)).toEqual(['new']);
     expect(result.updated.map((u) => [u.old.metadata.resourceVersion, u.current.metadata.resourceVersion])).toEqual([['1', '5']]);
     expect(result.deleted.map((o) => o.metadata.name)).toEqual(['gone']);

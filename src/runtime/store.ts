@@ -18,9 +18,10 @@ export function labelIndex<T extends KubeObject>(label: string): IndexFunc<T> {
 
 /** An index on the owners' `kind/name` (controller owner only when `controllerOnly`). */
 export function ownerIndex<T extends KubeObject>(controllerOnly = true): IndexFunc<T> {
-  return (o) => (o.metadata.ownerReferences ?? [])
-    .filter((r) => !controllerOnly || r.controller === true)
-    .map((r) => `${r.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${r.name}`);
+  return (o) =>
+    (o.metadata.ownerReferences ?? [])
+      .filter((r) => !controllerOnly || r.controller === true)
+      .map((r) => `${r.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${r.name}`);
 }
 
 export interface ReplaceResult<T> {
@@ -103,7 +104,10 @@ export function createStore<T extends KubeObject = KubeObject>(indexes: Record<s
       return source.filter((o) => Object.entries(labels).every(([k, v]) => o.metadata.labels?.[k] === v));
     },
     byIndex(index, value) {
-      return store.indexKeys(index, value).map((key) => items.get(key)).filter((o): o is T => o !== undefined);
+      return store
+        .indexKeys(index, value)
+        .map((key) => items.get(key))
+        .filter((o): o is T => o !== undefined);
     },
     indexKeys(index, value) {
       if (!indexFns.has(index)) throw new Error(`no index named ${index}`);

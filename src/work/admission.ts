@@ -19,7 +19,11 @@ export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-public
 
 /** The fleet's restrictions with the schema's defaults filled in, per source kind (equal to fleet.yaml's defaults). */
 export const DEFAULT_RESTRICTIONS: Readonly<Record<SourceKind, SourceRestrictions>> = {
-  GlobalService: { deniedNamespaces: [...SYSTEM_NAMESPACES], deniedKinds: [{ group: 'admissionregistration.k8s.io', kind: '*' }], rbac: 'Restricted' },
+  GlobalService: {
+    deniedNamespaces: [...SYSTEM_NAMESPACES],
+    deniedKinds: [{ group: 'admissionregistration.k8s.io', kind: '*' }],
+    rbac: 'Restricted',
+  },
   PolicyBundle: { deniedNamespaces: [...SYSTEM_NAMESPACES], rbac: 'Restricted' },
 };
 
@@ -35,9 +39,17 @@ export interface AdmissionRules {
 }
 
 /** The rules for a source kind under a fleet's restrictions (undefined: the defaults). */
-export function admissionRules(kind: SourceKind, restrictions: FleetRestrictions | undefined, protectedNamespaces: readonly string[] = [flotillaNamespace]): AdmissionRules {
+export function admissionRules(
+  kind: SourceKind,
+  restrictions: FleetRestrictions | undefined,
+  protectedNamespaces: readonly string[] = [flotillaNamespace],
+): AdmissionRules {
   const section = kind === 'GlobalService' ? restrictions?.globalServices : restrictions?.policyBundles;
-  return { kind, restrictions: { ...DEFAULT_RESTRICTIONS[kind], ...section }, protectedNamespaces: [...new Set([flotillaNamespace, ...protectedNamespaces])] };
+  return {
+    kind,
+    restrictions: { ...DEFAULT_RESTRICTIONS[kind], ...section },
+    protectedNamespaces: [...new Set([flotillaNamespace, ...protectedNamespaces])],
+  };
 }
 
 export type Verdict = { allowed: true } | { allowed: false; rule: string; message: string };
@@ -70,13 +82,17 @@ function namespaceVerdict(namespace: string, rules: AdmissionRules): Verdict {
     return { allowed: false, rule: 'agentProtection', message: agentNamespaceMessage(namespace) };
   }
   const { restrictions, kind } = rules;
-  if (restrictions.deniedNamespaces?.some((p) => namespaceMatches(p, namespace))) return refuse(kind, 'deniedNamespaces', `namespace ${namespace} is denied`);
-  if (restrictions.allowedNamespaces && !restrictions.allowedNamespaces.some((p) => namespaceMatches(p, namespace))) return refuse(kind, 'allowedNamespaces', `namespace ${namespace} is not allowed`);
+  if (restrictions.deniedNamespaces?.some((p) => namespaceMatches(p, namespace)))
+    return refuse(kind, 'deniedNamespaces', `namespace ${namespace} is denied`);
+  if (restrictions.allowedNamespaces && !restrictions.allowedNamespaces.some((p) => namespaceMatches(p, namespace)))
+    return refuse(kind, 'allowedNamespaces', `namespace ${namespace} is not allowed`);
   return ALLOWED;
 }
 
 const isAgentRbac = (identity: ManifestIdentity): boolean =>
-  identity.group === RBAC_GROUP && (identity.kind === 'ClusterRole' || identity.kind === 'ClusterRoleBinding') && identity.name.startsWith(AGENT_RBAC_PREFIX);
+  identity.group === RBAC_GROUP &&
+  (identity.kind === 'ClusterRole' || identity.kind === 'ClusterRoleBinding') &&
+  identity.name.startsWith(AGENT_RBAC_PREFIX);
 
 const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
 
@@ -85,7 +101,8 @@ export function rbacExcess(manifest: KubeObject, identity: ManifestIdentity): st
   if (identity.group !== RBAC_GROUP) return undefined;
   if (identity.kind === 'RoleBinding' || identity.kind === 'ClusterRoleBinding') {
     const roleRef = manifest.roleRef;
-    if (isRecord(roleRef) && roleRef.kind === 'ClusterRole' && roleRef.name === 'cluster-admin') return 'it binds the ClusterRole cluster-admin';
+    if (isRecord(roleRef) && roleRef.kind === 'ClusterRole' && roleRef.name === 'cluster-admin')
+      return 'it binds the ClusterRole cluster-admin';
     return undefined;
   }
   if (identity.kind !== 'Role' && identity.kind !== 'ClusterRole') return undefined;
@@ -104,7 +121,11 @@ export function rbacExcess(manifest: KubeObject, identity: ManifestIdentity): st
  * Why an object is the agent's own and must never be touched, pruning included (an inventory from
  * before this protection may name it), or undefined.
  */
-export function agentProtected(object: KubeObject, protectedNamespaces: readonly string[], resolveScope?: ScopeResolver): string | undefined {
+export function agentProtected(
+  object: KubeObject,
+  protectedNamespaces: readonly string[],
+  resolveScope?: ScopeResolver,
+): string | undefined {
   const identity = manifestIdentity(object, resolveScope);
   if (isAgentRbac(identity)) return `${identity.kind} ${identity.name} is the flotilla agent's own RBAC (${AGENT_RBAC_PREFIX}*)`;
   const namespace = targetNamespace(identity);
@@ -124,7 +145,8 @@ export function admitManifest(manifest: KubeObject, rules: AdmissionRules, resol
   const { restrictions, kind } = rules;
   const kindName = `${identity.kind}${identity.group === '' ? '' : `.${identity.group}`}`;
   if (restrictions.deniedKinds?.some((ref) => kindMatches(ref, identity))) return refuse(kind, 'deniedKinds', `kind ${kindName} is denied`);
-  if (restrictions.allowedKinds && !restrictions.allowedKinds.some((ref) => kindMatches(ref, identity))) return refuse(kind, 'allowedKinds', `kind ${kindName} is not allowed`);
+  if (restrictions.allowedKinds && !restrictions.allowedKinds.some((ref) => kindMatches(ref, identity)))
+    return refuse(kind, 'allowedKinds', `kind ${kindName} is not allowed`);
   if (namespace !== '') {
     const verdict = namespaceVerdict(namespace, rules);
     if (!verdict.allowed) return verdict;
@@ -162,7 +184,10 @@ export function refusals(manifests: readonly Manifest[], rules: AdmissionRules, 
 
 /** The refusals as one condition message: the first few named, then how many more. */
 export function describeRefusals(found: readonly Refusal[], shown = 3): string {
-  const named = found.slice(0, shown).map((r) => r.message).join('; ');
+  const named = found
+    .slice(0, shown)
+    .map((r) => r.message)
+    .join('; ');
   const more = found.length > shown ? `; and ${found.length - shown} more` : '';
   return `${found.length} manifest${found.length === 1 ? '' : 's'} refused by the fleet's restrictions: ${named}${more}`;
 }

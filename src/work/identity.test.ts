@@ -6,7 +6,11 @@ describe('manifestIdentity and identityKey', () => {
   it.each([
     ['namespaced core kind', manifest('v1', 'ConfigMap', 'cfg', 'shop'), 'ConfigMap/shop/cfg'],
     ['namespaced grouped kind', manifest('apps/v1', 'Deployment', 'web', 'shop'), 'Deployment.apps/shop/web'],
-    ['cluster-scoped kind', manifest('rbac.authorization.k8s.io/v1', 'ClusterRole', 'reader'), 'ClusterRole.rbac.authorization.k8s.io/reader'],
+    [
+      'cluster-scoped kind',
+      manifest('rbac.authorization.k8s.io/v1', 'ClusterRole', 'reader'),
+      'ClusterRole.rbac.authorization.k8s.io/reader',
+    ],
     ['namespace on a cluster-scoped kind is ignored', manifest('v1', 'Namespace', 'shop', 'stray'), 'Namespace/shop'],
     ['unknown kind without namespace is cluster-scoped', manifest('example.com/v1', 'Widget', 'w'), 'Widget.example.com/w'],
     ['unknown kind with namespace is namespaced', manifest('example.com/v1', 'Widget', 'w', 'shop'), 'Widget.example.com/shop/w'],

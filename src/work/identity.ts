@@ -60,10 +60,7 @@ const WELL_KNOWN_CLUSTER_SCOPED = new Set([
 
 export function isClusterScoped(manifest: KubeObject, resolveScope?: ScopeResolver): boolean {
   const groupKind = groupKindOf(manifest);
-  return (
-    resolveScope?.(groupKind) ??
-    (WELL_KNOWN_CLUSTER_SCOPED.has(groupKindKey(groupKind)) || manifest.metadata.namespace === undefined)
-  );
+  return resolveScope?.(groupKind) ?? (WELL_KNOWN_CLUSTER_SCOPED.has(groupKindKey(groupKind)) || manifest.metadata.namespace === undefined);
 }
 
 export function manifestIdentity(manifest: KubeObject, resolveScope?: ScopeResolver): ManifestIdentity {
@@ -94,16 +91,11 @@ export interface DuplicateIdentity {
 }
 
 /** Finds manifests of one Work that address the same object; they are an error, not a merge. */
-export function findDuplicateIdentities(
-  manifests: readonly KubeObject[],
-  resolveScope?: ScopeResolver,
-): DuplicateIdentity[] {
+export function findDuplicateIdentities(manifests: readonly KubeObject[], resolveScope?: ScopeResolver): DuplicateIdentity[] {
   const byKey = new Map<string, number[]>();
   manifests.forEach((manifest, index) => {
     const key = identityKey(manifestIdentity(manifest, resolveScope));
     byKey.set(key, [...(byKey.get(key) ?? []), index]);
   });
-  return [...byKey]
-    .filter(([, indexes]) => indexes.length > 1)
-    .map(([key, indexes]) => ({ key, indexes }));
+  return [...byKey].filter(([, indexes]) => indexes.length > 1).map(([key, indexes]) => ({ key, indexes }));
 }

@@ -1,4 +1,13 @@
-import { apiVersion, labels, memberNamespace, type ApplyOptions, type Manifest, type Work, type WorkPolicy, type WorkSource } from '../api/index.js';
+import {
+  apiVersion,
+  labels,
+  memberNamespace,
+  type ApplyOptions,
+  type Manifest,
+  type Work,
+  type WorkPolicy,
+  type WorkSource,
+} from '../api/index.js';
 import { workPartName } from './naming.js';
 import { encodeContent, type EncodeOptions } from './payload.js';
 
@@ -33,9 +42,10 @@ export const revisionSinceAnnotation = 'flotilla.dev/revision-since';
 
 /** The Works to write for one source on one cluster, deterministically (equal input, equal objects). */
 export function workObjects(input: WorkObjectsInput): WorkObjectsResult {
-  const encoded = input.policy !== undefined && input.manifests.length === 0
-    ? { ok: true as const, contents: [{}] }
-    : encodeContent(input.manifests, input.encoding);
+  const encoded =
+    input.policy !== undefined && input.manifests.length === 0
+      ? { ok: true as const, contents: [{}] }
+      : encodeContent(input.manifests, input.encoding);
   if (!encoded.ok) return encoded;
   const works = encoded.contents.map((content, index): Work => ({
     apiVersion,

@@ -76,7 +76,10 @@ describe('encodeContent', () => {
 
   it.each([
     ['no manifests (the schema wants at least one inline)', []],
-    ['more than 1000 small manifests (the schema allows at most 1000 inline)', Array.from({ length: 1001 }, (_, i) => manifest('v1', 'ConfigMap', `c${i}`, 'x'))],
+    [
+      'more than 1000 small manifests (the schema allows at most 1000 inline)',
+      Array.from({ length: 1001 }, (_, i) => manifest('v1', 'ConfigMap', `c${i}`, 'x')),
+    ],
     ['content over the inline limit', realisticManifests(500)],
   ])('compresses %s into one part', (_name, manifests) => {
     const contents = encoded(manifests);
@@ -144,7 +147,13 @@ describe('decodeContent', () => {
   it.each<[string, () => WorkContent[], string, RegExp, number[] | undefined]>([
     ['nothing', () => [], 'NoContent', /no Work content/, undefined],
     ['missing parts', () => parts.filter((_, i) => i !== 1 && i !== 3), 'MissingParts', /^2 of \d+ parts missing: 1, 3$/, [1, 3]],
-    ['only the last part', () => parts.slice(-1), 'MissingParts', /parts missing: 0, 1, 2/, Array.from({ length: parts.length - 1 }, (_, i) => i)],
+    [
+      'only the last part',
+      () => parts.slice(-1),
+      'MissingParts',
+      /parts missing: 0, 1, 2/,
+      Array.from({ length: parts.length - 1 }, (_, i) => i),
+    ],
     ['parts of two contents', () => [...parts.slice(0, 2), ...otherParts.slice(2)], 'MixedContent', /different contents/, undefined],
     ['inline and payload together', () => [{ manifests }, ...parts], 'MixedContent', /1 inline and \d+ payload/, undefined],
     ['two inline contents', () => [{ manifests }, { manifests }], 'MixedContent', /2 inline and 0 payload/, undefined],
@@ -155,7 +164,13 @@ describe('decodeContent', () => {
       /disagree on the part count/,
       undefined,
     ],
-    ['an index out of range', () => [{ ...(parts[0] as WorkContent), part: { index: 7, count: 2 } }], 'InvalidPart', /outside 0\.\.1/, undefined],
+    [
+      'an index out of range',
+      () => [{ ...(parts[0] as WorkContent), part: { index: 7, count: 2 } }],
+      'InvalidPart',
+      /outside 0\.\.1/,
+      undefined,
+    ],
     [
       'one index with two different data',
       () => [...parts, { ...(parts[0] as WorkContent), payload: { ...payloadOf(parts[0]), data: payloadOf(parts[1]).data } }],
@@ -163,14 +178,50 @@ describe('decodeContent', () => {
       /part 0 appears twice with different data/,
       undefined,
     ],
-    ['a Work with both manifests and a payload', () => [{ ...(parts[0] as WorkContent), manifests }], 'InvalidPart', /exactly one of manifests or payload/, undefined],
+    [
+      'a Work with both manifests and a payload',
+      () => [{ ...(parts[0] as WorkContent), manifests }],
+      'InvalidPart',
+      /exactly one of manifests or payload/,
+      undefined,
+    ],
     ['a Work with neither', () => [{}], 'InvalidPart', /exactly one of manifests or payload/, undefined],
-    ['parts swapped between indexes', () => parts.map((p, i) => ({ ...p, part: { index: (i + 1) % parts.length, count: parts.length } })), 'Corrupt', /does not decompress/, undefined],
-    ['a wrong digest', () => parts.map((p) => ({ ...p, payload: { ...payloadOf(p), sha256: '0'.repeat(64) } })), 'DigestMismatch', /expected 000000000000/, undefined],
-    ['bytes that are not gzip', () => [{ payload: { encoding: 'gzip', data: 'aGVsbG8=', sha256: '0'.repeat(64) } }], 'Corrupt', /does not decompress/, undefined],
+    [
+      'parts swapped between indexes',
+      () => parts.map((p, i) => ({ ...p, part: { index: (i + 1) % parts.length, count: parts.length } })),
+      'Corrupt',
+      /does not decompress/,
+      undefined,
+    ],
+    [
+      'a wrong digest',
+      () => parts.map((p) => ({ ...p, payload: { ...payloadOf(p), sha256: '0'.repeat(64) } })),
+      'DigestMismatch',
+      /expected 000000000000/,
+      undefined,
+    ],
+    [
+      'bytes that are not gzip',
+      () => [{ payload: { encoding: 'gzip', data: 'aGVsbG8=', sha256: '0'.repeat(64) } }],
+      'Corrupt',
+      /does not decompress/,
+      undefined,
+    ],
     ['JSON that is not a list of objects', () => [handmadePayload('{"a":1}')], 'Corrupt', /not a list of Kubernetes objects/, undefined],
-    ['a list with a non-object', () => [handmadePayload('[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}, 3]')], 'Corrupt', /not a list/, undefined],
-    ['a manifest without a name', () => [handmadePayload('[{"apiVersion":"v1","kind":"ConfigMap","metadata":{}}]')], 'Corrupt', /not a list/, undefined],
+    [
+      'a list with a non-object',
+      () => [handmadePayload('[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}, 3]')],
+      'Corrupt',
+      /not a list/,
+      undefined,
+    ],
+    [
+      'a manifest without a name',
+      () => [handmadePayload('[{"apiVersion":"v1","kind":"ConfigMap","metadata":{}}]')],
+      'Corrupt',
+      /not a list/,
+      undefined,
+    ],
     ['text that is not JSON', () => [handmadePayload('not json')], 'Corrupt', /not JSON/, undefined],
   ])('reports %s', (_name, contents, reason, message, missing) => {
     const result = decodeContent(contents());
@@ -182,7 +233,9 @@ describe('decodeContent', () => {
   });
 
   it('refuses to inflate past its limit', () => {
-    const bomb = handmadePayload(`[${'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}},'.repeat(20000)}{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b"}}]`);
+    const bomb = handmadePayload(
+      `[${'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}},'.repeat(20000)}{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b"}}]`,
+    );
     expect(decodeContent([bomb], { maxDecodedBytes: 64 * 1024 })).toMatchObject({ ok: false, reason: 'TooLarge' });
     expect(decodeContent([bomb])).toMatchObject({ ok: true });
   });

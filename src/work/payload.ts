@@ -66,14 +66,7 @@ export function encodeContent(manifests: readonly Manifest[], options: EncodeOpt
   return { ok: true, contents };
 }
 
-export type DecodeFailureReason =
-  | 'NoContent'
-  | 'MixedContent'
-  | 'InvalidPart'
-  | 'MissingParts'
-  | 'Corrupt'
-  | 'TooLarge'
-  | 'DigestMismatch';
+export type DecodeFailureReason = 'NoContent' | 'MixedContent' | 'InvalidPart' | 'MissingParts' | 'Corrupt' | 'TooLarge' | 'DigestMismatch';
 
 export type DecodeResult =
   | { ok: true; manifests: Manifest[] }
@@ -114,7 +107,10 @@ function isManifestList(value: unknown): value is Manifest[] {
 function collectParts(contents: readonly PayloadContent[]): WorkPayload[] | DecodeResult {
   const digests = [...new Set(contents.map((c) => c.payload.sha256))];
   if (digests.length > 1) {
-    return failure('MixedContent', `parts belong to different contents (sha256 ${digests.map(shortDigest).join(', ')}); waiting for one content`);
+    return failure(
+      'MixedContent',
+      `parts belong to different contents (sha256 ${digests.map(shortDigest).join(', ')}); waiting for one content`,
+    );
   }
   const counts = [...new Set(contents.map((c) => c.part?.count ?? 1))];
   if (counts.length > 1) return failure('InvalidPart', `parts disagree on the part count (${counts.join(', ')})`);
@@ -122,7 +118,8 @@ function collectParts(contents: readonly PayloadContent[]): WorkPayload[] | Deco
   const byIndex = new Map<number, WorkPayload>();
   for (const { payload, part } of contents) {
     const index = part?.index ?? 0;
-    if (!Number.isInteger(index) || index < 0 || index >= count) return failure('InvalidPart', `part index ${index} is outside 0..${count - 1}`);
+    if (!Number.isInteger(index) || index < 0 || index >= count)
+      return failure('InvalidPart', `part index ${index} is outside 0..${count - 1}`);
     const seen = byIndex.get(index);
     if (seen !== undefined && seen.data !== payload.data) return failure('InvalidPart', `part ${index} appears twice with different data`);
     byIndex.set(index, payload);

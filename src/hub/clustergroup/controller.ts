@@ -2,7 +2,17 @@
 // whose workspace namespace holds the group) and keeps them current as clusters join, leave or
 // change labels — a MemberCluster event maps to every group of its fleet. Status: the count and
 // the first 100 names.
-import { objectKey, setReadiness, writeStatus, type ControllerSpec, type InformerSource, type KubeObject, type Manager, type ReconcileContext, type Request } from '../../runtime/index.js';
+import {
+  objectKey,
+  setReadiness,
+  writeStatus,
+  type ControllerSpec,
+  type InformerSource,
+  type KubeObject,
+  type Manager,
+  type ReconcileContext,
+  type Request,
+} from '../../runtime/index.js';
 import { reasons, type ClusterGroupStatus } from '../../api/index.js';
 import { fleetOfWorkspace, workspaceIndex } from '../fleet/controller.js';
 import type { FleetObject, GroupObject, MemberObject } from '../objects.js';
@@ -31,18 +41,33 @@ export function groupMembers(group: GroupObject, clusters: readonly SelectableCl
  * a placement naming it reports it missing rather than placing on a group that is going away.
  */
 export function resolveGroups(groups: readonly GroupObject[], clusters: readonly SelectableCluster[]): Map<string, string[]> {
-  return new Map(groups
-    .filter((group) => group.metadata.deletionTimestamp === undefined)
-    .map((group) => [group.metadata.name ?? '', groupMembers(group, clusters)] as const));
+  return new Map(
+    groups
+      .filter((group) => group.metadata.deletionTimestamp === undefined)
+      .map((group) => [group.metadata.name ?? '', groupMembers(group, clusters)] as const),
+  );
 }
 
 /** A group's status from its fleet's clusters (undefined fleet: the workspace belongs to no fleet). */
-export function groupStatus(group: GroupObject, fleet: FleetObject | undefined, clusters: readonly SelectableCluster[], now: Date = new Date()): ClusterGroupStatus {
+export function groupStatus(
+  group: GroupObject,
+  fleet: FleetObject | undefined,
+  clusters: readonly SelectableCluster[],
+  now: Date = new Date(),
+): ClusterGroupStatus {
   const generation = group.metadata.generation ?? 0;
   const matched = fleet ? groupMembers(group, clusters) : [];
   const outcome = fleet
-    ? { state: 'Ready' as const, reason: reasons.clusterGroup.Resolved, message: `${matched.length} member clusters of fleet ${fleet.metadata.name ?? ''} are in the group` }
-    : { state: 'Stalled' as const, reason: reasons.clusterGroup.FleetNotFound, message: `no Fleet has ${group.metadata.namespace ?? ''} as its workspace namespace` };
+    ? {
+        state: 'Ready' as const,
+        reason: reasons.clusterGroup.Resolved,
+        message: `${matched.length} member clusters of fleet ${fleet.metadata.name ?? ''} are in the group`,
+      }
+    : {
+        state: 'Stalled' as const,
+        reason: reasons.clusterGroup.FleetNotFound,
+        message: `no Fleet has ${group.metadata.namespace ?? ''} as its workspace namespace`,
+      };
   return {
     observedGeneration: generation,
     conditions: setReadiness(group.status?.conditions, outcome, { observedGeneration: generation, now }),

@@ -3,7 +3,18 @@
 // members come, go and change state. The status is computed by fleetStatus and written only when
 // it differs.
 import { apiVersion, labels, managedBy, workspaceNamespace } from '../../api/index.js';
-import { isAlreadyExists, writeStatus, type ControllerSpec, type InformerSource, type Kube, type KubeObject, type Manager, type ReconcileContext, type Request, type Store } from '../../runtime/index.js';
+import {
+  isAlreadyExists,
+  writeStatus,
+  type ControllerSpec,
+  type InformerSource,
+  type Kube,
+  type KubeObject,
+  type Manager,
+  type ReconcileContext,
+  type Request,
+  type Store,
+} from '../../runtime/index.js';
 import { fleetStatus, type FleetInput } from './status.js';
 import { NamespaceType, type FleetObject, type MemberObject } from '../objects.js';
 
@@ -21,7 +32,16 @@ export function workspaceObject(fleet: FleetObject): KubeObject {
     metadata: {
       name: workspaceNamespace(fleet),
       labels: { ...managedBy, [labels.fleet]: fleet.metadata.name ?? '' },
-      ownerReferences: [{ apiVersion, kind: 'Fleet', name: fleet.metadata.name ?? '', uid: fleet.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        {
+          apiVersion,
+          kind: 'Fleet',
+          name: fleet.metadata.name ?? '',
+          uid: fleet.metadata.uid ?? '',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
     },
   };
 }
@@ -31,9 +51,14 @@ function ownedBy(namespace: KubeObject, fleet: FleetObject): boolean {
 }
 
 /** Creates the workspace when missing; answers whether it is there and ours. */
-async function ensureWorkspace(kube: Kube, fleet: FleetObject, cached: KubeObject | undefined, signal: AbortSignal): Promise<FleetInput['workspace']> {
+async function ensureWorkspace(
+  kube: Kube,
+  fleet: FleetObject,
+  cached: KubeObject | undefined,
+  signal: AbortSignal,
+): Promise<FleetInput['workspace']> {
   // A namespace someone else made carries no flotilla label, so the cache cannot see it: ask.
-  const live = cached ?? await kube.getOrNull(NamespaceType, workspaceNamespace(fleet), undefined, { signal });
+  const live = cached ?? (await kube.getOrNull(NamespaceType, workspaceNamespace(fleet), undefined, { signal }));
   if (live) {
     if (!ownedBy(live, fleet)) return 'foreign';
     return live.metadata.deletionTimestamp !== undefined ? 'missing' : 'ours';
@@ -55,9 +80,17 @@ export function fleetController(manager: Manager, sources: FleetSources): Contro
     const fleet = ctx.store.get(request.key);
     if (!fleet || fleet.metadata.deletionTimestamp !== undefined) return undefined;
     const workspace = await ensureWorkspace(ctx.kube, fleet, namespaces.get(workspaceNamespace(fleet)), ctx.signal);
-    const result = await writeStatus(ctx.kube, fleet, (current) => fleetStatus({
-      fleet: current, members: members.byIndex('fleet', request.name), workspace,
-    }), { signal: ctx.signal });
+    const result = await writeStatus(
+      ctx.kube,
+      fleet,
+      (current) =>
+        fleetStatus({
+          fleet: current,
+          members: members.byIndex('fleet', request.name),
+          workspace,
+        }),
+      { signal: ctx.signal },
+    );
     if (result.written) ctx.log.debug('wrote fleet status', { fleet: request.name });
     return undefined;
   }

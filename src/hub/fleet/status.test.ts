@@ -7,19 +7,38 @@ const now = new Date('2026-03-01T10:00:00Z');
 
 type State = 'ready' | 'lost' | 'notReady' | 'joining';
 function member(name: string, state: State, extra: Partial<MemberCluster['spec']> = {}, version = 'v1.36.3'): MemberCluster {
-  const cond = (type: string, status: string, reason: string) => ({ type, status, reason, message: `${type} ${reason}`, lastTransitionTime: '2026-03-01T09:00:00Z' });
+  const cond = (type: string, status: string, reason: string) => ({
+    type,
+    status,
+    reason,
+    message: `${type} ${reason}`,
+    lastTransitionTime: '2026-03-01T09:00:00Z',
+  });
   const joined = state !== 'joining';
   return {
-    apiVersion: 'flotilla.dev/v1alpha1', kind: 'MemberCluster', metadata: { name }, spec: { fleet: 'prod', ...extra },
+    apiVersion: 'flotilla.dev/v1alpha1',
+    kind: 'MemberCluster',
+    metadata: { name },
+    spec: { fleet: 'prod', ...extra },
     status: {
       conditions: [
         cond('Joined', joined ? 'True' : 'False', joined ? 'AgentReported' : 'AwaitingAgent'),
-        cond('Ready', { ready: 'True', lost: 'Unknown', notReady: 'False', joining: 'False' }[state], { ready: 'Ready', lost: 'HeartbeatMissed', notReady: 'WorksDegraded', joining: 'AwaitingAgent' }[state]),
+        cond(
+          'Ready',
+          { ready: 'True', lost: 'Unknown', notReady: 'False', joining: 'False' }[state],
+          { ready: 'Ready', lost: 'HeartbeatMissed', notReady: 'WorksDegraded', joining: 'AwaitingAgent' }[state],
+        ),
       ] as NonNullable<MemberCluster['status']>['conditions'],
-      ...(joined ? {
-        kubernetesVersion: version,
-        resources: { capacity: { cpu: '16', memory: '64Gi' }, allocatable: { cpu: '15600m', memory: '62Gi' }, requested: { cpu: '250m', memory: '128Mi' } },
-      } : {}),
+      ...(joined
+        ? {
+            kubernetesVersion: version,
+            resources: {
+              capacity: { cpu: '16', memory: '64Gi' },
+              allocatable: { cpu: '15600m', memory: '62Gi' },
+              requested: { cpu: '250m', memory: '128Mi' },
+            },
+          }
+        : {}),
     },
   };
 }
@@ -32,7 +51,13 @@ describe('memberState', () => {
 
 describe('compareVersionsDescending', () => {
   it('sorts newest first, numerically, unparsable last', () => {
-    expect(['v1.9.2', 'weird', 'v1.36.3', 'v1.9.10', 'v1.36.3-gke.1'].sort(compareVersionsDescending)).toEqual(['v1.36.3', 'v1.36.3-gke.1', 'v1.9.10', 'v1.9.2', 'weird']);
+    expect(['v1.9.2', 'weird', 'v1.36.3', 'v1.9.10', 'v1.36.3-gke.1'].sort(compareVersionsDescending)).toEqual([
+      'v1.36.3',
+      'v1.36.3-gke.1',
+      'v1.9.10',
+      'v1.9.2',
+      'weird',
+    ]);
   });
 });
 
@@ -44,7 +69,11 @@ describe('fleetStatus', () => {
       workspaceNamespace: 'fleet-prod',
       clusters: { total: 2, ready: 2, notReady: 0, lost: 0, joining: 0, paused: 0 },
       kubernetesVersions: [{ version: 'v1.36.3', count: 2 }],
-      resources: { capacity: { cpu: '32', memory: '128Gi' }, allocatable: { cpu: '31200m', memory: '124Gi' }, requested: { cpu: '500m', memory: '256Mi' } },
+      resources: {
+        capacity: { cpu: '32', memory: '128Gi' },
+        allocatable: { cpu: '31200m', memory: '124Gi' },
+        requested: { cpu: '500m', memory: '256Mi' },
+      },
       attention: [],
     });
     expect(status.conditions?.map((c) => `${c.type}=${c.status}/${c.reason}`)).toEqual(['Ready=True/ClustersReady']);
@@ -53,11 +82,20 @@ describe('fleetStatus', () => {
   it('counts by state, sums only Ready clusters and lists the worst first', () => {
     const status = fleetStatus({
       fleet,
-      members: [member('d', 'joining'), member('c', 'notReady', {}, 'v1.35.0'), member('b', 'lost', { paused: true }), member('a', 'ready')],
-      workspace: 'ours', now,
+      members: [
+        member('d', 'joining'),
+        member('c', 'notReady', {}, 'v1.35.0'),
+        member('b', 'lost', { paused: true }),
+        member('a', 'ready'),
+      ],
+      workspace: 'ours',
+      now,
     });
     expect(status.clusters).toEqual({ total: 4, ready: 1, notReady: 1, lost: 1, joining: 1, paused: 1 });
-    expect(status.kubernetesVersions).toEqual([{ version: 'v1.36.3', count: 2 }, { version: 'v1.35.0', count: 1 }]);
+    expect(status.kubernetesVersions).toEqual([
+      { version: 'v1.36.3', count: 2 },
+      { version: 'v1.35.0', count: 1 },
+    ]);
     expect(status.resources?.capacity).toEqual({ cpu: '16', memory: '64Gi' });
     expect(status.attention?.map((a) => `${a.cluster}:${a.reason}`)).toEqual(['b:HeartbeatMissed', 'c:WorksDegraded', 'd:AwaitingAgent']);
     expect(status.attention?.[0]).toMatchObject({ since: '2026-03-01T09:00:00Z', message: 'Ready HeartbeatMissed' });
@@ -77,15 +115,34 @@ describe('fleetStatus', () => {
 
   it('is Reconciling while clusters join or the workspace is being created, Stalled when the namespace is not ours', () => {
     const summary = (s: ReturnType<typeof fleetStatus>): string[] => (s.conditions ?? []).map((c) => `${c.type}=${c.status}/${c.reason}`);
-    expect(summary(fleetStatus({ fleet, members: [member('a', 'joining')], workspace: 'ours', now }))).toEqual(['Ready=Unknown/ClustersJoining', 'Reconciling=True/ClustersJoining']);
-    expect(summary(fleetStatus({ fleet, members: [], workspace: 'missing', now }))).toEqual(['Ready=Unknown/CreatingWorkspace', 'Reconciling=True/CreatingWorkspace']);
-    expect(summary(fleetStatus({ fleet, members: [], workspace: 'foreign', now }))).toEqual(['Ready=False/WorkspaceNamespaceConflict', 'Stalled=True/WorkspaceNamespaceConflict']);
+    expect(summary(fleetStatus({ fleet, members: [member('a', 'joining')], workspace: 'ours', now }))).toEqual([
+      'Ready=Unknown/ClustersJoining',
+      'Reconciling=True/ClustersJoining',
+    ]);
+    expect(summary(fleetStatus({ fleet, members: [], workspace: 'missing', now }))).toEqual([
+      'Ready=Unknown/CreatingWorkspace',
+      'Reconciling=True/CreatingWorkspace',
+    ]);
+    expect(summary(fleetStatus({ fleet, members: [], workspace: 'foreign', now }))).toEqual([
+      'Ready=False/WorkspaceNamespaceConflict',
+      'Stalled=True/WorkspaceNamespaceConflict',
+    ]);
   });
 
   it('keeps the counts other controllers own and is stable when recomputed', () => {
-    const first = fleetStatus({ fleet: { ...fleet, status: { services: { total: 4 } } }, members: [member('a', 'ready')], workspace: 'ours', now });
+    const first = fleetStatus({
+      fleet: { ...fleet, status: { services: { total: 4 } } },
+      members: [member('a', 'ready')],
+      workspace: 'ours',
+      now,
+    });
     expect(first.services).toEqual({ total: 4 });
-    const again = fleetStatus({ fleet: { ...fleet, status: first }, members: [member('a', 'ready')], workspace: 'ours', now: new Date('2026-03-01T11:00:00Z') });
+    const again = fleetStatus({
+      fleet: { ...fleet, status: first },
+      members: [member('a', 'ready')],
+      workspace: 'ours',
+      now: new Date('2026-03-01T11:00:00Z'),
+    });
     expect(again).toEqual(first);
   });
 });

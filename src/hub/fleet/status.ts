@@ -1,7 +1,17 @@
 // A Fleet's status from its member clusters: counts by state, the Kubernetes versions in use,
 // capacity/allocatable/requested summed over Ready clusters, and a capped list of the clusters that
 // need attention, worst first. Bounded at any fleet size. Pure.
-import { conditionTypes, reasons, type ClusterAttention, type Fleet, type FleetClusterCounts, type FleetStatus, type MemberCluster, type ResourceList, type VersionCount } from '../../api/index.js';
+import {
+  conditionTypes,
+  reasons,
+  type ClusterAttention,
+  type Fleet,
+  type FleetClusterCounts,
+  type FleetStatus,
+  type MemberCluster,
+  type ResourceList,
+  type VersionCount,
+} from '../../api/index.js';
 import { formatQuantity, sumQuantities } from '../../kube-semantics/quantity.js';
 import { findCondition, setReadiness, type ReadinessOutcome } from '../../runtime/index.js';
 
@@ -55,7 +65,12 @@ export function fleetStatus({ fleet, members, workspace, now = new Date() }: Fle
   const generation = fleet.metadata.generation ?? 0;
   const namespace = fleet.spec?.workspaceNamespace ?? `fleet-${fleet.metadata.name ?? ''}`;
   const counts: Required<Pick<FleetClusterCounts, 'total' | 'ready' | 'notReady' | 'lost' | 'joining' | 'paused'>> = {
-    total: members.length, ready: 0, notReady: 0, lost: 0, joining: 0, paused: 0,
+    total: members.length,
+    ready: 0,
+    notReady: 0,
+    lost: 0,
+    joining: 0,
+    paused: 0,
   };
   const versions = new Map<string, number>();
   const ready: MemberCluster[] = [];
@@ -89,14 +104,31 @@ export function fleetStatus({ fleet, members, workspace, now = new Date() }: Fle
 
   const outcome = ((): ReadinessOutcome => {
     if (workspace === 'foreign') {
-      return { state: 'Stalled', reason: reasons.fleet.WorkspaceNamespaceConflict, message: `namespace ${namespace} exists and does not belong to this fleet` };
+      return {
+        state: 'Stalled',
+        reason: reasons.fleet.WorkspaceNamespaceConflict,
+        message: `namespace ${namespace} exists and does not belong to this fleet`,
+      };
     }
-    if (workspace === 'missing') return { state: 'Reconciling', reason: reasons.fleet.CreatingWorkspace, message: `creating namespace ${namespace}` };
+    if (workspace === 'missing')
+      return { state: 'Reconciling', reason: reasons.fleet.CreatingWorkspace, message: `creating namespace ${namespace}` };
     const unwell = counts.lost + counts.notReady;
     if (unwell > 0) {
-      return { state: 'Failed', reason: reasons.fleet.ClustersNotReady, message: `${unwell} of ${counts.total} clusters are not ready: ${attention.slice(0, 5).map((a) => `${a.entry.cluster} (${a.entry.reason})`).join(', ')}` };
+      return {
+        state: 'Failed',
+        reason: reasons.fleet.ClustersNotReady,
+        message: `${unwell} of ${counts.total} clusters are not ready: ${attention
+          .slice(0, 5)
+          .map((a) => `${a.entry.cluster} (${a.entry.reason})`)
+          .join(', ')}`,
+      };
     }
-    if (counts.joining > 0) return { state: 'Reconciling', reason: reasons.fleet.ClustersJoining, message: `${counts.joining} of ${counts.total} clusters have not joined yet` };
+    if (counts.joining > 0)
+      return {
+        state: 'Reconciling',
+        reason: reasons.fleet.ClustersJoining,
+        message: `${counts.joining} of ${counts.total} clusters have not joined yet`,
+      };
     return { state: 'Ready', reason: reasons.fleet.ClustersReady, message: `all ${counts.total} clusters are ready` };
   })();
 

@@ -18,15 +18,45 @@
 // - Deletion (finalizer): each cluster's Work set is drained, then deleted (planDrain). The finalizer
 //   goes when every cluster confirmed, its member is gone, or the cleanup timeout passed; until then
 //   a Reconciling condition names the clusters pending.
-import { annotations, conditionTypes, finalizer, legacyFieldManager, reasons, GlobalServiceType, labels, type GlobalService, type Manifest } from '../../api/index.js';
+import {
+  annotations,
+  conditionTypes,
+  finalizer,
+  legacyFieldManager,
+  reasons,
+  GlobalServiceType,
+  labels,
+  type GlobalService,
+  type Manifest,
+} from '../../api/index.js';
 import { admissionRules, describeRefusals, refusals, type Refusal } from '../../work/admission.js';
 import { manifestIdentity, type ManifestIdentity } from '../../work/identity.js';
 import {
-  adoptFieldManager, objectKey, setReadiness, timestamp, writeStatus, type ControllerSpec, type InformerSource,
-  type KubeObject, type Logger, type Manager, type ReconcileContext, type ReconcileResult, type Request,
+  adoptFieldManager,
+  objectKey,
+  setReadiness,
+  timestamp,
+  writeStatus,
+  type ControllerSpec,
+  type InformerSource,
+  type KubeObject,
+  type Logger,
+  type Manager,
+  type ReconcileContext,
+  type ReconcileResult,
+  type Request,
 } from '../../runtime/index.js';
 import { resolveGroups } from '../clustergroup/controller.js';
-import { claimConflicts, claimWatch, clusterClaims, createClusterTargets, workIndexes, WORK_CLUSTER_INDEX, WORK_SOURCE_INDEX, type WorkObject } from '../works/claims.js';
+import {
+  claimConflicts,
+  claimWatch,
+  clusterClaims,
+  createClusterTargets,
+  workIndexes,
+  WORK_CLUSTER_INDEX,
+  WORK_SOURCE_INDEX,
+  type WorkObject,
+} from '../works/claims.js';
 import { describeConflicts, type SourceRef } from '../works/conflicts.js';
 import { ensureFinalizer, removeFinalizer } from '../finalizers.js';
 import { fleetOfWorkspace, workspaceIndex } from '../fleet/controller.js';
@@ -77,7 +107,11 @@ function sourceRef(service: ServiceObject): SourceRef {
   return { kind: 'GlobalService', namespace: service.metadata.namespace ?? '', name: service.metadata.name ?? '' };
 }
 
-export function globalServiceController(manager: Manager, sources: ServiceSources, options: ServiceOptions = {}): ControllerSpec<ServiceObject> {
+export function globalServiceController(
+  manager: Manager,
+  sources: ServiceSources,
+  options: ServiceOptions = {},
+): ControllerSpec<ServiceObject> {
   const fleets = manager.informer<FleetObject>(sources.fleets, { workspace: workspaceIndex }).store;
   const members = manager.informer<MemberObject>(sources.members, { fleet: (m) => [m.spec.fleet] }).store;
   const groups = manager.informer<GroupObject>(sources.groups).store;
@@ -111,10 +145,20 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
     if (!fleet) {
       targeting.set(request.key, []);
       const message = `no Fleet has ${service.metadata.namespace ?? ''} as its workspace namespace`;
-      await writeStatus(ctx.kube, service, (current) => ({
-        ...current.status, observedGeneration: generation,
-        conditions: setReadiness(current.status?.conditions, { state: 'Stalled', reason: reasons.globalService.FleetNotFound, message }, { observedGeneration: generation, messageLimit: SERVICE_CONDITION_MESSAGE_LIMIT }),
-      }), { signal: ctx.signal });
+      await writeStatus(
+        ctx.kube,
+        service,
+        (current) => ({
+          ...current.status,
+          observedGeneration: generation,
+          conditions: setReadiness(
+            current.status?.conditions,
+            { state: 'Stalled', reason: reasons.globalService.FleetNotFound, message },
+            { observedGeneration: generation, messageLimit: SERVICE_CONDITION_MESSAGE_LIMIT },
+          ),
+        }),
+        { signal: ctx.signal },
+      );
       return undefined;
     }
     const fleetName = fleet.metadata.name ?? '';
@@ -125,26 +169,40 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
     const targets = placement.targets.flatMap((name) => clusterByName.get(name) ?? []);
     targeting.set(request.key, placement.targets);
 
-    const configMapData: ConfigMapData = new Map(configMapsOfService(service).flatMap((key) => {
-      const configMap = configMaps.get(key);
-      const data = configMap?.data as Record<string, string> | undefined;
-      return configMap ? [[configMap.metadata.name ?? '', data ?? {}] as const] : [];
-    }));
+    const configMapData: ConfigMapData = new Map(
+      configMapsOfService(service).flatMap((key) => {
+        const configMap = configMaps.get(key);
+        const data = configMap?.data as Record<string, string> | undefined;
+        return configMap ? [[configMap.metadata.name ?? '', data ?? {}] as const] : [];
+      }),
+    );
     const source = sourceManifests(service.spec.source, configMapData);
     const prepared = source.ok ? prepareService(source.manifests, service.spec.overrides) : undefined;
-    const revision = prepared ? serviceRevision(prepared) : service.status?.revision ?? DRAIN_REVISION;
+    const revision = prepared ? serviceRevision(prepared) : (service.status?.revision ?? DRAIN_REVISION);
 
     const clusterGroups = groupsByCluster(resolvedGroups);
-    const renderAll = (content: PreparedService, names: readonly string[]): Map<string, RenderResult> => new Map(names.flatMap((name) => {
-      const cluster = clusterByName.get(name);
-      return cluster ? [[name, renderCached(renders, content, { ...cluster, groups: clusterGroups.get(name) ?? new Set(), fleet: fleetName }).result] as const] : [];
-    }));
+    const renderAll = (content: PreparedService, names: readonly string[]): Map<string, RenderResult> =>
+      new Map(
+        names.flatMap((name) => {
+          const cluster = clusterByName.get(name);
+          return cluster
+            ? [
+                [
+                  name,
+                  renderCached(renders, content, { ...cluster, groups: clusterGroups.get(name) ?? new Set(), fleet: fleetName }).result,
+                ] as const,
+              ]
+            : [];
+        }),
+      );
     const rendered = prepared ? renderAll(prepared, placement.targets) : new Map<string, RenderResult>();
     const refused = refusedManifests(rendered, fleet);
     const ref = sourceRef(service);
     const conflicts = new Map<string, string>();
     for (const [cluster, result] of rendered) {
-      const found = result.ok ? claimConflicts(ref, identitiesOf(result.manifests), clusterClaims(works.byIndex(WORK_CLUSTER_INDEX, cluster))) : [];
+      const found = result.ok
+        ? claimConflicts(ref, identitiesOf(result.manifests), clusterClaims(works.byIndex(WORK_CLUSTER_INDEX, cluster)))
+        : [];
       if (found.length > 0) conflicts.set(cluster, describeConflicts(found));
     }
 
@@ -153,7 +211,9 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
       const result = rendered.get(cluster.name);
       const conflict = conflicts.get(cluster.name);
       return {
-        name: cluster.name, labels: cluster.labels, paused: cluster.paused,
+        name: cluster.name,
+        labels: cluster.labels,
+        paused: cluster.paused,
         ...workRolloutState(setHead(sets.get(cluster.name) ?? [])),
         ...(result && !result.ok ? { renderError: result.error } : {}),
         ...(conflict !== undefined ? { conflict } : {}),
@@ -169,19 +229,26 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
       clusters: states,
       groupMembers: resolvedGroups,
       ...(approvedStage !== undefined ? { approvedStage } : {}),
-      previous: { ...(service.status?.revision !== undefined ? { revision: service.status.revision } : {}), ...(service.status?.rollout ? { rollout: service.status.rollout } : {}) },
+      previous: {
+        ...(service.status?.revision !== undefined ? { revision: service.status.revision } : {}),
+        ...(service.status?.rollout ? { rollout: service.status.rollout } : {}),
+      },
       now: Date.now(),
     });
     // Joining clusters get the last completed revision, rendered for them, if it still passes the fleet's restrictions.
     const stableContent = plan.join.length > 0 ? readStableRecord(record) : undefined;
     const stableRendered = stableContent && renderAll(prepareService(stableContent.manifests, stableContent.overrides), plan.join);
-    const stable = stableContent && stableRendered && refusedManifests(stableRendered, fleet) === undefined
-      ? { revision: stableContent.revision, rendered: stableRendered }
-      : undefined;
+    const stable =
+      stableContent && stableRendered && refusedManifests(stableRendered, fleet) === undefined
+        ? { revision: stableContent.revision, rendered: stableRendered }
+        : undefined;
 
     const writes = planWorkWrites({
       service: { namespace: ref.namespace, name: ref.name, generation },
-      revision, states, plan, rendered,
+      revision,
+      states,
+      plan,
+      rendered,
       ...(stable ? { stable } : {}),
       live: sets,
       targets: new Set(placement.targets),
@@ -198,19 +265,29 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
     });
     const outcome = await writeWorkChanges(ctx.kube, writes.changes, { fieldManager: hubFieldManager, current: own, signal: ctx.signal });
     if (outcome.applied + outcome.deleted > 0) {
-      ctx.log.info('wrote the service\'s Works', { revision, written: outcome.applied, deleted: outcome.deleted, joined: plan.join.length, phase: plan.phase });
+      ctx.log.info("wrote the service's Works", {
+        revision,
+        written: outcome.applied,
+        deleted: outcome.deleted,
+        joined: plan.join.length,
+        phase: plan.phase,
+      });
     }
     const writeFailure = describeWorkWriteFailures(outcome.failures);
 
-    const summary = (current: ServiceObject): GlobalService['status'] => summarizeStatus({
-      generation, revision, plan, clusters: writes.states,
-      ...(!source.ok ? { sourceError: source.error } : {}),
-      ...(refused !== undefined ? { refused } : {}),
-      ...(placement.missingGroups.length > 0 ? { missingGroups: placement.missingGroups } : {}),
-      ...(writeFailure !== undefined ? { writeFailure } : {}),
-      ...(current.status?.conditions ? { previousConditions: current.status.conditions } : {}),
-      now: new Date(),
-    });
+    const summary = (current: ServiceObject): GlobalService['status'] =>
+      summarizeStatus({
+        generation,
+        revision,
+        plan,
+        clusters: writes.states,
+        ...(!source.ok ? { sourceError: source.error } : {}),
+        ...(refused !== undefined ? { refused } : {}),
+        ...(placement.missingGroups.length > 0 ? { missingGroups: placement.missingGroups } : {}),
+        ...(writeFailure !== undefined ? { writeFailure } : {}),
+        ...(current.status?.conditions ? { previousConditions: current.status.conditions } : {}),
+        now: new Date(),
+      });
     const written = await writeStatus(ctx.kube, service, summary, { signal: ctx.signal });
     if (written.written) {
       noteReadiness(ctx.log, service, written.object);
@@ -226,15 +303,24 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
 
   /** Records `content` as the service's last completed revision, unless the record's name is taken by someone else's ConfigMap. */
   async function recordStable(ctx: ReconcileContext<ServiceObject>, service: ServiceObject, content: StableContent): Promise<void> {
-    const identity = { namespace: service.metadata.namespace ?? '', name: service.metadata.name ?? '', uid: service.metadata.uid ?? '', apiVersion: GlobalServiceType.apiVersion };
+    const identity = {
+      namespace: service.metadata.namespace ?? '',
+      name: service.metadata.name ?? '',
+      uid: service.metadata.uid ?? '',
+      apiVersion: GlobalServiceType.apiVersion,
+    };
     const existing = configMaps.get(`${identity.namespace}/${stableRecordName(identity.name)}`);
     if (existing && !(existing.metadata.ownerReferences ?? []).some((owner) => owner.uid === identity.uid)) {
-      ctx.log.warn('a ConfigMap not ours holds the stable-revision record\'s name; clusters joining mid-rollout get the new revision', { configMap: stableRecordName(identity.name) });
+      ctx.log.warn("a ConfigMap not ours holds the stable-revision record's name; clusters joining mid-rollout get the new revision", {
+        configMap: stableRecordName(identity.name),
+      });
       return;
     }
     const record = stableRecord(identity, content);
     if (!record) {
-      ctx.log.info('the completed revision is too large to record; clusters joining mid-rollout get the new revision', { revision: content.revision });
+      ctx.log.info('the completed revision is too large to record; clusters joining mid-rollout get the new revision', {
+        revision: content.revision,
+      });
       return;
     }
     if (existing) await adoptFieldManager(ctx.kube, existing, legacyFieldManager, hubFieldManager, ctx.signal);
@@ -244,15 +330,25 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
 
   async function updateFleetSummary(ctx: ReconcileContext<ServiceObject>, fleet: FleetObject, namespace: string): Promise<void> {
     const counts = fleetServiceCounts(services.list({ namespace }));
-    await writeStatus(ctx.kube, fleet, (current) => ({ ...current.status, services: counts }), { signal: ctx.signal, fieldManager: hubFieldManager });
+    await writeStatus(ctx.kube, fleet, (current) => ({ ...current.status, services: counts }), {
+      signal: ctx.signal,
+      fieldManager: hubFieldManager,
+    });
   }
 
-  async function cleanUp(service: ServiceObject, own: readonly WorkObject[], ctx: ReconcileContext<ServiceObject>): Promise<ReconcileResult | undefined> {
+  async function cleanUp(
+    service: ServiceObject,
+    own: readonly WorkObject[],
+    ctx: ReconcileContext<ServiceObject>,
+  ): Promise<ReconcileResult | undefined> {
     if (!service.metadata.finalizers?.includes(finalizer)) return undefined;
     const deadline = Date.parse(service.metadata.deletionTimestamp ?? '') + cleanupTimeoutMs;
     const { changes, pending, abandoned } = planDrain({
       sets: byCluster(own),
-      memberGone: (cluster) => { const member = members.get(cluster); return !member || member.metadata.deletionTimestamp !== undefined; },
+      memberGone: (cluster) => {
+        const member = members.get(cluster);
+        return !member || member.metadata.deletionTimestamp !== undefined;
+      },
       expired: Date.now() >= deadline,
       since: timestamp(),
     });
@@ -273,16 +369,30 @@ export function globalServiceController(manager: Manager, sources: ServiceSource
     }
     const shown = pending.slice(0, PENDING_SHOWN).join(', ');
     const more = pending.length > PENDING_SHOWN ? ` and ${pending.length - PENDING_SHOWN} more` : '';
-    await writeDeleting(ctx, service, `deleting: waiting for ${pending.length} clusters to remove the service's objects: ${shown}${more}; gives up at ${timestamp(new Date(deadline))}`);
+    await writeDeleting(
+      ctx,
+      service,
+      `deleting: waiting for ${pending.length} clusters to remove the service's objects: ${shown}${more}; gives up at ${timestamp(new Date(deadline))}`,
+    );
     return { requeueAfter: Math.max(1000, deadline - Date.now()) };
   }
 
   async function writeDeleting(ctx: ReconcileContext<ServiceObject>, service: ServiceObject, message: string): Promise<void> {
     const generation = service.metadata.generation ?? 0;
-    await writeStatus(ctx.kube, service, (current) => ({
-      ...current.status, observedGeneration: generation,
-      conditions: setReadiness(current.status?.conditions, { state: 'Reconciling', reason: reasons.globalService.Deleting, message }, { observedGeneration: generation, messageLimit: SERVICE_CONDITION_MESSAGE_LIMIT }),
-    }), { signal: ctx.signal });
+    await writeStatus(
+      ctx.kube,
+      service,
+      (current) => ({
+        ...current.status,
+        observedGeneration: generation,
+        conditions: setReadiness(
+          current.status?.conditions,
+          { state: 'Reconciling', reason: reasons.globalService.Deleting, message },
+          { observedGeneration: generation, messageLimit: SERVICE_CONDITION_MESSAGE_LIMIT },
+        ),
+      }),
+      { signal: ctx.signal },
+    );
   }
 
   return {
@@ -325,6 +435,6 @@ function refusedManifests(rendered: ReadonlyMap<string, RenderResult>, fleet: Fl
 
 function noteReadiness(log: Logger, before: ServiceObject, after: ServiceObject): void {
   const ready = (service: ServiceObject): string | undefined =>
-    (service.status?.conditions)?.find((condition) => condition.type === conditionTypes.Ready)?.status;
+    service.status?.conditions?.find((condition) => condition.type === conditionTypes.Ready)?.status;
   if (ready(before) !== ready(after)) log.info('service readiness changed', { ready: ready(after), revision: after.status?.revision });
 }

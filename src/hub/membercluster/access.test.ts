@@ -32,7 +32,10 @@ describe('memberAccessObjects', () => {
   it('gives a MemberCluster made anew under the same name another ServiceAccount, bound alone', () => {
     const rejoined = memberAccessObjects({ cluster: 'paris', fleet: 'prod', uid: '7c9e6679-7425-40de-944b-e07fc1f90ae7' });
     const subjects = rejoined.filter((o) => o.kind.endsWith('Binding')).flatMap((o) => o.subjects as { name: string }[]);
-    expect(subjects.map((s) => s.name)).toEqual(['flotilla-agent-7c9e6679-7425-40de-944b-e07fc1f90ae7', 'flotilla-agent-7c9e6679-7425-40de-944b-e07fc1f90ae7']);
+    expect(subjects.map((s) => s.name)).toEqual([
+      'flotilla-agent-7c9e6679-7425-40de-944b-e07fc1f90ae7',
+      'flotilla-agent-7c9e6679-7425-40de-944b-e07fc1f90ae7',
+    ]);
   });
 
   it('is owned by the MemberCluster, so deleting it collects everything', () => {
@@ -52,13 +55,17 @@ describe('memberAccessObjects', () => {
       }
     }
     const fleetRules = rules.filter((rule) => rule.resources.includes('fleets'));
-    expect(fleetRules).toEqual([{ apiGroups: ['flotilla.dev'], resources: ['fleets'], resourceNames: ['prod'], verbs: ['get', 'list', 'watch'] }]);
+    expect(fleetRules).toEqual([
+      { apiGroups: ['flotilla.dev'], resources: ['fleets'], resourceNames: ['prod'], verbs: ['get', 'list', 'watch'] },
+    ]);
   });
 
   it('limits every MemberCluster, Lease-update and token rule to its own name', () => {
-    const named = rules.filter((r) =>
-      r.resources.some((res) => res.startsWith('memberclusters') || res === 'serviceaccounts/token') ||
-      (r.resources.includes('leases') && !r.verbs.every((v) => v === 'create')));
+    const named = rules.filter(
+      (r) =>
+        r.resources.some((res) => res.startsWith('memberclusters') || res === 'serviceaccounts/token') ||
+        (r.resources.includes('leases') && !r.verbs.every((v) => v === 'create')),
+    );
     expect(named.length).toBe(4);
     for (const rule of named) {
       expect(rule.resourceNames?.length).toBe(1);
@@ -73,7 +80,11 @@ describe('memberAccessObjects', () => {
 });
 
 describe('staleAgentServiceAccounts', () => {
-  const sa = (name: string): KubeObject => ({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: 'flotilla-member-paris' } });
+  const sa = (name: string): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { name, namespace: 'flotilla-member-paris' },
+  });
   it.each<[string, string[], string[]]>([
     ['none but the current one', [account], []],
     ['nothing there yet', [], []],

@@ -7,7 +7,16 @@
  * the MemberCluster's uid (agentServiceAccount), and the bindings name that account alone, so the
  * Role and bindings keep fixed names.
  */
-import { agentServiceAccount, apiVersion, group, heartbeatLease, labels as apiLabels, managedBy, memberClusterRoleName, memberNamespace } from '../../api/index.js';
+import {
+  agentServiceAccount,
+  apiVersion,
+  group,
+  heartbeatLease,
+  labels as apiLabels,
+  managedBy,
+  memberClusterRoleName,
+  memberNamespace,
+} from '../../api/index.js';
 import type { KubeObject, OwnerReference } from '../../runtime/index.js';
 
 /** The name of the Role and RoleBinding in a member's namespace; the same for every join. */
@@ -93,5 +102,8 @@ export function memberAccessObjects({ cluster, fleet, uid }: MemberIdentity): Ac
  */
 export function staleAgentServiceAccounts(serviceAccounts: readonly KubeObject[], memberUID: string): string[] {
   const current = agentServiceAccount(memberUID);
-  return serviceAccounts.map((sa) => sa.metadata.name ?? '').filter((name) => name !== '' && name !== current).sort();
+  return serviceAccounts
+    .map((sa) => sa.metadata.name ?? '')
+    .filter((name) => name !== '' && name !== current)
+    .sort();
 }

@@ -6,19 +6,45 @@
 // in its namespace, and those Works' counts by state). On delete:
 // revocation — the ServiceAccounts go first, so their tokens stop working at once — then the rest,
 // and the finalizer once the namespace (and every Work in it) is gone.
-import { agentServiceAccount, conditionTypes, FleetType, heartbeatLease, managedBySelector, MemberClusterType, memberClusterConditionTypes, memberNamespace, WorkType, type Work } from '../../api/index.js';
+import {
+  agentServiceAccount,
+  conditionTypes,
+  FleetType,
+  heartbeatLease,
+  managedBySelector,
+  MemberClusterType,
+  memberClusterConditionTypes,
+  memberNamespace,
+  WorkType,
+  type Work,
+} from '../../api/index.js';
 import { ensureFinalizer, removeFinalizer } from '../finalizers.js';
 import {
-  findCondition, isNotFound, jsonEqual, LeaseType, objectKey, type Condition, type ControllerSpec, type InformerSource, type Kube,
-  type KubeObject, type Manager, type ReconcileContext, type Request, type Store,
+  findCondition,
+  isNotFound,
+  jsonEqual,
+  LeaseType,
+  objectKey,
+  type Condition,
+  type ControllerSpec,
+  type InformerSource,
+  type Kube,
+  type KubeObject,
+  type Manager,
+  type ReconcileContext,
+  type Request,
+  type Store,
 } from '../../runtime/index.js';
 import { memberAccessObjects, staleAgentServiceAccounts } from './access.js';
 import {
-  heartbeatTimeoutMs, judgeMember, observeHeartbeat, summarizeWorks, type HeartbeatObservation, type HubMemberStatus,
+  heartbeatTimeoutMs,
+  judgeMember,
+  observeHeartbeat,
+  summarizeWorks,
+  type HeartbeatObservation,
+  type HubMemberStatus,
 } from './heartbeat.js';
-import {
-  hubFieldManager, NamespaceType, needsApply, type FleetObject, type MemberObject,
-} from '../objects.js';
+import { hubFieldManager, NamespaceType, needsApply, type FleetObject, type MemberObject } from '../objects.js';
 
 /** Sources the reconciler reads from cache; the operator creates them once and shares them. */
 export interface MemberSources {
@@ -62,7 +88,9 @@ function hubPart(member: MemberObject): HubMemberStatus {
   return {
     observedGeneration: status?.observedGeneration ?? -1,
     ...(status?.lastHeartbeatTime !== undefined ? { lastHeartbeatTime: status.lastHeartbeatTime } : {}),
-    conditions: ((status?.conditions ?? []) as Condition[]).filter((c) => (memberClusterConditionTypes as readonly string[]).includes(c.type)),
+    conditions: ((status?.conditions ?? []) as Condition[]).filter((c) =>
+      (memberClusterConditionTypes as readonly string[]).includes(c.type),
+    ),
     ...(status?.works !== undefined ? { works: status.works } : {}),
   };
 }
@@ -89,7 +117,8 @@ async function revoke(kube: Kube, member: MemberObject, serviceAccounts: Store, 
   const live = await kube.getOrNull(NamespaceType, namespace, undefined, { signal });
   if (live === null) return true;
   // Deleting a namespace that is already terminating is refused (409); it is on its way.
-  if (live.metadata.deletionTimestamp === undefined) await kube.delete(NamespaceType, namespace, undefined, { signal }).catch(ignoreMissing);
+  if (live.metadata.deletionTimestamp === undefined)
+    await kube.delete(NamespaceType, namespace, undefined, { signal }).catch(ignoreMissing);
   return false;
 }
 
@@ -140,10 +169,13 @@ export function memberClusterController(manager: Manager, sources: MemberSources
     // A former join's account (as left by a release before identities were per join) authenticates
     // until it is gone, even with nothing bound to it any more.
     for (const stale of staleAgentServiceAccounts(deps.serviceAccounts.list({ namespace: memberNamespace(name) }), uid)) {
-      const deleted = await kube.delete(ServiceAccountType, stale, memberNamespace(name), { signal }).then(() => true, (error: unknown) => {
-        ignoreMissing(error);
-        return false;
-      });
+      const deleted = await kube.delete(ServiceAccountType, stale, memberNamespace(name), { signal }).then(
+        () => true,
+        (error: unknown) => {
+          ignoreMissing(error);
+          return false;
+        },
+      );
       if (deleted) log.info("deleted a former join's ServiceAccount of the member agent", { cluster: name, serviceAccount: stale });
     }
     for (const object of memberAccessObjects({ cluster: name, fleet: member.spec.fleet, uid })) {
@@ -160,13 +192,22 @@ export function memberClusterController(manager: Manager, sources: MemberSources
     if (heartbeat) observations.set(name, heartbeat);
     else observations.delete(name);
     const judgement = judgeMember({
-      member, heartbeat, timeoutMs: heartbeatTimeoutMs(deps.fleets.get(member.spec.fleet)), now: Date.now(),
+      member,
+      heartbeat,
+      timeoutMs: heartbeatTimeoutMs(deps.fleets.get(member.spec.fleet)),
+      now: Date.now(),
       works: summarizeWorks(deps.works.list({ namespace: memberNamespace(name) })),
     });
     if (!jsonEqual(hubPart(member), judgement.status)) {
-      await kube.apply({ ...MemberClusterType, metadata: { name }, status: judgement.status }, {
-        fieldManager: hubFieldManager, force: true, subresource: 'status', signal,
-      });
+      await kube.apply(
+        { ...MemberClusterType, metadata: { name }, status: judgement.status },
+        {
+          fieldManager: hubFieldManager,
+          force: true,
+          subresource: 'status',
+          signal,
+        },
+      );
       const before = findCondition(hubPart(member).conditions, conditionTypes.Ready);
       const after = findCondition(judgement.status.conditions, conditionTypes.Ready);
       if (after && before?.status !== after.status) {

@@ -4,17 +4,29 @@ import { findCondition } from '../../runtime/index.js';
 import { DEFAULT_HEARTBEAT_TIMEOUT_MS, heartbeatTimeoutMs, judgeMember, observeHeartbeat, summarizeWorks } from './heartbeat.js';
 
 const member = (status?: MemberCluster['status']): MemberCluster => ({
-  apiVersion: 'flotilla.dev/v1alpha1', kind: 'MemberCluster', metadata: { name: 'a', generation: 2 }, spec: { fleet: 'f' },
+  apiVersion: 'flotilla.dev/v1alpha1',
+  kind: 'MemberCluster',
+  metadata: { name: 'a', generation: 2 },
+  spec: { fleet: 'f' },
   ...(status ? { status } : {}),
 });
 
 /** A Work at `generation` whose agent reported these conditions (type → status) for `observed`. */
 const work = (name: string, reported: Record<string, ApiCondition['status']> = {}, generation = 3, observed = generation): Work => ({
-  apiVersion: 'flotilla.dev/v1alpha1', kind: 'Work', metadata: { name, namespace: 'flotilla-member-a', generation },
+  apiVersion: 'flotilla.dev/v1alpha1',
+  kind: 'Work',
+  metadata: { name, namespace: 'flotilla-member-a', generation },
   spec: { source: { kind: 'GlobalService', namespace: 'fleet-f', name, generation: 1, revision: 'r1' } },
   status: {
     observedGeneration: observed,
-    conditions: Object.entries(reported).map(([type, status]) => ({ type, status, reason: 'R', message: '', lastTransitionTime: '2026-03-01T09:00:00Z', observedGeneration: observed })),
+    conditions: Object.entries(reported).map(([type, status]) => ({
+      type,
+      status,
+      reason: 'R',
+      message: '',
+      lastTransitionTime: '2026-03-01T09:00:00Z',
+      observedGeneration: observed,
+    })),
   },
 });
 const good = { Applied: 'True', Available: 'True', Degraded: 'False' } as const;
@@ -35,7 +47,10 @@ describe('observeHeartbeat', () => {
   it('restarts the clock only when the renewTime changes', () => {
     const first = observeHeartbeat(undefined, renew, t0);
     expect(observeHeartbeat(first, renew, t0 + 9_000)).toBe(first);
-    expect(observeHeartbeat(first, '2026-03-01T10:00:02.000000Z', t0 + 9_000)).toEqual({ renewTime: '2026-03-01T10:00:02.000000Z', observedAt: t0 + 9_000 });
+    expect(observeHeartbeat(first, '2026-03-01T10:00:02.000000Z', t0 + 9_000)).toEqual({
+      renewTime: '2026-03-01T10:00:02.000000Z',
+      observedAt: t0 + 9_000,
+    });
   });
 });
 
@@ -44,17 +59,39 @@ describe('summarizeWorks', () => {
     ['no Works', [], { counts: { total: 0, applied: 0, available: 0, degraded: 0 }, degraded: [] }],
     ['healthy Works', [work('a', good), work('b', good)], { counts: { total: 2, applied: 2, available: 2, degraded: 0 }, degraded: [] }],
     ['a Work not reported yet', [work('a')], { counts: { total: 1, applied: 0, available: 0, degraded: 0 }, degraded: [] }],
-    ['applied, still progressing', [work('a', { Applied: 'True', Available: 'False', Degraded: 'False' })], { counts: { total: 1, applied: 1, available: 0, degraded: 0 }, degraded: [] }],
-    ['Degraded Works, named in order', [work('z', bad), work('a', good), work('m', bad)], { counts: { total: 3, applied: 3, available: 1, degraded: 2 }, degraded: ['m', 'z'] }],
-    ['a report for an older generation counts for nothing', [work('a', bad, 4, 3), work('b', good, 4, 3)], { counts: { total: 2, applied: 0, available: 0, degraded: 0 }, degraded: [] }],
-    ['Unknown is not True', [work('a', { Applied: 'Unknown', Available: 'Unknown', Degraded: 'Unknown' })], { counts: { total: 1, applied: 0, available: 0, degraded: 0 }, degraded: [] }],
+    [
+      'applied, still progressing',
+      [work('a', { Applied: 'True', Available: 'False', Degraded: 'False' })],
+      { counts: { total: 1, applied: 1, available: 0, degraded: 0 }, degraded: [] },
+    ],
+    [
+      'Degraded Works, named in order',
+      [work('z', bad), work('a', good), work('m', bad)],
+      { counts: { total: 3, applied: 3, available: 1, degraded: 2 }, degraded: ['m', 'z'] },
+    ],
+    [
+      'a report for an older generation counts for nothing',
+      [work('a', bad, 4, 3), work('b', good, 4, 3)],
+      { counts: { total: 2, applied: 0, available: 0, degraded: 0 }, degraded: [] },
+    ],
+    [
+      'Unknown is not True',
+      [work('a', { Applied: 'Unknown', Available: 'Unknown', Degraded: 'Unknown' })],
+      { counts: { total: 1, applied: 0, available: 0, degraded: 0 }, degraded: [] },
+    ],
   ])('%s', (_what, works, expected) => {
     expect(summarizeWorks(works)).toEqual(expected);
   });
 
   it("falls back to the status's observedGeneration for a condition without one", () => {
     const w = work('a', bad);
-    const conditions = (w.status?.conditions ?? []).map(({ type, status, reason, message, lastTransitionTime }) => ({ type, status, reason, message, lastTransitionTime }));
+    const conditions = (w.status?.conditions ?? []).map(({ type, status, reason, message, lastTransitionTime }) => ({
+      type,
+      status,
+      reason,
+      message,
+      lastTransitionTime,
+    }));
     expect(summarizeWorks([{ ...w, status: { ...w.status, conditions } }]).counts.degraded).toBe(1);
     expect(summarizeWorks([{ ...w, status: { ...w.status, observedGeneration: 2, conditions } }]).counts.degraded).toBe(0);
   });
@@ -72,33 +109,79 @@ describe('judgeMember', () => {
   });
 
   it('is Ready while heartbeats arrive, and rechecks when the current one would go stale', () => {
-    const j = judgeMember({ member: member(), heartbeat: { renewTime: renew, observedAt: t0 }, timeoutMs: 10_000, now: t0 + 4_000, works: noWorks });
+    const j = judgeMember({
+      member: member(),
+      heartbeat: { renewTime: renew, observedAt: t0 },
+      timeoutMs: 10_000,
+      now: t0 + 4_000,
+      works: noWorks,
+    });
     expect(conditions(j)).toEqual({ Joined: 'True/AgentReported', Healthy: 'True/HeartbeatReceived', Ready: 'True/Ready' });
     expect(j.recheckAfterMs).toBe(6_000);
     expect(j.status.lastHeartbeatTime).toBe('2026-03-01T10:00:00Z');
   });
 
   it('turns Unknown with HeartbeatMissed once the timeout passed by the hub clock', () => {
-    const j = judgeMember({ member: member(), heartbeat: { renewTime: renew, observedAt: t0 }, timeoutMs: 10_000, now: t0 + 10_000, works: noWorks });
+    const j = judgeMember({
+      member: member(),
+      heartbeat: { renewTime: renew, observedAt: t0 },
+      timeoutMs: 10_000,
+      now: t0 + 10_000,
+      works: noWorks,
+    });
     expect(conditions(j)).toEqual({ Joined: 'True/AgentReported', Healthy: 'Unknown/HeartbeatMissed', Ready: 'Unknown/HeartbeatMissed' });
     expect(findCondition(j.status.conditions, 'Ready')?.message).toContain('no heartbeat for 10s (timeout 10s)');
     expect(j.recheckAfterMs).toBeUndefined();
   });
 
   it('keeps transition times and leaves the agent-owned facts and foreign conditions out', () => {
-    const first = judgeMember({ member: member(), heartbeat: { renewTime: renew, observedAt: t0 }, timeoutMs: 10_000, now: t0, works: noWorks });
+    const first = judgeMember({
+      member: member(),
+      heartbeat: { renewTime: renew, observedAt: t0 },
+      timeoutMs: 10_000,
+      now: t0,
+      works: noWorks,
+    });
     const again = judgeMember({
-      member: member({ ...first.status, agentVersion: '0.1.0', conditions: [...first.status.conditions, { type: 'Custom', status: 'True', reason: 'X', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' }] }),
-      heartbeat: { renewTime: renew, observedAt: t0 }, timeoutMs: 10_000, now: t0 + 5_000, works: noWorks,
+      member: member({
+        ...first.status,
+        agentVersion: '0.1.0',
+        conditions: [
+          ...first.status.conditions,
+          { type: 'Custom', status: 'True', reason: 'X', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' },
+        ],
+      }),
+      heartbeat: { renewTime: renew, observedAt: t0 },
+      timeoutMs: 10_000,
+      now: t0 + 5_000,
+      works: noWorks,
     });
     expect(again.status).toEqual(first.status);
   });
 
   it('copies a steady heartbeat into status only once a period', () => {
-    const base = judgeMember({ member: member(), heartbeat: { renewTime: renew, observedAt: t0 }, timeoutMs: 300_000, now: t0, works: noWorks });
-    const soon = judgeMember({ member: member(base.status), heartbeat: { renewTime: '2026-03-01T10:00:30.000000Z', observedAt: t0 + 30_000 }, timeoutMs: 300_000, now: t0 + 30_000, works: noWorks });
+    const base = judgeMember({
+      member: member(),
+      heartbeat: { renewTime: renew, observedAt: t0 },
+      timeoutMs: 300_000,
+      now: t0,
+      works: noWorks,
+    });
+    const soon = judgeMember({
+      member: member(base.status),
+      heartbeat: { renewTime: '2026-03-01T10:00:30.000000Z', observedAt: t0 + 30_000 },
+      timeoutMs: 300_000,
+      now: t0 + 30_000,
+      works: noWorks,
+    });
     expect(soon.status.lastHeartbeatTime).toBe('2026-03-01T10:00:00Z');
-    const later = judgeMember({ member: member(base.status), heartbeat: { renewTime: '2026-03-01T10:01:00.000000Z', observedAt: t0 + 60_000 }, timeoutMs: 300_000, now: t0 + 60_000, works: noWorks });
+    const later = judgeMember({
+      member: member(base.status),
+      heartbeat: { renewTime: '2026-03-01T10:01:00.000000Z', observedAt: t0 + 60_000 },
+      timeoutMs: 300_000,
+      now: t0 + 60_000,
+      works: noWorks,
+    });
     expect(later.status.lastHeartbeatTime).toBe('2026-03-01T10:01:00Z');
   });
 
@@ -110,24 +193,44 @@ describe('judgeMember', () => {
   const alive = { heartbeat: { renewTime: renew, observedAt: t0 }, timeoutMs: 10_000, now: t0 + 4_000 };
   it.each<[string, Work[], string, string | RegExp]>([
     ['healthy Works keep it Ready', [work('a', good)], 'True/HeartbeatReceived', /heartbeats arrive/],
-    ['one Degraded Work makes it unhealthy, by name', [work('a', good), work('web', bad)], 'False/WorksDegraded', '1 of 2 Works are Degraded: web'],
-    ['names at most three, then how many more', ['e', 'a', 'd', 'b', 'c'].map((n) => work(n, bad)), 'False/WorksDegraded', '5 of 5 Works are Degraded: a, b, c and 2 more'],
+    [
+      'one Degraded Work makes it unhealthy, by name',
+      [work('a', good), work('web', bad)],
+      'False/WorksDegraded',
+      '1 of 2 Works are Degraded: web',
+    ],
+    [
+      'names at most three, then how many more',
+      ['e', 'a', 'd', 'b', 'c'].map((n) => work(n, bad)),
+      'False/WorksDegraded',
+      '5 of 5 Works are Degraded: a, b, c and 2 more',
+    ],
     ['exactly three are all named', ['c', 'a', 'b'].map((n) => work(n, bad)), 'False/WorksDegraded', '3 of 3 Works are Degraded: a, b, c'],
     ['a stale Degraded report does not count', [work('a', bad, 5, 4)], 'True/HeartbeatReceived', /heartbeats arrive/],
   ])('%s', (_what, works, healthy, message) => {
     const j = judgeMember({ member: member(), ...alive, works: summarizeWorks(works) });
-    expect(`${findCondition(j.status.conditions, 'Healthy')?.status}/${findCondition(j.status.conditions, 'Healthy')?.reason}`).toBe(healthy);
+    expect(`${findCondition(j.status.conditions, 'Healthy')?.status}/${findCondition(j.status.conditions, 'Healthy')?.reason}`).toBe(
+      healthy,
+    );
     expect(findCondition(j.status.conditions, 'Healthy')?.message).toMatch(message);
     // Ready follows Healthy, with the same reason and words.
-    expect(findCondition(j.status.conditions, 'Ready')).toMatchObject(healthy.startsWith('True')
-      ? { status: 'True', reason: 'Ready' }
-      : { status: 'False', reason: 'WorksDegraded', message: findCondition(j.status.conditions, 'Healthy')?.message });
+    expect(findCondition(j.status.conditions, 'Ready')).toMatchObject(
+      healthy.startsWith('True')
+        ? { status: 'True', reason: 'Ready' }
+        : { status: 'False', reason: 'WorksDegraded', message: findCondition(j.status.conditions, 'Healthy')?.message },
+    );
     expect(j.status.works).toEqual(summarizeWorks(works).counts);
     expect(j.recheckAfterMs).toBe(6_000);
   });
 
   it('lets a missed heartbeat win over Degraded Works, whose reports are stale by then', () => {
-    const j = judgeMember({ member: member(), heartbeat: { renewTime: renew, observedAt: t0 }, timeoutMs: 10_000, now: t0 + 10_000, works: summarizeWorks([work('a', bad)]) });
+    const j = judgeMember({
+      member: member(),
+      heartbeat: { renewTime: renew, observedAt: t0 },
+      timeoutMs: 10_000,
+      now: t0 + 10_000,
+      works: summarizeWorks([work('a', bad)]),
+    });
     expect(conditions(j)).toMatchObject({ Healthy: 'Unknown/HeartbeatMissed', Ready: 'Unknown/HeartbeatMissed' });
     expect(j.status.works).toMatchObject({ total: 1, degraded: 1 });
   });

@@ -6,7 +6,15 @@
 // Like leader election, a heartbeat is judged by the hub's *own* clock: the time at which the hub
 // saw the Lease's renewTime change, never the agent's renewTime against the hub's clock, so a
 // spoke whose clock is off is neither lost early nor kept alive forever.
-import { conditionTypes, memberClusterConditionTypes, reasons, type ConditionType, type MemberCluster, type MemberClusterWorkCounts, type Work } from '../../api/index.js';
+import {
+  conditionTypes,
+  memberClusterConditionTypes,
+  reasons,
+  type ConditionType,
+  type MemberCluster,
+  type MemberClusterWorkCounts,
+  type Work,
+} from '../../api/index.js';
 import { parseDuration } from '../../kube-semantics/duration.js';
 import { findCondition, setCondition, timestamp, type Condition } from '../../runtime/index.js';
 
@@ -59,9 +67,17 @@ function holds(work: Work, type: ConditionType): boolean {
 /** Counts a cluster's Works by the conditions its agent reported for their current generation. */
 export function summarizeWorks(works: readonly Work[]): WorksSummary {
   const count = (type: ConditionType): number => works.filter((w) => holds(w, type)).length;
-  const degraded = works.filter((w) => holds(w, conditionTypes.Degraded)).map((w) => w.metadata.name ?? '').sort();
+  const degraded = works
+    .filter((w) => holds(w, conditionTypes.Degraded))
+    .map((w) => w.metadata.name ?? '')
+    .sort();
   return {
-    counts: { total: works.length, applied: count(conditionTypes.Applied), available: count(conditionTypes.Available), degraded: degraded.length },
+    counts: {
+      total: works.length,
+      applied: count(conditionTypes.Applied),
+      available: count(conditionTypes.Available),
+      degraded: degraded.length,
+    },
     degraded,
   };
 }
@@ -101,14 +117,23 @@ export function judgeMember({ member, heartbeat, timeoutMs, now, works }: JudgeI
   const generation = member.metadata.generation ?? 0;
   const joined = heartbeat !== undefined || current?.agentVersion !== undefined;
   const at = new Date(now);
-  const existing = (current?.conditions ?? []).filter((c) => (memberClusterConditionTypes as readonly string[]).includes(c.type)) as Condition[];
+  const existing = (current?.conditions ?? []).filter((c) =>
+    (memberClusterConditionTypes as readonly string[]).includes(c.type),
+  ) as Condition[];
   const set = (list: Condition[], type: ConditionType, status: Condition['status'], reason: string, message: string): Condition[] =>
     setCondition(list, { type, status, reason, message }, { observedGeneration: generation, now: at });
   const { Joined, Healthy, Ready } = conditionTypes;
   const { AgentReported, AwaitingAgent, NoHeartbeat, WorksDegraded, HeartbeatReceived, HeartbeatMissed } = reasons.memberCluster;
 
-  let conditions = set(existing, Joined, joined ? 'True' : 'False', joined ? AgentReported : AwaitingAgent,
-    joined ? 'the agent has connected with its credentials' : 'the agent has not connected yet; apply the bootstrap from `flotilla join` on the cluster');
+  let conditions = set(
+    existing,
+    Joined,
+    joined ? 'True' : 'False',
+    joined ? AgentReported : AwaitingAgent,
+    joined
+      ? 'the agent has connected with its credentials'
+      : 'the agent has not connected yet; apply the bootstrap from `flotilla join` on the cluster',
+  );
   let recheckAfterMs: number | undefined;
   if (!heartbeat) {
     const reason = joined ? NoHeartbeat : AwaitingAgent;
@@ -124,7 +149,13 @@ export function judgeMember({ member, heartbeat, timeoutMs, now, works }: JudgeI
         conditions = set(conditions, Healthy, 'False', WorksDegraded, message);
         conditions = set(conditions, Ready, 'False', WorksDegraded, message);
       } else {
-        conditions = set(conditions, Healthy, 'True', HeartbeatReceived, `heartbeats arrive within the fleet's timeout of ${seconds(timeoutMs)}`);
+        conditions = set(
+          conditions,
+          Healthy,
+          'True',
+          HeartbeatReceived,
+          `heartbeats arrive within the fleet's timeout of ${seconds(timeoutMs)}`,
+        );
         conditions = set(conditions, Ready, 'True', reasons.memberCluster.Ready, 'the cluster has joined and its agent is heartbeating');
       }
     } else {
@@ -134,9 +165,16 @@ export function judgeMember({ member, heartbeat, timeoutMs, now, works }: JudgeI
     }
   }
 
-  const lastHeartbeatTime = heartbeat ? heartbeatTime(current?.lastHeartbeatTime, heartbeat.renewTime, findCondition(existing, Ready), findCondition(conditions, Ready)) : current?.lastHeartbeatTime;
+  const lastHeartbeatTime = heartbeat
+    ? heartbeatTime(current?.lastHeartbeatTime, heartbeat.renewTime, findCondition(existing, Ready), findCondition(conditions, Ready))
+    : current?.lastHeartbeatTime;
   return {
-    status: { observedGeneration: generation, ...(lastHeartbeatTime !== undefined ? { lastHeartbeatTime } : {}), conditions, works: works.counts },
+    status: {
+      observedGeneration: generation,
+      ...(lastHeartbeatTime !== undefined ? { lastHeartbeatTime } : {}),
+      conditions,
+      works: works.counts,
+    },
     ...(recheckAfterMs !== undefined ? { recheckAfterMs } : {}),
   };
 }
@@ -146,7 +184,12 @@ export function judgeMember({ member, heartbeat, timeoutMs, now, works }: JudgeI
  * HEARTBEAT_STATUS_PERIOD_MS — as the kubelet does with node status: a status write per heartbeat
  * would double the hub's write load for nothing (the Lease itself is the exact record).
  */
-function heartbeatTime(current: string | undefined, renewTime: string, readyBefore: Condition | undefined, readyAfter: Condition | undefined): string {
+function heartbeatTime(
+  current: string | undefined,
+  renewTime: string,
+  readyBefore: Condition | undefined,
+  readyAfter: Condition | undefined,
+): string {
   const latest = timestamp(new Date(renewTime));
   if (current === undefined || readyBefore?.status !== readyAfter?.status) return latest;
   return Date.parse(latest) - Date.parse(current) >= HEARTBEAT_STATUS_PERIOD_MS ? latest : current;

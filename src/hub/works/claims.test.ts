@@ -7,7 +7,10 @@ import type { SourceObjects, SourceRef } from './conflicts.js';
 import { workObjects } from '../../work/objects.js';
 
 const clusterRole = (name: string, verb = 'get'): Manifest => ({
-  apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: [verb] }],
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRole',
+  metadata: { name },
+  rules: [{ apiGroups: [''], resources: ['pods'], verbs: [verb] }],
 });
 const service: SourceRef = { kind: 'GlobalService', namespace: 'fleet-a', name: 'web' };
 const bundle: SourceRef = { kind: 'PolicyBundle', namespace: 'fleet-a', name: 'base' };
@@ -15,21 +18,34 @@ const at = (source: SourceRef, creationTimestamp: string): SourceRef => ({ ...so
 const ids = (...manifests: Manifest[]): ReturnType<typeof manifestIdentity>[] => manifests.map((m) => manifestIdentity(m));
 
 /** The Work set a source writes to `cluster`, as the cache holds it. */
-function works(source: SourceRef, cluster: string, manifests: Manifest[], meta: { created?: string; version?: string; generation?: number } = {}, encoding?: { maxDataChars: number }): WorkObject[] {
+function works(
+  source: SourceRef,
+  cluster: string,
+  manifests: Manifest[],
+  meta: { created?: string; version?: string; generation?: number } = {},
+  encoding?: { maxDataChars: number },
+): WorkObject[] {
   const result = workObjects({
-    cluster, name: `${source.kind === 'GlobalService' ? 'gs' : 'pb'}-${source.name}`, manifests,
+    cluster,
+    name: `${source.kind === 'GlobalService' ? 'gs' : 'pb'}-${source.name}`,
+    manifests,
     source: { kind: source.kind, namespace: source.namespace, name: source.name, generation: 1, revision: 'r1' },
     ...(encoding ? { encoding: { inlineLimitBytes: 0, ...encoding } } : {}),
   });
   if (!result.ok) throw new Error(result.message);
   return result.works.map((work) => ({
     ...work,
-    metadata: { ...work.metadata, resourceVersion: meta.version ?? '1', generation: meta.generation ?? 1, ...(meta.created ? { creationTimestamp: meta.created } : {}) },
+    metadata: {
+      ...work.metadata,
+      resourceVersion: meta.version ?? '1',
+      generation: meta.generation ?? 1,
+      ...(meta.created ? { creationTimestamp: meta.created } : {}),
+    },
   }));
 }
 
 describe('setClaim and clusterClaims', () => {
-  it('reads each source\'s objects on a cluster from its Work set, inline or split into compressed parts', () => {
+  it("reads each source's objects on a cluster from its Work set, inline or split into compressed parts", () => {
     const many = Array.from({ length: 40 }, (_, i) => clusterRole(`role-${i}`));
     const split = works(bundle, 'c1', many, { created: '2024-01-02T00:00:00Z' }, { maxDataChars: 200 });
     expect(split.length).toBeGreaterThan(1);
@@ -41,24 +57,40 @@ describe('setClaim and clusterClaims', () => {
   });
 
   it('leaves out a set whose parts are not all cached yet', () => {
-    const split = works(bundle, 'c1', Array.from({ length: 40 }, (_, i) => clusterRole(`role-${i}`)), {}, { maxDataChars: 200 });
+    const split = works(
+      bundle,
+      'c1',
+      Array.from({ length: 40 }, (_, i) => clusterRole(`role-${i}`)),
+      {},
+      { maxDataChars: 200 },
+    );
     expect(clusterClaims(split.slice(0, 1))).toEqual([]);
     expect(setClaim(split.slice(1))).toBeUndefined();
   });
 
   it('reads a policy-only Work as claiming no objects', () => {
-    const result = workObjects({ cluster: 'c1', name: 'pb-base', manifests: [], policy: { mode: 'Enforce' }, source: { ...bundle, generation: 1, revision: 'r' } });
+    const result = workObjects({
+      cluster: 'c1',
+      name: 'pb-base',
+      manifests: [],
+      policy: { mode: 'Enforce' },
+      source: { ...bundle, generation: 1, revision: 'r' },
+    });
     expect(result.ok && setClaim(result.works)).toEqual({ source: bundle, objects: [] });
   });
 });
 
 describe('claimConflicts', () => {
-  const held = (source: SourceRef, created: string, ...manifests: Manifest[]): SourceObjects => ({ source: at(source, created), objects: ids(...manifests) });
+  const held = (source: SourceRef, created: string, ...manifests: Manifest[]): SourceObjects => ({
+    source: at(source, created),
+    objects: ids(...manifests),
+  });
 
   it('reports an object a PolicyBundle ships to a GlobalService that would add it, naming the bundle', () => {
     const onCluster = [held(bundle, '2024-02-01T00:00:00Z', clusterRole('audit'))];
-    expect(claimConflicts(service, ids(clusterRole('audit'), clusterRole('mine')), onCluster))
-      .toEqual([{ object: 'ClusterRole.rbac.authorization.k8s.io/audit', heldBy: onCluster[0]?.source }]);
+    expect(claimConflicts(service, ids(clusterRole('audit'), clusterRole('mine')), onCluster)).toEqual([
+      { object: 'ClusterRole.rbac.authorization.k8s.io/audit', heldBy: onCluster[0]?.source },
+    ]);
   });
 
   it('lets a source keep what its Work already ships against a later claimant, whichever its kind', () => {
@@ -68,9 +100,13 @@ describe('claimConflicts', () => {
   });
 
   it('puts an object a source would newly add after every holder, however old its own Work is', () => {
-    const onCluster = [held(service, '2024-01-01T00:00:00Z', clusterRole('old')), held(bundle, '2024-03-01T00:00:00Z', clusterRole('audit'))];
-    expect(claimConflicts(service, ids(clusterRole('old'), clusterRole('audit')), onCluster))
-      .toEqual([{ object: 'ClusterRole.rbac.authorization.k8s.io/audit', heldBy: onCluster[1]?.source }]);
+    const onCluster = [
+      held(service, '2024-01-01T00:00:00Z', clusterRole('old')),
+      held(bundle, '2024-03-01T00:00:00Z', clusterRole('audit')),
+    ];
+    expect(claimConflicts(service, ids(clusterRole('old'), clusterRole('audit')), onCluster)).toEqual([
+      { object: 'ClusterRole.rbac.authorization.k8s.io/audit', heldBy: onCluster[1]?.source },
+    ]);
   });
 
   it('has no conflict once the holder lets go, nor with itself', () => {
@@ -104,7 +140,7 @@ describe('claimWatch', () => {
     return { store, map: claimWatch(store, 'GlobalService', targets) };
   };
 
-  it('re-queues the services targeting a cluster when another source\'s Work there is added, changed or gone', () => {
+  it("re-queues the services targeting a cluster when another source's Work there is added, changed or gone", () => {
     const { store, map } = setup();
     const [work] = works(bundle, 'c1', [clusterRole('audit')]) as [WorkObject];
     store.upsert(work);
@@ -117,7 +153,7 @@ describe('claimWatch', () => {
     expect(map(edited).sort()).toEqual(['fleet-a/rival', 'fleet-a/web']);
   });
 
-  it('maps a status-only update of another source\'s Work to nothing, and one of its own to its service alone', () => {
+  it("maps a status-only update of another source's Work to nothing, and one of its own to its service alone", () => {
     const { store, map } = setup();
     const [theirs] = works(bundle, 'c1', [clusterRole('audit')]) as [WorkObject];
     const [ours] = works(service, 'c1', [clusterRole('mine')]) as [WorkObject];

@@ -29,7 +29,10 @@ export const workClusterIndex: IndexFunc<WorkObject> = (work) => {
 };
 
 /** The indexes of the shared Works cache. */
-export const workIndexes: Record<string, IndexFunc<WorkObject>> = { [WORK_SOURCE_INDEX]: workSourceIndex, [WORK_CLUSTER_INDEX]: workClusterIndex };
+export const workIndexes: Record<string, IndexFunc<WorkObject>> = {
+  [WORK_SOURCE_INDEX]: workSourceIndex,
+  [WORK_CLUSTER_INDEX]: workClusterIndex,
+};
 
 /**
  * The source and object identities one Work set (all its parts) carries, since its part 0 was
@@ -43,7 +46,10 @@ export function setClaim(parts: readonly Work[]): SourceObjects | undefined {
   if (!decoded.ok) return undefined;
   const { kind, namespace, name } = head.spec.source;
   const created = head.metadata.creationTimestamp;
-  return { source: { kind, namespace, name, ...(created !== undefined ? { creationTimestamp: created } : {}) }, objects: decoded.manifests.map((m) => manifestIdentity(m)) };
+  return {
+    source: { kind, namespace, name, ...(created !== undefined ? { creationTimestamp: created } : {}) },
+    objects: decoded.manifests.map((m) => manifestIdentity(m)),
+  };
 }
 
 // Decoded claims per Work set, keyed by its part 0 (the cache replaces an object when it changes)
@@ -60,7 +66,10 @@ export function clusterClaims(works: readonly WorkObject[]): SourceObjects[] {
   return [...sets.values()].flatMap((parts) => {
     const head = parts.find((work) => (work.spec.part?.index ?? 0) === 0);
     if (!head) return [];
-    const versions = parts.map((work) => work.metadata.resourceVersion ?? '').sort().join(',');
+    const versions = parts
+      .map((work) => work.metadata.resourceVersion ?? '')
+      .sort()
+      .join(',');
     let cached = decodedSets.get(head);
     if (cached?.versions !== versions) decodedSets.set(head, (cached = { versions, claim: setClaim(parts) }));
     return cached.claim ? [cached.claim] : [];
@@ -72,7 +81,11 @@ export function clusterClaims(works: readonly WorkObject[]): SourceObjects[] {
  * own live claim included). Objects its live Work already carries compete from that Work's
  * creationTimestamp; objects it would add come after every holder.
  */
-export function claimConflicts(source: SourceRef, wanted: readonly ManifestIdentity[], onCluster: readonly SourceObjects[]): ObjectConflict[] {
+export function claimConflicts(
+  source: SourceRef,
+  wanted: readonly ManifestIdentity[],
+  onCluster: readonly SourceObjects[],
+): ObjectConflict[] {
   const key = sourceKey(source);
   const live = onCluster.find((claim) => sourceKey(claim.source) === key);
   const held = new Set((live?.objects ?? []).map(identityKey));
@@ -80,10 +93,17 @@ export function claimConflicts(source: SourceRef, wanted: readonly ManifestIdent
   const since = live?.source.creationTimestamp;
   const claims: SourceObjects[] = [
     ...onCluster.filter((claim) => sourceKey(claim.source) !== key),
-    { source: { ...unstored, ...(since !== undefined ? { creationTimestamp: since } : {}) }, objects: wanted.filter((id) => held.has(identityKey(id))) },
+    {
+      source: { ...unstored, ...(since !== undefined ? { creationTimestamp: since } : {}) },
+      objects: wanted.filter((id) => held.has(identityKey(id))),
+    },
     { source: unstored, objects: wanted.filter((id) => !held.has(identityKey(id))) },
   ];
-  return findConflicts(new Map([['', claims]])).get(key)?.get('') ?? [];
+  return (
+    findConflicts(new Map([['', claims]]))
+      .get(key)
+      ?.get('') ?? []
+  );
 }
 
 /** Which of one controller's sources (`namespace/name`) target which clusters, as their last reconcile found. */

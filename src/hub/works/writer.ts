@@ -41,9 +41,11 @@ export function byCluster(works: readonly WorkObject[]): Map<string, WorkObject[
 export function workDiffers(desired: Work, live: Work): boolean {
   const missing = (want: Record<string, string> | undefined, have: Record<string, string> | undefined): boolean =>
     Object.entries(want ?? {}).some(([key, value]) => have?.[key] !== value);
-  return !jsonEqual(desired.spec, live.spec)
-    || missing(desired.metadata.labels, live.metadata.labels)
-    || missing(desired.metadata.annotations, live.metadata.annotations);
+  return (
+    !jsonEqual(desired.spec, live.spec) ||
+    missing(desired.metadata.labels, live.metadata.labels) ||
+    missing(desired.metadata.annotations, live.metadata.annotations)
+  );
 }
 
 /** Adds to `into` the changes that make a cluster's live Work set equal `desired`: writes of what differs, deletes of parts no longer wanted. */
@@ -82,7 +84,8 @@ async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T)
 }
 
 const keyOf = (work: Work): string => `${work.metadata.namespace ?? ''}/${work.metadata.name ?? ''}`;
-const apiMessage = (error: unknown): string => error instanceof KubeApiError ? `${error.reason}: ${error.apiMessage}` : errorMessage(error);
+const apiMessage = (error: unknown): string =>
+  error instanceof KubeApiError ? `${error.reason}: ${error.apiMessage}` : errorMessage(error);
 
 /**
  * Applies then deletes `changes`, at most WRITE_CONCURRENCY at once; a Work already gone counts as
@@ -90,22 +93,43 @@ const apiMessage = (error: unknown): string => error instanceof KubeApiError ? `
  * applied is made the writer's own first, so the apply removes what the Work no longer has.
  */
 export async function writeWorkChanges(
-  kube: Kube, changes: WorkChanges, options: { fieldManager: string; current?: readonly Work[]; signal: AbortSignal },
+  kube: Kube,
+  changes: WorkChanges,
+  options: { fieldManager: string; current?: readonly Work[]; signal: AbortSignal },
 ): Promise<WorkWriteOutcome> {
   const live = new Map((options.current ?? []).map((work) => [keyOf(work), work]));
   const outcome: WorkWriteOutcome = { applied: 0, deleted: 0, failures: [] };
-  const failed = (work: Work, verb: WorkWriteFailure['verb']) => (error: unknown): void => {
-    outcome.failures.push({ work: keyOf(work), verb, message: apiMessage(error), error });
-  };
+  const failed =
+    (work: Work, verb: WorkWriteFailure['verb']) =>
+    (error: unknown): void => {
+      outcome.failures.push({ work: keyOf(work), verb, message: apiMessage(error), error });
+    };
   await forEachLimit(changes.apply, WRITE_CONCURRENCY, async (work) => {
     const existing = live.get(keyOf(work));
-    await (existing ? adoptFieldManager(kube, existing as KubeObject & Work, legacyFieldManager, options.fieldManager, options.signal) : Promise.resolve())
+    await (
+      existing
+        ? adoptFieldManager(kube, existing as KubeObject & Work, legacyFieldManager, options.fieldManager, options.signal)
+        : Promise.resolve()
+    )
       .then(() => kube.apply(work as KubeObject & Work, { fieldManager: options.fieldManager, force: true, signal: options.signal }))
-      .then(() => { outcome.applied++; }, failed(work, 'apply'));
+      .then(
+        () => {
+          outcome.applied++;
+        },
+        failed(work, 'apply'),
+      );
   });
   await forEachLimit(changes.remove, WRITE_CONCURRENCY, (work) =>
-    kube.delete(WorkType, work.metadata.name ?? '', work.metadata.namespace, { signal: options.signal })
-      .then(() => { outcome.deleted++; }, (error: unknown) => { if (isNotFound(error)) outcome.deleted++; else failed(work, 'delete')(error); }));
+    kube.delete(WorkType, work.metadata.name ?? '', work.metadata.namespace, { signal: options.signal }).then(
+      () => {
+        outcome.deleted++;
+      },
+      (error: unknown) => {
+        if (isNotFound(error)) outcome.deleted++;
+        else failed(work, 'delete')(error);
+      },
+    ),
+  );
   return outcome;
 }
 
@@ -113,7 +137,10 @@ export async function writeWorkChanges(
 export function describeWorkWriteFailures(failures: readonly WorkWriteFailure[]): string | undefined {
   if (failures.length === 0) return undefined;
   const sorted = [...failures].sort((a, b) => (a.work < b.work ? -1 : a.work > b.work ? 1 : 0));
-  const shown = sorted.slice(0, FAILURES_NAMED).map((failure) => `could not ${failure.verb} Work ${failure.work}: ${failure.message}`).join('; ');
+  const shown = sorted
+    .slice(0, FAILURES_NAMED)
+    .map((failure) => `could not ${failure.verb} Work ${failure.work}: ${failure.message}`)
+    .join('; ');
   const more = failures.length - FAILURES_NAMED;
   return more > 0 ? `${shown}; and ${more} more` : shown;
 }
@@ -159,7 +186,8 @@ export function planDrain({ sets, memberGone, expired, since }: DrainInput): Dra
     if (head.spec.source.revision === DRAIN_REVISION) continue;
     const fleet = head.metadata.labels?.[labels.fleet];
     const drain = workObjects({
-      cluster, name: head.metadata.labels?.[labels.work] ?? head.metadata.name ?? '',
+      cluster,
+      name: head.metadata.labels?.[labels.work] ?? head.metadata.name ?? '',
       source: { ...head.spec.source, revision: DRAIN_REVISION },
       manifests: [],
       ...(head.spec.applyOptions ? { applyOptions: head.spec.applyOptions } : {}),

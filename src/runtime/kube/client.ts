@@ -8,8 +8,20 @@ import { isGone, isNotFound } from './errors.js';
 import { closeTransport, createTransport, request, signalOf } from './transport.js';
 import { watchStream } from './watch.js';
 import {
-  withType, type ApplyOptions, type DeleteOptions, type JsonPatchOp, type Kube, type KubeObject, type KubeOptions, type ListOptions,
-  type ListResult, type PatchOptions, type RequestCommon, type TokenConfig, type TypeRef, type WriteOptions,
+  withType,
+  type ApplyOptions,
+  type DeleteOptions,
+  type JsonPatchOp,
+  type Kube,
+  type KubeObject,
+  type KubeOptions,
+  type ListOptions,
+  type ListResult,
+  type PatchOptions,
+  type RequestCommon,
+  type TokenConfig,
+  type TypeRef,
+  type WriteOptions,
 } from './types.js';
 
 /** From a kubeconfig file (the current context, or `context`). */
@@ -39,10 +51,14 @@ export function kubeFromToken(config: TokenConfig, options: KubeOptions = {}): K
   const { token } = config;
   const kc = new KubeConfig();
   kc.loadFromOptions({
-    clusters: [{
-      name: 'cluster', server: config.server, skipTLSVerify: config.insecureSkipTLSVerify ?? false,
-      ...(config.caData !== undefined ? { caData: Buffer.from(config.caData).toString('base64') } : {}),
-    }],
+    clusters: [
+      {
+        name: 'cluster',
+        server: config.server,
+        skipTLSVerify: config.insecureSkipTLSVerify ?? false,
+        ...(config.caData !== undefined ? { caData: Buffer.from(config.caData).toString('base64') } : {}),
+      },
+    ],
     users: [{ name: 'user' }],
     contexts: [{ name: 'context', cluster: 'cluster', user: 'user' }],
     currentContext: 'context',
@@ -75,7 +91,9 @@ export function kubeFromKubeConfig(kc: KubeConfig, options: KubeOptions = {}, be
       transport.listeners.add(listener);
       return () => transport.listeners.delete(listener);
     },
-    close: () => { closeTransport(transport); },
+    close: () => {
+      closeTransport(transport);
+    },
   };
 }
 
@@ -84,11 +102,23 @@ const writeQuery = (o: { fieldManager?: string; dryRun?: boolean }): Record<stri
   dryRun: o.dryRun === true ? 'All' : undefined,
 });
 
-async function get<T extends KubeObject>(d: Discovery, type: TypeRef, name: string, namespace?: string, options: RequestCommon = {}): Promise<T> {
+async function get<T extends KubeObject>(
+  d: Discovery,
+  type: TypeRef,
+  name: string,
+  namespace?: string,
+  options: RequestCommon = {},
+): Promise<T> {
   return withType(type, await request<T>(d.transport, 'GET', await pathFor(d, type, namespace, name), options));
 }
 
-async function getOrNull<T extends KubeObject>(d: Discovery, type: TypeRef, name: string, namespace?: string, options: RequestCommon = {}): Promise<T | null> {
+async function getOrNull<T extends KubeObject>(
+  d: Discovery,
+  type: TypeRef,
+  name: string,
+  namespace?: string,
+  options: RequestCommon = {},
+): Promise<T | null> {
   try {
     return await get<T>(d, type, name, namespace, options);
   } catch (error) {
@@ -135,10 +165,18 @@ const patchContentTypes: Record<PatchOptions['type'], string> = {
 };
 
 async function patch<T extends KubeObject>(
-  d: Discovery, type: TypeRef, name: string, namespace: string | undefined, body: Record<string, unknown> | JsonPatchOp[], options: PatchOptions,
+  d: Discovery,
+  type: TypeRef,
+  name: string,
+  namespace: string | undefined,
+  body: Record<string, unknown> | JsonPatchOp[],
+  options: PatchOptions,
 ): Promise<T> {
   return request<T>(d.transport, 'PATCH', await pathFor(d, type, namespace, name, options.subresource), {
-    body, contentType: patchContentTypes[options.type], query: writeQuery(options), ...signalOf(options),
+    body,
+    contentType: patchContentTypes[options.type],
+    query: writeQuery(options),
+    ...signalOf(options),
   });
 }
 
@@ -147,7 +185,11 @@ async function apply<T extends KubeObject>(d: Discovery, object: T, options: App
   return request<T>(d.transport, 'PATCH', await objectPath(d, object, options.subresource), {
     body: object,
     contentType: 'application/apply-patch+yaml',
-    query: { fieldManager: options.fieldManager, force: options.force === true ? 'true' : undefined, dryRun: options.dryRun === true ? 'All' : undefined },
+    query: {
+      fieldManager: options.fieldManager,
+      force: options.force === true ? 'true' : undefined,
+      dryRun: options.dryRun === true ? 'All' : undefined,
+    },
     ...signalOf(options),
   });
 }

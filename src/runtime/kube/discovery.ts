@@ -44,8 +44,14 @@ async function fetchGroupVersion(transport: Transport, apiVersion: string): Prom
   for (const r of list.resources ?? []) {
     if (r.name.includes('/')) continue;
     resources.set(r.kind, {
-      group, version, apiVersion, kind: r.kind, plural: r.name, namespaced: r.namespaced,
-      verbs: r.verbs ?? [], subresources: subresources.get(r.name) ?? [],
+      group,
+      version,
+      apiVersion,
+      kind: r.kind,
+      plural: r.name,
+      namespaced: r.namespaced,
+      verbs: r.verbs ?? [],
+      subresources: subresources.get(r.name) ?? [],
     });
   }
   return { resources, fetchedAt: Date.now() };
@@ -54,10 +60,12 @@ async function fetchGroupVersion(transport: Transport, apiVersion: string): Prom
 function refresh(d: Discovery, apiVersion: string): Promise<GroupVersionEntry> {
   let pending = d.inflight.get(apiVersion);
   if (!pending) {
-    pending = fetchGroupVersion(d.transport, apiVersion).then((entry) => {
-      d.entries.set(apiVersion, entry);
-      return entry;
-    }).finally(() => d.inflight.delete(apiVersion));
+    pending = fetchGroupVersion(d.transport, apiVersion)
+      .then((entry) => {
+        d.entries.set(apiVersion, entry);
+        return entry;
+      })
+      .finally(() => d.inflight.delete(apiVersion));
     d.inflight.set(apiVersion, pending);
   }
   return pending;
@@ -74,13 +82,23 @@ export async function resource(d: Discovery, type: TypeRef): Promise<ApiResource
     if (found) return found;
   }
   throw new KubeApiError({
-    code: 404, reason: 'NotFound', method: 'GET', path: `discovery ${type.apiVersion}`,
+    code: 404,
+    reason: 'NotFound',
+    method: 'GET',
+    path: `discovery ${type.apiVersion}`,
     message: `the server has no resource for kind ${type.kind} in ${type.apiVersion}`,
   });
 }
 
 /** The REST path of a resource, one object of it (`name`) or its subresource; `collection` allows all namespaces. */
-export async function pathFor(d: Discovery, type: TypeRef, namespace: string | undefined, name?: string, subresource?: string, collection = false): Promise<string> {
+export async function pathFor(
+  d: Discovery,
+  type: TypeRef,
+  namespace: string | undefined,
+  name?: string,
+  subresource?: string,
+  collection = false,
+): Promise<string> {
   const r = await resource(d, type);
   const root = r.group === '' ? `/api/${r.version}` : `/apis/${r.group}/${r.version}`;
   let path = root;

@@ -17,7 +17,15 @@ export class KubeApiError extends Error {
   /** Seconds the apiserver asked us to wait (429, some 5xx), when it said. */
   readonly retryAfterSeconds: number | undefined;
 
-  constructor(init: { code: number; reason: string; message: string; status?: Status; method: string; path: string; retryAfterSeconds?: number }) {
+  constructor(init: {
+    code: number;
+    reason: string;
+    message: string;
+    status?: Status;
+    method: string;
+    path: string;
+    retryAfterSeconds?: number;
+  }) {
     super(`${init.method} ${init.path}: ${init.code} ${init.reason}: ${init.message}`);
     this.code = init.code;
     this.reason = init.reason;
@@ -70,9 +78,19 @@ export function errorFromResponse(method: string, path: string, code: number, bo
 
 function defaultReason(code: number): string {
   const reasons: Record<number, string> = {
-    400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 405: 'MethodNotAllowed',
-    409: 'Conflict', 410: 'Gone', 415: 'UnsupportedMediaType', 422: 'Invalid', 429: 'TooManyRequests',
-    500: 'InternalError', 503: 'ServiceUnavailable', 504: 'Timeout',
+    400: 'BadRequest',
+    401: 'Unauthorized',
+    403: 'Forbidden',
+    404: 'NotFound',
+    405: 'MethodNotAllowed',
+    409: 'Conflict',
+    410: 'Gone',
+    415: 'UnsupportedMediaType',
+    422: 'Invalid',
+    429: 'TooManyRequests',
+    500: 'InternalError',
+    503: 'ServiceUnavailable',
+    504: 'Timeout',
   };
   return reasons[code] ?? 'Unknown';
 }

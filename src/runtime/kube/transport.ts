@@ -32,7 +32,11 @@ export function createTransport(kc: KubeConfig, options: KubeOptions, bearerToke
   const server = cluster.server.replace(/\/+$/, '');
   const base = new URL(server);
   return {
-    kc, cluster, server, base, bearerToken,
+    kc,
+    cluster,
+    server,
+    base,
+    bearerToken,
     secure: base.protocol === 'https:',
     userAgent: options.userAgent ?? 'flotilla',
     defaultTimeoutMs: options.timeoutMs ?? 30_000,
@@ -56,13 +60,13 @@ async function requestOptions(t: Transport, method: string, path: string, header
   if (t.cluster.proxyUrl === undefined) {
     t.agent ??= t.secure
       ? new HttpsAgent({
-        keepAlive: true,
-        ca: opts.ca as string | undefined,
-        cert: opts.cert as string | undefined,
-        key: opts.key as string | undefined,
-        ...(t.cluster.skipTLSVerify ? { rejectUnauthorized: false } : {}),
-        ...(t.cluster.tlsServerName !== undefined ? { servername: t.cluster.tlsServerName } : {}),
-      })
+          keepAlive: true,
+          ca: opts.ca as string | undefined,
+          cert: opts.cert as string | undefined,
+          key: opts.key as string | undefined,
+          ...(t.cluster.skipTLSVerify ? { rejectUnauthorized: false } : {}),
+          ...(t.cluster.tlsServerName !== undefined ? { servername: t.cluster.tlsServerName } : {}),
+        })
       : new HttpAgent({ keepAlive: true });
   }
   const authHeaders: Record<string, string> = {};
@@ -76,7 +80,7 @@ async function requestOptions(t: Transport, method: string, path: string, header
     port: t.base.port || (t.secure ? 443 : 80),
     method,
     path: t.base.pathname.replace(/\/$/, '') + path,
-    agent: t.cluster.proxyUrl === undefined ? t.agent : (opts.agent),
+    agent: t.cluster.proxyUrl === undefined ? t.agent : opts.agent,
     headers: { 'User-Agent': t.userAgent, Accept: 'application/json', ...authHeaders, ...headers },
     ...(opts.auth !== undefined ? { auth: opts.auth } : {}),
   };
@@ -96,7 +100,13 @@ export function record(t: Transport, r: RequestRecord): void {
 }
 
 /** Sends a request and resolves with the response, its body not yet read. */
-export async function send(t: Transport, method: string, path: string, init: RawRequest, watch: boolean): Promise<{ res: IncomingMessage; started: number }> {
+export async function send(
+  t: Transport,
+  method: string,
+  path: string,
+  init: RawRequest,
+  watch: boolean,
+): Promise<{ res: IncomingMessage; started: number }> {
   const body = init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
   const headers: Record<string, string> = {};
   if (body !== undefined) {

@@ -165,7 +165,13 @@ export interface Kube {
   update<T extends KubeObject = KubeObject>(object: NoInfer<T>, options?: WriteOptions): Promise<T>;
   /** PUT to the `status` subresource. */
   updateStatus<T extends KubeObject = KubeObject>(object: NoInfer<T>, options?: WriteOptions): Promise<T>;
-  patch<T extends KubeObject = KubeObject>(type: TypeRef, name: string, namespace: string | undefined, patch: Record<string, unknown> | JsonPatchOp[], options: PatchOptions): Promise<T>;
+  patch<T extends KubeObject = KubeObject>(
+    type: TypeRef,
+    name: string,
+    namespace: string | undefined,
+    patch: Record<string, unknown> | JsonPatchOp[],
+    options: PatchOptions,
+  ): Promise<T>;
   /** Server-side apply of `object` (apiVersion, kind, metadata.name/namespace and the fields we own). */
   apply<T extends KubeObject = KubeObject>(object: NoInfer<T>, options: ApplyOptions): Promise<T>;
   delete(type: TypeRef, name: string, namespace?: string, options?: DeleteOptions): Promise<void>;

@@ -6,22 +6,33 @@ import { errorFromResponse } from './errors.js';
 import { abortError, headerValue, readBody, record, send, signalOf } from './transport.js';
 import { withType, type KubeObject, type Status, type TypeRef, type WatchEvent, type WatchOptions } from './types.js';
 
-export async function* watchStream<T extends KubeObject>(d: Discovery, type: TypeRef, options: WatchOptions): AsyncGenerator<WatchEvent<T>, void, undefined> {
+export async function* watchStream<T extends KubeObject>(
+  d: Discovery,
+  type: TypeRef,
+  options: WatchOptions,
+): AsyncGenerator<WatchEvent<T>, void, undefined> {
   const t = d.transport;
   const path = await pathFor(d, type, options.namespace, undefined, undefined, true);
   const fieldSelector = [options.fieldSelector, options.name !== undefined ? `metadata.name=${options.name}` : undefined]
-    .filter((s) => s !== undefined && s !== '').join(',');
-  const { res, started } = await send(t, 'GET', path, {
-    query: {
-      watch: 'true',
-      resourceVersion: options.resourceVersion,
-      allowWatchBookmarks: options.allowWatchBookmarks === true ? 'true' : undefined,
-      timeoutSeconds: options.timeoutSeconds,
-      labelSelector: options.labelSelector,
-      fieldSelector: fieldSelector || undefined,
+    .filter((s) => s !== undefined && s !== '')
+    .join(',');
+  const { res, started } = await send(
+    t,
+    'GET',
+    path,
+    {
+      query: {
+        watch: 'true',
+        resourceVersion: options.resourceVersion,
+        allowWatchBookmarks: options.allowWatchBookmarks === true ? 'true' : undefined,
+        timeoutSeconds: options.timeoutSeconds,
+        labelSelector: options.labelSelector,
+        fieldSelector: fieldSelector || undefined,
+      },
+      ...signalOf(options),
     },
-    ...signalOf(options),
-  }, true);
+    true,
+  );
   const code = res.statusCode ?? 0;
   if (code < 200 || code >= 300) {
     const text = await readBody(res).catch(() => '');

@@ -1,7 +1,15 @@
 /** Why a service could not be rendered (for one cluster, or at all): a condition reason and message. */
 export interface RenderError {
   /** CamelCase, for a condition's or an attention entry's reason. */
-  reason: 'ConfigMapNotFound' | 'ConfigMapKeyNotFound' | 'InvalidSource' | 'InvalidPatch' | 'PatchFailed' | 'UnresolvedVariable' | 'InvalidManifest' | 'TooLarge';
+  reason:
+    | 'ConfigMapNotFound'
+    | 'ConfigMapKeyNotFound'
+    | 'InvalidSource'
+    | 'InvalidPatch'
+    | 'PatchFailed'
+    | 'UnresolvedVariable'
+    | 'InvalidManifest'
+    | 'TooLarge';
   /** Names the manifest (index, kind, name), the override and the variable involved, as they apply. */
   message: string;
 }

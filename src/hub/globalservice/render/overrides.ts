@@ -25,10 +25,12 @@ export function overrideApplies(override: Override, cluster: OverrideCluster): b
 }
 
 export function patchTargets(target: PatchTarget, manifest: Manifest): boolean {
-  return manifest.kind === target.kind
-    && (target.apiVersion === undefined || manifest.apiVersion === target.apiVersion)
-    && (target.name === undefined || manifest.metadata.name === target.name)
-    && (target.namespace === undefined || manifest.metadata.namespace === target.namespace);
+  return (
+    manifest.kind === target.kind &&
+    (target.apiVersion === undefined || manifest.apiVersion === target.apiVersion) &&
+    (target.name === undefined || manifest.metadata.name === target.name) &&
+    (target.namespace === undefined || manifest.metadata.namespace === target.namespace)
+  );
 }
 
 // The pointer library skips `__proto__` tokens instead of refusing them, which would silently patch
@@ -90,7 +92,10 @@ function applyManifestPatch(manifests: Manifest[], override: Override, patch: Ma
  * The manifests with the overrides' patches applied (a deep copy; the input is not changed), or the
  * first patch that failed, naming the override, patch, operation and manifest.
  */
-export function applyOverrides(manifests: readonly Manifest[], overrides: readonly Override[]): { ok: true; manifests: Manifest[] } | { ok: false; error: RenderError } {
+export function applyOverrides(
+  manifests: readonly Manifest[],
+  overrides: readonly Override[],
+): { ok: true; manifests: Manifest[] } | { ok: false; error: RenderError } {
   const patched = structuredClone(manifests) as Manifest[];
   for (const override of overrides) {
     for (const [patchIndex, patch] of override.patches.entries()) {

@@ -1,24 +1,41 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Manifest, Override } from '../../../api/index.js';
 import { createLruCache } from './cache.js';
-import { prepareService, renderCached, renderKey, renderManifests, serviceRevision, type RenderCluster, type RenderResult } from './render.js';
+import {
+  prepareService,
+  renderCached,
+  renderKey,
+  renderManifests,
+  serviceRevision,
+  type RenderCluster,
+  type RenderResult,
+} from './render.js';
 
 const deployment: Manifest = {
   apiVersion: 'apps/v1',
   kind: 'Deployment',
   metadata: { name: 'web', namespace: 'shop' },
-  spec: { replicas: 2, template: { spec: { containers: [{ name: 'web', image: 'web:1', env: [{ name: 'REGION', value: '${cluster.labels.region}' }] }] } } },
+  spec: {
+    replicas: 2,
+    template: { spec: { containers: [{ name: 'web', image: 'web:1', env: [{ name: 'REGION', value: '${cluster.labels.region}' }] }] } },
+  },
 };
 const namespace: Manifest = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } };
 const plain: Manifest = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'shop' }, data: { a: '1' } };
 
-const cluster = (name: string, labels: Record<string, string> = { region: 'eu' }, groups: string[] = []): RenderCluster =>
-  ({ name, labels, groups: new Set(groups), fleet: 'prod' });
+const cluster = (name: string, labels: Record<string, string> = { region: 'eu' }, groups: string[] = []): RenderCluster => ({
+  name,
+  labels,
+  groups: new Set(groups),
+  fleet: 'prod',
+});
 
 const replicas = (name: string, selector: Override['clusterSelector'], value: unknown): Override => ({
   name,
   clusterSelector: selector,
-  patches: [{ target: { kind: 'Deployment' }, operations: [{ op: 'replace', path: '/spec/replicas', value: value as Record<string, unknown> }] }],
+  patches: [
+    { target: { kind: 'Deployment' }, operations: [{ op: 'replace', path: '/spec/replicas', value: value as Record<string, unknown> }] },
+  ],
 });
 
 function rendered(result: RenderResult): readonly Manifest[] {
@@ -31,10 +48,15 @@ describe('renderManifests', () => {
     const override: Override = {
       name: 'eu',
       clusterGroup: 'eu',
-      patches: [{ target: { kind: 'Deployment', name: 'web' }, operations: [
-        { op: 'replace', path: '/spec/replicas', value: 5 as unknown as Record<string, unknown> },
-        { op: 'add', path: '/metadata/labels', value: { cluster: '${cluster.name}' } },
-      ] }],
+      patches: [
+        {
+          target: { kind: 'Deployment', name: 'web' },
+          operations: [
+            { op: 'replace', path: '/spec/replicas', value: 5 as unknown as Record<string, unknown> },
+            { op: 'add', path: '/metadata/labels', value: { cluster: '${cluster.name}' } },
+          ],
+        },
+      ],
     };
     const [ns, web] = rendered(renderManifests([namespace, deployment], [override], cluster('paris')));
     expect(ns).toEqual(namespace);
@@ -45,39 +67,124 @@ describe('renderManifests', () => {
 
   it('applies overrides in order, later ones seeing earlier results', () => {
     const first = replicas('first', {}, 3);
-    const second: Override = { name: 'second', clusterSelector: {}, patches: [{ target: { kind: 'Deployment' }, operations: [
-      { op: 'test', path: '/spec/replicas', value: 3 as unknown as Record<string, unknown> },
-      { op: 'copy', from: '/spec/replicas', path: '/metadata/annotations' },
-    ] }] };
+    const second: Override = {
+      name: 'second',
+      clusterSelector: {},
+      patches: [
+        {
+          target: { kind: 'Deployment' },
+          operations: [
+            { op: 'test', path: '/spec/replicas', value: 3 as unknown as Record<string, unknown> },
+            { op: 'copy', from: '/spec/replicas', path: '/metadata/annotations' },
+          ],
+        },
+      ],
+    };
     const [web] = rendered(renderManifests([deployment], [first, second], cluster('paris')));
     expect(web?.metadata.annotations).toBe(3);
   });
 
   it('treats a patch whose target matches nothing as a no-op', () => {
-    const override: Override = { name: 'x', clusterSelector: {}, patches: [{ target: { kind: 'StatefulSet' }, operations: [{ op: 'remove', path: '/spec' }] }] };
+    const override: Override = {
+      name: 'x',
+      clusterSelector: {},
+      patches: [{ target: { kind: 'StatefulSet' }, operations: [{ op: 'remove', path: '/spec' }] }],
+    };
     expect(renderManifests([deployment], [override], cluster('paris'))).toEqual(renderManifests([deployment], [], cluster('paris')));
   });
 
   it.each<[string, Manifest[], Override[], RenderCluster, string, string]>([
-    ['an unresolved variable in a manifest', [namespace, deployment], [], cluster('paris', {}), 'UnresolvedVariable',
-      'manifest 1 (Deployment shop/web) at /spec/template/spec/containers/0/env/0/value: ${cluster.labels.region}: the cluster has no label region'],
-    ['an unresolved variable in a patch value', [plain], [replicas('sizes', {}, '${cluster.labels.size}')], cluster('paris'), 'UnresolvedVariable',
-      'override sizes patches/0/operations/0/value: ${cluster.labels.size}: the cluster has no label size'],
-    ['a patch on a missing path', [plain, deployment],
-      [{ name: 'bad', clusterSelector: {}, patches: [{ target: { kind: 'Deployment' }, operations: [{ op: 'remove', path: '/spec/nothing/here' }] }] }],
-      cluster('paris'), 'PatchFailed', 'override bad patch 0 operation 0: remove /spec/nothing/here on manifest 1 (Deployment shop/web)'],
-    ['a failed test operation', [deployment],
-      [{ name: 'guard', clusterSelector: {}, patches: [{ target: { kind: 'Deployment' }, operations: [{ op: 'test', path: '/spec/replicas', value: 9 as unknown as Record<string, unknown> }] }] }],
-      cluster('paris'), 'PatchFailed', 'override guard patch 0 operation 0: test /spec/replicas'],
-    ['a replace without a value', [deployment],
-      [{ name: 'novalue', clusterSelector: {}, patches: [{ target: { kind: 'Deployment' }, operations: [{ op: 'replace', path: '/spec/replicas' }] }] }],
-      cluster('paris'), 'InvalidPatch', 'override novalue patch 0 operation 0: replace needs a value'],
-    ['a __proto__ path', [deployment],
-      [{ name: 'evil', clusterSelector: {}, patches: [{ target: { kind: 'Deployment' }, operations: [{ op: 'add', path: '/__proto__/x', value: {} }] }] }],
-      cluster('paris'), 'InvalidPatch', 'may not contain __proto__'],
-    ['a patch removing the name', [plain, deployment],
-      [{ name: 'anon', clusterSelector: {}, patches: [{ target: { kind: 'Deployment' }, operations: [{ op: 'remove', path: '/metadata/name' }] }] }],
-      cluster('paris'), 'InvalidManifest', 'manifest 1 (Deployment shop/web) has no metadata.name after overrides'],
+    [
+      'an unresolved variable in a manifest',
+      [namespace, deployment],
+      [],
+      cluster('paris', {}),
+      'UnresolvedVariable',
+      'manifest 1 (Deployment shop/web) at /spec/template/spec/containers/0/env/0/value: ${cluster.labels.region}: the cluster has no label region',
+    ],
+    [
+      'an unresolved variable in a patch value',
+      [plain],
+      [replicas('sizes', {}, '${cluster.labels.size}')],
+      cluster('paris'),
+      'UnresolvedVariable',
+      'override sizes patches/0/operations/0/value: ${cluster.labels.size}: the cluster has no label size',
+    ],
+    [
+      'a patch on a missing path',
+      [plain, deployment],
+      [
+        {
+          name: 'bad',
+          clusterSelector: {},
+          patches: [{ target: { kind: 'Deployment' }, operations: [{ op: 'remove', path: '/spec/nothing/here' }] }],
+        },
+      ],
+      cluster('paris'),
+      'PatchFailed',
+      'override bad patch 0 operation 0: remove /spec/nothing/here on manifest 1 (Deployment shop/web)',
+    ],
+    [
+      'a failed test operation',
+      [deployment],
+      [
+        {
+          name: 'guard',
+          clusterSelector: {},
+          patches: [
+            {
+              target: { kind: 'Deployment' },
+              operations: [{ op: 'test', path: '/spec/replicas', value: 9 as unknown as Record<string, unknown> }],
+            },
+          ],
+        },
+      ],
+      cluster('paris'),
+      'PatchFailed',
+      'override guard patch 0 operation 0: test /spec/replicas',
+    ],
+    [
+      'a replace without a value',
+      [deployment],
+      [
+        {
+          name: 'novalue',
+          clusterSelector: {},
+          patches: [{ target: { kind: 'Deployment' }, operations: [{ op: 'replace', path: '/spec/replicas' }] }],
+        },
+      ],
+      cluster('paris'),
+      'InvalidPatch',
+      'override novalue patch 0 operation 0: replace needs a value',
+    ],
+    [
+      'a __proto__ path',
+      [deployment],
+      [
+        {
+          name: 'evil',
+          clusterSelector: {},
+          patches: [{ target: { kind: 'Deployment' }, operations: [{ op: 'add', path: '/__proto__/x', value: {} }] }],
+        },
+      ],
+      cluster('paris'),
+      'InvalidPatch',
+      'may not contain __proto__',
+    ],
+    [
+      'a patch removing the name',
+      [plain, deployment],
+      [
+        {
+          name: 'anon',
+          clusterSelector: {},
+          patches: [{ target: { kind: 'Deployment' }, operations: [{ op: 'remove', path: '/metadata/name' }] }],
+        },
+      ],
+      cluster('paris'),
+      'InvalidManifest',
+      'manifest 1 (Deployment shop/web) has no metadata.name after overrides',
+    ],
   ])('fails as a whole on %s, naming it', (_name, manifests, overrides, target, reason, message) => {
     const result = renderManifests(manifests, overrides, target);
     expect(result).toEqual({ ok: false, error: { reason, message: expect.stringContaining(message) as unknown } });
@@ -85,7 +192,10 @@ describe('renderManifests', () => {
 });
 
 describe('renderKey', () => {
-  const prepared = prepareService([deployment, plain], [replicas('big', { matchLabels: { size: 'big' } }, 9), replicas('named', {}, '${cluster.name}')]);
+  const prepared = prepareService(
+    [deployment, plain],
+    [replicas('big', { matchLabels: { size: 'big' } }, 9), replicas('named', {}, '${cluster.name}')],
+  );
   const onlyRegion = prepareService([deployment], []);
 
   it.each<[string, RenderCluster, RenderCluster, boolean]>([
@@ -110,7 +220,9 @@ describe('renderCached', () => {
   it('renders 1000 clusters with the same inputs once', () => {
     const cache = createLruCache<RenderResult>(100);
     const prepared = prepareService([namespace, deployment], [replicas('eu', { matchLabels: { region: 'eu' } }, 4)]);
-    const renders = Array.from({ length: 1000 }, (_, i) => renderCached(cache, prepared, cluster(`c${i}`, { region: 'eu', index: String(i) })));
+    const renders = Array.from({ length: 1000 }, (_, i) =>
+      renderCached(cache, prepared, cluster(`c${i}`, { region: 'eu', index: String(i) })),
+    );
     expect(renders.filter((r) => !r.cached)).toHaveLength(1);
     expect(cache.size).toBe(1);
     expect(new Set(renders.map((r) => r.result)).size).toBe(1);
@@ -124,8 +236,9 @@ describe('renderCached', () => {
     const relabelled = fleet.map((c) => (c.name === 'c0' ? cluster('c0', { region: 'ap' }) : c));
     const again = relabelled.map((c) => renderCached(cache, prepared, c));
     expect(again.flatMap((r, i) => (r.cached ? [] : [relabelled[i]?.name]))).toEqual(['c0']);
-    expect(rendered(again[0]?.result ?? { ok: false, error: { reason: 'InvalidSource', message: '' } })[0]?.spec)
-      .toMatchObject({ template: { spec: { containers: [{ env: [{ value: 'ap' }] }] } } });
+    expect(rendered(again[0]?.result ?? { ok: false, error: { reason: 'InvalidSource', message: '' } })[0]?.spec).toMatchObject({
+      template: { spec: { containers: [{ env: [{ value: 'ap' }] }] } },
+    });
   });
 });
 
@@ -148,7 +261,10 @@ describe('serviceRevision', () => {
   const base = prepareService([namespace, deployment], [replicas('eu', {}, 3)]);
 
   it('is short, stable and ignores key order', () => {
-    const reordered = prepareService([{ metadata: { name: 'shop' }, kind: 'Namespace', apiVersion: 'v1' }, deployment], [replicas('eu', {}, 3)]);
+    const reordered = prepareService(
+      [{ metadata: { name: 'shop' }, kind: 'Namespace', apiVersion: 'v1' }, deployment],
+      [replicas('eu', {}, 3)],
+    );
     expect(serviceRevision(base)).toMatch(/^[0-9a-f]{16}$/);
     expect(serviceRevision(reordered)).toBe(serviceRevision(base));
   });

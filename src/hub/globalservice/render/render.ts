@@ -50,7 +50,10 @@ export function prepareService(manifests: readonly Manifest[], overrides: readon
       override,
       digest: digestOf(override),
       // Only patch values are substituted; names, targets and paths are not.
-      variables: collectVariables(override.patches.map((patch) => patch.operations.map((operation) => operation.value)), new Set()),
+      variables: collectVariables(
+        override.patches.map((patch) => patch.operations.map((operation) => operation.value)),
+        new Set(),
+      ),
     })),
   };
 }
@@ -84,13 +87,19 @@ export function renderKey(prepared: PreparedService, cluster: RenderCluster): { 
   };
 }
 
-function substituteOverrides(overrides: readonly Override[], context: VariableContext): { ok: true; overrides: Override[] } | { ok: false; error: RenderError } {
+function substituteOverrides(
+  overrides: readonly Override[],
+  context: VariableContext,
+): { ok: true; overrides: Override[] } | { ok: false; error: RenderError } {
   const substituted: Override[] = [];
   for (const override of overrides) {
     const patches = substituteVariables(override.patches, context);
     if (!patches.ok) {
       const { variable, pointer, reason } = patches.unresolved;
-      return { ok: false, error: { reason: 'UnresolvedVariable', message: `override ${override.name} patches${pointer}: \${${variable}}: ${reason}` } };
+      return {
+        ok: false,
+        error: { reason: 'UnresolvedVariable', message: `override ${override.name} patches${pointer}: \${${variable}}: ${reason}` },
+      };
     }
     substituted.push({ ...override, patches: patches.value });
   }
@@ -105,7 +114,10 @@ export function renderManifests(manifests: readonly Manifest[], overrides: reado
     const result = substituteVariables(manifest, context);
     if (!result.ok) {
       const { variable, pointer, reason } = result.unresolved;
-      return { ok: false, error: { reason: 'UnresolvedVariable', message: `${describeManifest(index, manifest)} at ${pointer}: \${${variable}}: ${reason}` } };
+      return {
+        ok: false,
+        error: { reason: 'UnresolvedVariable', message: `${describeManifest(index, manifest)} at ${pointer}: \${${variable}}: ${reason}` },
+      };
     }
     substituted.push(result.value);
   }
@@ -117,7 +129,10 @@ export function renderManifests(manifests: readonly Manifest[], overrides: reado
     const problem = manifestProblem(manifest);
     if (problem !== undefined) {
       const original = manifests[index] ?? manifest;
-      return { ok: false, error: { reason: 'InvalidManifest', message: `${describeManifest(index, original)} ${problem} after overrides` } };
+      return {
+        ok: false,
+        error: { reason: 'InvalidManifest', message: `${describeManifest(index, original)} ${problem} after overrides` },
+      };
     }
   }
   return { ok: true, manifests: patched.manifests };
@@ -127,7 +142,11 @@ export function renderManifests(manifests: readonly Manifest[], overrides: reado
  * A cluster's render, from the cache when the same inputs were rendered before. Cached manifests
  * are shared between clusters: callers must not modify them.
  */
-export function renderCached(cache: LruCache<RenderResult>, prepared: PreparedService, cluster: RenderCluster): { result: RenderResult; cached: boolean } {
+export function renderCached(
+  cache: LruCache<RenderResult>,
+  prepared: PreparedService,
+  cluster: RenderCluster,
+): { result: RenderResult; cached: boolean } {
   const { key, overrides } = renderKey(prepared, cluster);
   const hit = cache.get(key);
   if (hit) return { result: hit, cached: true };

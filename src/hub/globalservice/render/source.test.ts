@@ -7,9 +7,17 @@ const cm = (name: string): Manifest => ({ apiVersion: 'v1', kind: 'ConfigMap', m
 describe('parseManifestDocuments', () => {
   it.each<[string, string, string[]]>([
     ['one YAML document', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n', ['a']],
-    ['several documents, empty ones skipped', '---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n', ['a', 'b']],
+    [
+      'several documents, empty ones skipped',
+      '---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n',
+      ['a', 'b'],
+    ],
     ['a JSON object', '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}', ['a']],
-    ['a JSON array', '[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}},{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b"}}]', ['a', 'b']],
+    [
+      'a JSON array',
+      '[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}},{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b"}}]',
+      ['a', 'b'],
+    ],
     ['a kind: List', 'apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n', ['a']],
     ['an empty key', '', []],
   ])('reads %s', (_name, text, names) => {
@@ -58,9 +66,19 @@ describe('sourceManifests', () => {
 
   it.each<[string, Parameters<typeof sourceManifests>[0], string, string]>([
     ['a missing ConfigMap', { configMapRefs: [{ name: 'gone' }] }, 'ConfigMapNotFound', 'ConfigMap gone does not exist'],
-    ['a missing listed key', { configMapRefs: [{ name: 'two', keys: ['y.yaml'] }] }, 'ConfigMapKeyNotFound', 'ConfigMap two has no key y.yaml'],
+    [
+      'a missing listed key',
+      { configMapRefs: [{ name: 'two', keys: ['y.yaml'] }] },
+      'ConfigMapKeyNotFound',
+      'ConfigMap two has no key y.yaml',
+    ],
     ['a ConfigMap without manifest keys', { configMapRefs: [{ name: 'text' }] }, 'InvalidSource', 'has no .yaml, .yml or .json key'],
-    ['an unparsable key, named', { configMapRefs: [{ name: 'text', keys: ['README.md'] }] }, 'InvalidSource', 'ConfigMap text key README.md: manifest 0 is not an object'],
+    [
+      'an unparsable key, named',
+      { configMapRefs: [{ name: 'text', keys: ['README.md'] }] },
+      'InvalidSource',
+      'ConfigMap text key README.md: manifest 0 is not an object',
+    ],
   ])('fails on %s', (_name, source, reason, message) => {
     const result = sourceManifests(source, configMaps);
     expect(result.ok).toBe(false);

@@ -42,7 +42,11 @@ function documentItems(document: unknown): unknown[] {
 }
 
 function keysToRead(ref: ConfigMapManifestsRef, data: Readonly<Record<string, string>>): string[] {
-  return ref.keys ? [...ref.keys].sort() : Object.keys(data).filter((key) => DEFAULT_KEY.test(key)).sort();
+  return ref.keys
+    ? [...ref.keys].sort()
+    : Object.keys(data)
+        .filter((key) => DEFAULT_KEY.test(key))
+        .sort();
 }
 
 /** The manifests of one ConfigMap data key, or the reason they cannot be read. */
@@ -71,12 +75,15 @@ export function sourceManifests(source: GlobalServiceSource, configMaps: ConfigM
     const data = configMaps.get(ref.name);
     if (!data) return { ok: false, error: { reason: 'ConfigMapNotFound', message: `ConfigMap ${ref.name} does not exist` } };
     const keys = keysToRead(ref, data);
-    if (keys.length === 0) return { ok: false, error: { reason: 'InvalidSource', message: `ConfigMap ${ref.name} has no .yaml, .yml or .json key` } };
+    if (keys.length === 0)
+      return { ok: false, error: { reason: 'InvalidSource', message: `ConfigMap ${ref.name} has no .yaml, .yml or .json key` } };
     for (const key of keys) {
       const text = data[key];
-      if (text === undefined) return { ok: false, error: { reason: 'ConfigMapKeyNotFound', message: `ConfigMap ${ref.name} has no key ${key}` } };
+      if (text === undefined)
+        return { ok: false, error: { reason: 'ConfigMapKeyNotFound', message: `ConfigMap ${ref.name} has no key ${key}` } };
       const parsed = parseManifestDocuments(text);
-      if (!parsed.ok) return { ok: false, error: { reason: 'InvalidSource', message: `ConfigMap ${ref.name} key ${key}: ${parsed.message}` } };
+      if (!parsed.ok)
+        return { ok: false, error: { reason: 'InvalidSource', message: `ConfigMap ${ref.name} key ${key}: ${parsed.message}` } };
       manifests.push(...parsed.manifests);
     }
   }

@@ -25,7 +25,10 @@ describe('substituteVariables', () => {
   });
 
   it('keeps a whole-value label a string and leaves keys alone', () => {
-    const result = substituteVariables({ spec: { replicas: '${cluster.labels.replicas}' }, '${cluster.name}': 1, list: [true, 2, null] }, context);
+    const result = substituteVariables(
+      { spec: { replicas: '${cluster.labels.replicas}' }, '${cluster.name}': 1, list: [true, 2, null] },
+      context,
+    );
     expect(result).toEqual({ ok: true, value: { spec: { replicas: '3' }, '${cluster.name}': 1, list: [true, 2, null] } });
   });
 
@@ -51,12 +54,15 @@ describe('substituteVariables', () => {
 
 describe('collectVariables', () => {
   it('finds flotilla variables in values only, not escaped or foreign ones', () => {
-    const found = collectVariables({
-      a: '${cluster.name} ${cluster.labels.region}',
-      b: ['$${fleet.name}', '${HOME}'],
-      '${cluster.labels.key}': 'x',
-      c: '${cluster.zone}',
-    }, new Set());
+    const found = collectVariables(
+      {
+        a: '${cluster.name} ${cluster.labels.region}',
+        b: ['$${fleet.name}', '${HOME}'],
+        '${cluster.labels.key}': 'x',
+        c: '${cluster.zone}',
+      },
+      new Set(),
+    );
     expect([...found].sort()).toEqual(['cluster.labels.region', 'cluster.name', 'cluster.zone']);
   });
 });

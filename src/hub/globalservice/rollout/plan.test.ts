@@ -25,7 +25,15 @@ function at(name: string, state: State, extra: Partial<ClusterRolloutState> = {}
 }
 
 function plan(rollout: Rollout, clusters: ClusterRolloutState[], extra: Partial<RolloutInput> = {}): RolloutPlan {
-  return planRollout({ revision: NEW, stableRevision: OLD, rollout: effectiveRollout(rollout, undefined), clusters, groupMembers: new Map(), now: NOW, ...extra });
+  return planRollout({
+    revision: NEW,
+    stableRevision: OLD,
+    rollout: effectiveRollout(rollout, undefined),
+    clusters,
+    groupMembers: new Map(),
+    now: NOW,
+    ...extra,
+  });
 }
 
 const many = (count: number, state: State, prefix = 'c'): ClusterRolloutState[] =>
@@ -40,7 +48,11 @@ describe('AllAtOnce', () => {
     ['every cluster at once', [at('a', 'old'), at('b', 'old'), at('c', 'ready')], { update: ['a', 'b'], phase: 'Progressing' }],
     ['waits for availability', [at('a', 'updating'), at('b', 'ready')], { update: [], phase: 'Progressing' }],
     ['complete when all are Available', [at('a', 'ready'), at('b', 'ready')], { update: [], phase: 'Complete' }],
-    ['a paused cluster is skipped and does not block', [at('a', 'ready'), at('b', 'old', { paused: true })], { update: [], phase: 'Complete' }],
+    [
+      'a paused cluster is skipped and does not block',
+      [at('a', 'ready'), at('b', 'old', { paused: true })],
+      { update: [], phase: 'Complete' },
+    ],
     ['a degraded cluster halts it', [at('a', 'degraded'), at('b', 'ready')], { update: [], phase: 'Halted' }],
   ])('%s', (_name, clusters, expected) => {
     expect(plan(allAtOnce, clusters)).toMatchObject(expected);
@@ -79,7 +91,10 @@ describe('RollingUpdate', () => {
   });
 
   it('refuses a maxUnavailable that is neither a count nor a percentage', () => {
-    expect(plan({ strategy: 'RollingUpdate', maxUnavailable: 'lots' }, many(3, 'old'))).toMatchObject({ update: [], invalid: expect.stringContaining('lots') as unknown });
+    expect(plan({ strategy: 'RollingUpdate', maxUnavailable: 'lots' }, many(3, 'old'))).toMatchObject({
+      update: [],
+      invalid: expect.stringContaining('lots') as unknown,
+    });
   });
 });
 
@@ -93,12 +108,18 @@ describe('halting', () => {
   });
 
   it.each<[string, ClusterRolloutState, string]>([
-    ['a Degraded cluster', at('b', 'degraded', { problem: '1 of 1 manifests failed: ConfigMap/gone/x: apply failed: namespaces "gone" not found' }),
-      'cluster b is Degraded at revision rev-new: 1 of 1 manifests failed: ConfigMap/gone/x: apply failed: namespaces "gone" not found'],
-    ['a cluster past its deadline', at('b', 'updating', { revisionSince: NOW - 61_000, problem: '1 of 1 manifests not healthy: Deployment.apps/web/api: Progressing' }),
-      'cluster b is not Available 60s after receiving revision rev-new: 1 of 1 manifests not healthy: Deployment.apps/web/api: Progressing'],
+    [
+      'a Degraded cluster',
+      at('b', 'degraded', { problem: '1 of 1 manifests failed: ConfigMap/gone/x: apply failed: namespaces "gone" not found' }),
+      'cluster b is Degraded at revision rev-new: 1 of 1 manifests failed: ConfigMap/gone/x: apply failed: namespaces "gone" not found',
+    ],
+    [
+      'a cluster past its deadline',
+      at('b', 'updating', { revisionSince: NOW - 61_000, problem: '1 of 1 manifests not healthy: Deployment.apps/web/api: Progressing' }),
+      'cluster b is not Available 60s after receiving revision rev-new: 1 of 1 manifests not healthy: Deployment.apps/web/api: Progressing',
+    ],
     ['a Degraded cluster the agent said nothing about', at('b', 'degraded'), 'cluster b is Degraded at revision rev-new'],
-  ])('says why it halts on %s, in the agent\'s words', (_name, cluster, message) => {
+  ])("says why it halts on %s, in the agent's words", (_name, cluster, message) => {
     const result = plan(rolling, [cluster, at('c', 'old')]);
     expect(result.halting.map((entry) => entry.message)).toEqual([message]);
     expect(result.message).toBe(`halted: ${message}`);
@@ -116,7 +137,10 @@ describe('halting', () => {
 
   it('halts on a cluster past its progress deadline', () => {
     const late = at('b', 'updating', { revisionSince: NOW - 61_000 });
-    expect(plan(rolling, [late, at('c', 'old')])).toMatchObject({ phase: 'Halted', halting: [{ cluster: 'b', reason: 'ProgressDeadlineExceeded' }] });
+    expect(plan(rolling, [late, at('c', 'old')])).toMatchObject({
+      phase: 'Halted',
+      halting: [{ cluster: 'b', reason: 'ProgressDeadlineExceeded' }],
+    });
   });
 
   it('asks to be woken when the next progress deadline passes', () => {
@@ -130,7 +154,10 @@ describe('halting', () => {
   });
 
   it('is not halted by a cluster that is Degraded at an older revision, which it updates first', () => {
-    expect(plan({ strategy: 'RollingUpdate', maxUnavailable: 1 }, [at('a', 'old'), at('b', 'oldDegraded')])).toMatchObject({ phase: 'Progressing', update: ['b'] });
+    expect(plan({ strategy: 'RollingUpdate', maxUnavailable: 1 }, [at('a', 'old'), at('b', 'oldDegraded')])).toMatchObject({
+      phase: 'Progressing',
+      update: ['b'],
+    });
   });
 
   it('resumes by itself when the cluster recovers', () => {
@@ -147,8 +174,12 @@ describe('revert mid-rollout', () => {
     // rev-new was rolling out and broke b; the spec is reverted, so rev-old is the revision again.
     const clusters = [at('a', 'ready'), at('b', 'degraded'), at('c', 'old'), at('d', 'old')];
     const result = planRollout({
-      revision: OLD, stableRevision: OLD, rollout: effectiveRollout({ strategy: 'RollingUpdate', maxUnavailable: 1 }, undefined),
-      clusters, groupMembers: new Map(), now: NOW,
+      revision: OLD,
+      stableRevision: OLD,
+      rollout: effectiveRollout({ strategy: 'RollingUpdate', maxUnavailable: 1 }, undefined),
+      clusters,
+      groupMembers: new Map(),
+      now: NOW,
     });
     expect(result).toMatchObject({ phase: 'Progressing', update: ['b'], halting: [] });
   });
@@ -166,8 +197,15 @@ describe('membership changes', () => {
   });
 
   it('rolls the first revision out to clusters without a Work as ordinary candidates', () => {
-    expect(planRollout({ revision: NEW, rollout: effectiveRollout(rolling, undefined), clusters: [at('a', 'none'), at('b', 'none')], groupMembers: new Map(), now: NOW }))
-      .toMatchObject({ update: ['a'], join: [] });
+    expect(
+      planRollout({
+        revision: NEW,
+        rollout: effectiveRollout(rolling, undefined),
+        clusters: [at('a', 'none'), at('b', 'none')],
+        groupMembers: new Map(),
+        now: NOW,
+      }),
+    ).toMatchObject({ update: ['a'], join: [] });
   });
 
   it('does not give a paused new cluster anything', () => {
@@ -196,18 +234,24 @@ describe('Staged', () => {
     plan(rollout, clusters, { groupMembers, ...extra });
 
   it('updates the first stage only', () => {
-    expect(run(staged(canary, europe), [at('canary-1', 'old'), at('paris', 'old'), at('ohio', 'old')]))
-      .toMatchObject({ update: ['canary-1'], phase: 'Progressing', stage: 'canary', stageIndex: 0 });
+    expect(run(staged(canary, europe), [at('canary-1', 'old'), at('paris', 'old'), at('ohio', 'old')])).toMatchObject({
+      update: ['canary-1'],
+      phase: 'Progressing',
+      stage: 'canary',
+      stageIndex: 0,
+    });
   });
 
   it('moves to the next stage when a stage without a gate is Available', () => {
-    expect(run(staged(canary, europe), [at('canary-1', 'ready'), at('paris', 'old'), at('berlin', 'old'), at('ohio', 'old')]))
-      .toMatchObject({ update: ['berlin', 'paris'], stage: 'europe', stageIndex: 1 });
+    expect(
+      run(staged(canary, europe), [at('canary-1', 'ready'), at('paris', 'old'), at('berlin', 'old'), at('ohio', 'old')]),
+    ).toMatchObject({ update: ['berlin', 'paris'], stage: 'europe', stageIndex: 1 });
   });
 
   it('updates clusters no stage selects after the last stage', () => {
-    expect(run(staged(canary, europe), [at('canary-1', 'ready'), at('paris', 'ready'), at('berlin', 'ready'), at('ohio', 'old')]))
-      .toMatchObject({ update: ['ohio'], stageIndex: 2, phase: 'Progressing' });
+    expect(
+      run(staged(canary, europe), [at('canary-1', 'ready'), at('paris', 'ready'), at('berlin', 'ready'), at('ohio', 'old')]),
+    ).toMatchObject({ update: ['ohio'], stageIndex: 2, phase: 'Progressing' });
   });
 
   it('completes when every stage is done', () => {
@@ -224,12 +268,23 @@ describe('Staged', () => {
 
     it('waits after the stage, and asks to be woken when it ends', () => {
       const result = run(paused, done);
-      expect(result).toMatchObject({ update: [], phase: 'Waiting', stage: 'canary', stageIndex: 0, waitingUntil: '2025-06-01T12:30:00Z', requeueAfterMs: 30 * 60_000 });
+      expect(result).toMatchObject({
+        update: [],
+        phase: 'Waiting',
+        stage: 'canary',
+        stageIndex: 0,
+        waitingUntil: '2025-06-01T12:30:00Z',
+        requeueAfterMs: 30 * 60_000,
+      });
     });
 
     it('keeps the end it recorded rather than restarting the pause', () => {
       const previous = { revision: NEW, rollout: { phase: 'Waiting' as const, stageIndex: 0, waitingUntil: '2025-06-01T12:10:00Z' } };
-      expect(run(paused, done, { previous })).toMatchObject({ phase: 'Waiting', waitingUntil: '2025-06-01T12:10:00Z', requeueAfterMs: 10 * 60_000 });
+      expect(run(paused, done, { previous })).toMatchObject({
+        phase: 'Waiting',
+        waitingUntil: '2025-06-01T12:10:00Z',
+        requeueAfterMs: 10 * 60_000,
+      });
     });
 
     it('starts the next stage once the pause is over', () => {
@@ -238,7 +293,10 @@ describe('Staged', () => {
     });
 
     it('restarts the pause for a different revision', () => {
-      const previous = { revision: 'rev-other', rollout: { phase: 'Waiting' as const, stageIndex: 0, waitingUntil: '2025-06-01T11:59:00Z' } };
+      const previous = {
+        revision: 'rev-other',
+        rollout: { phase: 'Waiting' as const, stageIndex: 0, waitingUntil: '2025-06-01T11:59:00Z' },
+      };
       expect(run(paused, done, { previous }).phase).toBe('Waiting');
     });
 
@@ -252,13 +310,19 @@ describe('Staged', () => {
   });
 
   describe('an approval', () => {
-    const gated = staged({ ...canary, approval: { message: 'check the canary dashboards' } }, europe, { name: 'rest', clusterSelector: {}, approval: {} });
+    const gated = staged({ ...canary, approval: { message: 'check the canary dashboards' } }, europe, {
+      name: 'rest',
+      clusterSelector: {},
+      approval: {},
+    });
     const canaryDone = [at('canary-1', 'ready'), at('paris', 'old'), at('ohio', 'old')];
 
     it('waits for the annotation, saying how to give it', () => {
       const result = run(gated, canaryDone);
       expect(result).toMatchObject({ update: [], phase: 'AwaitingApproval', stage: 'canary' });
-      expect(result.message).toContain('check the canary dashboards; approve the next stage by annotating the GlobalService with flotilla.dev/approved-stage=canary@rev-new');
+      expect(result.message).toContain(
+        'check the canary dashboards; approve the next stage by annotating the GlobalService with flotilla.dev/approved-stage=canary@rev-new',
+      );
     });
 
     it.each<[string, string | undefined, string[]]>([
@@ -273,8 +337,9 @@ describe('Staged', () => {
 
     it('does not close a passed gate when the annotation moves on', () => {
       const previous = { revision: NEW, rollout: { phase: 'Progressing' as const, stageIndex: 1 } };
-      expect(run(gated, [at('canary-1', 'ready'), at('paris', 'updating'), at('ohio', 'old')], { previous, approvedStage: 'other@rev-new' }))
-        .toMatchObject({ phase: 'Progressing', stage: 'europe', update: [] });
+      expect(
+        run(gated, [at('canary-1', 'ready'), at('paris', 'updating'), at('ohio', 'old')], { previous, approvedStage: 'other@rev-new' }),
+      ).toMatchObject({ phase: 'Progressing', stage: 'europe', update: [] });
     });
 
     it('still gates after a stage that selects no cluster', () => {
@@ -284,12 +349,20 @@ describe('Staged', () => {
 
   it('updates a cluster that joins an already passed stage right away', () => {
     const previous = { revision: NEW, rollout: { phase: 'Progressing' as const, stageIndex: 1 } };
-    expect(run(staged(canary, europe), [at('canary-1', 'ready'), at('canary-2', 'old'), at('paris', 'updating')], { previous, stableRevision: NEW }))
-      .toMatchObject({ update: ['canary-2'], stage: 'europe' });
+    expect(
+      run(staged(canary, europe), [at('canary-1', 'ready'), at('canary-2', 'old'), at('paris', 'updating')], {
+        previous,
+        stableRevision: NEW,
+      }),
+    ).toMatchObject({ update: ['canary-2'], stage: 'europe' });
   });
 
   it('halts on a Degraded cluster in the current stage', () => {
-    expect(run(staged(canary, europe), [at('canary-1', 'degraded'), at('paris', 'old')])).toMatchObject({ phase: 'Halted', stage: 'canary', update: [] });
+    expect(run(staged(canary, europe), [at('canary-1', 'degraded'), at('paris', 'old')])).toMatchObject({
+      phase: 'Halted',
+      stage: 'canary',
+      update: [],
+    });
   });
 
   it('reads a stage naming a missing group as empty', () => {

@@ -108,16 +108,22 @@ interface Context {
   byName: ReadonlyMap<string, ClusterRolloutState>;
 }
 
-const isDone = (cluster: ClusterRolloutState, revision: string): boolean => cluster.revision === revision && cluster.available && !cluster.degraded;
+const isDone = (cluster: ClusterRolloutState, revision: string): boolean =>
+  cluster.revision === revision && cluster.available && !cluster.degraded;
 
 function haltReason(cluster: ClusterRolloutState, input: RolloutInput): HaltingCluster | undefined {
-  if (cluster.revision !== input.revision || cluster.available && !cluster.degraded) return undefined;
+  if (cluster.revision !== input.revision || (cluster.available && !cluster.degraded)) return undefined;
   const why = cluster.problem === undefined ? '' : `: ${cluster.problem}`;
   if (cluster.degraded) {
-    return { cluster: cluster.name, reason: 'Degraded', message: `cluster ${cluster.name} is Degraded at revision ${input.revision}${why}` };
+    return {
+      cluster: cluster.name,
+      reason: 'Degraded',
+      message: `cluster ${cluster.name} is Degraded at revision ${input.revision}${why}`,
+    };
   }
   const deadline = input.rollout.progressDeadlineSeconds;
-  if (deadline === undefined || cluster.revisionSince === undefined || input.now < cluster.revisionSince + deadline * 1000) return undefined;
+  if (deadline === undefined || cluster.revisionSince === undefined || input.now < cluster.revisionSince + deadline * 1000)
+    return undefined;
   return {
     cluster: cluster.name,
     reason: 'ProgressDeadlineExceeded',
@@ -151,7 +157,11 @@ function finished(context: Context, progress: Omit<Progress, 'phase' | 'message'
 
 function planAllAtOnce(context: Context): Progress {
   if (context.candidates.length === 0 && allDone(context)) return finished(context, {});
-  return { update: context.candidates.map((cluster) => cluster.name), phase: 'Progressing', message: `updating every cluster: ${counts(context)}` };
+  return {
+    update: context.candidates.map((cluster) => cluster.name),
+    phase: 'Progressing',
+    message: `updating every cluster: ${counts(context)}`,
+  };
 }
 
 function planRollingUpdate(context: Context): Progress {
@@ -173,16 +183,17 @@ function planRollingUpdate(context: Context): Progress {
 /** The index the walk resumes from: where the last status left this revision, else the start. */
 function resumeIndex(input: RolloutInput, stageCount: number): number {
   const previous = input.previous;
-  const index = previous?.revision === input.revision ? previous.rollout?.stageIndex ?? 0 : 0;
+  const index = previous?.revision === input.revision ? (previous.rollout?.stageIndex ?? 0) : 0;
   return Math.min(Math.max(0, index), stageCount - 1);
 }
 
 /** When the pause after stage `index` ends: kept from the last status while it waits there. */
 function pauseEnd(input: RolloutInput, index: number, durationMs: number): number {
   const previous = input.previous;
-  const kept = previous?.revision === input.revision && previous.rollout?.phase === 'Waiting' && previous.rollout.stageIndex === index
-    ? Date.parse(previous.rollout.waitingUntil ?? '')
-    : Number.NaN;
+  const kept =
+    previous?.revision === input.revision && previous.rollout?.phase === 'Waiting' && previous.rollout.stageIndex === index
+      ? Date.parse(previous.rollout.waitingUntil ?? '')
+      : Number.NaN;
   // Status times have second precision: round up, so that reading it back never ends a pause early.
   return Number.isNaN(kept) ? Math.ceil((input.now + durationMs) / 1000) * 1000 : kept;
 }
@@ -221,7 +232,10 @@ function planStaged(context: Context): Progress {
       const until = pauseEnd(input, index, durationMs);
       if (input.now < until) {
         return {
-          ...here, update: [], phase: 'Waiting', waitingUntil: until,
+          ...here,
+          update: [],
+          phase: 'Waiting',
+          waitingUntil: until,
           message: `stage ${stage.name} is done; waiting until ${new Date(until).toISOString()} before the next stage: ${counts(context)}`,
         };
       }
@@ -229,7 +243,9 @@ function planStaged(context: Context): Progress {
     if (stage?.approval && approved < index) {
       const note = stage.approval.message !== undefined ? `${stage.approval.message}; ` : '';
       return {
-        ...here, update: [], phase: 'AwaitingApproval',
+        ...here,
+        update: [],
+        phase: 'AwaitingApproval',
         message: `stage ${stage.name} is done; ${note}approve the next stage by annotating the GlobalService with flotilla.dev/approved-stage=${stage.name}@${input.revision}`,
       };
     }
@@ -243,7 +259,9 @@ function firstDeadline(context: Context): number | undefined {
   const { input } = context;
   const seconds = input.rollout.progressDeadlineSeconds;
   if (seconds === undefined) return undefined;
-  const pending = context.inFlight.flatMap((cluster) => cluster.revisionSince === undefined ? [] : [cluster.revisionSince + seconds * 1000 - input.now]);
+  const pending = context.inFlight.flatMap((cluster) =>
+    cluster.revisionSince === undefined ? [] : [cluster.revisionSince + seconds * 1000 - input.now],
+  );
   const future = pending.filter((ms) => ms > 0);
   return future.length > 0 ? Math.min(...future) : undefined;
 }
@@ -252,7 +270,10 @@ function firstDeadline(context: Context): number | undefined {
 export const HALTING_NAMED = 3;
 
 function summarizeHalting(halting: readonly HaltingCluster[]): string {
-  const shown = halting.slice(0, HALTING_NAMED).map((entry) => entry.message).join('; ');
+  const shown = halting
+    .slice(0, HALTING_NAMED)
+    .map((entry) => entry.message)
+    .join('; ');
   const more = halting.length - HALTING_NAMED;
   return more > 0 ? `${shown}; and ${more} more cluster${more === 1 ? '' : 's'}` : shown;
 }
@@ -261,12 +282,17 @@ export function planRollout(input: RolloutInput): RolloutPlan {
   const { revision, rollout, stableRevision } = input;
   if (rollout.paused) {
     const updated = input.clusters.filter((cluster) => cluster.revision === revision).length;
-    return { update: [], join: [], phase: 'Paused', halting: [], message: `paused by spec.rollout.paused with ${updated} of ${input.clusters.length} clusters at revision ${revision}` };
+    return {
+      update: [],
+      join: [],
+      phase: 'Paused',
+      halting: [],
+      message: `paused by spec.rollout.paused with ${updated} of ${input.clusters.length} clusters at revision ${revision}`,
+    };
   }
   const active = input.clusters.filter((cluster) => !cluster.paused);
-  const joining = stableRevision !== undefined && stableRevision !== revision
-    ? active.filter((cluster) => cluster.revision === undefined)
-    : [];
+  const joining =
+    stableRevision !== undefined && stableRevision !== revision ? active.filter((cluster) => cluster.revision === undefined) : [];
   const joiningNames = new Set(joining.map((cluster) => cluster.name));
   const context: Context = {
     input,
@@ -277,8 +303,9 @@ export function planRollout(input: RolloutInput): RolloutPlan {
   const progress = strategies[rollout.strategy](context);
   const halting = input.clusters.flatMap((cluster) => haltReason(cluster, input) ?? []);
   const halted = halting.length > 0;
-  const requeue = [progress.waitingUntil === undefined ? undefined : progress.waitingUntil - input.now, firstDeadline(context)]
-    .filter((ms): ms is number => ms !== undefined && !halted);
+  const requeue = [progress.waitingUntil === undefined ? undefined : progress.waitingUntil - input.now, firstDeadline(context)].filter(
+    (ms): ms is number => ms !== undefined && !halted,
+  );
   return {
     update: halted || progress.invalid !== undefined ? [] : progress.update,
     join: joining.map((cluster) => cluster.name),

@@ -28,10 +28,25 @@ describe('maxUnavailableCount', () => {
 
 describe('effectiveRollout', () => {
   it.each<[string, Rollout | undefined, FleetRolloutDefaults | undefined, object]>([
-    ['nothing set: RollingUpdate 25%', undefined, undefined, { strategy: 'RollingUpdate', maxUnavailable: '25%', stages: [], paused: false }],
-    ['the fleet default', {}, { strategy: 'AllAtOnce', progressDeadlineSeconds: 60 }, { strategy: 'AllAtOnce', progressDeadlineSeconds: 60 }],
+    [
+      'nothing set: RollingUpdate 25%',
+      undefined,
+      undefined,
+      { strategy: 'RollingUpdate', maxUnavailable: '25%', stages: [], paused: false },
+    ],
+    [
+      'the fleet default',
+      {},
+      { strategy: 'AllAtOnce', progressDeadlineSeconds: 60 },
+      { strategy: 'AllAtOnce', progressDeadlineSeconds: 60 },
+    ],
     ['the fleet maxUnavailable under the same strategy', { strategy: 'RollingUpdate' }, { maxUnavailable: 2 }, { maxUnavailable: 2 }],
-    ['the service overrides the fleet', { maxUnavailable: '50%', progressDeadlineSeconds: 30 }, { maxUnavailable: 2, progressDeadlineSeconds: 60 }, { maxUnavailable: '50%', progressDeadlineSeconds: 30 }],
+    [
+      'the service overrides the fleet',
+      { maxUnavailable: '50%', progressDeadlineSeconds: 30 },
+      { maxUnavailable: 2, progressDeadlineSeconds: 60 },
+      { maxUnavailable: '50%', progressDeadlineSeconds: 30 },
+    ],
     ['paused', { paused: true }, undefined, { paused: true }],
   ])('%s', (_name, service, fleet, expected) => {
     expect(effectiveRollout(service, fleet)).toMatchObject(expected);

@@ -12,7 +12,11 @@ const content = {
 describe('the stable-revision record', () => {
   it('gives back what it recorded, and its revision without decoding', () => {
     const record = stableRecord(service, content);
-    expect(record?.metadata).toMatchObject({ name: 'gs-web-stable', namespace: 'fleet-a', ownerReferences: [{ kind: 'GlobalService', name: 'web', uid: 'u-1', controller: true }] });
+    expect(record?.metadata).toMatchObject({
+      name: 'gs-web-stable',
+      namespace: 'fleet-a',
+      ownerReferences: [{ kind: 'GlobalService', name: 'web', uid: 'u-1', controller: true }],
+    });
     expect(stableRecordRevision(record)).toBe('r1');
     expect(readStableRecord(record)).toEqual(content);
   });
@@ -20,13 +24,21 @@ describe('the stable-revision record', () => {
   it.each<[string, Record<string, unknown> | undefined]>([
     ['no record', undefined],
     ['no data', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'gs-web-stable' } }],
-    ['data that is not gzip', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, binaryData: { 'stable.json.gz': 'bm90IGd6aXA=' } }],
+    [
+      'data that is not gzip',
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, binaryData: { 'stable.json.gz': 'bm90IGd6aXA=' } },
+    ],
   ])('reads nothing from %s', (_name, record) => {
     expect(readStableRecord(record as Parameters<typeof readStableRecord>[0])).toBeUndefined();
   });
 
   it('records nothing too large for a ConfigMap', () => {
-    const huge = { ...content, manifests: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'big' }, data: { x: randomBytes(1024 * 1024).toString('base64') } }] };
+    const huge = {
+      ...content,
+      manifests: [
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'big' }, data: { x: randomBytes(1024 * 1024).toString('base64') } },
+      ],
+    };
     expect(stableRecord(service, huge)).toBeUndefined();
   });
 

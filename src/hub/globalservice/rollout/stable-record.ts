@@ -62,7 +62,13 @@ export function readStableRecord(record: KubeObject | undefined): StableContent 
   if (encoded === undefined) return undefined;
   try {
     const content: unknown = JSON.parse(gunzipSync(Buffer.from(encoded, 'base64')).toString('utf8'));
-    if (!isRecord(content) || typeof content['revision'] !== 'string' || !Array.isArray(content['manifests']) || !Array.isArray(content['overrides'])) return undefined;
+    if (
+      !isRecord(content) ||
+      typeof content['revision'] !== 'string' ||
+      !Array.isArray(content['manifests']) ||
+      !Array.isArray(content['overrides'])
+    )
+      return undefined;
     return content as unknown as StableContent;
   } catch {
     return undefined;

@@ -23,8 +23,11 @@ export function partitionStages(
 ): StageClusters[] {
   const result: StageClusters[] = stages.map((stage) => ({ stage, clusters: [] }));
   const unstaged: string[] = [];
-  const groupSets = new Map(stages.flatMap((stage) =>
-    stage.clusterGroup === undefined ? [] : [[stage.clusterGroup, new Set(groupMembers.get(stage.clusterGroup) ?? [])] as const]));
+  const groupSets = new Map(
+    stages.flatMap((stage) =>
+      stage.clusterGroup === undefined ? [] : [[stage.clusterGroup, new Set(groupMembers.get(stage.clusterGroup) ?? [])] as const],
+    ),
+  );
   const selects = (stage: RolloutStage, cluster: StagedCluster): boolean =>
     stage.clusterGroup !== undefined
       ? groupSets.get(stage.clusterGroup)?.has(cluster.name) === true

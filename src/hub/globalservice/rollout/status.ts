@@ -49,10 +49,16 @@ const cut = (text: string): string => truncateMessage(text, MESSAGE_LIMIT);
 
 // Worst first: what halts the rollout, then what cannot render or is in conflict, then clusters
 // that are broken at an older revision, then drift, then clusters held back on purpose.
-function attentionFor(cluster: ClusterSummaryState, plan: RolloutPlan, revision: string): { rank: number; entry: ClusterAttention } | undefined {
+function attentionFor(
+  cluster: ClusterSummaryState,
+  plan: RolloutPlan,
+  revision: string,
+): { rank: number; entry: ClusterAttention } | undefined {
   const halting = plan.halting.find((entry) => entry.cluster === cluster.name);
-  const entry = (rank: number, reason: string, message: string): { rank: number; entry: ClusterAttention } =>
-    ({ rank, entry: { cluster: cluster.name, reason, message: cut(message) } });
+  const entry = (rank: number, reason: string, message: string): { rank: number; entry: ClusterAttention } => ({
+    rank,
+    entry: { cluster: cluster.name, reason, message: cut(message) },
+  });
   if (halting) return entry(0, halting.reason, halting.message);
   if (cluster.renderError) return entry(1, cluster.renderError.reason, cluster.renderError.message);
   if (cluster.conflict !== undefined) return entry(2, 'Conflict', cluster.conflict);
@@ -61,7 +67,8 @@ function attentionFor(cluster: ClusterSummaryState, plan: RolloutPlan, revision:
     return entry(3, conditionTypes.Degraded, `cluster ${cluster.name} is Degraded at revision ${cluster.revision ?? '(none)'}${why}`);
   }
   if (cluster.drifted) return entry(4, conditionTypes.Drifted, `an object applied on cluster ${cluster.name} drifted`);
-  if (cluster.paused && cluster.revision !== revision) return entry(5, 'Paused', `cluster ${cluster.name} is paused at revision ${cluster.revision ?? '(none)'}`);
+  if (cluster.paused && cluster.revision !== revision)
+    return entry(5, 'Paused', `cluster ${cluster.name} is paused at revision ${cluster.revision ?? '(none)'}`);
   return undefined;
 }
 
@@ -72,7 +79,6 @@ export function attentionList(clusters: readonly ClusterSummaryState[], plan: Ro
     .slice(0, ATTENTION_LIMIT)
     .map((item) => item.entry);
 }
-
 
 function clusterProblems(clusters: readonly ClusterSummaryState[], kind: 'renderError' | 'conflict'): string | undefined {
   const failing = clusters.filter((cluster) => cluster[kind] !== undefined);
@@ -98,7 +104,11 @@ function readiness(input: StatusInput): ReadinessOutcome {
   if (input.writeFailure !== undefined) return { state: 'Failed', reason: 'WorkWriteFailed', message: input.writeFailure };
   const missing = input.missingGroups ?? [];
   if (missing.length > 0) {
-    return { state: 'Stalled', reason: reasons.globalService.ClusterGroupNotFound, message: `spec.placement.clusterGroups names ClusterGroups that do not exist: ${missing.join(', ')}` };
+    return {
+      state: 'Stalled',
+      reason: reasons.globalService.ClusterGroupNotFound,
+      message: `spec.placement.clusterGroups names ClusterGroups that do not exist: ${missing.join(', ')}`,
+    };
   }
   if (plan.invalid !== undefined) return { state: 'Stalled', reason: reasons.globalService.InvalidRollout, message: plan.invalid };
   if (plan.phase === 'Halted') {
@@ -126,7 +136,11 @@ export function summarizeStatus(input: StatusInput): GlobalServiceStatus {
   };
   return {
     observedGeneration: input.generation,
-    conditions: setReadiness(input.previousConditions, outcome, { observedGeneration: input.generation, now: input.now, messageLimit: SERVICE_CONDITION_MESSAGE_LIMIT }),
+    conditions: setReadiness(input.previousConditions, outcome, {
+      observedGeneration: input.generation,
+      now: input.now,
+      messageLimit: SERVICE_CONDITION_MESSAGE_LIMIT,
+    }),
     revision,
     clusters: {
       targeted: clusters.length,
@@ -144,5 +158,10 @@ export function summarizeStatus(input: StatusInput): GlobalServiceStatus {
 export function fleetServiceCounts(services: readonly GlobalService[]): FleetServiceCounts {
   const live = services.filter((service) => service.metadata.deletionTimestamp === undefined);
   const withCondition = (type: string): number => live.filter((service) => isConditionTrue(service.status?.conditions, type)).length;
-  return { total: live.length, ready: withCondition(conditionTypes.Ready), progressing: withCondition(conditionTypes.Reconciling), failed: withCondition(conditionTypes.Stalled) };
+  return {
+    total: live.length,
+    ready: withCondition(conditionTypes.Ready),
+    progressing: withCondition(conditionTypes.Reconciling),
+    failed: withCondition(conditionTypes.Stalled),
+  };
 }

@@ -56,7 +56,7 @@ export function planWorkWrites(input: WorkWritesInput): WorkWrites {
   const states = input.states.map((state): ClusterSummaryState => {
     const atRevision = state.revision === input.revision;
     const joining = join.has(state.name) && input.stable !== undefined;
-    const revision = joining ? input.stable?.revision ?? input.revision : input.revision;
+    const revision = joining ? (input.stable?.revision ?? input.revision) : input.revision;
     const result = joining ? input.stable?.rendered.get(state.name) : input.rendered.get(state.name);
     if (!result?.ok || state.conflict !== undefined || state.paused || (!atRevision && !joining && !update.has(state.name))) return state;
     const live = input.live.get(state.name) ?? [];
@@ -65,7 +65,10 @@ export function planWorkWrites(input: WorkWritesInput): WorkWrites {
       cluster: state.name,
       name,
       source: {
-        kind: 'GlobalService', namespace: input.service.namespace, name: input.service.name, revision,
+        kind: 'GlobalService',
+        namespace: input.service.namespace,
+        name: input.service.name,
+        revision,
         generation: atRevision && head ? head.spec.source.generation : input.service.generation,
       },
       manifests: result.manifests,
