@@ -3,7 +3,8 @@
 // no new content, prunes nothing, and says so with a Warning Event on the spoke.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
-import { apiVersion, WorkType } from '../../src/api/index.js';
+import { apiVersion, MemberClusterType, WorkType } from '../../src/api/index.js';
+import { memberAccessObjects } from '../../src/hub/membercluster/access.js';
 import { createAgentMetrics } from '../../src/agent/metrics.js';
 import type { KubeObject } from '../../src/runtime/kube.js';
 import { eventually, uniqueName } from '../framework/index.js';
@@ -60,6 +61,7 @@ async function applied(member: Member, work: string): Promise<void> {
 describe('an agent that cannot trust its hub', () => {
   let member: Member;
   let running: RunningAgent | undefined;
+  let memberUID = '';
   const ns = uniqueName('trust');
 
   beforeAll(async () => {
@@ -70,6 +72,9 @@ describe('an agent that cannot trust its hub', () => {
     await member.spokeAdmin.delete(namespaceType, ns).catch(() => undefined);
     // Orphaned by the first test: nothing else removes the member's hub namespace.
     await member.hubAdmin.delete(namespaceType, member.hubNamespace).catch(() => undefined);
+    for (const object of memberUID === '' ? [] : memberAccessObjects({ cluster: member.cluster, fleet: 'agent-e2e', uid: memberUID })) {
+      if (object.metadata.namespace === undefined) await member.hubAdmin.delete(object, object.metadata.name).catch(() => undefined);
+    }
     await unregisterMember(member);
   });
 
@@ -80,9 +85,20 @@ describe('an agent that cannot trust its hub', () => {
     await applied(member, 'trust');
     const before = await uids(member, ns);
 
-    // The MemberCluster goes (its access objects orphaned, so the agent's token still works), then
-    // its Work: to an agent that believed the hub, an empty hub.
-    await member.hubAdmin.delete({ apiVersion, kind: 'MemberCluster' }, member.cluster, undefined, { propagationPolicy: 'Orphan' });
+    // The MemberCluster goes (its access objects released first, so the garbage collector keeps them and
+    // the agent's token still works), then its Work: to an agent that believed the hub, an empty hub.
+    memberUID = (await member.hubAdmin.get(MemberClusterType, member.cluster)).metadata.uid ?? '';
+    const uid = memberUID;
+    for (const object of memberAccessObjects({ cluster: member.cluster, fleet: 'agent-e2e', uid })) {
+      await member.hubAdmin.patch(
+        object,
+        object.metadata.name,
+        object.metadata.namespace,
+        { metadata: { ownerReferences: null } },
+        { type: 'merge' },
+      );
+    }
+    await member.hubAdmin.delete(MemberClusterType, member.cluster);
     await member.hubAdmin.delete(WorkType, 'trust', member.hubNamespace);
     await eventually(
       async () => {

@@ -5,7 +5,7 @@
 // placement naming a ClusterGroup that does not exist says so.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { annotations, apiVersion, labels, memberNamespace, type GlobalService } from '../../src/api/index.js';
-import { findCondition, kubeFromFile, type Condition, type Kube, type KubeObject } from '../../src/runtime/index.js';
+import { createInformer, findCondition, kubeFromFile, type Condition, type Kube, type KubeObject } from '../../src/runtime/index.js';
 import { eventually, plane, uniqueName } from '../framework/index.js';
 import { runFlotilla, startProgram, stopAll } from '../membership/processes.js';
 import { createSimulatedMembers, startSimulatedAgents, type Behaviour, type SimulatedAgents, type WorkObject } from './simulated.js';
@@ -243,15 +243,30 @@ describe('GlobalService rollouts over simulated clusters', () => {
       { timeoutMs: 30_000 },
     );
 
+    // A watch on the joiner's namespace sees its Work as first written, however soon its turn comes.
+    const watching = new AbortController();
+    const joinerWorks = createInformer<WorkObject>({ kube: hub, type: WorkType, namespace: memberNamespace(joiner) });
+    const firstSeen: WorkObject[] = [];
+    joinerWorks.addHandler({
+      onAdd: (work) => {
+        firstSeen.push(work);
+      },
+      onUpdate: () => undefined,
+      onDelete: () => undefined,
+    });
+    void joinerWorks.run(watching.signal);
+    await joinerWorks.waitForSync(watching.signal);
     await hub.create({ apiVersion, kind: 'MemberCluster', metadata: { name: joiner, labels: { sim: prefix } }, spec: { fleet } });
     const first = await eventually(
-      async () => {
-        const work = (await serviceWorks('joining')).find((w) => w.metadata.labels?.[labels.cluster] === joiner);
+      () => {
+        const work = firstSeen.find((w) => w.spec.source.name === 'joining');
         expect(work).toBeDefined();
         return work as WorkObject;
       },
       { timeoutMs: 30_000 },
-    );
+    ).finally(() => {
+      watching.abort();
+    });
     // Its first Work carries the proven revision, not the one in flight.
     expect([first.spec.source.revision, first.metadata.generation]).toEqual([v1, 1]);
 
