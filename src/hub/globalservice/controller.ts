@@ -35,6 +35,7 @@ import {
   adoptFieldManager,
   objectKey,
   setReadiness,
+  type ReadinessOutcome,
   timestamp,
   writeStatus,
   type ControllerSpec,
@@ -145,20 +146,7 @@ export function globalServiceController(
     if (!fleet) {
       targeting.set(request.key, []);
       const message = `no Fleet has ${service.metadata.namespace ?? ''} as its workspace namespace`;
-      await writeStatus(
-        ctx.kube,
-        service,
-        (current) => ({
-          ...current.status,
-          observedGeneration: generation,
-          conditions: setReadiness(
-            current.status?.conditions,
-            { state: 'Stalled', reason: reasons.globalService.FleetNotFound, message },
-            { observedGeneration: generation, messageLimit: SERVICE_CONDITION_MESSAGE_LIMIT },
-          ),
-        }),
-        { signal: ctx.signal },
-      );
+      await writeReadiness(ctx, service, { state: 'Stalled', reason: reasons.globalService.FleetNotFound, message });
       return undefined;
     }
     const fleetName = fleet.metadata.name ?? '';
@@ -354,7 +342,11 @@ export function globalServiceController(
     });
     const outcome = await writeWorkChanges(ctx.kube, changes, { fieldManager: hubFieldManager, current: own, signal: ctx.signal });
     if (outcome.failures[0]) {
-      await writeDeleting(ctx, service, describeWorkWriteFailures(outcome.failures) ?? '');
+      await writeReadiness(ctx, service, {
+        state: 'Reconciling',
+        reason: reasons.globalService.Deleting,
+        message: describeWorkWriteFailures(outcome.failures) ?? '',
+      });
       throw outcome.failures[0].error;
     }
     if (abandoned.length > 0) {
@@ -369,15 +361,16 @@ export function globalServiceController(
     }
     const shown = pending.slice(0, PENDING_SHOWN).join(', ');
     const more = pending.length > PENDING_SHOWN ? ` and ${pending.length - PENDING_SHOWN} more` : '';
-    await writeDeleting(
-      ctx,
-      service,
-      `deleting: waiting for ${pending.length} clusters to remove the service's objects: ${shown}${more}; gives up at ${timestamp(new Date(deadline))}`,
-    );
+    await writeReadiness(ctx, service, {
+      state: 'Reconciling',
+      reason: reasons.globalService.Deleting,
+      message: `deleting: waiting for ${pending.length} clusters to remove the service's objects: ${shown}${more}; gives up at ${timestamp(new Date(deadline))}`,
+    });
     return { requeueAfter: Math.max(1000, deadline - Date.now()) };
   }
 
-  async function writeDeleting(ctx: ReconcileContext<ServiceObject>, service: ServiceObject, message: string): Promise<void> {
+  /** Writes one readiness outcome (and the generation it judges) into the service's status. */
+  async function writeReadiness(ctx: ReconcileContext<ServiceObject>, service: ServiceObject, outcome: ReadinessOutcome): Promise<void> {
     const generation = service.metadata.generation ?? 0;
     await writeStatus(
       ctx.kube,
@@ -385,11 +378,10 @@ export function globalServiceController(
       (current) => ({
         ...current.status,
         observedGeneration: generation,
-        conditions: setReadiness(
-          current.status?.conditions,
-          { state: 'Reconciling', reason: reasons.globalService.Deleting, message },
-          { observedGeneration: generation, messageLimit: SERVICE_CONDITION_MESSAGE_LIMIT },
-        ),
+        conditions: setReadiness(current.status?.conditions, outcome, {
+          observedGeneration: generation,
+          messageLimit: SERVICE_CONDITION_MESSAGE_LIMIT,
+        }),
       }),
       { signal: ctx.signal },
     );
