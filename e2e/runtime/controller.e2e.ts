@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createWidgetCRD, eventually, type Widget } from '../framework/index.js';
 import { setCondition, type Condition } from '../../src/runtime/conditions.js';
 import { isNotFound, WRITE_METHODS, type Kube, type KubeObject } from '../../src/runtime/kube.js';
+import { alreadyReported } from '../../src/runtime/controller.js';
 import { createManager, type Manager } from '../../src/runtime/manager.js';
 import { writeStatus } from '../../src/runtime/status.js';
 import { createNamespace, deleteNamespace, kubeFor } from './helpers.js';
@@ -132,6 +133,45 @@ describe('controllers on a real apiserver', () => {
       expect(gaps[3] ?? 0).toBeGreaterThan(gaps[0] ?? 0);
       const metrics = await manager.metrics.registry.getSingleMetricAsString('flotilla_workqueue_retries_total');
       expect(metrics).toContain('flotilla_workqueue_retries_total{name="retry"} 4');
+    } finally {
+      stop.abort();
+      await done;
+      manager.kube.close();
+    }
+  });
+
+  it("writes a failure the reconcile did not report into the object's Ready condition, and leaves one it reported alone", async () => {
+    const crd = await createWidgetCRD('hub');
+    const type = { apiVersion: crd.apiVersion, kind: 'Widget' };
+    await eventually(() => kube.list(type, { namespace: ns }));
+    await kube.create<Widget>({ ...type, metadata: { name: 'unreported', namespace: ns }, spec: { size: 1 } });
+    await kube.create<Widget>({ ...type, metadata: { name: 'reported', namespace: ns }, spec: { size: 1 } });
+    const manager = createManager({ kube: kubeFor('hub', 'failure-manager'), component: 'failure-test' });
+    manager.controller<Widget>({
+      name: 'widget-failure',
+      for: { type, namespace: ns },
+      failureReason: 'ReconcileFailed',
+      backoff: { baseMs: 200, maxMs: 2_000 },
+      async reconcile(request, ctx) {
+        if (request.name === 'reported') throw alreadyReported(new Error('said in the status already'));
+        // A real refusal from the apiserver: a ConfigMap in a namespace that does not exist.
+        await ctx.kube.create({ ...ConfigMap, metadata: { name: 'x', namespace: 'no-such-namespace-here' } }, { signal: ctx.signal });
+        return {};
+      },
+    });
+    const stop = new AbortController();
+    const done = manager.start(stop.signal);
+    try {
+      await eventually(async () => {
+        const widget = await kube.get<Widget>(type, 'unreported', ns);
+        const ready = (widget.status?.conditions as Condition[] | undefined)?.find((c) => c.type === 'Ready');
+        expect(ready).toMatchObject({ status: 'False', reason: 'ReconcileFailed', observedGeneration: 1 });
+        expect(ready?.message).toContain('404 NotFound: namespaces "no-such-namespace-here" not found');
+        expect(ready?.message).toContain('POST /api/v1/namespaces/no-such-namespace-here/configmaps');
+      });
+      // Several retries later, the reported failure's object still has no status written by the controller.
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect((await kube.get<Widget>(type, 'reported', ns)).status).toBeUndefined();
     } finally {
       stop.abort();
       await done;

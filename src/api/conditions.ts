@@ -32,6 +32,10 @@ export const memberClusterConditionTypes = [conditionTypes.Joined, conditionType
 
 /** The reasons flotilla writes, CamelCase, grouped by the kind that carries them. */
 export const reasons = {
+  /** On any hub kind, from the controller: a reconcile failed with an error it did not describe itself; retried with backoff. */
+  common: {
+    ReconcileFailed: 'ReconcileFailed',
+  },
   /** On a Work, from its agent. */
   work: {
     AllApplied: 'AllApplied',
@@ -79,6 +83,7 @@ export const reasons = {
     ClusterGroupNotFound: 'ClusterGroupNotFound',
     InvalidRollout: 'InvalidRollout',
     RenderFailed: 'RenderFailed',
+    WorkWriteFailed: 'WorkWriteFailed',
     Conflict: 'Conflict',
     RolloutComplete: 'RolloutComplete',
     RolloutProgressing: 'RolloutProgressing',
@@ -88,6 +93,10 @@ export const reasons = {
   },
   /** On a PolicyBundle. */
   policyBundle: {
+    FleetNotFound: 'FleetNotFound',
+    ManifestRefused: 'ManifestRefused',
+    ClusterGroupNotFound: 'ClusterGroupNotFound',
+    WorkWriteFailed: 'WorkWriteFailed',
     NonCompliant: 'NonCompliant',
     AwaitingAgents: 'AwaitingAgents',
     Compliant: 'Compliant',

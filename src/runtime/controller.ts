@@ -4,14 +4,19 @@
 // reconciled by two workers at once, and a burst of events for a key collapses into few reconciles.
 // A TerminalError says retrying cannot help (a bad spec): the key is forgotten, not requeued, until
 // an event brings it back — the reconcile is expected to have said why in the object's status.
+// Status on every exit: any other failure the reconcile did not already describe in the object's
+// status (see `alreadyReported`) is written there by the controller, as Ready=False with the spec's
+// `failureReason` and the error's message, before the key is retried with backoff.
 import { randomUUID } from 'node:crypto';
 import type { BackoffPolicy } from './backoff.js';
+import { setReadiness, type Condition } from './conditions.js';
 import type { EventRecorder } from './events.js';
 import type { EventHandler, Informer, InformerSource } from './informer.js';
 import { KubeApiError, objectKey, splitKey, type Kube, type KubeObject, type TypeRef } from './kube.js';
 import type { Logger } from './log.js';
 import type { RuntimeMetrics } from './metrics.js';
 import { createWorkQueue, type WorkQueue } from './queue.js';
+import { writeStatus } from './status.js';
 import type { Store } from './store.js';
 
 export interface Request {
@@ -53,6 +58,11 @@ export interface ControllerSpec<T extends KubeObject> {
   /** Any other source, mapped to the primary keys it affects. */
   watches?: { source: InformerSource; map: (object: KubeObject) => string[] }[];
   reconcile: Reconciler<T>;
+  /**
+   * The Ready reason written into the primary object's status when a reconcile fails with an error
+   * it did not report itself. Omitted: failures are only logged (for kinds without conditions).
+   */
+  failureReason?: string;
   /** Concurrent reconciles (of different keys). Default 1. */
   workers?: number;
   backoff?: BackoffPolicy;
@@ -65,6 +75,21 @@ export interface ControllerSpec<T extends KubeObject> {
  */
 export class TerminalError extends Error {
   override readonly name = 'TerminalError';
+}
+
+const reported = new WeakSet<object>();
+
+/**
+ * Marks an error whose cause the reconcile has already written into the object's status, so the
+ * controller retries it without overwriting that (more specific) status with the bare error.
+ */
+export function alreadyReported<E>(error: E): E {
+  if (typeof error === 'object' && error !== null) reported.add(error);
+  return error;
+}
+
+function isReported(error: unknown): boolean {
+  return error instanceof TerminalError || (typeof error === 'object' && error !== null && reported.has(error));
 }
 
 export interface ControllerDeps {
@@ -95,6 +120,58 @@ export function createController<T extends KubeObject>(spec: ControllerSpec<T>, 
   const stats = { reconciles: 0, errors: 0, active: 0, maxActive: 0 };
   const activeKeys = new Set<string>();
 
+  enqueueEvents(spec, deps, primary, queue);
+
+  async function reconcileOne(key: string, signal: AbortSignal): Promise<ReconcileResult | undefined> {
+    const { namespace, name } = splitKey(key);
+    const reconcileID = randomUUID();
+    const log = deps.logger.child({ controller: spec.name, kind, namespace, name, reconcileID });
+    // The queue already guarantees this; the check makes a broken invariant loud instead of subtle.
+    if (activeKeys.has(key)) throw new Error(`${spec.name}: key ${key} handed out twice`);
+    activeKeys.add(key);
+    stats.active++;
+    stats.maxActive = Math.max(stats.maxActive, stats.active);
+    try {
+      return await spec.reconcile(
+        { key, namespace, name },
+        { signal, log, reconcileID, store: primary.store, kube: deps.kube, events: deps.events },
+      );
+    } catch (error) {
+      if (!signal.aborted && !isReported(error) && spec.failureReason !== undefined) {
+        const object = primary.store.get(key);
+        if (object) await reportFailure(deps.kube, object, { reason: spec.failureReason, error, log, signal });
+      }
+      throw error;
+    } finally {
+      stats.active--;
+      activeKeys.delete(key);
+    }
+  }
+
+  return {
+    name: spec.name,
+    queue,
+    async run(signal) {
+      await primary.waitForSync(signal);
+      await runWorkers(queue, (key) => reconcileOne(key, signal), {
+        name: spec.name,
+        workers: spec.workers ?? 1,
+        signal,
+        logger: deps.logger.child({ controller: spec.name, kind }),
+        metrics: deps.metrics,
+        onResult: (result) => {
+          stats.reconciles++;
+          if (result === 'error' || result === 'terminal') stats.errors++;
+        },
+      });
+    },
+    stats: () => ({ ...stats }),
+  };
+}
+
+/** Queues the primary object's key on its own events, its owned objects' and the mapped sources'. */
+function enqueueEvents<T extends KubeObject>(spec: ControllerSpec<T>, deps: ControllerDeps, primary: Informer<T>, queue: WorkQueue): void {
+  const kind = spec.for.type.kind;
   const enqueue = (object: KubeObject): void => {
     queue.add(objectKey(object));
   };
@@ -140,53 +217,34 @@ export function createController<T extends KubeObject>(spec: ControllerSpec<T>, 
       onDelete: map,
     });
   }
+}
 
-  async function reconcileOne(key: string, signal: AbortSignal): Promise<ReconcileResult | undefined> {
-    const { namespace, name } = splitKey(key);
-    const reconcileID = randomUUID();
-    const log = deps.logger.child({ controller: spec.name, kind, namespace, name, reconcileID });
-    // The queue already guarantees this; the check makes a broken invariant loud instead of subtle.
-    if (activeKeys.has(key)) throw new Error(`${spec.name}: key ${key} handed out twice`);
-    activeKeys.add(key);
-    stats.active++;
-    stats.maxActive = Math.max(stats.maxActive, stats.active);
-    try {
-      return await spec.reconcile(
-        { key, namespace, name },
-        {
-          signal,
-          log,
-          reconcileID,
-          store: primary.store,
-          kube: deps.kube,
-          events: deps.events,
-        },
-      );
-    } finally {
-      stats.active--;
-      activeKeys.delete(key);
-    }
+type ConditionedObject = KubeObject & { status?: { conditions?: Condition[] } };
+
+/**
+ * Status on every exit: a failure into the object's Ready condition, for the generation it failed
+ * on. A failed write only logs: the retry tries again.
+ */
+async function reportFailure(
+  kube: Kube,
+  object: ConditionedObject,
+  failure: { reason: string; error: unknown; log: Logger; signal: AbortSignal },
+): Promise<void> {
+  const generation = object.metadata.generation;
+  const outcome = { state: 'Failed' as const, reason: failure.reason, message: describeError(failure.error) };
+  try {
+    await writeStatus(
+      kube,
+      object,
+      (current) => ({
+        ...current.status,
+        conditions: setReadiness(current.status?.conditions, outcome, generation !== undefined ? { observedGeneration: generation } : {}),
+      }),
+      { signal: failure.signal },
+    );
+  } catch (statusError) {
+    failure.log.warn('could not write the failure into the status', { error: describeError(statusError) });
   }
-
-  return {
-    name: spec.name,
-    queue,
-    async run(signal) {
-      await primary.waitForSync(signal);
-      await runWorkers(queue, (key) => reconcileOne(key, signal), {
-        name: spec.name,
-        workers: spec.workers ?? 1,
-        signal,
-        logger: deps.logger.child({ controller: spec.name, kind }),
-        metrics: deps.metrics,
-        onResult: (result) => {
-          stats.reconciles++;
-          if (result === 'error' || result === 'terminal') stats.errors++;
-        },
-      });
-    },
-    stats: () => ({ ...stats }),
-  };
 }
 
 /** What became of one reconcile: `aborted` is a failure during shutdown, neither counted nor retried. */
@@ -260,6 +318,8 @@ export async function runWorkers(
   signal.removeEventListener('abort', stop);
 }
 
+/** An error as a status or log line shows it: the apiserver's request, code, reason and message. */
 function describeError(error: unknown): string {
-  return error instanceof KubeApiError ? `${error.code} ${error.reason}: ${error.apiMessage}` : String(error);
+  if (error instanceof KubeApiError) return `${error.method} ${error.path}: ${error.code} ${error.reason}: ${error.apiMessage}`;
+  return error instanceof Error ? error.message : String(error);
 }

@@ -102,6 +102,7 @@ export function clusterGroupController(manager: Manager, sources: GroupSources):
 
   return {
     name: 'clustergroup',
+    failureReason: reasons.common.ReconcileFailed,
     for: sources.groups,
     watches: [
       { source: sources.members, map: (member: KubeObject) => groupsOfFleet(fleets.get((member as MemberObject).spec.fleet)) },

@@ -2,7 +2,7 @@
 // removes it with the Fleet) and keeps the fleet's status — its clusters at a glance — current as
 // members come, go and change state. The status is computed by fleetStatus and written only when
 // it differs.
-import { apiVersion, labels, managedBy, workspaceNamespace } from '../../api/index.js';
+import { apiVersion, labels, managedBy, reasons, workspaceNamespace } from '../../api/index.js';
 import {
   isAlreadyExists,
   writeStatus,
@@ -97,6 +97,7 @@ export function fleetController(manager: Manager, sources: FleetSources): Contro
 
   return {
     name: 'fleet',
+    failureReason: reasons.common.ReconcileFailed,
     for: sources.fleets,
     owns: [sources.namespaces],
     watches: [{ source: sources.members, map: (member) => [(member as MemberObject).spec.fleet] }],

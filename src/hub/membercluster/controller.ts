@@ -15,6 +15,7 @@ import {
   MemberClusterType,
   memberClusterConditionTypes,
   memberNamespace,
+  reasons,
   WorkType,
   type Work,
 } from '../../api/index.js';
@@ -221,6 +222,7 @@ export function memberClusterController(manager: Manager, sources: MemberSources
 
   return {
     name: 'membercluster',
+    failureReason: reasons.common.ReconcileFailed,
     for: sources.members,
     owns: [{ type: NamespaceType, labelSelector: managedBySelector }],
     watches: [
