@@ -7,6 +7,10 @@ import type { ManifestResult } from './status.js';
 import { manifest } from '../work/testing.js';
 import type { HubDesired } from './work-set.js';
 import {
+  AUDIT_RESYNC_MS,
+  AUDIT_STEPS,
+  ENFORCE_STEPS,
+  stepsFor,
   APPLY_RETRY_MS,
   HELD_RETRY_MS,
   applyDesired,
@@ -90,6 +94,10 @@ function world(answers: { outcome?: ApplyOutcome; pruned?: { remaining: Inventor
     apply: () => {
       calls.push('apply');
       return Promise.resolve(answers.outcome ?? outcome([]));
+    },
+    audit: (manifests) => {
+      calls.push('audit');
+      return Promise.resolve(manifests.map((m) => result(m.metadata.name, { applied: false })));
     },
     prune: (_, __, candidates, basis) => {
       calls.push('prune');
@@ -289,5 +297,33 @@ describe("the Work agent's reconcile chain", () => {
     const w = world();
     await runSteps(initialState('web', [work], content([cfg('a')], { policy }), stored), w.steps);
     expect(w.calls).toEqual(['expand', 'save', 'intent-saved', 'apply', 'prune', 'save', 'labels:apply', 'status']);
+  });
+
+  describe('Audit', () => {
+    const audit = { ...policy, mode: 'Audit' } as WorkPolicy;
+
+    it('takes the Audit chain only for hub content whose policy says Audit', () => {
+      expect(stepsFor(content([cfg('a')], { policy: audit }))).toBe(AUDIT_STEPS);
+      expect(stepsFor(content([cfg('a')], { policy }))).toBe(ENFORCE_STEPS);
+      expect(stepsFor(content([cfg('a')]))).toBe(ENFORCE_STEPS);
+      expect(stepsFor({ state: 'Unknown' })).toBe(ENFORCE_STEPS);
+    });
+
+    it('records the mode in the local copy, compares, and reports: it applies and prunes nothing', async () => {
+      const w = world();
+      const done = await runSteps(initialState('web', [work], content([cfg('a'), cfg('b')], { policy: audit }), stored), w.steps);
+      expect(w.calls).toEqual(['save', 'expand', 'audit', 'labels:apply', 'status']);
+      // The copy keeps what it enforced before (manifests, inventory), now marked Audit.
+      expect(w.saved[0]).toEqual({ ...stored, policy: { spec: audit, stamped: 0 } });
+      expect(w.statuses).toEqual([{ revision: 'r2', results: 2, pruneFailures: [] }]);
+      expect(done.requeueAfter).toBe(AUDIT_RESYNC_MS);
+    });
+
+    it('saves no copy when there is none to mark', async () => {
+      const w = world();
+      await runSteps(initialState('web', [work], content([cfg('a')], { policy: audit }), undefined), w.steps);
+      expect(w.saved).toEqual([]);
+      expect(w.calls).toEqual(['expand', 'audit', 'labels:apply', 'status']);
+    });
   });
 });

@@ -9,11 +9,15 @@ import type { HubDesired } from './work-set.js';
 // The Work agent's reconcile of one Work set, as a short chain of small steps over one state, each
 // testable alone (after OCM's manifestwork controller): the desired state → the local copy records
 // the intent → apply → prune → the local copy records what was applied → namespace labels → status.
+// A policy in Audit mode has a chain of its own, which writes nothing to the spoke: the local copy
+// records the mode → compare → namespace labels (compared, not written) → status.
 // Each step reads the state and the world through `WorkSteps`, and returns the state grown by what
 // it learned; the visit asked for soonest wins. The shell (work-agent.ts) wires the world in.
 
 /** Objects kept back from a prune (the hub not confirmed) are tried again after this. */
 export const TRUST_RETRY_MS = 10_000;
+/** An Audit policy is compared again this often, for objects it never applied (no watch sees them). */
+export const AUDIT_RESYNC_MS = 60_000;
 /** A custom resource waits this long for its CRD to be Established. */
 export const CRD_WAIT_MS = 1000;
 /** A set with objects the apiserver refused is applied again after this (backoff is for throws). */
@@ -50,6 +54,8 @@ export interface WorkSteps {
   /** Called right after the intent is saved (crash tests kill the agent there). */
   intentSaved(): void;
   apply(set: string, enforced: DesiredCopy, lastApplied: ReadonlyMap<string, Manifest>): Promise<ApplyOutcome>;
+  /** Audit: how the live objects measure up to `manifests`, writing nothing. */
+  audit(manifests: readonly Manifest[]): Promise<ManifestResult[]>;
   /** Prunes `candidates` when the basis may be believed (see hub-trust.ts); what is left stays in the inventory. */
   prune(
     set: string,
@@ -174,7 +180,8 @@ export const labelNamespaces: Step = async (state, world) => {
 /** The Works' status, once; a failed prune then fails the reconcile, for a retry with backoff. */
 export const reportStatus: Step = async (state, world) => {
   const problem = state.desired.state === 'Unreadable' ? state.desired.problem : undefined;
-  await world.reportStatus(state.works, state.enforced?.revision ?? '', state.results, problem, state.pruneFailures);
+  const revision = state.enforced?.revision ?? (state.desired.state === 'Content' ? state.desired.revision : '');
+  await world.reportStatus(state.works, revision, state.results, problem, state.pruneFailures);
   const failures = state.pruneFailures;
   if (failures.length > 0) throw new Error(`prune failed for ${failures.length} object(s): ${failures.slice(0, 3).join('; ')}`);
   return state;
@@ -191,11 +198,38 @@ export const ENFORCE_STEPS: readonly Step[] = [
   reportStatus,
 ];
 
+/**
+ * Audit: the local copy (if any) records the mode, once, so that a restart without the hub does not
+ * go back to enforcing what was applied before; what was applied stays as it is.
+ */
+export const recordAuditMode: Step = async (state, world) => {
+  const { copy, desired } = state;
+  if (!copy || desired.state !== 'Content' || !desired.policy) return state;
+  await world.saveCopy({ ...copy, policy: { spec: desired.policy, stamped: copy.policy?.stamped ?? 0 } });
+  return state;
+};
+
+/** Audit: every manifest (templates expanded into the selected namespaces) compared with the live object. */
+export const auditDesired: Step = async (state, world) => {
+  if (state.desired.state !== 'Content') return state;
+  const { manifests } = await world.expand(state.set, state.desired.manifests, state.desired.policy);
+  const results = await world.audit(manifests);
+  return { ...state, results: [...state.results, ...results], requeueAfter: soonest(state.requeueAfter, AUDIT_RESYNC_MS) };
+};
+
+/** Auditing a Work set's policy: nothing is written to the spoke. */
+export const AUDIT_STEPS: readonly Step[] = [recordAuditMode, auditDesired, labelNamespaces, reportStatus];
+
+/** The chain for a set: Audit when the hub's policy says so, enforcement otherwise (a local copy alone is always enforced). */
+export function stepsFor(desired: HubDesired): readonly Step[] {
+  return desired.state === 'Content' && desired.policy?.mode === 'Audit' ? AUDIT_STEPS : ENFORCE_STEPS;
+}
+
 export function initialState(set: string, works: readonly Work[], desired: HubDesired, copy: LocalCopy | undefined): SetState {
   return { set, works, desired, copy, unpruned: [], results: [], pruneFailures: [] };
 }
 
-export async function runSteps(state: SetState, world: WorkSteps, steps: readonly Step[] = ENFORCE_STEPS): Promise<SetState> {
+export async function runSteps(state: SetState, world: WorkSteps, steps: readonly Step[] = stepsFor(state.desired)): Promise<SetState> {
   let current = state;
   for (const step of steps) current = await step(current, world);
   return current;
