@@ -52,6 +52,7 @@ export interface Store<T extends KubeObject = KubeObject> {
   size(): number;
 }
 
+// eslint-disable-next-line max-lines-per-function -- the store is an object of small methods (get, list, byIndex, apply, ...) sharing its maps; each method is short.
 export function createStore<T extends KubeObject = KubeObject>(indexes: Record<string, IndexFunc<T>> = {}): Store<T> {
   const items = new Map<string, T>();
   const indexFns = new Map<string, IndexFunc<T>>([[NAMESPACE_INDEX, (o) => [o.metadata.namespace ?? '']]]);

@@ -102,35 +102,7 @@ export function fleetStatus({ fleet, members, workspace, now = new Date() }: Fle
     .slice(0, MAX_VERSIONS)
     .map(([version, count]) => ({ version, count }));
 
-  const outcome = ((): ReadinessOutcome => {
-    if (workspace === 'foreign') {
-      return {
-        state: 'Stalled',
-        reason: reasons.fleet.WorkspaceNamespaceConflict,
-        message: `namespace ${namespace} exists and does not belong to this fleet`,
-      };
-    }
-    if (workspace === 'missing')
-      return { state: 'Reconciling', reason: reasons.fleet.CreatingWorkspace, message: `creating namespace ${namespace}` };
-    const unwell = counts.lost + counts.notReady;
-    if (unwell > 0) {
-      return {
-        state: 'Failed',
-        reason: reasons.fleet.ClustersNotReady,
-        message: `${unwell} of ${counts.total} clusters are not ready: ${attention
-          .slice(0, 5)
-          .map((a) => `${a.entry.cluster} (${a.entry.reason})`)
-          .join(', ')}`,
-      };
-    }
-    if (counts.joining > 0)
-      return {
-        state: 'Reconciling',
-        reason: reasons.fleet.ClustersJoining,
-        message: `${counts.joining} of ${counts.total} clusters have not joined yet`,
-      };
-    return { state: 'Ready', reason: reasons.fleet.ClustersReady, message: `all ${counts.total} clusters are ready` };
-  })();
+  const outcome = fleetReadiness(workspace, namespace, counts, attention);
 
   return {
     ...fleet.status,
@@ -146,4 +118,40 @@ export function fleetStatus({ fleet, members, workspace, now = new Date() }: Fle
     },
     attention: attention.slice(0, MAX_ATTENTION).map((a) => a.entry),
   };
+}
+
+/** The fleet's readiness: its workspace first, then its clusters' (the unwell named, the worst first). */
+function fleetReadiness(
+  workspace: FleetInput['workspace'],
+  namespace: string,
+  counts: Required<Pick<FleetClusterCounts, 'total' | 'notReady' | 'lost' | 'joining'>>,
+  attention: readonly { entry: ClusterAttention }[],
+): ReadinessOutcome {
+  if (workspace === 'foreign') {
+    return {
+      state: 'Stalled',
+      reason: reasons.fleet.WorkspaceNamespaceConflict,
+      message: `namespace ${namespace} exists and does not belong to this fleet`,
+    };
+  }
+  if (workspace === 'missing')
+    return { state: 'Reconciling', reason: reasons.fleet.CreatingWorkspace, message: `creating namespace ${namespace}` };
+  const unwell = counts.lost + counts.notReady;
+  if (unwell > 0) {
+    return {
+      state: 'Failed',
+      reason: reasons.fleet.ClustersNotReady,
+      message: `${unwell} of ${counts.total} clusters are not ready: ${attention
+        .slice(0, 5)
+        .map((a) => `${a.entry.cluster} (${a.entry.reason})`)
+        .join(', ')}`,
+    };
+  }
+  if (counts.joining > 0)
+    return {
+      state: 'Reconciling',
+      reason: reasons.fleet.ClustersJoining,
+      message: `${counts.joining} of ${counts.total} clusters have not joined yet`,
+    };
+  return { state: 'Ready', reason: reasons.fleet.ClustersReady, message: `all ${counts.total} clusters are ready` };
 }

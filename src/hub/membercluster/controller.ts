@@ -15,7 +15,6 @@ import {
   MemberClusterType,
   memberClusterConditionTypes,
   memberNamespace,
-  reasons,
   WorkType,
   type Work,
 } from '../../api/index.js';
@@ -137,6 +136,72 @@ interface MemberDeps {
   serviceAccounts: Store;
 }
 
+/** The member agent's identity and RBAC on the hub, as this join's uid wants them; a former join's account goes. */
+async function ensureAccess(deps: MemberDeps, ctx: ReconcileContext<MemberObject>, member: MemberObject): Promise<void> {
+  const { kube, signal, log } = ctx;
+  const name = member.metadata.name ?? '';
+  const uid = member.metadata.uid ?? '';
+  // A former join's account (as left by a release before identities were per join) authenticates
+  // until it is gone, even with nothing bound to it any more.
+  for (const stale of staleAgentServiceAccounts(deps.serviceAccounts.list({ namespace: memberNamespace(name) }), uid)) {
+    const deleted = await kube.delete(ServiceAccountType, stale, memberNamespace(name), { signal }).then(
+      () => true,
+      (error: unknown) => {
+        ignoreMissing(error);
+        return false;
+      },
+    );
+    if (deleted) log.info("deleted a former join's ServiceAccount of the member agent", { cluster: name, serviceAccount: stale });
+  }
+  for (const object of memberAccessObjects({ cluster: name, fleet: member.spec.fleet, uid })) {
+    const live = deps.access.map((store) => store.get(objectKey(object))).find((o) => o?.kind === object.kind);
+    if (!needsApply(object, live)) continue;
+    await kube.apply(object, { fieldManager: hubFieldManager, force: true, signal });
+    log.info('applied an access object of the member agent', { cluster: name, object: `${object.kind}/${object.metadata.name}` });
+  }
+}
+
+/** The member judged from the hub's own observation of its heartbeat Lease and its Works' health. */
+function judgeHeartbeat(
+  deps: MemberDeps,
+  observations: Map<string, HeartbeatObservation>,
+  member: MemberObject,
+): ReturnType<typeof judgeMember> {
+  const name = member.metadata.name ?? '';
+  const lease = deps.leases.get(`${memberNamespace(name)}/${heartbeatLease}`);
+  const renewTime = (lease?.spec as { renewTime?: string } | undefined)?.renewTime;
+  const heartbeat = renewTime !== undefined ? observeHeartbeat(observations.get(name), renewTime, Date.now()) : undefined;
+  if (heartbeat) observations.set(name, heartbeat);
+  else observations.delete(name);
+  return judgeMember({
+    member,
+    heartbeat,
+    timeoutMs: heartbeatTimeoutMs(deps.fleets.get(member.spec.fleet)),
+    now: Date.now(),
+    works: summarizeWorks(deps.works.list({ namespace: memberNamespace(name) })),
+  });
+}
+
+/** The hub's part of the status, by server-side apply, when it changed; a readiness flip is an Event. */
+async function writeJudgement(
+  ctx: ReconcileContext<MemberObject>,
+  member: MemberObject,
+  status: ReturnType<typeof judgeMember>['status'],
+): Promise<void> {
+  if (jsonEqual(hubPart(member), status)) return;
+  const name = member.metadata.name ?? '';
+  await ctx.kube.apply(
+    { ...MemberClusterType, metadata: { name }, status },
+    { fieldManager: hubFieldManager, force: true, subresource: 'status', signal: ctx.signal },
+  );
+  const before = findCondition(hubPart(member).conditions, conditionTypes.Ready);
+  const after = findCondition(status.conditions, conditionTypes.Ready);
+  if (after && before?.status !== after.status) {
+    ctx.events.event(member, after.status === 'True' ? 'Normal' : 'Warning', after.reason, after.message);
+    ctx.log.info('member cluster readiness changed', { cluster: name, ready: after.status, reason: after.reason });
+  }
+}
+
 export function memberClusterController(manager: Manager, sources: MemberSources): ControllerSpec<MemberObject> {
   const deps: MemberDeps = {
     fleets: manager.informer<FleetObject>(sources.fleets).store,
@@ -165,64 +230,17 @@ export function memberClusterController(manager: Manager, sources: MemberSources
       return undefined;
     }
     await ensureFinalizer(kube, MemberClusterType, member, signal);
-
-    const uid = member.metadata.uid ?? '';
-    // A former join's account (as left by a release before identities were per join) authenticates
-    // until it is gone, even with nothing bound to it any more.
-    for (const stale of staleAgentServiceAccounts(deps.serviceAccounts.list({ namespace: memberNamespace(name) }), uid)) {
-      const deleted = await kube.delete(ServiceAccountType, stale, memberNamespace(name), { signal }).then(
-        () => true,
-        (error: unknown) => {
-          ignoreMissing(error);
-          return false;
-        },
-      );
-      if (deleted) log.info("deleted a former join's ServiceAccount of the member agent", { cluster: name, serviceAccount: stale });
-    }
-    for (const object of memberAccessObjects({ cluster: name, fleet: member.spec.fleet, uid })) {
-      const live = deps.access.map((store) => store.get(objectKey(object))).find((o) => o?.kind === object.kind);
-      if (!needsApply(object, live)) continue;
-      await kube.apply(object, { fieldManager: hubFieldManager, force: true, signal });
-      log.info('applied an access object of the member agent', { cluster: name, object: `${object.kind}/${object.metadata.name}` });
-    }
-
-    const lease = deps.leases.get(`${memberNamespace(name)}/${heartbeatLease}`);
-    const renewTime = (lease?.spec as { renewTime?: string } | undefined)?.renewTime;
-    const previous = observations.get(name);
-    const heartbeat = renewTime !== undefined ? observeHeartbeat(previous, renewTime, Date.now()) : undefined;
-    if (heartbeat) observations.set(name, heartbeat);
-    else observations.delete(name);
-    const judgement = judgeMember({
-      member,
-      heartbeat,
-      timeoutMs: heartbeatTimeoutMs(deps.fleets.get(member.spec.fleet)),
-      now: Date.now(),
-      works: summarizeWorks(deps.works.list({ namespace: memberNamespace(name) })),
-    });
-    if (!jsonEqual(hubPart(member), judgement.status)) {
-      await kube.apply(
-        { ...MemberClusterType, metadata: { name }, status: judgement.status },
-        {
-          fieldManager: hubFieldManager,
-          force: true,
-          subresource: 'status',
-          signal,
-        },
-      );
-      const before = findCondition(hubPart(member).conditions, conditionTypes.Ready);
-      const after = findCondition(judgement.status.conditions, conditionTypes.Ready);
-      if (after && before?.status !== after.status) {
-        ctx.events.event(member, after.status === 'True' ? 'Normal' : 'Warning', after.reason, after.message);
-        log.info('member cluster readiness changed', { cluster: name, ready: after.status, reason: after.reason });
-      }
-    }
+    await ensureAccess(deps, ctx, member);
+    const judgement = judgeHeartbeat(deps, observations, member);
+    await writeJudgement(ctx, member, judgement.status);
     // A little past the moment the heartbeat would go stale, so that one recheck is enough.
     return judgement.recheckAfterMs !== undefined ? { requeueAfter: judgement.recheckAfterMs + 250 } : undefined;
   }
 
   return {
+    // No failureReason: a MemberCluster's status is shared by server-side apply between the hub and
+    // the agent, and its Ready is judged afresh from the heartbeat on every visit; a failure is logged.
     name: 'membercluster',
-    failureReason: reasons.common.ReconcileFailed,
     for: sources.members,
     owns: [{ type: NamespaceType, labelSelector: managedBySelector }],
     watches: [

@@ -101,7 +101,8 @@ function readiness(input: StatusInput): ReadinessOutcome {
   const { plan, sourceError, clusters } = input;
   if (sourceError) return { state: 'Stalled', reason: sourceError.reason, message: sourceError.message };
   if (input.refused !== undefined) return { state: 'Stalled', reason: reasons.globalService.ManifestRefused, message: cut(input.refused) };
-  if (input.writeFailure !== undefined) return { state: 'Failed', reason: reasons.globalService.WorkWriteFailed, message: input.writeFailure };
+  if (input.writeFailure !== undefined)
+    return { state: 'Failed', reason: reasons.globalService.WorkWriteFailed, message: input.writeFailure };
   const missing = input.missingGroups ?? [];
   if (missing.length > 0) {
     return {
