@@ -1,4 +1,5 @@
-// Command testenv builds pinned Kubernetes control-plane binaries from the Go module proxy and runs
+// Command testenv builds pinned Kubernetes control-plane binaries and the tools flotilla renders
+// sources with (helm, kustomize, and an OCI registry for tests) from the Go module proxy, and runs
 // any number of named local control planes (etcd, kube-apiserver, kube-controller-manager,
 // kube-scheduler and kwok with fake nodes) on loopback, one supervisor process per plane.
 package main
@@ -26,7 +27,10 @@ type environment struct {
 
 const usage = `usage: testenv COMMAND
 
-  build                          build the pinned binaries into the cache (skipped when present)
+  build                          build the pinned binaries into the cache (skipped when present);
+                                 prints the control plane's folder
+  bin NAME                       print the absolute path of one pinned binary (helm, kustomize,
+                                 registry, kubectl, ...), building it first if it is missing
   up [--owner-pid PID] [--nodes N] NAME...
                                  start the named planes in parallel; returns when all are ready.
                                  With --owner-pid the planes stop when that process ends.
@@ -93,6 +97,15 @@ func dispatch(env *environment, command string, args []string) error {
 		dir, err := build(env)
 		if err == nil {
 			fmt.Println(dir)
+		}
+		return err
+	case "bin":
+		if len(args) != 1 {
+			return errors.New("bin needs one binary name")
+		}
+		path, err := binaryPath(env, args[0])
+		if err == nil {
+			fmt.Println(path)
 		}
 		return err
 	case "up":
