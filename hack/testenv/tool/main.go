@@ -35,6 +35,9 @@ const usage = `usage: testenv COMMAND
                                  start the named planes in parallel; returns when all are ready.
                                  With --owner-pid the planes stop when that process ends.
   down [NAME...]                 stop the named planes (default: all)
+  tie --owner-pid PID -- COMMAND [ARG...]
+                                 run COMMAND until it exits, this process is signalled, or PID
+                                 ends (a test's helper server never outlives the test run)
   kubeconfig NAME                print the path of the plane's admin kubeconfig
   status                         the planes, their state, and each process's resident memory
   apiserver NAME stop|start      stop or start one plane's kube-apiserver (to test outages)
@@ -123,6 +126,15 @@ func dispatch(env *environment, command string, args []string) error {
 		nodes := flags.Int("nodes", 2, "")
 		_ = flags.Parse(args)
 		return supervise(env, flags.Arg(0), *owner, *nodes)
+	case "tie":
+		flags := flag.NewFlagSet("tie", flag.ExitOnError)
+		owner := flags.Int("owner-pid", 0, "stop the command when this process ends")
+		_ = flags.Parse(args)
+		code, err := tie(*owner, flags.Args())
+		if err == nil && code != 0 {
+			os.Exit(code)
+		}
+		return err
 	case "down":
 		return down(env, args)
 	case "kubeconfig":
