@@ -6,6 +6,7 @@ import { type PlaneName, readPlaneState } from './testenv.js';
 
 export { planeNames, readPlaneState, repoRoot, setAPIServer, testenv, type PlaneName, type PlaneState } from './testenv.js';
 export { createWidgetCRD, type Widget } from './widgets.js';
+export { fixtures } from './fixtures.js';
 export { startGitServer, type GitRepository, type GitServer, type TreeChange } from './git-server.js';
 export { startHelmRepository, type HelmRepository, type PackagedChart } from './helm-repository.js';
 export { type BasicCredentials, type LoopbackServer, type RequestRecord } from './https-server.js';
