@@ -41,7 +41,7 @@ format: deps ## format the TypeScript and JavaScript with Prettier (make lint ch
 	npx prettier --write --log-level warn .
 
 .PHONY: testenv
-testenv: ## build (or find cached) kube-apiserver, controller-manager, scheduler, kubectl, etcd, kwok
+testenv: ## build (or find cached) kube-apiserver, controller-manager, scheduler, kubectl, etcd, kwok, helm, kustomize, registry
 	$(TESTENV) build
 
 .PHONY: test-unit

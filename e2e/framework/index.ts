@@ -6,6 +6,23 @@ import { type PlaneName, readPlaneState } from './testenv.js';
 
 export { planeNames, readPlaneState, repoRoot, setAPIServer, testenv, type PlaneName, type PlaneState } from './testenv.js';
 export { createWidgetCRD, type Widget } from './widgets.js';
+export { fixtures } from './fixtures.js';
+export { startGitServer, type GitRepository, type GitServer, type TreeChange } from './git-server.js';
+export { startHelmRepository, type HelmRepository, type PackagedChart } from './helm-repository.js';
+export { type BasicCredentials, type LoopbackServer, type RequestRecord } from './https-server.js';
+export { startOCIRegistry, type OCIRegistry, type PushedChart } from './oci-registry.js';
+export { createTestTLS, type TestTLS } from './tls.js';
+export {
+  helm,
+  helmEnvironment,
+  gitEnvironment,
+  runTool,
+  runToolOk,
+  temporaryDirectory,
+  toolPath,
+  type PinnedTool,
+  type ToolResult,
+} from './tools.js';
 
 /** One running control plane, as a test sees it. */
 export interface Plane {

@@ -16,7 +16,11 @@ type component struct {
 	requires string // the pinned module whose version keys the cache
 	packages []string
 	ldflags  func(version string) string
+	set      string // the components of one set share a cache folder, keyed by all their versions
 }
+
+// planeSet is the control plane's binaries, which a plane runs together (plane.go: binDir).
+const planeSet = "plane"
 
 var components = []component{
 	{
@@ -24,6 +28,7 @@ var components = []component{
 		requires: "go.etcd.io/etcd/server/v3",
 		packages: []string{"go.etcd.io/etcd/server/v3"},
 		ldflags:  func(string) string { return "-s -w" },
+		set:      planeSet,
 	},
 	{
 		module:   "kube",
@@ -35,12 +40,38 @@ var components = []component{
 			"k8s.io/kubernetes/cmd/kubectl",
 		},
 		ldflags: kubeLdflags,
+		set:     planeSet,
 	},
 	{
 		module:   "kwok",
 		requires: "sigs.k8s.io/kwok",
 		packages: []string{"sigs.k8s.io/kwok/cmd/kwok"},
 		ldflags:  func(string) string { return "-s -w" },
+		set:      planeSet,
+	},
+	// The tools the hub renders sources with, and the registry tests push charts to. Each is its own
+	// set, so bumping one rebuilds only that one and never the control plane.
+	{
+		module:   "helm",
+		requires: "helm.sh/helm/v4",
+		packages: []string{"helm.sh/helm/v4/cmd/helm"},
+		ldflags:  helmLdflags,
+		set:      "helm",
+	},
+	{
+		module:   "kustomize",
+		requires: "sigs.k8s.io/kustomize/kustomize/v5",
+		packages: []string{"sigs.k8s.io/kustomize/kustomize/v5"},
+		// kustomize reads its version from the module build info, as `go install` of a release does.
+		ldflags: func(string) string { return "-s -w" },
+		set:     "kustomize",
+	},
+	{
+		module:   "registry",
+		requires: "github.com/google/go-containerregistry",
+		packages: []string{"github.com/google/go-containerregistry/cmd/registry"},
+		ldflags:  func(string) string { return "-s -w" },
+		set:      "registry",
 	},
 }
 
@@ -72,6 +103,13 @@ func kubeLdflags(version string) string {
 	return flags
 }
 
+// helmLdflags stamps the release as helm's Makefile does for a tagged build, so `helm version` and
+// the User-Agent helm sends to chart repositories and registries name it.
+func helmLdflags(version string) string {
+	const pkg = "helm.sh/helm/v4/internal/version"
+	return "-s -w -X " + pkg + ".version=" + version + " -X " + pkg + ".metadata= -X " + pkg + ".gitTreeState=clean"
+}
+
 // pinnedVersion asks go which version a component's go.mod requires, so go.mod stays the one place to pin.
 func pinnedVersion(env *environment, c component) (string, error) {
 	cmd := exec.Command("go", "list", "-m", "-f", "{{.Version}}", c.requires)
@@ -84,10 +122,13 @@ func pinnedVersion(env *environment, c component) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// binDir is the cache folder for the pinned set of versions.
-func binDir(env *environment) (string, error) {
+// setDir is the cache folder of one set of components, named after all their pinned versions.
+func setDir(env *environment, set string) (string, error) {
 	var key []string
 	for _, c := range components {
+		if c.set != set {
+			continue
+		}
 		v, err := pinnedVersion(env, c)
 		if err != nil {
 			return "", err
@@ -95,6 +136,11 @@ func binDir(env *environment) (string, error) {
 		key = append(key, c.module+"-"+v)
 	}
 	return filepath.Join(env.cacheDir, "bin", strings.Join(key, "_")), nil
+}
+
+// binDir is the cache folder of the control plane's binaries.
+func binDir(env *environment) (string, error) {
+	return setDir(env, planeSet)
 }
 
 const stagesFile = "kwok-stages.yaml"
@@ -109,53 +155,89 @@ var kwokStages = []string{
 	"kustomize/stage/pod/fast/pod-delete.yaml",
 }
 
-// build makes every missing binary of the pinned versions; present ones are never rebuilt.
+// build makes every missing binary of the pinned versions and returns the control plane's folder;
+// present binaries are never rebuilt.
 func build(env *environment) (string, error) {
+	for _, c := range components {
+		if _, err := buildComponent(env, c); err != nil {
+			return "", err
+		}
+	}
 	dir, err := binDir(env)
 	if err != nil {
 		return "", err
-	}
-	for _, c := range components {
-		version, _ := pinnedVersion(env, c)
-		missing := false
-		for _, pkg := range c.packages {
-			if _, err := os.Stat(filepath.Join(dir, binaryName(pkg))); err != nil {
-				missing = true
-			}
-		}
-		if !missing {
-			continue
-		}
-		started := time.Now()
-		logf("building %s %s (%s)", c.module, version, strings.Join(c.packages, " "))
-		staging, err := os.MkdirTemp(env.cacheDir, "build-")
-		if err != nil {
-			return "", err
-		}
-		defer os.RemoveAll(staging)
-		args := append([]string{"build", "-trimpath", "-ldflags", c.ldflags(version), "-o", staging + "/"}, c.packages...)
-		cmd := exec.Command("go", args...)
-		cmd.Dir = filepath.Join(env.hackDir, c.module)
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod")
-		if err := cmd.Run(); err != nil {
-			return "", fmt.Errorf("go build in hack/testenv/%s: %w", c.module, err)
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return "", err
-		}
-		for _, pkg := range c.packages {
-			if err := os.Rename(filepath.Join(staging, builtName(pkg)), filepath.Join(dir, binaryName(pkg))); err != nil {
-				return "", err
-			}
-		}
-		logf("built %s %s in %s", c.module, version, time.Since(started).Round(time.Second))
 	}
 	if _, err := os.Stat(filepath.Join(dir, stagesFile)); err != nil {
 		if err := writeKwokStages(env, dir); err != nil {
 			return "", err
 		}
 	}
+	return dir, nil
+}
+
+// binaryPath returns the absolute path of one cached binary, building its component first if needed.
+func binaryPath(env *environment, name string) (string, error) {
+	var known []string
+	for _, c := range components {
+		for _, pkg := range c.packages {
+			if binaryName(pkg) != name {
+				known = append(known, binaryName(pkg))
+				continue
+			}
+			dir, err := buildComponent(env, c)
+			if err != nil {
+				return "", err
+			}
+			return filepath.Join(dir, name), nil
+		}
+	}
+	return "", fmt.Errorf("no binary named %q; the pinned ones are %s", name, strings.Join(known, ", "))
+}
+
+// buildComponent builds a component's binaries unless all are present, and returns its set's folder.
+// The build goes to a staging folder first, so a cached binary is always a complete one.
+func buildComponent(env *environment, c component) (string, error) {
+	dir, err := setDir(env, c.set)
+	if err != nil {
+		return "", err
+	}
+	missing := false
+	for _, pkg := range c.packages {
+		if _, err := os.Stat(filepath.Join(dir, binaryName(pkg))); err != nil {
+			missing = true
+		}
+	}
+	if !missing {
+		return dir, nil
+	}
+	version, err := pinnedVersion(env, c)
+	if err != nil {
+		return "", err
+	}
+	started := time.Now()
+	logf("building %s %s (%s)", c.module, version, strings.Join(c.packages, " "))
+	staging, err := os.MkdirTemp(env.cacheDir, "build-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(staging)
+	args := append([]string{"build", "-trimpath", "-ldflags", c.ldflags(version), "-o", staging + "/"}, c.packages...)
+	cmd := exec.Command("go", args...)
+	cmd.Dir = filepath.Join(env.hackDir, c.module)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod")
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("go build in hack/testenv/%s: %w", c.module, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	for _, pkg := range c.packages {
+		if err := os.Rename(filepath.Join(staging, builtName(pkg)), filepath.Join(dir, binaryName(pkg))); err != nil {
+			return "", err
+		}
+	}
+	logf("built %s %s in %s", c.module, version, time.Since(started).Round(time.Second))
 	return dir, nil
 }
 

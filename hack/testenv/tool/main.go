@@ -1,4 +1,5 @@
-// Command testenv builds pinned Kubernetes control-plane binaries from the Go module proxy and runs
+// Command testenv builds pinned Kubernetes control-plane binaries and the tools flotilla renders
+// sources with (helm, kustomize, and an OCI registry for tests) from the Go module proxy, and runs
 // any number of named local control planes (etcd, kube-apiserver, kube-controller-manager,
 // kube-scheduler and kwok with fake nodes) on loopback, one supervisor process per plane.
 package main
@@ -26,11 +27,17 @@ type environment struct {
 
 const usage = `usage: testenv COMMAND
 
-  build                          build the pinned binaries into the cache (skipped when present)
+  build                          build the pinned binaries into the cache (skipped when present);
+                                 prints the control plane's folder
+  bin NAME                       print the absolute path of one pinned binary (helm, kustomize,
+                                 registry, kubectl, ...), building it first if it is missing
   up [--owner-pid PID] [--nodes N] NAME...
                                  start the named planes in parallel; returns when all are ready.
                                  With --owner-pid the planes stop when that process ends.
   down [NAME...]                 stop the named planes (default: all)
+  tie --owner-pid PID -- COMMAND [ARG...]
+                                 run COMMAND until it exits, this process is signalled, or PID
+                                 ends (a test's helper server never outlives the test run)
   kubeconfig NAME                print the path of the plane's admin kubeconfig
   status                         the planes, their state, and each process's resident memory
   apiserver NAME stop|start      stop or start one plane's kube-apiserver (to test outages)
@@ -95,6 +102,15 @@ func dispatch(env *environment, command string, args []string) error {
 			fmt.Println(dir)
 		}
 		return err
+	case "bin":
+		if len(args) != 1 {
+			return errors.New("bin needs one binary name")
+		}
+		path, err := binaryPath(env, args[0])
+		if err == nil {
+			fmt.Println(path)
+		}
+		return err
 	case "up":
 		flags := flag.NewFlagSet("up", flag.ExitOnError)
 		owner := flags.Int("owner-pid", 0, "stop the planes when this process ends")
@@ -110,6 +126,15 @@ func dispatch(env *environment, command string, args []string) error {
 		nodes := flags.Int("nodes", 2, "")
 		_ = flags.Parse(args)
 		return supervise(env, flags.Arg(0), *owner, *nodes)
+	case "tie":
+		flags := flag.NewFlagSet("tie", flag.ExitOnError)
+		owner := flags.Int("owner-pid", 0, "stop the command when this process ends")
+		_ = flags.Parse(args)
+		code, err := tie(*owner, flags.Args())
+		if err == nil && code != 0 {
+			os.Exit(code)
+		}
+		return err
 	case "down":
 		return down(env, args)
 	case "kubeconfig":
