@@ -64,6 +64,11 @@ export const annotations = {
   work: 'flotilla.dev/work',
   /** On an applied object: the revision of the Work that last applied it. */
   revision: 'flotilla.dev/revision',
+  /**
+   * On a GlobalService with a Git or Helm origin: a new value (any string; `flotilla reconcile
+   * source` writes the time) asks the hub to fetch the origin now, as Flux's reconcile.fluxcd.io/requestedAt.
+   */
+  requestedAt: 'flotilla.dev/requested-at',
 } as const;
 
 /** The finalizer that lets the hub remove what a GlobalService or PolicyBundle created everywhere. */

@@ -3,6 +3,7 @@ import { registerAgent } from './agent.js';
 import { registerHub } from './hub.js';
 import { registerInstall } from './install.js';
 import { registerJoin } from './join.js';
+import { registerReconcile } from './reconcile.js';
 import { registerStatus } from './status.js';
 import { errorMessage } from '../runtime/log.js';
 
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerInstall(program);
   registerJoin(program);
   registerStatus(program);
+  registerReconcile(program);
   registerHub(program);
   registerAgent(program);
   return program;

@@ -1018,11 +1018,15 @@ export const globalServiceSchema: JsonSchema = {
         "source": {
           "type": "object",
           "title": "GlobalServiceSource",
-          "description": "Where the manifests come from; exactly one kind of source. Size limits: a GlobalService is one object, and etcd stores an object only up to 1.5 MiB (its default --max-request-bytes; larger writes fail with \"etcdserver: request is too large\" or gRPC \"message larger than max\"), so inline manifests suit services up to a few hundred KiB; use configMapRefs beyond that. Whatever the source, the hub gzips each cluster's rendered manifests and splits them across up to 64 Works of 1 MiB each, and an agent inflates at most 64 MiB.",
+          "description": "Where the manifests come from; exactly one origin: inline manifests, ConfigMaps, a Git repository (plain manifests, a Kustomize overlay or a Helm chart at a path), or a Helm chart from a chart repository (https or oci://). Git and Helm origins are fetched and rendered by the hub (helm template, kustomize build), once per distinct input, and polled every `interval`; set the annotation flotilla.dev/requested-at (or run `flotilla reconcile source`) to fetch now. A failed fetch or render leaves every cluster on its last good revision. Size limits: a GlobalService is one object, and etcd stores an object only up to 1.5 MiB (its default --max-request-bytes; larger writes fail with \"etcdserver: request is too large\" or gRPC \"message larger than max\"), so inline manifests suit services up to a few hundred KiB; use configMapRefs beyond that. Whatever the source, the hub gzips each cluster's rendered manifests and splits them across up to 64 Works of 1 MiB each, and an agent inflates at most 64 MiB.",
           "x-kubernetes-validations": [
             {
-              "rule": "[has(self.manifests), has(self.configMapRefs)].exists_one(present, present)",
-              "message": "source must set exactly one of manifests or configMapRefs"
+              "rule": "[has(self.manifests), has(self.configMapRefs), has(self.git), has(self.helm)].exists_one(present, present)",
+              "message": "source must set exactly one of manifests, configMapRefs, git or helm"
+            },
+            {
+              "rule": "!has(self.chart) || has(self.git) || has(self.helm)",
+              "message": "source.chart configures a Helm render, so it needs source.helm or source.git"
             }
           ],
           "properties": {
@@ -1113,6 +1117,239 @@ export const globalServiceSchema: JsonSchema = {
                 },
                 "additionalProperties": false
               }
+            },
+            "git": {
+              "type": "object",
+              "title": "GitSource",
+              "description": "A Git repository. What is at `path` decides the render: a kustomization.yaml (or kustomization.yml, Kustomization) is built with kustomize; a Chart.yaml is rendered with helm template (see chart); otherwise every .yaml, .yml and .json file below the path, recursively, in byte-wise order of their paths, is read as manifests.",
+              "required": [
+                "url"
+              ],
+              "properties": {
+                "url": {
+                  "type": "string",
+                  "description": "The repository: https://host/path, ssh://user@host/path or user@host:path. file:// and local paths are refused unless the hub runs with --allow-local-sources (tests); plain http:// likewise, since it would carry the credentials in the clear.",
+                  "minLength": 1,
+                  "maxLength": 2048,
+                  "pattern": "^(https://|http://|ssh://|file://|/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)"
+                },
+                "ref": {
+                  "type": "object",
+                  "title": "GitRef",
+                  "description": "What to check out: at most one of branch, tag, semver or commit. Left out: the repository's default branch (its HEAD).",
+                  "x-kubernetes-validations": [
+                    {
+                      "rule": "[has(self.branch), has(self.tag), has(self.semver), has(self.commit)].filter(present, present).size() <= 1",
+                      "message": "ref sets at most one of branch, tag, semver or commit"
+                    }
+                  ],
+                  "properties": {
+                    "branch": {
+                      "type": "string",
+                      "description": "A branch; its newest commit is rolled out, and each new commit in turn.",
+                      "minLength": 1,
+                      "maxLength": 255
+                    },
+                    "tag": {
+                      "type": "string",
+                      "description": "A tag.",
+                      "minLength": 1,
+                      "maxLength": 255
+                    },
+                    "semver": {
+                      "type": "string",
+                      "description": "A semver range over the tags (e.g. \">=1.2.0 <2.0.0\", \"~1.4\"); the highest matching tag is taken.",
+                      "minLength": 1,
+                      "maxLength": 255
+                    },
+                    "commit": {
+                      "type": "string",
+                      "description": "A full commit SHA-1 (40 hex digits).",
+                      "pattern": "^[0-9a-f]{40}$"
+                    }
+                  },
+                  "additionalProperties": false
+                },
+                "path": {
+                  "type": "string",
+                  "description": "The folder in the repository (default its root), relative; no `..` segments.",
+                  "maxLength": 1024,
+                  "x-kubernetes-validations": [
+                    {
+                      "rule": "!self.startsWith('/') && !self.matches('(^|/)[.][.](/|$)')",
+                      "message": "path must be relative to the repository and may not contain .. segments"
+                    }
+                  ]
+                },
+                "secretRef": {
+                  "type": "object",
+                  "title": "SourceSecretRef",
+                  "description": "A Secret in the workspace namespace with the origin's credentials, used for that origin only and never written to logs, events, status or Works. Keys: username + password (basic auth), bearerToken, or identity (an SSH private key) + known_hosts (required with identity); ca.crt (a PEM CA bundle) with any of them. For oci:// registries, username + password.",
+                  "required": [
+                    "name"
+                  ],
+                  "properties": {
+                    "name": {
+                      "type": "string",
+                      "description": "The Secret's name.",
+                      "minLength": 1,
+                      "maxLength": 253,
+                      "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+                    }
+                  },
+                  "additionalProperties": false
+                },
+                "interval": {
+                  "type": "string",
+                  "description": "How often the hub asks the repository for a new commit (default 5m).",
+                  "maxLength": 32,
+                  "pattern": "^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"
+                }
+              },
+              "additionalProperties": false
+            },
+            "helm": {
+              "type": "object",
+              "title": "HelmChartSource",
+              "description": "A Helm chart from a chart repository (https, with an index.yaml) or an OCI registry (oci://).",
+              "required": [
+                "repoURL",
+                "chart"
+              ],
+              "properties": {
+                "repoURL": {
+                  "type": "string",
+                  "description": "https://… (a chart repository) or oci://host/path (a registry; the chart is repoURL/chart). Plain http:// only with the hub's --allow-insecure-sources (tests).",
+                  "minLength": 1,
+                  "maxLength": 2048,
+                  "pattern": "^(https://|http://|oci://)"
+                },
+                "chart": {
+                  "type": "string",
+                  "description": "The chart's name.",
+                  "minLength": 1,
+                  "maxLength": 253,
+                  "pattern": "^[A-Za-z0-9][-A-Za-z0-9_.]*$"
+                },
+                "version": {
+                  "type": "string",
+                  "description": "An exact version or a semver range (default \"*\", the newest non-prerelease); the resolved version is in status.source.",
+                  "minLength": 1,
+                  "maxLength": 255
+                },
+                "secretRef": {
+                  "type": "object",
+                  "title": "SourceSecretRef",
+                  "description": "A Secret in the workspace namespace with the origin's credentials, used for that origin only and never written to logs, events, status or Works. Keys: username + password (basic auth), bearerToken, or identity (an SSH private key) + known_hosts (required with identity); ca.crt (a PEM CA bundle) with any of them. For oci:// registries, username + password.",
+                  "required": [
+                    "name"
+                  ],
+                  "properties": {
+                    "name": {
+                      "type": "string",
+                      "description": "The Secret's name.",
+                      "minLength": 1,
+                      "maxLength": 253,
+                      "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+                    }
+                  },
+                  "additionalProperties": false
+                },
+                "interval": {
+                  "type": "string",
+                  "description": "How often the hub looks for a new matching version (default 5m).",
+                  "maxLength": 32,
+                  "pattern": "^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"
+                }
+              },
+              "additionalProperties": false
+            },
+            "chart": {
+              "type": "object",
+              "title": "ChartRender",
+              "description": "How a Helm chart (from helm, or at git's path) is rendered: helm template, once per distinct (chart, values, cluster capabilities), with --kube-version and --api-versions from each cluster's reported version and served API group-versions, so .Capabilities.APIVersions.Has sees what that cluster really serves. Helm hooks: see the README (pre/post install and upgrade hooks are applied with the release; test hooks only with tests Include; delete and rollback hooks are not shipped and are listed in status).",
+              "properties": {
+                "values": {
+                  "type": "object",
+                  "description": "Values, as in a values file. ${cluster.name}, ${cluster.labels.KEY} and ${fleet.name} in string values are substituted per cluster; $${ writes a literal ${.",
+                  "x-kubernetes-preserve-unknown-fields": true
+                },
+                "valuesFrom": {
+                  "type": "array",
+                  "description": "Values files from ConfigMaps or Secrets in the workspace namespace, merged in order, before `values`.",
+                  "maxItems": 32,
+                  "x-kubernetes-list-type": "atomic",
+                  "items": {
+                    "type": "object",
+                    "title": "ValuesReference",
+                    "description": "One key of a ConfigMap or Secret holding a values file.",
+                    "required": [
+                      "kind",
+                      "name"
+                    ],
+                    "properties": {
+                      "kind": {
+                        "type": "string",
+                        "description": "ConfigMap or Secret.",
+                        "enum": [
+                          "ConfigMap",
+                          "Secret"
+                        ]
+                      },
+                      "name": {
+                        "type": "string",
+                        "description": "The name of an object in the same namespace (a DNS-1123 label).",
+                        "minLength": 1,
+                        "maxLength": 63,
+                        "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+                      },
+                      "key": {
+                        "type": "string",
+                        "description": "The data key (default values.yaml).",
+                        "minLength": 1,
+                        "maxLength": 253,
+                        "pattern": "^[-._a-zA-Z0-9]+$"
+                      },
+                      "optional": {
+                        "type": "boolean",
+                        "description": "A missing object or key is skipped instead of failing the render."
+                      }
+                    },
+                    "additionalProperties": false
+                  }
+                },
+                "releaseName": {
+                  "type": "string",
+                  "description": "The release name the chart sees (default the service's name).",
+                  "minLength": 1,
+                  "maxLength": 53,
+                  "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+                },
+                "namespace": {
+                  "type": "string",
+                  "description": "The namespace the chart renders into (.Release.Namespace; default the chart's objects' own, else default).",
+                  "minLength": 1,
+                  "maxLength": 63,
+                  "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+                },
+                "crds": {
+                  "type": "string",
+                  "description": "Install (default) ships the chart's crds/ folder with the release, applied first; Skip leaves them out.",
+                  "enum": [
+                    "Install",
+                    "Skip"
+                  ]
+                },
+                "tests": {
+                  "type": "string",
+                  "description": "Skip (default) leaves the chart's test hooks out (listed in status); Include ships them as ordinary manifests.",
+                  "enum": [
+                    "Skip",
+                    "Include"
+                  ]
+                }
+              },
+              "additionalProperties": false
             }
           },
           "additionalProperties": false
@@ -1780,6 +2017,50 @@ export const globalServiceSchema: JsonSchema = {
           "type": "string",
           "description": "The revision rolling out (a digest of the rendered source).",
           "maxLength": 128
+        },
+        "lastHandledRequest": {
+          "type": "string",
+          "description": "The last flotilla.dev/requested-at value the hub acted on (fetched the origin for), as Flux's lastHandledReconcileAt.",
+          "maxLength": 256
+        },
+        "source": {
+          "type": "object",
+          "title": "SourceStatus",
+          "description": "What the hub last fetched of a Git or Helm origin (absent for inline and ConfigMap sources).",
+          "properties": {
+            "revision": {
+              "type": "string",
+              "description": "The fetched revision, in Flux's form - main@sha1:<commit>, v1.2.0@sha1:<commit>, sha1:<commit> for git; name@version for a chart.",
+              "maxLength": 512
+            },
+            "digest": {
+              "type": "string",
+              "description": "The digest of what was rendered (sha256:… of the tree at path, or of the chart archive).",
+              "maxLength": 128
+            },
+            "url": {
+              "type": "string",
+              "description": "The origin, credentials removed.",
+              "maxLength": 2048
+            },
+            "fetchedAt": {
+              "type": "string",
+              "format": "date-time",
+              "description": "When this revision was first fetched. A poll that finds the same revision changes nothing, this time included."
+            },
+            "skippedHooks": {
+              "type": "array",
+              "description": "Helm hooks the chart has that were not shipped, with why (at most 20).",
+              "maxItems": 20,
+              "x-kubernetes-list-type": "atomic",
+              "items": {
+                "type": "string",
+                "description": "A hook, as kind/name (hook event), and why it was not shipped.",
+                "maxLength": 512
+              }
+            }
+          },
+          "additionalProperties": false
         },
         "clusters": {
           "type": "object",

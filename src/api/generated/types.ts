@@ -422,7 +422,7 @@ export interface GlobalServiceSpec {
   adoption?: AdoptionPolicy;
 }
 /**
- * Where the manifests come from; exactly one kind of source. Size limits: a GlobalService is one object, and etcd stores an object only up to 1.5 MiB (its default --max-request-bytes; larger writes fail with "etcdserver: request is too large" or gRPC "message larger than max"), so inline manifests suit services up to a few hundred KiB; use configMapRefs beyond that. Whatever the source, the hub gzips each cluster's rendered manifests and splits them across up to 64 Works of 1 MiB each, and an agent inflates at most 64 MiB.
+ * Where the manifests come from; exactly one origin: inline manifests, ConfigMaps, a Git repository (plain manifests, a Kustomize overlay or a Helm chart at a path), or a Helm chart from a chart repository (https or oci://). Git and Helm origins are fetched and rendered by the hub (helm template, kustomize build), once per distinct input, and polled every `interval`; set the annotation flotilla.dev/requested-at (or run `flotilla reconcile source`) to fetch now. A failed fetch or render leaves every cluster on its last good revision. Size limits: a GlobalService is one object, and etcd stores an object only up to 1.5 MiB (its default --max-request-bytes; larger writes fail with "etcdserver: request is too large" or gRPC "message larger than max"), so inline manifests suit services up to a few hundred KiB; use configMapRefs beyond that. Whatever the source, the hub gzips each cluster's rendered manifests and splits them across up to 64 Works of 1 MiB each, and an agent inflates at most 64 MiB.
  */
 export interface GlobalServiceSource {
   /**
@@ -439,6 +439,9 @@ export interface GlobalServiceSource {
    * @maxItems 50
    */
   configMapRefs?: ConfigMapManifestsRef[];
+  git?: GitSource;
+  helm?: HelmChartSource;
+  chart?: ChartRender;
 }
 /**
  * A complete Kubernetes object (apiVersion, kind, metadata.name and the rest) applied as written with server-side apply. Cluster-scoped objects leave metadata.namespace out.
@@ -471,6 +474,122 @@ export interface ConfigMapManifestsRef {
    * Items: A data key of the ConfigMap.
    */
   keys?: string[];
+}
+/**
+ * A Git repository. What is at `path` decides the render: a kustomization.yaml (or kustomization.yml, Kustomization) is built with kustomize; a Chart.yaml is rendered with helm template (see chart); otherwise every .yaml, .yml and .json file below the path, recursively, in byte-wise order of their paths, is read as manifests.
+ */
+export interface GitSource {
+  /**
+   * The repository: https://host/path, ssh://user@host/path or user@host:path. file:// and local paths are refused unless the hub runs with --allow-local-sources (tests); plain http:// likewise, since it would carry the credentials in the clear.
+   */
+  url: string;
+  ref?: GitRef;
+  /**
+   * The folder in the repository (default its root), relative; no `..` segments.
+   */
+  path?: string;
+  secretRef?: SourceSecretRef;
+  interval?: Duration;
+}
+/**
+ * What to check out: at most one of branch, tag, semver or commit. Left out: the repository's default branch (its HEAD).
+ */
+export interface GitRef {
+  /**
+   * A branch; its newest commit is rolled out, and each new commit in turn.
+   */
+  branch?: string;
+  /**
+   * A tag.
+   */
+  tag?: string;
+  /**
+   * A semver range over the tags (e.g. ">=1.2.0 <2.0.0", "~1.4"); the highest matching tag is taken.
+   */
+  semver?: string;
+  /**
+   * A full commit SHA-1 (40 hex digits).
+   */
+  commit?: string;
+}
+/**
+ * A Secret in the workspace namespace with the origin's credentials, used for that origin only and never written to logs, events, status or Works. Keys: username + password (basic auth), bearerToken, or identity (an SSH private key) + known_hosts (required with identity); ca.crt (a PEM CA bundle) with any of them. For oci:// registries, username + password.
+ */
+export interface SourceSecretRef {
+  /**
+   * The Secret's name.
+   */
+  name: string;
+}
+/**
+ * A Helm chart from a chart repository (https, with an index.yaml) or an OCI registry (oci://).
+ */
+export interface HelmChartSource {
+  /**
+   * https://… (a chart repository) or oci://host/path (a registry; the chart is repoURL/chart). Plain http:// only with the hub's --allow-insecure-sources (tests).
+   */
+  repoURL: string;
+  /**
+   * The chart's name.
+   */
+  chart: string;
+  /**
+   * An exact version or a semver range (default "*", the newest non-prerelease); the resolved version is in status.source.
+   */
+  version?: string;
+  secretRef?: SourceSecretRef;
+  interval?: Duration;
+}
+/**
+ * How a Helm chart (from helm, or at git's path) is rendered: helm template, once per distinct (chart, values, cluster capabilities), with --kube-version and --api-versions from each cluster's reported version and served API group-versions, so .Capabilities.APIVersions.Has sees what that cluster really serves. Helm hooks: see the README (pre/post install and upgrade hooks are applied with the release; test hooks only with tests Include; delete and rollback hooks are not shipped and are listed in status).
+ */
+export interface ChartRender {
+  /**
+   * Values, as in a values file. ${cluster.name}, ${cluster.labels.KEY} and ${fleet.name} in string values are substituted per cluster; $${ writes a literal ${.
+   */
+  values?: {
+    [k: string]: unknown | undefined;
+  };
+  /**
+   * Values files from ConfigMaps or Secrets in the workspace namespace, merged in order, before `values`.
+   *
+   * @maxItems 32
+   */
+  valuesFrom?: ValuesReference[];
+  /**
+   * The release name the chart sees (default the service's name).
+   */
+  releaseName?: string;
+  /**
+   * The namespace the chart renders into (.Release.Namespace; default the chart's objects' own, else default).
+   */
+  namespace?: string;
+  /**
+   * Install (default) ships the chart's crds/ folder with the release, applied first; Skip leaves them out.
+   */
+  crds?: 'Install' | 'Skip';
+  /**
+   * Skip (default) leaves the chart's test hooks out (listed in status); Include ships them as ordinary manifests.
+   */
+  tests?: 'Skip' | 'Include';
+}
+/**
+ * One key of a ConfigMap or Secret holding a values file.
+ */
+export interface ValuesReference {
+  /**
+   * ConfigMap or Secret.
+   */
+  kind: 'ConfigMap' | 'Secret';
+  name: ObjectName;
+  /**
+   * The data key (default values.yaml).
+   */
+  key?: string;
+  /**
+   * A missing object or key is skipped instead of failing the render.
+   */
+  optional?: boolean;
 }
 /**
  * Which member clusters of the fleet receive this object: the union of the named ClusterGroups, the clusters the selector matches and the clusters named explicitly. Paused clusters keep what they have but receive no new revisions.
@@ -635,9 +754,43 @@ export interface GlobalServiceStatus {
    * The revision rolling out (a digest of the rendered source).
    */
   revision?: string;
+  /**
+   * The last flotilla.dev/requested-at value the hub acted on (fetched the origin for), as Flux's lastHandledReconcileAt.
+   */
+  lastHandledRequest?: string;
+  source?: SourceStatus;
   clusters?: GlobalServiceClusterCounts;
   rollout?: RolloutStatus;
   attention?: AttentionList;
+}
+/**
+ * What the hub last fetched of a Git or Helm origin (absent for inline and ConfigMap sources).
+ */
+export interface SourceStatus {
+  /**
+   * The fetched revision, in Flux's form - main@sha1:<commit>, v1.2.0@sha1:<commit>, sha1:<commit> for git; name@version for a chart.
+   */
+  revision?: string;
+  /**
+   * The digest of what was rendered (sha256:… of the tree at path, or of the chart archive).
+   */
+  digest?: string;
+  /**
+   * The origin, credentials removed.
+   */
+  url?: string;
+  /**
+   * When this revision was first fetched. A poll that finds the same revision changes nothing, this time included.
+   */
+  fetchedAt?: string;
+  /**
+   * Helm hooks the chart has that were not shipped, with why (at most 20).
+   *
+   * @maxItems 20
+   *
+   * Items: A hook, as kind/name (hook event), and why it was not shipped.
+   */
+  skippedHooks?: string[];
 }
 /**
  * Target clusters by state.
