@@ -64,6 +64,12 @@ export const annotations = {
   work: 'flotilla.dev/work',
   /** On an applied object: the revision of the Work that last applied it. */
   revision: 'flotilla.dev/revision',
+  /**
+   * On a manifest of a GlobalService's source: `disabled` ships it exactly as written, with no
+   * `${cluster.…}`/`${fleet.…}` substitution and no `$${` unescaping (as Flux's
+   * `kustomize.toolkit.fluxcd.io/substitute: disabled`).
+   */
+  substitute: 'flotilla.dev/substitute',
 } as const;
 
 /** The finalizer that lets the hub remove what a GlobalService or PolicyBundle created everywhere. */

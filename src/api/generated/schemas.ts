@@ -1018,7 +1018,7 @@ export const globalServiceSchema: JsonSchema = {
         "source": {
           "type": "object",
           "title": "GlobalServiceSource",
-          "description": "Where the manifests come from; exactly one kind of source. Size limits: a GlobalService is one object, and etcd stores an object only up to 1.5 MiB (its default --max-request-bytes; larger writes fail with \"etcdserver: request is too large\" or gRPC \"message larger than max\"), so inline manifests suit services up to a few hundred KiB; use configMapRefs beyond that. Whatever the source, the hub gzips each cluster's rendered manifests and splits them across up to 64 Works of 1 MiB each, and an agent inflates at most 64 MiB.",
+          "description": "Where the manifests come from; exactly one kind of source. Size limits: a GlobalService is one object, and etcd stores an object only up to 1.5 MiB (its default --max-request-bytes; larger writes fail with \"etcdserver: request is too large\" or gRPC \"message larger than max\"), so inline manifests suit services up to a few hundred KiB; use configMapRefs beyond that. Whatever the source, the hub gzips each cluster's rendered manifests and splits them across up to 64 Works of 1 MiB each, and an agent inflates at most 64 MiB. Variables: in every string value of the manifests, ${cluster.name}, ${cluster.labels.KEY} and ${fleet.name} are replaced per cluster; any other ${cluster.…} or ${fleet.…} is an error naming it. Everything else, ${cluster} and ${datasource} of Grafana dashboards or ${HOME} of a script included, is shipped as written. $${ writes a literal ${ (so $${cluster.name} ships ${cluster.name}), and a manifest annotated flotilla.dev/substitute: disabled is shipped exactly as written, with nothing replaced or unescaped in it.",
           "x-kubernetes-validations": [
             {
               "rule": "[has(self.manifests), has(self.configMapRefs)].exists_one(present, present)",
@@ -1075,7 +1075,7 @@ export const globalServiceSchema: JsonSchema = {
             },
             "configMapRefs": {
               "type": "array",
-              "description": "ConfigMaps in the workspace namespace whose data hold the manifests (YAML, several documents per key allowed), read in list order and then key order. The apiserver keeps a ConfigMap's data within 1 MiB: split a larger service across several ConfigMaps (up to 50).",
+              "description": "ConfigMaps in the workspace namespace whose data hold the manifests (YAML, several documents per key allowed), read in list order and then key order. A document is a manifest, an array of manifests, or a list as kubectl reads one: kind List or any kind ending in List (RoleList, ConfigMapList, ...) with an items array stands for its items, and an item of a typed list without apiVersion and kind is of the list's type. The apiserver keeps a ConfigMap's data within 1 MiB: split a larger service across several ConfigMaps (up to 50).",
               "minItems": 1,
               "maxItems": 50,
               "x-kubernetes-list-type": "map",
@@ -1229,7 +1229,7 @@ export const globalServiceSchema: JsonSchema = {
         },
         "overrides": {
           "type": "array",
-          "description": "Per-cluster changes, applied in list order to the clusters each override selects (later overrides see the result of earlier ones). Patch values may use ${cluster.name} and ${cluster.labels.KEY}, replaced with the target cluster's name and label values.",
+          "description": "Per-cluster changes, applied in list order to the clusters each override selects (later overrides see the result of earlier ones). Patch values may use ${cluster.name}, ${cluster.labels.KEY} and ${fleet.name}, replaced with the target cluster's name and label values and its fleet's name ($${ writes a literal ${), also in patches of a manifest annotated flotilla.dev/substitute: disabled.",
           "maxItems": 32,
           "x-kubernetes-list-type": "map",
           "x-kubernetes-list-map-keys": [
