@@ -729,6 +729,18 @@ export interface MemberClusterStatus {
    */
   nodeCount?: number;
   resources?: ResourceSummary;
+  /**
+   * The APIs the cluster serves, in the vocabulary of helm's --api-versions and .Capabilities.APIVersions.Has: every group-version (apps/v1, v1, monitoring.coreos.com/v1) and every group/version/Kind (apps/v1/Deployment, v1/ConfigMap, monitoring.coreos.com/v1/ServiceMonitor), sorted; subresources' kinds are left out. The agent reads them from the cluster's aggregated discovery (Kubernetes 1.27 or later), so CRDs and aggregated APIServices count once they are served, and rewrites the list only when it changes. Bounded to 4096 entries and 256 KiB in all: past that, every group-version is kept first, then the group/version/Kinds in sorted order while they fit, and apiVersionsOmitted says how many were left out. A failed discovery never withdraws the list: it stays as last reported.
+   *
+   * @maxItems 4096
+   *
+   * Items: A group-version (group/version, or version alone for the core group) or a group/version/Kind.
+   */
+  apiVersions?: string[];
+  /**
+   * How many served group/version/Kinds (or, on a cluster with more than 4096 group-versions, group-versions) did not fit in apiVersions; absent when none were left out.
+   */
+  apiVersionsOmitted?: number;
   works?: MemberClusterWorkCounts;
 }
 /**
