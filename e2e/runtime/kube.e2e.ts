@@ -218,6 +218,37 @@ describe('the kube adapter on a real apiserver', () => {
     expect(await kube.request<{ major: string }>('GET', '/version')).toMatchObject({ major: '1' });
   });
 
+  it('lists what the apiserver serves from aggregated discovery, asks again conditionally, and sees a CRD come and go', async () => {
+    const served = await kube.servedAPIs();
+    const core = served.groupVersions.find((entry) => entry.groupVersion === 'v1');
+    expect(core?.kinds).toEqual(expect.arrayContaining(['ConfigMap', 'Namespace', 'Pod']));
+    expect(core?.kinds).not.toContain('Eviction'); // a subresource's kind
+    expect(served.groupVersions.find((entry) => entry.groupVersion === 'apps/v1')?.kinds).toContain('Deployment');
+    expect(served.groupVersions.map((entry) => entry.groupVersion)).toEqual(served.groupVersions.map((entry) => entry.groupVersion).sort());
+    expect(Object.keys(served.etags).sort()).toEqual(['/api', '/apis']);
+    // Nothing changed: both documents answer 304, and the answer is the previous one itself.
+    expect(await kube.servedAPIs({ previous: served })).toBe(served);
+
+    const crd = await createWidgetCRD('hub');
+    try {
+      const withWidgets = await eventually(async () => {
+        const next = await kube.servedAPIs({ previous: served });
+        expect(next.groupVersions.find((entry) => entry.groupVersion === crd.apiVersion)?.kinds).toEqual(['Widget']);
+        return next;
+      });
+      // Only /apis changed: the core group is carried over from the previous answer.
+      expect(withWidgets.etags['/api']).toBe(served.etags['/api']);
+      expect(withWidgets.etags['/apis']).not.toBe(served.etags['/apis']);
+      expect(withWidgets.groupVersions.find((entry) => entry.groupVersion === 'v1')).toEqual(core);
+    } finally {
+      await crd.cleanup();
+    }
+    await eventually(async () => {
+      const next = await kube.servedAPIs({ previous: served });
+      expect(next.groupVersions.map((entry) => entry.groupVersion)).not.toContain(crd.apiVersion);
+    });
+  });
+
   it('counts its requests by verb', async () => {
     const before = kube.requestCounts();
     await kube.get({ apiVersion: 'v1', kind: 'Namespace' }, ns);

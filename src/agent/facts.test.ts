@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import type { KubeObject } from '../runtime/index.js';
-import { clusterFacts, podRequests } from './facts.js';
+import type { ServedGroupVersion } from '../runtime/index.js';
+import { memberClusterSchema } from '../api/generated/schemas.js';
+import { apiVersionsFact, apiVersionsLimits, clusterFacts, podRequests } from './facts.js';
 import { formatQuantity } from '../kube-semantics/quantity.js';
 
 const node = (name: string): KubeObject => ({
@@ -70,6 +72,8 @@ describe('clusterFacts', () => {
     const facts = clusterFacts({
       kubernetesVersion: 'v1.36.3',
       agentVersion: '0.1.0',
+      served: [{ groupVersion: 'v1', kinds: ['ConfigMap'] }],
+      reportedAPIVersions: {},
       nodes: [node('a'), node('b')],
       pods: [
         pod('web', { containers: [container('250m', '256Mi')] }),
@@ -87,14 +91,118 @@ describe('clusterFacts', () => {
         allocatable: { cpu: '15600m', memory: '62Gi' },
         requested: { cpu: '500m', memory: '512Mi' },
       },
+      apiVersions: ['v1', 'v1/ConfigMap'],
     });
   });
 
   it('reports an empty cluster as zeros', () => {
-    expect(clusterFacts({ kubernetesVersion: 'v1.36.3', agentVersion: 'dev', nodes: [], pods: [] }).resources).toEqual({
+    expect(
+      clusterFacts({ kubernetesVersion: 'v1.36.3', agentVersion: 'dev', nodes: [], pods: [], served: [], reportedAPIVersions: {} })
+        .resources,
+    ).toEqual({
       capacity: { cpu: '0', memory: '0' },
       allocatable: { cpu: '0', memory: '0' },
       requested: { cpu: '0', memory: '0' },
     });
+  });
+});
+
+describe('apiVersionsFact', () => {
+  const monitoring: ServedGroupVersion = { groupVersion: 'monitoring.coreos.com/v1', kinds: ['PodMonitor', 'ServiceMonitor'] };
+  const apps: ServedGroupVersion = { groupVersion: 'apps/v1', kinds: ['DaemonSet', 'Deployment'] };
+  const core: ServedGroupVersion = { groupVersion: 'v1', kinds: ['ConfigMap', 'Pod'] };
+
+  it.each<[string, ServedGroupVersion[], { entries: number; characters: number } | undefined, ReturnType<typeof apiVersionsFact>]>([
+    [
+      "every group-version and group/version/Kind, sorted, in helm's --api-versions form",
+      [monitoring, core, apps],
+      undefined,
+      {
+        apiVersions: [
+          'apps/v1',
+          'apps/v1/DaemonSet',
+          'apps/v1/Deployment',
+          'monitoring.coreos.com/v1',
+          'monitoring.coreos.com/v1/PodMonitor',
+          'monitoring.coreos.com/v1/ServiceMonitor',
+          'v1',
+          'v1/ConfigMap',
+          'v1/Pod',
+        ],
+      },
+    ],
+    [
+      'a group-version with no resources still counts',
+      [{ groupVersion: 'example.com/v1', kinds: [] }],
+      undefined,
+      { apiVersions: ['example.com/v1'] },
+    ],
+    [
+      'each entry once, whatever discovery repeated',
+      [core, { groupVersion: 'v1', kinds: ['Pod'] }],
+      undefined,
+      { apiVersions: ['v1', 'v1/ConfigMap', 'v1/Pod'] },
+    ],
+    ['nothing served', [], undefined, { apiVersions: [] }],
+    [
+      'over the entry bound: group-versions first, then kinds in sorted order, the rest counted',
+      [monitoring, core, apps],
+      { entries: 5, characters: 10_000 },
+      { apiVersions: ['apps/v1', 'apps/v1/DaemonSet', 'apps/v1/Deployment', 'monitoring.coreos.com/v1', 'v1'], apiVersionsOmitted: 4 },
+    ],
+    [
+      'over the character bound: cut at the first entry that does not fit',
+      [core, apps],
+      { entries: 100, characters: 'apps/v1'.length + 'v1'.length + 'apps/v1/DaemonSet'.length + 3 },
+      { apiVersions: ['apps/v1', 'apps/v1/DaemonSet', 'v1'], apiVersionsOmitted: 3 },
+    ],
+    [
+      'more group-versions than entries: group-versions cut too',
+      [monitoring, core, apps],
+      { entries: 2, characters: 10_000 },
+      { apiVersions: ['apps/v1', 'monitoring.coreos.com/v1'], apiVersionsOmitted: 7 },
+    ],
+  ])('%s', (_name, served, limits, expected) => {
+    expect(apiVersionsFact(served, limits)).toEqual(expected);
+  });
+
+  it('is the same list whatever order discovery answered in', () => {
+    expect(apiVersionsFact([apps, core, monitoring])).toEqual(apiVersionsFact([monitoring, apps, core]));
+  });
+
+  it('keeps a cluster with 1500 CRDs of a Crossplane-like provider within the bounds the schema allows', () => {
+    const served = Array.from({ length: 300 }, (_, group) => ({
+      groupVersion: `service${group}.aws.upbound.io/v1beta1`,
+      kinds: Array.from({ length: 5 }, (_, kind) => `ResourceKindNumber${kind}WithALongName`),
+    }));
+    const fact = apiVersionsFact(served);
+    expect(fact.apiVersions).toHaveLength(1800);
+    expect(fact.apiVersionsOmitted).toBeUndefined();
+    expect((fact.apiVersions ?? []).join('').length).toBeLessThanOrEqual(apiVersionsLimits.characters);
+  });
+
+  it('has the entry bound of the MemberCluster schema', () => {
+    const status = memberClusterSchema.properties?.status as { properties: { apiVersions: { maxItems: number } } };
+    expect(status.properties.apiVersions.maxItems).toBe(apiVersionsLimits.entries);
+  });
+});
+
+describe('clusterFacts apiVersions', () => {
+  const base = { kubernetesVersion: 'v1.36.3', agentVersion: 'dev', nodes: [], pods: [] };
+  const reported = { apiVersions: ['monitoring.coreos.com/v1', 'v1'], apiVersionsOmitted: 2 };
+
+  it.each<[string, ServedGroupVersion[] | undefined, object]>([
+    ['discovery has not answered yet: what the MemberCluster holds stands, never withdrawn', undefined, reported],
+    ['discovery answered: its answer replaces what was reported', [{ groupVersion: 'v1', kinds: [] }], { apiVersions: ['v1'] }],
+  ])('%s', (_name, served, expected) => {
+    const facts = clusterFacts({ ...base, served, reportedAPIVersions: reported });
+    expect({ apiVersions: facts.apiVersions, apiVersionsOmitted: facts.apiVersionsOmitted }).toEqual({
+      apiVersionsOmitted: undefined,
+      ...expected,
+    });
+  });
+
+  it('reports none for a cluster that never reported them until discovery answers', () => {
+    expect(clusterFacts({ ...base, served: undefined, reportedAPIVersions: {} }).apiVersions).toBeUndefined();
   });
 });

@@ -1,7 +1,8 @@
 // The facts an agent reports about its cluster into its MemberCluster's status: Kubernetes
-// version, node count, summed node capacity and allocatable, and the summed requests of the pods
-// that still hold their resources. Pure: the agent's loop feeds it from its caches.
-import { isRecord, type KubeObject } from '../runtime/index.js';
+// version, node count, summed node capacity and allocatable, the summed requests of the pods
+// that still hold their resources, and the APIs the cluster serves. Pure: the agent's loop feeds
+// it from its caches and from discovery.
+import { isRecord, type KubeObject, type ServedGroupVersion } from '../runtime/index.js';
 import { field } from './object.js';
 import { addRationals, formatQuantity, maxRational, parseQuantity, ZERO, type Rational } from '../kube-semantics/quantity.js';
 
@@ -15,7 +16,13 @@ export interface ClusterFacts {
     allocatable: { cpu: string; memory: string };
     requested: { cpu: string; memory: string };
   };
+  /** Absent only until discovery first answers on a cluster that never reported them. */
+  apiVersions?: string[];
+  apiVersionsOmitted?: number;
 }
+
+/** The served APIs as status.apiVersions holds them. */
+export type APIVersionsFact = Pick<ClusterFacts, 'apiVersions' | 'apiVersionsOmitted'>;
 
 export interface FactsInput {
   /** The spoke apiserver's gitVersion (GET /version). */
@@ -24,6 +31,39 @@ export interface FactsInput {
   nodes: readonly KubeObject[];
   /** Pods of every namespace; terminated ones are skipped here, whatever the caller's filter did. */
   pods: readonly KubeObject[];
+  /** What discovery last answered; undefined while it has not answered since the agent started. */
+  served: readonly ServedGroupVersion[] | undefined;
+  /**
+   * The served APIs the MemberCluster already holds: they stand while discovery has no answer, so
+   * an agent restarted while its apiserver's discovery fails does not withdraw them (a chart's
+   * capability-gated objects would be rendered away and pruned).
+   */
+  reportedAPIVersions: APIVersionsFact;
+}
+
+/** Bounds of status.apiVersions (schemas/membercluster.yaml: maxItems), and the characters of all its entries. */
+export const apiVersionsLimits: Readonly<{ entries: number; characters: number }> = { entries: 4096, characters: 256 * 1024 };
+
+/**
+ * The served APIs in helm's own vocabulary, as helm lists them when it talks to a live cluster
+ * (every `group/version`, and every `group/version/Kind`; subresources' kinds left out, since no
+ * chart creates a Scale or an Eviction), sorted so the same cluster always reports the same list.
+ * Beyond the bounds, the group-versions come first (charts test those most) and then the
+ * group/version/Kinds in sorted order, up to the first that does not fit; the rest are counted as omitted.
+ */
+export function apiVersionsFact(served: readonly ServedGroupVersion[], limits = apiVersionsLimits): APIVersionsFact {
+  const groupVersions = [...new Set(served.map((entry) => entry.groupVersion))].sort();
+  const kinds = [...new Set(served.flatMap((entry) => entry.kinds.map((kind) => `${entry.groupVersion}/${kind}`)))].sort();
+  const candidates = [...groupVersions, ...kinds];
+  const kept: string[] = [];
+  let characters = 0;
+  for (const entry of candidates) {
+    if (kept.length === limits.entries || characters + entry.length > limits.characters) break;
+    kept.push(entry);
+    characters += entry.length;
+  }
+  const omitted = candidates.length - kept.length;
+  return { apiVersions: kept.sort(), ...(omitted > 0 ? { apiVersionsOmitted: omitted } : {}) };
 }
 
 interface CpuMemory {
@@ -90,5 +130,6 @@ export function clusterFacts(input: FactsInput): ClusterFacts {
     agentVersion: input.agentVersion,
     nodeCount: input.nodes.length,
     resources: { capacity: format(capacity), allocatable: format(allocatable), requested: format(requested) },
+    ...(input.served === undefined ? input.reportedAPIVersions : apiVersionsFact(input.served)),
   };
 }

@@ -1,11 +1,13 @@
 // The agent's membership loops: it starts from the bootstrap Secret `flotilla join` produced, then
 //  - heartbeats by renewing the Lease in its hub namespace (the hub judges Ready from it),
 //  - reports its cluster's facts into its MemberCluster status, only when they changed, with
-//    server-side apply as field manager flotilla-agent (the hub owns the other status fields),
+//    server-side apply as field manager flotilla-agent (the hub owns the other status fields);
+//    the served APIs among them come from discovery, asked again every --discovery-interval
+//    (served-apis.ts says why that is polled and not watched),
 //  - renews its own token (TokenRequest on its own ServiceAccount) before it expires and writes the
 //    new one back into the bootstrap Secret, so a restarted agent starts from a valid token,
 //  - and runs the Work side (work-agent.ts): apply, prune, drift, health and Work status.
-// Everything it reads on the spoke comes from informers; nothing is polled.
+// Everything else it reads on the spoke comes from informers.
 import { fieldManagers, flotillaNamespace, heartbeatLease, MemberClusterType, memberNamespace } from '../api/index.js';
 import {
   createInformer,
@@ -34,6 +36,7 @@ import {
   type HubCredentials,
 } from './bootstrap.js';
 import { clusterFacts, type ClusterFacts } from './facts.js';
+import { trackServedAPIs, type ServedAPIsTracker } from './served-apis.js';
 import { createAgentMetrics } from './metrics.js';
 import { refreshAt, tokenLifetime, type RefreshPolicy } from './token.js';
 import { startWorkAgent } from './work-agent.js';
@@ -48,6 +51,8 @@ export interface MemberAgentOptions {
   /** Holder identity written into the heartbeat Lease (e.g. the pod name). */
   identity: string;
   heartbeatIntervalMs: number;
+  /** How often to ask the spoke's discovery again for the APIs it serves. */
+  discoveryIntervalMs: number;
   refresh: RefreshPolicy;
   /** Lifetime asked for each new token; the apiserver refuses less than 10 minutes. */
   tokenTtlSeconds: number;
@@ -112,16 +117,29 @@ async function heartbeatLoop(session: () => Session, options: MemberAgentOptions
   }
 }
 
-/** Writes the facts whenever the spoke's nodes or pods change them; nothing when they did not. */
+/** The facts the MemberCluster holds now: after a restart, what the hub already has counts as reported. */
+async function reportedFacts(hub: Kube, cluster: string, signal: AbortSignal): Promise<Partial<ClusterFacts>> {
+  const status = (await hub.get(MemberClusterType, cluster, undefined, { signal })).status as Partial<ClusterFacts> | undefined;
+  return {
+    kubernetesVersion: status?.kubernetesVersion,
+    agentVersion: status?.agentVersion,
+    nodeCount: status?.nodeCount,
+    resources: status?.resources,
+    apiVersions: status?.apiVersions,
+    apiVersionsOmitted: status?.apiVersionsOmitted,
+  };
+}
+
+/** Writes the facts whenever the spoke's nodes, pods or served APIs change them; nothing when they did not. */
 async function factsLoop(
   session: () => Session,
   options: MemberAgentOptions,
-  caches: { nodes: Informer; pods: Informer },
+  caches: { nodes: Informer; pods: Informer; served: ServedAPIsTracker },
   wake: { next: () => Promise<void> },
   log: Logger,
   signal: AbortSignal,
 ): Promise<void> {
-  await Promise.all([caches.nodes.waitForSync(signal), caches.pods.waitForSync(signal)]);
+  await Promise.all([caches.nodes.waitForSync(signal), caches.pods.waitForSync(signal), caches.served.firstRound()]);
   let reported: Partial<ClusterFacts> | undefined;
   let version: { gitVersion: string; at: number } | undefined;
   while (!signal.aborted) {
@@ -132,30 +150,27 @@ async function factsLoop(
         const answer = await options.spoke.request<{ gitVersion?: string }>('GET', '/version', { signal });
         version = { gitVersion: answer.gitVersion ?? 'unknown', at: Date.now() };
       }
+      reported ??= await reportedFacts(hub, credentials.cluster, signal);
       const facts = clusterFacts({
         kubernetesVersion: version.gitVersion,
         agentVersion: options.agentVersion,
         nodes: caches.nodes.store.list(),
         pods: caches.pods.store.list(),
+        served: caches.served.current()?.groupVersions,
+        reportedAPIVersions: { apiVersions: reported.apiVersions, apiVersionsOmitted: reported.apiVersionsOmitted },
       });
-      if (reported === undefined) {
-        // After a restart, what the hub already holds counts as reported.
-        const status = (await hub.get(MemberClusterType, credentials.cluster, undefined, { signal })).status as
-          Partial<ClusterFacts> | undefined;
-        reported = {
-          kubernetesVersion: status?.kubernetesVersion,
-          agentVersion: status?.agentVersion,
-          nodeCount: status?.nodeCount,
-          resources: status?.resources,
-        };
-      }
       if (!jsonEqual(reported, facts)) {
         await hub.apply(
           { ...MemberClusterType, metadata: { name: credentials.cluster }, status: facts },
           { fieldManager: agentFieldManager, force: true, subresource: 'status', signal },
         );
         reported = facts;
-        log.info('reported cluster facts', { cluster: credentials.cluster, nodes: facts.nodeCount, version: facts.kubernetesVersion });
+        log.info('reported cluster facts', {
+          cluster: credentials.cluster,
+          nodes: facts.nodeCount,
+          version: facts.kubernetesVersion,
+          apiVersions: facts.apiVersions?.length,
+        });
       }
       await wake.next();
     } catch (error) {
@@ -273,6 +288,7 @@ export async function runMemberAgent(options: MemberAgentOptions, signal: AbortS
     }),
   };
   for (const cache of Object.values(caches)) cache.addHandler({ onAdd: wake.fire, onUpdate: wake.fire, onDelete: wake.fire });
+  const served = trackServedAPIs({ spoke: options.spoke, intervalMs: options.discoveryIntervalMs, onChange: wake.fire, logger: log });
   // A shutdown must also release the facts loop waiting for the next change.
   signal.addEventListener('abort', wake.fire, { once: true });
 
@@ -309,7 +325,8 @@ export async function runMemberAgent(options: MemberAgentOptions, signal: AbortS
       caches.nodes.run(signal),
       caches.pods.run(signal),
       heartbeatLoop(current, options, log, signal),
-      factsLoop(current, options, caches, wake, log, signal),
+      served.run(signal),
+      factsLoop(current, options, { ...caches, served }, wake, log, signal),
       tokenLoop(
         current,
         (next) => {

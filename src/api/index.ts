@@ -69,6 +69,12 @@ export const annotations = {
    * source` writes the time) asks the hub to fetch the origin now, as Flux's reconcile.fluxcd.io/requestedAt.
    */
   requestedAt: 'flotilla.dev/requested-at',
+  /**
+   * On a manifest of a GlobalService's source: `disabled` ships it exactly as written, with no
+   * `${cluster.…}`/`${fleet.…}` substitution and no `$${` unescaping (as Flux's
+   * `kustomize.toolkit.fluxcd.io/substitute: disabled`).
+   */
+  substitute: 'flotilla.dev/substitute',
 } as const;
 
 /** The finalizer that lets the hub remove what a GlobalService or PolicyBundle created everywhere. */

@@ -32,6 +32,7 @@ interface AgentFlags {
   kubeconfig?: string;
   context?: string;
   heartbeatInterval: string;
+  discoveryInterval: string;
   tokenTtl: string;
   tokenRefreshFraction: string;
   tokenRefreshAfter?: string;
@@ -46,6 +47,11 @@ export function registerAgent(program: Command): void {
     .option('--kubeconfig <path>', 'kubeconfig of this member cluster (default: $KUBECONFIG, ~/.kube/config or in-cluster)')
     .option('--context <name>', 'context of --kubeconfig to use')
     .option('--heartbeat-interval <duration>', 'how often to renew the heartbeat Lease on the hub', '10s')
+    .option(
+      '--discovery-interval <duration>',
+      "how often to ask this cluster's discovery again for the APIs it serves (unchanged answers cost a 304 each)",
+      '30s',
+    )
     .option('--token-ttl <duration>', 'lifetime to request for each new hub token (the apiserver refuses less than 10m)', '1h')
     .option('--token-refresh-fraction <f>', 'renew the hub token after this fraction of its lifetime', '0.8')
     .option('--token-refresh-after <duration>', 'renew the hub token this long after it was issued, if earlier (forces rotations in tests)')
@@ -72,6 +78,7 @@ export function registerAgent(program: Command): void {
               identity: flags.identity ?? hostname(),
               health,
               heartbeatIntervalMs: duration('--heartbeat-interval', flags.heartbeatInterval),
+              discoveryIntervalMs: duration('--discovery-interval', flags.discoveryInterval),
               tokenTtlSeconds: Math.round(tokenTtlMs / 1000),
               refresh: {
                 fraction,

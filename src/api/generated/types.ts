@@ -411,7 +411,7 @@ export interface GlobalServiceSpec {
   source: GlobalServiceSource;
   placement: Placement;
   /**
-   * Per-cluster changes, applied in list order to the clusters each override selects (later overrides see the result of earlier ones). Patch values may use ${cluster.name} and ${cluster.labels.KEY}, replaced with the target cluster's name and label values.
+   * Per-cluster changes, applied in list order to the clusters each override selects (later overrides see the result of earlier ones). Patch values may use ${cluster.name}, ${cluster.labels.KEY} and ${fleet.name}, replaced with the target cluster's name and label values and its fleet's name ($${ writes a literal ${), also in patches of a manifest annotated flotilla.dev/substitute: disabled.
    *
    * @maxItems 32
    */
@@ -422,7 +422,7 @@ export interface GlobalServiceSpec {
   adoption?: AdoptionPolicy;
 }
 /**
- * Where the manifests come from; exactly one origin: inline manifests, ConfigMaps, a Git repository (plain manifests, a Kustomize overlay or a Helm chart at a path), or a Helm chart from a chart repository (https or oci://). Git and Helm origins are fetched and rendered by the hub (helm template, kustomize build), once per distinct input, and polled every `interval`; set the annotation flotilla.dev/requested-at (or run `flotilla reconcile source`) to fetch now. A failed fetch or render leaves every cluster on its last good revision. Size limits: a GlobalService is one object, and etcd stores an object only up to 1.5 MiB (its default --max-request-bytes; larger writes fail with "etcdserver: request is too large" or gRPC "message larger than max"), so inline manifests suit services up to a few hundred KiB; use configMapRefs beyond that. Whatever the source, the hub gzips each cluster's rendered manifests and splits them across up to 64 Works of 1 MiB each, and an agent inflates at most 64 MiB.
+ * Where the manifests come from; exactly one origin: inline manifests, ConfigMaps, a Git repository (plain manifests, a Kustomize overlay or a Helm chart at a path), or a Helm chart from a chart repository (https or oci://). Git and Helm origins are fetched and rendered by the hub (helm template, kustomize build), once per distinct input, and polled every `interval`; set the annotation flotilla.dev/requested-at (or run `flotilla reconcile source`) to fetch now. A failed fetch or render leaves every cluster on its last good revision. Size limits: a GlobalService is one object, and etcd stores an object only up to 1.5 MiB (its default --max-request-bytes; larger writes fail with "etcdserver: request is too large" or gRPC "message larger than max"), so inline manifests suit services up to a few hundred KiB; use configMapRefs beyond that. Whatever the source, the hub gzips each cluster's rendered manifests and splits them across up to 64 Works of 1 MiB each, and an agent inflates at most 64 MiB. Variables: in every string value of the manifests, ${cluster.name}, ${cluster.labels.KEY} and ${fleet.name} are replaced per cluster; any other ${cluster.…} or ${fleet.…} is an error naming it. Everything else, ${cluster} and ${datasource} of Grafana dashboards or ${HOME} of a script included, is shipped as written. $${ writes a literal ${ (so $${cluster.name} ships ${cluster.name}), and a manifest annotated flotilla.dev/substitute: disabled is shipped exactly as written, with nothing replaced or unescaped in it.
  */
 export interface GlobalServiceSource {
   /**
@@ -433,7 +433,7 @@ export interface GlobalServiceSource {
    */
   manifests?: Manifest[];
   /**
-   * ConfigMaps in the workspace namespace whose data hold the manifests (YAML, several documents per key allowed), read in list order and then key order. The apiserver keeps a ConfigMap's data within 1 MiB: split a larger service across several ConfigMaps (up to 50).
+   * ConfigMaps in the workspace namespace whose data hold the manifests (YAML, several documents per key allowed), read in list order and then key order. A document is a manifest, an array of manifests, or a list as kubectl reads one: kind List or any kind ending in List (RoleList, ConfigMapList, ...) with an items array stands for its items, and an item of a typed list without apiVersion and kind is of the list's type. The apiserver keeps a ConfigMap's data within 1 MiB: split a larger service across several ConfigMaps (up to 50).
    *
    * @minItems 1
    * @maxItems 50
@@ -882,6 +882,18 @@ export interface MemberClusterStatus {
    */
   nodeCount?: number;
   resources?: ResourceSummary;
+  /**
+   * The APIs the cluster serves, in the vocabulary of helm's --api-versions and .Capabilities.APIVersions.Has: every group-version (apps/v1, v1, monitoring.coreos.com/v1) and every group/version/Kind (apps/v1/Deployment, v1/ConfigMap, monitoring.coreos.com/v1/ServiceMonitor), sorted; subresources' kinds are left out. The agent reads them from the cluster's aggregated discovery (Kubernetes 1.27 or later), so CRDs and aggregated APIServices count once they are served, and rewrites the list only when it changes. Bounded to 4096 entries and 256 KiB in all: past that, every group-version is kept first, then the group/version/Kinds in sorted order while they fit, and apiVersionsOmitted says how many were left out. A failed discovery never withdraws the list: it stays as last reported.
+   *
+   * @maxItems 4096
+   *
+   * Items: A group-version (group/version, or version alone for the core group) or a group/version/Kind.
+   */
+  apiVersions?: string[];
+  /**
+   * How many served group/version/Kinds (or, on a cluster with more than 4096 group-versions, group-versions) did not fit in apiVersions; absent when none were left out.
+   */
+  apiVersionsOmitted?: number;
   works?: MemberClusterWorkCounts;
 }
 /**

@@ -3,7 +3,7 @@
 // client-node is used for what it does well — loading kubeconfigs (files, in-cluster, exec and
 // token-file auth); the requests themselves go through transport.ts.
 import { KubeConfig } from '@kubernetes/client-node';
-import { createDiscovery, objectPath, pathFor, resource, type Discovery } from './discovery.js';
+import { createDiscovery, objectPath, pathFor, resource, servedAPIs, type Discovery } from './discovery.js';
 import { isGone, isNotFound } from './errors.js';
 import { closeTransport, createTransport, request, signalOf } from './transport.js';
 import { watchStream } from './watch.js';
@@ -85,6 +85,7 @@ export function kubeFromKubeConfig(kc: KubeConfig, options: KubeOptions = {}, be
     apply: (object, o) => apply(d, object, o),
     delete: (type, name, namespace, o) => remove(d, type, name, namespace, o),
     watch: (type, o) => watchStream(d, type, o),
+    servedAPIs: (o) => servedAPIs(transport, o),
     request: (method, path, o) => request(transport, method, path, o),
     requestCounts: () => ({ ...transport.counts }),
     onRequest(listener) {

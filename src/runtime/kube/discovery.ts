@@ -1,9 +1,18 @@
 // Discovery: which plural, scope and subresources an apiVersion+kind has, per group/version,
 // cached and asked again on a miss (a CRD created after we first looked), with one request in
-// flight per group/version however many callers miss at once.
-import { isNotFound, KubeApiError } from './errors.js';
-import { request, type Transport } from './transport.js';
-import { splitApiVersion, type ApiResource, type KubeObject, type TypeRef } from './types.js';
+// flight per group/version however many callers miss at once. And everything an apiserver serves
+// at once (`servedAPIs`), from its aggregated discovery.
+import { errorFromResponse, isNotFound, KubeApiError } from './errors.js';
+import { abortError, headerValue, readBody, record, request, send, type Transport } from './transport.js';
+import {
+  splitApiVersion,
+  type ApiResource,
+  type KubeObject,
+  type ServedAPIs,
+  type ServedAPIsOptions,
+  type ServedGroupVersion,
+  type TypeRef,
+} from './types.js';
 
 interface GroupVersionEntry {
   resources: Map<string, ApiResource> | null; // null: the group/version is not served
@@ -117,4 +126,82 @@ export function objectPath(d: Discovery, object: KubeObject, subresource?: strin
   const name = object.metadata.name;
   if (withName && (name === undefined || name === '')) throw new Error(`${object.kind} has no metadata.name`);
   return pathFor(d, object, object.metadata.namespace, withName ? name : undefined, subresource);
+}
+
+// Aggregated discovery (KEP-3352: apidiscovery.k8s.io/v2beta1 from Kubernetes 1.26, v2 GA in 1.30)
+// serves each root, /api (the core group) and /apis (every other group, CRDs and aggregated
+// APIServices included), as one document listing every group, version and resource, with an ETag
+// that the apiserver answers 304 Not Modified to when nothing changed. So asking again costs two
+// small requests, where the per-group-version documents would cost one request per group-version.
+// A version that an aggregated apiserver could not refresh (freshness Stale) still counts as
+// served, with the resources last known, as helm counts it when it talks to a live cluster.
+const discoveryRoots = ['/api', '/apis'] as const;
+const aggregatedAccept = ['v2', 'v2beta1'].map((v) => `application/json;g=apidiscovery.k8s.io;v=${v};as=APIGroupDiscoveryList`).join(',');
+
+interface DiscoveryDocument {
+  kind?: string;
+  items?: {
+    metadata?: { name?: string };
+    versions?: { version: string; resources?: { resource: string; responseKind?: { kind?: string } }[] }[];
+  }[];
+}
+
+/** The group-versions of one aggregated discovery document. */
+function documentGroupVersions(document: DiscoveryDocument): ServedGroupVersion[] {
+  return (document.items ?? []).flatMap((group) =>
+    (group.versions ?? []).map((version) => {
+      const name = group.metadata?.name ?? '';
+      const kinds = (version.resources ?? []).flatMap((resource) => (resource.responseKind?.kind ? [resource.responseKind.kind] : []));
+      return { groupVersion: name === '' ? version.version : `${name}/${version.version}`, kinds: [...new Set(kinds)].sort() };
+    }),
+  );
+}
+
+type DocumentAnswer = { etag: string | undefined; groupVersions: ServedGroupVersion[] } | 'unchanged';
+
+async function discoveryDocument(t: Transport, path: string, etag: string | undefined, signal?: AbortSignal): Promise<DocumentAnswer> {
+  const headers: Record<string, string> = { Accept: aggregatedAccept, ...(etag !== undefined ? { 'If-None-Match': etag } : {}) };
+  const { res, started } = await send(t, 'GET', path, { headers, ...(signal ? { signal } : {}) }, false);
+  let text: string;
+  try {
+    text = await readBody(res);
+  } catch (error) {
+    record(t, { method: 'GET', path, code: 0, durationMs: Date.now() - started, watch: false });
+    throw signal?.aborted ? abortError(signal) : error;
+  }
+  const code = res.statusCode ?? 0;
+  record(t, { method: 'GET', path, code, durationMs: Date.now() - started, watch: false });
+  if (code === 304) return 'unchanged';
+  if (code < 200 || code >= 300) throw errorFromResponse('GET', path, code, text);
+  const document = JSON.parse(text) as DiscoveryDocument;
+  if (document.kind !== 'APIGroupDiscoveryList')
+    throw new Error(
+      `${path} answered ${document.kind ?? 'no kind'}, not aggregated discovery: the apiserver must be Kubernetes 1.27 or later`,
+    );
+  return { etag: headerValue(res.headers.etag), groupVersions: documentGroupVersions(document) };
+}
+
+/** Core group-versions (`v1`) have no slash; those of every other group have one. */
+const rootOf = (groupVersion: string): string => (groupVersion.includes('/') ? '/apis' : '/api');
+
+export async function servedAPIs(t: Transport, options: ServedAPIsOptions = {}): Promise<ServedAPIs> {
+  const { previous, signal } = options;
+  const answers = await Promise.all(discoveryRoots.map((root) => discoveryDocument(t, root, previous?.etags[root], signal)));
+  if (previous && answers.every((answer) => answer === 'unchanged')) return previous;
+  const groupVersions: ServedGroupVersion[] = [];
+  const etags: Record<string, string> = {};
+  for (const [index, root] of discoveryRoots.entries()) {
+    const answer = answers[index];
+    if (answer === undefined) continue;
+    if (answer === 'unchanged') {
+      groupVersions.push(...(previous?.groupVersions ?? []).filter((entry) => rootOf(entry.groupVersion) === root));
+      const etag = previous?.etags[root];
+      if (etag !== undefined) etags[root] = etag;
+    } else {
+      groupVersions.push(...answer.groupVersions);
+      if (answer.etag !== undefined) etags[root] = answer.etag;
+    }
+  }
+  groupVersions.sort((a, b) => (a.groupVersion < b.groupVersion ? -1 : a.groupVersion > b.groupVersion ? 1 : 0));
+  return { groupVersions, etags };
 }

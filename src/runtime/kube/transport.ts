@@ -108,7 +108,7 @@ export async function send(
   watch: boolean,
 ): Promise<{ res: IncomingMessage; started: number }> {
   const body = init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...init.headers };
   if (body !== undefined) {
     headers['Content-Type'] = init.contentType ?? 'application/json';
     headers['Content-Length'] = String(Buffer.byteLength(body));

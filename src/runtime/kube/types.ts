@@ -138,8 +138,30 @@ export interface RawRequest extends RequestCommon {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   contentType?: string;
+  /** Extra request headers (an Accept for another representation, If-None-Match); they win over the defaults. */
+  headers?: Readonly<Record<string, string>>;
   /** Client-side timeout in ms (default 30 s); 0 for none. */
   timeoutMs?: number;
+}
+
+/** One served group-version (`apps/v1`, `v1`) and the kinds of its resources, subresources left out. */
+export interface ServedGroupVersion {
+  groupVersion: string;
+  /** Sorted, each once. */
+  kinds: string[];
+}
+
+/** What an apiserver serves, as discovery says: `/api` (the core group) and `/apis` (every other group). */
+export interface ServedAPIs {
+  /** Sorted by groupVersion. */
+  groupVersions: ServedGroupVersion[];
+  /** The ETag of each discovery document (`/api`, `/apis`), for the next, conditional, ask. */
+  etags: Readonly<Record<string, string>>;
+}
+
+export interface ServedAPIsOptions extends RequestCommon {
+  /** The last answer: a document that did not change since is not sent again (304). */
+  previous?: ServedAPIs;
 }
 
 /** What one HTTP request did, for metrics and for tests that count writes. */
@@ -180,6 +202,12 @@ export interface Kube {
    * KubeApiError for ERROR events and HTTP errors, `isGone` for 410). Abort with `signal`.
    */
   watch<T extends KubeObject = KubeObject>(type: TypeRef, options: WatchOptions): AsyncGenerator<WatchEvent<T>, void, undefined>;
+  /**
+   * Every group-version the apiserver serves and the kinds of its resources, from its aggregated
+   * discovery (Kubernetes 1.27+). Given the previous answer, it asks again conditionally
+   * (If-None-Match) and answers `previous` itself when nothing changed.
+   */
+  servedAPIs(options?: ServedAPIsOptions): Promise<ServedAPIs>;
   /** An escape hatch for subresources and non-resource paths (`/version`, `.../token`). */
   request<T = unknown>(method: string, path: string, options?: RawRequest): Promise<T>;
   /** Counters since creation: requests by HTTP method (watches counted under WATCH). */

@@ -185,9 +185,58 @@ describe('renderManifests', () => {
       'InvalidManifest',
       'manifest 1 (Deployment shop/web) has no metadata.name after overrides',
     ],
+    [
+      'an unknown variable of ours, with both ways to keep the text',
+      [{ ...plain, data: { 'app.js': 'return `${cluster.id}`' } }],
+      [],
+      cluster('paris'),
+      'UnresolvedVariable',
+      'manifest 0 (ConfigMap shop/settings) at /data/app.js: ${cluster.id}: unknown variable: flotilla has cluster.name, cluster.labels.KEY and fleet.name; write $${ for a literal ${, or annotate the manifest flotilla.dev/substitute: disabled to ship it as written',
+    ],
+    [
+      'a misspelt opt-out',
+      [namespace, { ...plain, metadata: { ...plain.metadata, annotations: { 'flotilla.dev/substitute': 'no' } } }],
+      [],
+      cluster('paris'),
+      'InvalidManifest',
+      'manifest 1 (ConfigMap shop/settings): annotation flotilla.dev/substitute must be disabled to ship the manifest as written, not "no"',
+    ],
   ])('fails as a whole on %s, naming it', (_name, manifests, overrides, target, reason, message) => {
     const result = renderManifests(manifests, overrides, target);
     expect(result).toEqual({ ok: false, error: { reason, message: expect.stringContaining(message) as unknown } });
+  });
+});
+
+describe('the substitution opt-out', () => {
+  const dashboard: Manifest = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'dashboard', namespace: 'monitoring', annotations: { 'flotilla.dev/substitute': 'disabled' } },
+    data: { 'app.json': '{"title": "${cluster.name}", "js": "`${cluster.id}`", "escaped": "$${x}", "grafana": "${cluster}"}' },
+  };
+
+  it('ships an annotated manifest exactly as written, escapes included, beside substituted ones', () => {
+    const [ships, web] = rendered(renderManifests([dashboard, deployment], [], cluster('paris')));
+    expect(ships).toEqual(dashboard);
+    expect(web?.spec).toMatchObject({ template: { spec: { containers: [{ env: [{ value: 'eu' }] }] } } });
+  });
+
+  it('still substitutes override patch values that target it', () => {
+    const label: Override = {
+      name: 'owner',
+      clusterSelector: {},
+      patches: [
+        { target: { kind: 'ConfigMap' }, operations: [{ op: 'add', path: '/metadata/labels', value: { cluster: '${cluster.name}' } }] },
+      ],
+    };
+    const [ships] = rendered(renderManifests([dashboard], [label], cluster('paris')));
+    expect(ships?.metadata.labels).toEqual({ cluster: 'paris' });
+    expect(ships?.data).toEqual(dashboard.data);
+  });
+
+  it('keeps the render key free of the variables an annotated manifest mentions', () => {
+    const prepared = prepareService([dashboard], []);
+    expect(renderKey(prepared, cluster('a')).key).toBe(renderKey(prepared, cluster('b')).key);
   });
 });
 

@@ -1,11 +1,11 @@
-import type { Manifest, Override } from '../../../api/index.js';
+import { annotations, type Manifest, type Override } from '../../../api/index.js';
 import type { LruCache } from './cache.js';
 import { digestOf } from '../../../runtime/json.js';
 import type { RenderError } from './errors.js';
 import { describeManifest } from './manifest.js';
 import { applyOverrides, overrideApplies, type OverrideCluster } from './overrides.js';
 import { manifestProblem } from './source.js';
-import { collectVariables, resolveVariable, substituteVariables, type VariableContext } from './variables.js';
+import { collectVariables, resolveVariable, substituteVariables, substitutionMode, type VariableContext } from './variables.js';
 
 // Rendering one service for one cluster: substitute variables, apply the overrides that select the
 // cluster, check that every result is still a manifest. All or nothing: a cluster gets every
@@ -45,7 +45,11 @@ export function prepareService(manifests: readonly Manifest[], overrides: readon
   return {
     manifests,
     sourceDigest: digestOf(manifests),
-    sourceVariables: collectVariables(manifests, new Set()),
+    // A manifest that opts out references nothing: its cluster's values cannot change it.
+    sourceVariables: collectVariables(
+      manifests.filter((manifest) => substitutionMode(manifest) !== false),
+      new Set(),
+    ),
     overrides: (overrides ?? []).map((override) => ({
       override,
       digest: digestOf(override),
@@ -111,12 +115,23 @@ export function renderManifests(manifests: readonly Manifest[], overrides: reado
   const context = variableContext(cluster);
   const substituted: Manifest[] = [];
   for (const [index, manifest] of manifests.entries()) {
+    const mode = substitutionMode(manifest);
+    if (typeof mode === 'string')
+      return { ok: false, error: { reason: 'InvalidManifest', message: `${describeManifest(index, manifest)}: ${mode}` } };
+    if (!mode) {
+      substituted.push(manifest);
+      continue;
+    }
     const result = substituteVariables(manifest, context);
     if (!result.ok) {
-      const { variable, pointer, reason } = result.unresolved;
+      const { variable, pointer, reason, unknown } = result.unresolved;
+      const optOut = unknown ? `, or annotate the manifest ${annotations.substitute}: disabled to ship it as written` : '';
       return {
         ok: false,
-        error: { reason: 'UnresolvedVariable', message: `${describeManifest(index, manifest)} at ${pointer}: \${${variable}}: ${reason}` },
+        error: {
+          reason: 'UnresolvedVariable',
+          message: `${describeManifest(index, manifest)} at ${pointer}: \${${variable}}: ${reason}${optOut}`,
+        },
       };
     }
     substituted.push(result.value);

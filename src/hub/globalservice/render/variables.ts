@@ -1,12 +1,32 @@
+import { annotations, type Manifest } from '../../../api/index.js';
+
 // `${...}` substitution in the string values of a service's manifests and override patches.
 //
-// The rules, decided once:
-// - `${cluster.name}`, `${cluster.labels.KEY}` (KEY may hold dots and slashes, as label keys do) and
-//   `${fleet.name}` are flotilla's variables. Any other reference in the `cluster`/`fleet` namespaces
-//   (a typo, a missing label) is a render error naming the variable, never an empty string.
-// - References outside those namespaces (`${HOME}` in a shell script, `${DS_PROMETHEUS}` in a
-//   dashboard) are left exactly as written: manifests carry other tools' templates all the time.
-// - `$${` is the escape for a literal `${`, in any string: `$${cluster.name}` ships `${cluster.name}`.
+// Real manifests are full of other tools' `${...}`: Grafana dashboards (`${datasource}`,
+// `${cluster}`, `${cluster:queryparam}`, `${__data.fields.Pod}`), shell scripts (`${HOME}`), env
+// templates, Flux's `${cluster_env}`. Only what is unmistakably flotilla's is touched. The rules:
+// - flotilla's references are the names inside `${...}` (spaces trimmed) that start with
+//   `cluster.` or `fleet.`: flotilla's own namespaces. The variables are `${cluster.name}`,
+//   `${cluster.labels.KEY}` (KEY may hold dots and slashes, as label keys do) and `${fleet.name}`.
+//   Any other name in those namespaces (`${cluster.nmae}`, a label the cluster does not have) is a
+//   render error naming the variable and where it is, never an empty string and never shipped as
+//   written: a typo must not reach a thousand clusters unnoticed.
+// - Everything else is left exactly as written, `${cluster}` and `${fleet}` included: Grafana's
+//   kube-prometheus dashboards use a bare `${cluster}` as their own dashboard variable (checked on
+//   kube-prometheus's published manifests/, which have `${cluster}` and `${datasource}` but no
+//   `${cluster.` or `${fleet.` anywhere). Grafana's format suffix (`${cluster:csv}`) is not ours
+//   either. Shell cannot have a dot in a variable name, nor can Flux's postBuild variables.
+// - What can collide is text in flotilla's namespaces meant for another tool, such as a
+//   JavaScript template literal `${cluster.id}` in a script: it fails the render with a message
+//   saying how to keep it, with one of the two ways out below.
+// - `$${` is the escape for a literal `${`, in any string: `$${cluster.name}` ships
+//   `${cluster.name}`, and `$${HOME}` ships `${HOME}` (as in Flux and Docker Compose).
+// - A manifest annotated `flotilla.dev/substitute: disabled` (Flux's
+//   `kustomize.toolkit.fluxcd.io/substitute: disabled`) is shipped exactly as written: no variable
+//   is replaced and no escape is undone in it. The annotation is read from the manifest as the
+//   source holds it (an override cannot add it) and is shipped with it. Override patch values are
+//   always substituted: they are flotilla's own text, even when they patch such a manifest. Any
+//   other value of the annotation is an error, so a misspelt opt-out is not silently ignored.
 // - Only values change, never object keys, and a value stays a string even when it is one whole
 //   reference ("${cluster.labels.replicas}" gives "3", not 3): no type guessing.
 // - Each string is substituted exactly once, so a label value that itself contains `${...}` is
@@ -22,7 +42,21 @@ const REFERENCE = /\$\$\{|\$\{([^}]*)\}/g;
 const LABEL_PREFIX = 'cluster.labels.';
 
 function isFlotillaVariable(name: string): boolean {
-  return name === 'cluster' || name === 'fleet' || name.startsWith('cluster.') || name.startsWith('fleet.');
+  return name.startsWith('cluster.') || name.startsWith('fleet.');
+}
+
+/** The one value of the annotation `flotilla.dev/substitute` that opts a manifest out. */
+const substituteDisabled = 'disabled';
+
+/**
+ * Whether a manifest is substituted: true, false when it opts out, or the reason its annotation is
+ * wrong (a misspelt opt-out must not be ignored).
+ */
+export function substitutionMode(manifest: Manifest): boolean | string {
+  const value: unknown = manifest.metadata.annotations?.[annotations.substitute];
+  if (value === undefined) return true;
+  if (value === substituteDisabled) return false;
+  return `annotation ${annotations.substitute} must be ${substituteDisabled} to ship the manifest as written, not ${JSON.stringify(value)}`;
 }
 
 /** The value of one flotilla variable for a cluster; undefined when it does not exist there. */
@@ -43,7 +77,7 @@ export function resolveVariable(name: string, context: VariableContext): string 
 function unresolvedReason(name: string): string {
   return name.startsWith(LABEL_PREFIX)
     ? `the cluster has no label ${name.slice(LABEL_PREFIX.length)}`
-    : 'unknown variable (use cluster.name, cluster.labels.KEY or fleet.name)';
+    : 'unknown variable: flotilla has cluster.name, cluster.labels.KEY and fleet.name; write $${ for a literal ${';
 }
 
 const pointerToken = (key: string): string => key.replaceAll('~', '~0').replaceAll('/', '~1');
@@ -75,6 +109,8 @@ export interface UnresolvedVariable {
   /** JSON pointer of the string that references it, within the substituted value. */
   pointer: string;
   reason: string;
+  /** No such variable exists (rather than a label the cluster lacks): perhaps another tool's text. */
+  unknown: boolean;
 }
 
 export type SubstitutionResult<T> = { ok: true; value: T } | { ok: false; unresolved: UnresolvedVariable };
@@ -99,7 +135,8 @@ export function substituteVariables<T>(value: T, context: VariableContext): Subs
     if (unresolved) return text;
     const result = substituteText(text, context);
     if (result.ok) return result.text;
-    unresolved = { variable: result.variable, pointer, reason: unresolvedReason(result.variable) };
+    const unknown = !result.variable.startsWith(LABEL_PREFIX);
+    unresolved = { variable: result.variable, pointer, reason: unresolvedReason(result.variable), unknown };
     return text;
   });
   // The copy has the input's shape: only string values were replaced, by strings.
