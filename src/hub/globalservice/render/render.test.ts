@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Manifest, Override } from '../../../api/index.js';
 import { createLruCache } from './cache.js';
+import { manifest } from '../../../work/testing.js';
 import {
   prepareService,
   renderCached,
@@ -326,5 +327,33 @@ describe('serviceRevision', () => {
     const revisions = [base, changed, newOverride, swapped].map(serviceRevision);
     expect(new Set(revisions).size).toBe(4);
     expect(serviceRevision(reverted)).toBe(serviceRevision(base));
+  });
+});
+
+describe('a chart output (substitute: false)', () => {
+  const output = manifest('v1', 'ConfigMap', 'helm-out', 'web', { data: { literal: '${cluster.name}' } });
+  const paris = { name: 'paris', labels: { region: 'eu' }, groups: new Set<string>(), fleet: 'prod' };
+
+  it("ships the chart's strings as helm wrote them, and still substitutes override values", () => {
+    const override = {
+      name: 'label',
+      patches: [
+        { target: { kind: 'ConfigMap' }, operations: [{ op: 'add' as const, path: '/metadata/labels', value: { at: '${cluster.name}' } }] },
+      ],
+    };
+    const prepared = prepareService([output], [override], { substitute: false });
+    const result = renderManifests(prepared.manifests, [override], paris, prepared.substitute);
+    expect(result).toEqual({
+      ok: true,
+      manifests: [{ ...output, metadata: { ...output.metadata, labels: { at: 'paris' } } }],
+    });
+  });
+
+  it('does not share a cached render with the same manifests substituted', () => {
+    const cache = createLruCache<RenderResult>(8);
+    const raw = renderCached(cache, prepareService([output], [], { substitute: false }), paris).result;
+    const substituted = renderCached(cache, prepareService([output], []), paris).result;
+    expect(raw.ok && raw.manifests[0]?.data).toEqual({ literal: '${cluster.name}' });
+    expect(substituted.ok && substituted.manifests[0]?.data).toEqual({ literal: 'paris' });
   });
 });

@@ -34,6 +34,8 @@ interface PreparedOverride {
 /** A service's render inputs, digested once per spec change rather than once per cluster. */
 export interface PreparedService {
   manifests: readonly Manifest[];
+  /** Whether flotilla's variables are substituted in the manifests (not in a chart's output: its values were). */
+  substitute: boolean;
   sourceDigest: string;
   sourceVariables: ReadonlySet<string>;
   overrides: readonly PreparedOverride[];
@@ -41,15 +43,23 @@ export interface PreparedService {
 
 export type RenderResult = { ok: true; manifests: readonly Manifest[] } | { ok: false; error: RenderError };
 
-export function prepareService(manifests: readonly Manifest[], overrides: readonly Override[] | undefined): PreparedService {
+export function prepareService(
+  manifests: readonly Manifest[],
+  overrides: readonly Override[] | undefined,
+  options: { substitute?: boolean } = {},
+): PreparedService {
+  const substitute = options.substitute ?? true;
   return {
     manifests,
+    substitute,
     sourceDigest: digestOf(manifests),
     // A manifest that opts out references nothing: its cluster's values cannot change it.
-    sourceVariables: collectVariables(
-      manifests.filter((manifest) => substitutionMode(manifest) !== false),
-      new Set(),
-    ),
+    sourceVariables: substitute
+      ? collectVariables(
+          manifests.filter((manifest) => substitutionMode(manifest) !== false),
+          new Set(),
+        )
+      : new Set(),
     overrides: (overrides ?? []).map((override) => ({
       override,
       digest: digestOf(override),
@@ -86,7 +96,12 @@ export function renderKey(prepared: PreparedService, cluster: RenderCluster): { 
   const context = variableContext(cluster);
   const values = Object.fromEntries([...referenced].sort().map((name) => [name, resolveVariable(name, context) ?? null]));
   return {
-    key: digestOf({ source: prepared.sourceDigest, overrides: matching.map((entry) => entry.digest), values }),
+    key: digestOf({
+      source: prepared.sourceDigest,
+      ...(prepared.substitute ? {} : { substitute: false }),
+      overrides: matching.map((entry) => entry.digest),
+      values,
+    }),
     overrides: matching.map((entry) => entry.override),
   };
 }
@@ -110,12 +125,21 @@ function substituteOverrides(
   return { ok: true, overrides: substituted };
 }
 
-/** Renders the manifests for one cluster, uncached; `overrides` are those that select the cluster. */
-export function renderManifests(manifests: readonly Manifest[], overrides: readonly Override[], cluster: RenderCluster): RenderResult {
+/**
+ * Renders the manifests for one cluster, uncached; `overrides` are those that select the cluster.
+ * `substitute: false` leaves the manifests' strings as they are (a chart's output); override patch
+ * values are substituted either way.
+ */
+export function renderManifests(
+  manifests: readonly Manifest[],
+  overrides: readonly Override[],
+  cluster: RenderCluster,
+  substitute = true,
+): RenderResult {
   const context = variableContext(cluster);
   const substituted: Manifest[] = [];
   for (const [index, manifest] of manifests.entries()) {
-    const mode = substitutionMode(manifest);
+    const mode = substitute ? substitutionMode(manifest) : false;
     if (typeof mode === 'string')
       return { ok: false, error: { reason: 'InvalidManifest', message: `${describeManifest(index, manifest)}: ${mode}` } };
     if (!mode) {
@@ -165,7 +189,7 @@ export function renderCached(
   const { key, overrides } = renderKey(prepared, cluster);
   const hit = cache.get(key);
   if (hit) return { result: hit, cached: true };
-  const result = renderManifests(prepared.manifests, overrides, cluster);
+  const result = renderManifests(prepared.manifests, overrides, cluster, prepared.substitute);
   cache.set(key, result);
   return { result, cached: false };
 }
