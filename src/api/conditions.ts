@@ -83,6 +83,8 @@ export const reasons = {
     ClusterGroupNotFound: 'ClusterGroupNotFound',
     InvalidRollout: 'InvalidRollout',
     RenderFailed: 'RenderFailed',
+    SourceUnavailable: 'SourceUnavailable',
+    AwaitingCapabilities: 'AwaitingCapabilities',
     WorkWriteFailed: 'WorkWriteFailed',
     Conflict: 'Conflict',
     RolloutComplete: 'RolloutComplete',

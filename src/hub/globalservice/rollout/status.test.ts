@@ -111,6 +111,11 @@ describe('summarizeStatus', () => {
       { Ready: 'False/ClusterGroupNotFound', Stalled: 'True/ClusterGroupNotFound' },
     ],
     [
+      'a Git or Helm origin cannot be fetched (retried on its schedule, not stalled)',
+      { sourceUnavailable: 'git ls-remote: 503 Service Unavailable', plan: plan({ phase: 'Complete' }) },
+      { Ready: 'False/SourceUnavailable' },
+    ],
+    [
       'the hub apiserver refused a Work write (retried, not stalled)',
       { writeFailure: 'could not apply Work x/y: Forbidden: no', plan: plan({ phase: 'Progressing' }) },
       { Ready: 'False/WorkWriteFailed' },
@@ -266,5 +271,20 @@ describe('fleetServiceCounts', () => {
         service({}),
       ]),
     ).toEqual({ total: 4, ready: 1, progressing: 1, failed: 1 });
+  });
+});
+
+describe('the origin in status', () => {
+  it('reports what was fetched and the request handled, and nothing of either for other sources', () => {
+    const source = {
+      revision: 'main@sha1:' + 'a'.repeat(40),
+      digest: 'sha256:' + 'b'.repeat(64),
+      url: 'https://git.example/r.git',
+      fetchedAt: '2026-01-01T00:00:00Z',
+    };
+    const status = summarize({ source, lastHandledRequest: '2026-01-01T00:00:01Z' });
+    expect(status.source).toEqual(source);
+    expect(status.lastHandledRequest).toBe('2026-01-01T00:00:01Z');
+    expect(Object.keys(summarize({}))).not.toContain('source');
   });
 });

@@ -1,4 +1,11 @@
-import type { ClusterAttention, FleetServiceCounts, GlobalService, GlobalServiceStatus, RolloutStatus } from '../../../api/index.js';
+import type {
+  ClusterAttention,
+  FleetServiceCounts,
+  GlobalService,
+  GlobalServiceStatus,
+  RolloutStatus,
+  SourceStatus,
+} from '../../../api/index.js';
 import { conditionTypes, reasons } from '../../../api/index.js';
 import { isConditionTrue, setReadiness, truncateMessage, type Condition, type ReadinessOutcome } from '../../../runtime/conditions.js';
 import type { RenderError } from '../render/errors.js';
@@ -35,6 +42,12 @@ export interface StatusInput {
   clusters: readonly ClusterSummaryState[];
   /** Why the source itself could not be read (no ConfigMap, unparsable YAML): nothing renders. */
   sourceError?: RenderError;
+  /** Why a Git or Helm origin could not be fetched (the tool's message, scrubbed): retried on its schedule. */
+  sourceUnavailable?: string;
+  /** What was last fetched of a Git or Helm origin. */
+  source?: SourceStatus;
+  /** The flotilla.dev/requested-at value this reconcile acted on. */
+  lastHandledRequest?: string;
   /** Why the revision may not ship under the fleet's restrictions (the refused manifests named): nothing of it ships. */
   refused?: string;
   /** ClusterGroups the placement names that do not exist: they place nothing until created. */
@@ -100,6 +113,8 @@ const progressReasons: Record<Exclude<RolloutPlan['phase'], 'Halted' | 'Complete
 function readiness(input: StatusInput): ReadinessOutcome {
   const { plan, sourceError, clusters } = input;
   if (sourceError) return { state: 'Stalled', reason: sourceError.reason, message: sourceError.message };
+  if (input.sourceUnavailable !== undefined)
+    return { state: 'Failed', reason: reasons.globalService.SourceUnavailable, message: cut(input.sourceUnavailable) };
   if (input.refused !== undefined) return { state: 'Stalled', reason: reasons.globalService.ManifestRefused, message: cut(input.refused) };
   if (input.writeFailure !== undefined)
     return { state: 'Failed', reason: reasons.globalService.WorkWriteFailed, message: input.writeFailure };
@@ -143,6 +158,8 @@ export function summarizeStatus(input: StatusInput): GlobalServiceStatus {
       messageLimit: SERVICE_CONDITION_MESSAGE_LIMIT,
     }),
     revision,
+    ...(input.source ? { source: input.source } : {}),
+    ...(input.lastHandledRequest !== undefined ? { lastHandledRequest: input.lastHandledRequest } : {}),
     clusters: {
       targeted: clusters.length,
       updated: atRevision.length,
