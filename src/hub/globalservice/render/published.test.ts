@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import type { Manifest } from '../../../api/index.js';
 import { renderManifests, type RenderCluster } from './render.js';
-import { parseManifestDocuments, sourceManifests } from './source.js';
+import { parseManifestDocuments } from '../../../kube-semantics/manifest-documents.js';
+import { sourceManifests } from './source.js';
 
 const files = [
   'grafana-dashboardDefinitions.yaml',

@@ -4,7 +4,7 @@ import { digestOf } from '../../../runtime/json.js';
 import type { RenderError } from './errors.js';
 import { describeManifest } from './manifest.js';
 import { applyOverrides, overrideApplies, type OverrideCluster } from './overrides.js';
-import { manifestProblem } from './source.js';
+import { manifestProblem } from '../../../kube-semantics/manifest-documents.js';
 import { collectVariables, resolveVariable, substituteVariables, substitutionMode, type VariableContext } from './variables.js';
 
 // Rendering one service for one cluster: substitute variables, apply the overrides that select the
