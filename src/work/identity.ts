@@ -58,9 +58,14 @@ const WELL_KNOWN_CLUSTER_SCOPED = new Set([
   'PriorityLevelConfiguration.flowcontrol.apiserver.k8s.io',
 ]);
 
+/** Whether a built-in kind is cluster-scoped, as every Kubernetes serves it (false for any other kind). */
+export function isWellKnownClusterScoped(groupKind: GroupKind): boolean {
+  return WELL_KNOWN_CLUSTER_SCOPED.has(groupKindKey(groupKind));
+}
+
 export function isClusterScoped(manifest: KubeObject, resolveScope?: ScopeResolver): boolean {
   const groupKind = groupKindOf(manifest);
-  return resolveScope?.(groupKind) ?? (WELL_KNOWN_CLUSTER_SCOPED.has(groupKindKey(groupKind)) || manifest.metadata.namespace === undefined);
+  return resolveScope?.(groupKind) ?? (isWellKnownClusterScoped(groupKind) || manifest.metadata.namespace === undefined);
 }
 
 export function manifestIdentity(manifest: KubeObject, resolveScope?: ScopeResolver): ManifestIdentity {
