@@ -19,6 +19,33 @@ function importsOnly(folder, allowed, message, except = '') {
   };
 }
 
+// `toHub` is the relative path from the zone's files up to src/hub/.
+function originZone(files, toHub) {
+  const noClient = 'src/hub/origin/ holds no Kubernetes client: the controller reads and writes.';
+  const ours =
+    'src/hub/origin/ imports only src/api/, src/runtime/, src/work/ and src/kube-semantics/ (the GlobalService controller imports it).';
+  return {
+    files: [files],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: '@kubernetes/client-node', message: noClient }],
+          patterns: [
+            { regex: `^${toHub}(?!\\.\\./|origin/)`, message: ours },
+            { regex: `^${toHub}\\.\\./(hub|agent|cli)/`, message: ours },
+            {
+              regex: 'runtime/kube\\.js$',
+              importNames: ['kubeFromDefault', 'kubeFromFile', 'kubeFromKubeConfig', 'kubeFromToken', 'kubeInCluster'],
+              message: noClient,
+            },
+          ],
+        },
+      ],
+    },
+  };
+}
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'src/api/generated/', '.testenv/', 'hack/testenv/tool/'] },
   js.configs.recommended,
@@ -52,6 +79,11 @@ export default tseslint.config(
     ['api', 'runtime', 'work', 'kube-semantics'],
     'must not import the agent: share through src/work/ or src/kube-semantics/.',
   ),
+  // The origin engine is a library the GlobalService controller calls, with no Kubernetes client:
+  // like the rest of the hub it may import api, runtime, work and kube-semantics, but no other hub
+  // folder (the controller imports it, not the other way round) and no way to reach an apiserver.
+  originZone('src/hub/origin/*.ts', '\\.\\./'),
+  originZone('src/hub/origin/testdata/*.ts', '\\.\\./\\.\\./'),
   importsOnly(
     'agent',
     ['api', 'runtime', 'work', 'kube-semantics'],

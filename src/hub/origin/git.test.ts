@@ -23,8 +23,8 @@ import { testToolPaths } from './testdata/tools.js';
 import { createToolRunner, withScratchDir, type ToolRunner } from './tool.js';
 import type { OriginCredentials, OriginPolicy } from './types.js';
 
-const production: OriginPolicy = { allowLocal: false, allowPlaintext: false };
-const tests: OriginPolicy = { allowLocal: true, allowPlaintext: true };
+const production: OriginPolicy = { allowLocal: false, allowInsecure: false };
+const tests: OriginPolicy = { allowLocal: true, allowInsecure: true };
 
 describe('gitTransport', () => {
   it.each<[string, string, OriginPolicy, string]>([
@@ -220,7 +220,7 @@ describe('fetchGitTree with the real git', () => {
     await repo.git('tag', 'v1.2.0');
     commits.third = await repo.commit('third', { 'deploy/more.yaml': 'kind: Secret\n' });
     await repo.git('tag', 'v2.0.0');
-    runner = createToolRunner(testToolPaths());
+    runner = createToolRunner(await testToolPaths());
     context = { runner, store: await createArtifactStore(await repos.folder('store'), { spare: 10 }), policy: tests };
   });
   afterAll(async () => {
@@ -258,7 +258,7 @@ describe('fetchGitTree with the real git', () => {
   it('does nothing but ls-remote when the revision is already fetched, and fetches once for concurrent polls', async () => {
     const fresh: GitFetchContext = {
       ...context,
-      runner: createToolRunner(testToolPaths()),
+      runner: createToolRunner(await testToolPaths()),
       store: await createArtifactStore(await repos.folder('fresh-store'), { spare: 10 }),
     };
     const results = await Promise.all([1, 2, 3].map(() => fetch({ url: repo.dir, ref: { branch: 'trunk' } }, {}, fresh)));
@@ -296,11 +296,11 @@ describe('fetchGitTree with the real git', () => {
   });
 
   it('refuses a local repository when the hub does not allow local origins, before running git', async () => {
-    const strict: GitFetchContext = { ...context, runner: createToolRunner(testToolPaths()), policy: production };
+    const strict: GitFetchContext = { ...context, runner: createToolRunner(await testToolPaths()), policy: production };
     const result = await fetch({ url: repo.dir }, {}, strict);
     expect(result).toEqual({
       ok: false,
-      message: `url ${JSON.stringify(repo.dir)} is a local path or file:// URL, which this hub does not fetch (use https or ssh)`,
+      message: `url ${JSON.stringify(repo.dir)} is a local path or file:// URL, which the hub fetches only with --allow-local-sources (tests): use https or ssh`,
     });
     expect(strict.runner.invocations('git')).toBe(0);
   });

@@ -11,9 +11,9 @@ import type { OriginCredentials, OriginPolicy } from './types.js';
 //
 // URLs. https and ssh (`ssh://[user@]host[:port]/path` and scp-like `user@host:path`) are fetched.
 // Refused unless the hub allows them:
-// - `file://` URLs and local paths (policy.allowLocal, for tests): a GlobalService would otherwise
-//   read any repository on the hub's disk, including other tenants' cached trees.
-// - `http://` and `git://` (policy.allowPlaintext, for loopback tests): nothing authenticates the
+// - `file://` URLs and local paths (policy.allowLocal, the hub's --allow-local-sources, for tests):
+//   a GlobalService would otherwise read any repository on the hub's disk, other tenants' included.
+// - `http://` and `git://` (policy.allowInsecure, --allow-insecure-sources, for tests): nothing authenticates the
 //   server, so anyone on the path can hand the hub other manifests, which it then ships to every
 //   cluster of the fleet; and a password or token would cross the network in clear text.
 // Every other transport (`ext::` runs a command!) is refused always; GIT_ALLOW_PROTOCOL repeats the
@@ -82,15 +82,21 @@ export function gitTransport(url: string, policy: OriginPolicy): Checked<{ trans
   const checked = urlTransport(url);
   if (!checked.ok) return checked;
   if (checked.transport === 'file' && !policy.allowLocal)
-    return { ok: false, message: 'is a local path or file:// URL, which this hub does not fetch (use https or ssh)' };
-  if ((checked.transport === 'http' || checked.transport === 'git') && !policy.allowPlaintext)
-    return { ok: false, message: `uses ${checked.transport}://, which nothing secures: use https (or ssh)` };
+    return {
+      ok: false,
+      message: 'is a local path or file:// URL, which the hub fetches only with --allow-local-sources (tests): use https or ssh',
+    };
+  if ((checked.transport === 'http' || checked.transport === 'git') && !policy.allowInsecure)
+    return {
+      ok: false,
+      message: `uses ${checked.transport}://, which nothing secures (the hub fetches it only with --allow-insecure-sources, for tests): use https or ssh`,
+    };
   return checked;
 }
 
 /** GIT_ALLOW_PROTOCOL for a policy: the transports git itself may use, redirects and submodules included. */
 export function allowedProtocols(policy: OriginPolicy): string {
-  return ['https', 'ssh', ...(policy.allowPlaintext ? ['http', 'git'] : []), ...(policy.allowLocal ? ['file'] : [])].join(':');
+  return ['https', 'ssh', ...(policy.allowInsecure ? ['http', 'git'] : []), ...(policy.allowLocal ? ['file'] : [])].join(':');
 }
 
 /** Why a ref cannot be resolved at all (before asking the remote), or undefined. */

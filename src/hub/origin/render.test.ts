@@ -36,7 +36,7 @@ let trees: TestTrees;
 let runner: ToolRunner;
 beforeAll(async () => {
   trees = await testTrees();
-  runner = createToolRunner(testToolPaths());
+  runner = createToolRunner(await testToolPaths());
 });
 afterAll(async () => {
   await trees.remove();
@@ -134,7 +134,7 @@ describe('kustomize build with the real kustomize', () => {
     ['a component outside the repository', 'components: [/etc]\n', 'which is outside the repository'],
   ])('refuses %s before running kustomize', async (_name, kustomization, message) => {
     const root = await trees.write({ 'app/kustomization.yaml': kustomization });
-    const counted = createToolRunner(testToolPaths());
+    const counted = createToolRunner(await testToolPaths());
     const result = await renderTarget({ kind: 'tree', root, path: 'app' }, input, counted);
     expect(result.ok ? '' : result.message).toContain(message);
     expect(counted.invocations('kustomize')).toBe(0);
@@ -234,7 +234,7 @@ describe('helm template with the real helm, on the real podinfo chart', () => {
 
   it('renders the packaged chart archive the same as its folder', async () => {
     const packaged = await trees.write({});
-    await promisify(execFile)(testToolPaths().helm, ['package', path.join(root, 'charts/podinfo'), '--destination', packaged], {
+    await promisify(execFile)((await testToolPaths()).helm, ['package', path.join(root, 'charts/podinfo'), '--destination', packaged], {
       env: { HOME: packaged, PATH: '' },
     });
     const fromArchive = ok(await renderTarget({ kind: 'chart', archive: path.join(packaged, 'podinfo-6.14.1.tgz') }, input, runner));

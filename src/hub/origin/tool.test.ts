@@ -1,10 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { stat } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createToolRunner, scrub, withScratchDir, writePrivateFile, type ToolPaths } from './tool.js';
 import { testToolPaths } from './testdata/tools.js';
 
-const paths: ToolPaths = testToolPaths();
+let paths: ToolPaths;
+beforeAll(async () => {
+  paths = await testToolPaths();
+});
 
 describe('scrub', () => {
   const basic = Buffer.from('robot:s3cr3t-pa55').toString('base64');

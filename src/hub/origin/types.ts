@@ -20,8 +20,8 @@ export interface OriginCredentials {
 
 /** What the hub lets GlobalServices fetch beyond https and ssh (hub flags, off in production). */
 export interface OriginPolicy {
-  /** `file://` URLs and local paths: only for tests, they expose the hub's own disk. */
+  /** `file://` URLs and local paths (--allow-local-sources): only for tests, they expose the hub's own disk. */
   allowLocal: boolean;
-  /** `http://` (and `git://`, OCI plain HTTP): only for loopback tests, nothing secures them. */
-  allowPlaintext: boolean;
+  /** `http://` Git and chart repositories, `git://` (--allow-insecure-sources): only for tests, nothing secures them. */
+  allowInsecure: boolean;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Manifest, Override } from '../../../api/index.js';
-import { createLruCache } from './cache.js';
+import { createLruCache } from '../../../runtime/lru.js';
 import { manifest } from '../../../work/testing.js';
 import {
   prepareService,
@@ -289,21 +289,6 @@ describe('renderCached', () => {
     expect(rendered(again[0]?.result ?? { ok: false, error: { reason: 'InvalidSource', message: '' } })[0]?.spec).toMatchObject({
       template: { spec: { containers: [{ env: [{ value: 'ap' }] }] } },
     });
-  });
-});
-
-describe('createLruCache', () => {
-  it('evicts the least recently used entry beyond its capacity', () => {
-    const cache = createLruCache<number>(2);
-    cache.set('a', 1);
-    cache.set('b', 2);
-    expect(cache.get('a')).toBe(1);
-    cache.set('c', 3);
-    expect([cache.get('a'), cache.get('b'), cache.get('c'), cache.size]).toEqual([1, undefined, 3, 2]);
-  });
-
-  it('refuses a capacity below 1', () => {
-    expect(() => createLruCache(0)).toThrow(RangeError);
   });
 });
 

@@ -1,5 +1,5 @@
 import { annotations, type Manifest, type Override } from '../../../api/index.js';
-import type { LruCache } from './cache.js';
+import type { LruCache } from '../../../runtime/lru.js';
 import { digestOf } from '../../../runtime/json.js';
 import type { RenderError } from './errors.js';
 import { describeManifest } from './manifest.js';

@@ -1,30 +1,16 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
+import { toolPath } from '../../../../e2e/framework/tools.js';
 import type { ToolName, ToolPaths } from '../tool.js';
 
 // Where the tests find git, helm and kustomize: the way the hub is told (FLOTILLA_GIT,
-// FLOTILLA_HELM, FLOTILLA_KUSTOMIZE), else the pinned builds `hack/testenv/testenv bin NAME`
-// prints, else the name itself (looked up in PATH; a missing tool fails the test that needs it
-// with "helm was not found at helm").
+// FLOTILLA_HELM, FLOTILLA_KUSTOMIZE), else the pinned builds hack/testenv makes (`testenv bin`),
+// and the system's git.
 
 const ENV: Record<ToolName, string> = { git: 'FLOTILLA_GIT', helm: 'FLOTILLA_HELM', kustomize: 'FLOTILLA_KUSTOMIZE' };
-const TESTENV = path.resolve(import.meta.dirname, '../../../../hack/testenv/testenv');
 
-function testenvBinary(tool: ToolName): string | undefined {
-  if (tool === 'git' || !existsSync(TESTENV)) return undefined;
-  try {
-    const printed = execFileSync(TESTENV, ['bin', tool], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return printed === '' ? undefined : printed;
-  } catch {
-    return undefined;
-  }
+async function locate(tool: ToolName): Promise<string> {
+  return process.env[ENV[tool]] ?? (tool === 'git' ? 'git' : await toolPath(tool));
 }
 
-function locate(tool: ToolName): string {
-  return process.env[ENV[tool]] ?? testenvBinary(tool) ?? tool;
-}
-
-export function testToolPaths(): ToolPaths {
-  return { git: locate('git'), helm: locate('helm'), kustomize: locate('kustomize') };
+export async function testToolPaths(): Promise<ToolPaths> {
+  return { git: await locate('git'), helm: await locate('helm'), kustomize: await locate('kustomize') };
 }
