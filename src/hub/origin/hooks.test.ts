@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Manifest } from '../../api/index.js';
-import { contentName, selectHooks, type SkippedHook } from './hooks.js';
+import { contentName, describeSkippedHook, selectHooks, type SkippedHook } from './hooks.js';
 
 const object = (kind: string, name: string, hook?: string, apiVersion = kind === 'Job' ? 'batch/v1' : 'v1'): Manifest => ({
   apiVersion,
@@ -79,5 +79,17 @@ describe('contentName', () => {
     const name = contentName(object('Job', `${'x'.repeat(53)}-yyyy`, 'pre-install'));
     expect(name.length).toBeLessThanOrEqual(63);
     expect(name).toMatch(/^x{53}-[0-9a-f]{8}$/);
+  });
+});
+
+describe('describeSkippedHook', () => {
+  it.each<[SkippedHook, string]>([
+    [{ manifest: 'Job apps/x', events: ['pre-delete'], shipped: false, reason: 'why' }, 'Job apps/x (pre-delete): why'],
+    [
+      { manifest: 'ConfigMap apps/a', events: ['post-delete', 'pre-rollback'], shipped: true, reason: 'why' },
+      'ConfigMap apps/a (post-delete, pre-rollback) shipped for its other events, but: why',
+    ],
+  ])('%j → %s', (hook, line) => {
+    expect(describeSkippedHook(hook)).toBe(line);
   });
 });

@@ -90,6 +90,11 @@ export function contentName(manifest: Manifest): string {
   return `${base.slice(0, NAME_LIMIT - HASH_LENGTH - 1).replace(/[-.]+$/, '')}-${hash}`;
 }
 
+/** One line for status.source.skippedHooks: `Job apps/db-cleanup (pre-delete): why`. */
+export function describeSkippedHook(hook: SkippedHook): string {
+  return `${hook.manifest} (${hook.events.join(', ')})${hook.shipped ? ' shipped for its other events, but' : ''}: ${hook.reason}`;
+}
+
 export interface HookSelection {
   /** Every manifest to ship, hooks included (Job and Pod hooks renamed), in render order. */
   manifests: Manifest[];

@@ -98,6 +98,13 @@ export interface OriginEngineConfig {
   now?: () => Date;
 }
 
+// The controller imports the engine from this file only.
+export type { GitRef } from './git.js';
+export { describeSkippedHook, type SkippedHook } from './hooks.js';
+export type { Capabilities, RenderInput, Renderer } from './render.js';
+export { scrub, type ToolLimits, type ToolName, type ToolPaths } from './tool.js';
+export type { OriginCredentials, OriginPolicy } from './types.js';
+
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /** The cache key of one render: exactly what its output can depend on (see the module comment). */

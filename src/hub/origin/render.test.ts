@@ -78,6 +78,16 @@ describe('plain manifests', () => {
     expect(read.ok && read.manifests.map((m) => m.metadata.name)).toEqual(['upper-c', 'a', 'a2', 'a-z', 'b', 'shared']);
   });
 
+  it("reads kube-prometheus's published manifests folder, typed lists (ConfigMapList) included", async () => {
+    const read = await readPlainManifests(path.resolve(import.meta.dirname, '../../../test/fixtures/kube-prometheus'), 'manifests');
+    if (!read.ok) throw new Error(read.message);
+    expect(read.manifests).toHaveLength(131);
+    expect(read.manifests.filter((m) => m.kind === 'CustomResourceDefinition')).toHaveLength(10);
+    expect(read.manifests.filter((m) => m.kind === 'ConfigMap' && m.metadata.name.startsWith('grafana-dashboard-')).length).toBeGreaterThan(
+      20,
+    );
+  });
+
   it.each<[string, Record<string, string>, string]>([
     [
       'a file that is not a manifest',
@@ -324,6 +334,16 @@ describe('helm template with the real helm, on a chart probing its inputs', () =
         'helm: probe/templates/bad.yaml:1:13 executing "probe/templates/bad.yaml" at <.Values.missing.deeper>: nil pointer evaluating interface {}.deeper',
       transient: false,
     });
+  });
+
+  it('lets no chart make helm reach the network (a values.schema.json $ref to a URL)', async () => {
+    const chart = await trees.write({
+      'c/Chart.yaml': probe['Chart.yaml'],
+      'c/values.schema.json': JSON.stringify({ $ref: 'https://203.0.113.7/schema.json' }),
+      'c/templates/a.yaml': cm('a'),
+    });
+    const result = await renderTarget({ kind: 'tree', root: chart, path: 'c' }, input, runner);
+    expect(result.ok ? '' : result.message).toContain('proxyconnect tcp: dial tcp 127.0.0.1:9: connect: connection refused');
   });
 
   it('scrubs values that came from Secrets out of the error', async () => {

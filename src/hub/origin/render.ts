@@ -6,7 +6,7 @@ import { parseManifestDocuments } from '../../kube-semantics/manifest-documents.
 import { isWellKnownClusterScoped } from '../../work/identity.js';
 import { selectHooks, type SkippedHook } from './hooks.js';
 import { compareBytes, isInside, walkTree, type TreePath } from './tree.js';
-import { scrub, withScratchDir, writePrivateFile, type ToolFailure, type ToolName, type ToolRunner } from './tool.js';
+import { NO_NETWORK, scrub, withScratchDir, writePrivateFile, type ToolFailure, type ToolName, type ToolRunner } from './tool.js';
 
 // What is at an origin's path, rendered into manifests with the real tools.
 //
@@ -16,7 +16,8 @@ import { scrub, withScratchDir, writePrivateFile, type ToolFailure, type ToolNam
 //   bases, components, generators, transformers, validators) must be a folder of the same tree:
 //   remote bases are refused (the hub fetches only origins, with their credentials and policy), and
 //   so are paths that leave the tree (they would read the hub's disk or another tenant's tree).
-// - A `Chart.yaml` (or a chart archive from a chart repository) → `helm template` with the release
+// - A `Chart.yaml` (or a chart archive from a chart repository) → `helm template`, with no network
+//   (tool.ts NO_NETWORK: a values.schema.json `$ref` to a URL is not fetched), with the release
 //   name and namespace, the values (written to a 0600 file), `--kube-version` and one
 //   `--api-versions` per group-version the cluster serves, `--include-crds` unless CRDs are
 //   excluded (default: included, as `helm install` does). Dependencies must be in the chart
@@ -232,7 +233,7 @@ async function helmTemplate(chart: string, input: RenderInput, runner: ToolRunne
   const sensitive = input.sensitive ?? [];
   const result = await withScratchDir(async (scratch) => {
     const valuesFile = await writePrivateFile(scratch, 'values.json', JSON.stringify(input.values ?? {}));
-    return runner.run({ tool: 'helm', args: helmTemplateArgs(chart, input, valuesFile), scratch, secrets: sensitive });
+    return runner.run({ tool: 'helm', args: helmTemplateArgs(chart, input, valuesFile), scratch, secrets: sensitive, env: NO_NETWORK });
   });
   if (!result.ok) return toolError('helm', result.failure, sensitive);
   const parsed = parseHelmOutput(result.stdout);

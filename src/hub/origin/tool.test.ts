@@ -2,6 +2,8 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/gl
 import { stat } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createToolRunner, scrub, withScratchDir, writePrivateFile, type ToolPaths } from './tool.js';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { testToolPaths } from './testdata/tools.js';
 
 let paths: ToolPaths;
@@ -204,5 +206,21 @@ describe('createToolRunner with the real git', () => {
     const result = await withScratchDir((scratch) => runner.run({ tool: 'helm', scratch, args: ['version'] }));
     expect(result).toEqual({ ok: false, failure: { kind: 'not-started', message: 'helm was not found at /nonexistent/helm' } });
     expect(runner.invocations('helm')).toBe(0);
+  });
+});
+
+describe('createToolRunner with the real kustomize', () => {
+  it.each<[string, string, string]>([
+    ['no network for a remote file', 'https://203.0.113.7/x.yaml', 'proxyconnect tcp: dial tcp 127.0.0.1:9: connect: connection refused'],
+    ['no git for a remote base', 'github.com/stefanprodan/podinfo//kustomize?ref=6.14.1', `no 'git' program on path`],
+  ])('gives kustomize %s', async (_name, resource, message) => {
+    const runner = createToolRunner(paths);
+    const result = await withScratchDir(async (scratch) => {
+      const app = path.join(scratch, 'app');
+      await mkdir(app);
+      await writeFile(path.join(app, 'kustomization.yaml'), `resources:\n- ${resource}\n`);
+      return runner.run({ tool: 'kustomize', scratch, args: ['build', app] });
+    });
+    expect(result.ok ? '' : result.failure.message).toContain(message);
   });
 });

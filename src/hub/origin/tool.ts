@@ -167,11 +167,22 @@ function toolSettings(tool: ToolName, scratch: string): Record<string, string> {
         KUBECONFIG: path.join(scratch, 'no-kubeconfig'),
       };
     case 'kustomize':
-      // Remote resources are not fetched: without PATH there is no git to clone them, and plain
-      // HTTP(S) gets go to a proxy that refuses every connection.
-      return { HTTPS_PROXY: 'http://127.0.0.1:9', HTTP_PROXY: 'http://127.0.0.1:9' };
+      // Remote resources are not fetched: without PATH there is no git to clone them, and HTTP(S)
+      // gets go nowhere (NO_NETWORK).
+      return NO_NETWORK;
   }
 }
+
+/**
+ * For runs that must not reach the network (helm template: a values.schema.json `$ref` to a URL;
+ * kustomize: remote resources): every HTTP(S) request goes to a proxy on a loopback port that
+ * refuses connections. Go's HTTP client honours it for every host but loopback ones.
+ */
+export const NO_NETWORK: Readonly<Record<string, string>> = {
+  HTTPS_PROXY: 'http://127.0.0.1:9',
+  HTTP_PROXY: 'http://127.0.0.1:9',
+  NO_PROXY: '',
+};
 
 /** The environment of a run, built from nothing (see the module comment). */
 export function toolEnvironment(call: Pick<ToolCall, 'tool' | 'scratch' | 'env'>): Record<string, string> {
