@@ -385,6 +385,7 @@ describe('helm arguments', () => {
   it.each<[string, string[], string | undefined]>([
     ['v1.31.2', ['v1', 'apps/v1', 'monitoring.coreos.com/v1', 'monitoring.coreos.com/v1/ServiceMonitor'], undefined],
     ['1.30', [], undefined],
+    ['v1.30.4-eks-a737599', [], undefined],
     ['latest', [], 'kubeVersion "latest" is not a Kubernetes version'],
     ['v1.31.0', ['a/v1,b/v1'], 'apiVersions entry "a/v1,b/v1" is not a group/version'],
   ])('checks capabilities %s %j', (kubeVersion, apiVersions, problem) => {

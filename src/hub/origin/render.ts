@@ -3,6 +3,7 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import type { Manifest } from '../../api/index.js';
 import { parseManifestDocuments } from '../../kube-semantics/manifest-documents.js';
+import type { HelmCapabilities } from '../../work/capabilities.js';
 import { isWellKnownClusterScoped } from '../../work/identity.js';
 import { selectHooks, type SkippedHook } from './hooks.js';
 import { compareBytes, isInside, walkTree, type TreePath } from './tree.js';
@@ -37,13 +38,8 @@ import { NO_NETWORK, scrub, withScratchDir, writePrivateFile, type ToolFailure, 
 
 export type Renderer = 'helm' | 'kustomize' | 'manifests';
 
-/** What a target cluster serves, for `.Capabilities` in charts. */
-export interface Capabilities {
-  /** The cluster's Kubernetes version, e.g. `v1.31.2`. */
-  kubeVersion: string;
-  /** Group-versions it serves (`v1`, `apps/v1`, `monitoring.coreos.com/v1`), or `group/version/Kind`. */
-  apiVersions: readonly string[];
-}
+/** What a target cluster serves, for `.Capabilities` in charts (work/capabilities.ts reads it from the cluster's status). */
+export type Capabilities = HelmCapabilities;
 
 /** The inputs of one render; only helm renders read the release, values, capabilities and options. */
 export interface RenderInput {
