@@ -5,6 +5,7 @@ import type { LocalCopy } from './local-copy.js';
 import { effectiveApplyOptions, type InventoryEntry } from './plan.js';
 import type { ManifestResult } from './status.js';
 import { manifest } from '../work/testing.js';
+import { soonest } from '../runtime/clock.js';
 import type { HubDesired } from './work-set.js';
 import {
   AUDIT_RESYNC_MS,
@@ -25,7 +26,6 @@ import {
   recordIntent,
   reportStatus,
   runSteps,
-  soonest,
   TRUST_RETRY_MS,
   type SetState,
   type WorkSteps,

@@ -1,4 +1,5 @@
 import type { Manifest, Work, WorkPolicy } from '../api/index.js';
+import { soonest } from '../runtime/clock.js';
 import type { ApplyOutcome } from './applier.js';
 import { appliedCopy, intendedCopy, lastAppliedManifests, ownManifests, type DesiredCopy, type LocalCopy } from './local-copy.js';
 import type { ScopeResolver } from '../work/identity.js';
@@ -77,11 +78,6 @@ export interface WorkSteps {
 }
 
 export type Step = (state: SetState, world: WorkSteps) => Promise<SetState>;
-
-/** The earlier of two requested visits. */
-export function soonest(a: number | undefined, b: number | undefined): number | undefined {
-  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
-}
 
 /** The visit an apply asks for: soon while a CRD is on its way, later while the apiserver refuses some. */
 export function applyRequeue(outcome: Pick<ApplyOutcome, 'waiting' | 'results' | 'heldByAnotherWork'>): number | undefined {

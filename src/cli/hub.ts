@@ -1,6 +1,9 @@
 // `flotilla hub`: runs the hub operator as a process, exactly as it runs in its Pod (where, without
 // --kubeconfig, it uses its in-cluster identity). Exits non-zero when it loses leadership, so that
 // a fresh process campaigns again, and when it cannot start (its health address taken, say).
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { runHub } from '../hub/operator.js';
 import { createLogger, kubeFromDefault, kubeFromFile } from '../runtime/index.js';
@@ -11,6 +14,12 @@ interface HubFlags {
   context?: string;
   healthAddress: string;
   identity?: string;
+  git: string;
+  helm: string;
+  kustomize: string;
+  sourceCacheDir?: string;
+  allowLocalSources: boolean;
+  allowInsecureSources: boolean;
 }
 
 export function registerHub(program: Command): void {
@@ -23,6 +32,16 @@ export function registerHub(program: Command): void {
     .option('--context <name>', 'context of --kubeconfig to use')
     .option('--health-address <host:port>', healthAddressHelp(8081), '127.0.0.1:8081')
     .option('--identity <name>', 'leader-election identity of this replica (default: host name and a random suffix)')
+    .option('--git <path>', 'the git that fetches Git origins', process.env.FLOTILLA_GIT ?? 'git')
+    .option('--helm <path>', 'the helm that renders charts (helm template)', process.env.FLOTILLA_HELM ?? 'helm')
+    .option('--kustomize <path>', 'the kustomize that builds overlays', process.env.FLOTILLA_KUSTOMIZE ?? 'kustomize')
+    .option('--source-cache-dir <dir>', 'a folder the hub owns for fetched origins, emptied at start (default: a new temporary folder)')
+    .option('--allow-local-sources', "let GlobalServices fetch file:// URLs and local paths (tests only: it exposes the hub's disk)", false)
+    .option(
+      '--allow-insecure-sources',
+      'let GlobalServices fetch over plain http:// and git:// (tests only: nothing authenticates the server)',
+      false,
+    )
     .action(async (flags: HubFlags) => {
       const health = parseAddress('--health-address', flags.healthAddress);
       const kube =
@@ -30,9 +49,23 @@ export function registerHub(program: Command): void {
           ? kubeFromDefault({ userAgent: 'flotilla-hub' })
           : kubeFromFile(flags.kubeconfig, flags.context, { userAgent: 'flotilla-hub' });
       const logger = createLogger({ component: 'flotilla-hub' });
+      const cacheDir = flags.sourceCacheDir ?? (await mkdtemp(path.join(tmpdir(), 'flotilla-hub-sources-')));
       try {
         const end = await serveUntilStopped((signal) =>
-          runHub({ kube, logger, health, ...(flags.identity !== undefined ? { identity: flags.identity } : {}) }, signal),
+          runHub(
+            {
+              kube,
+              logger,
+              health,
+              ...(flags.identity !== undefined ? { identity: flags.identity } : {}),
+              origins: {
+                tools: { git: flags.git, helm: flags.helm, kustomize: flags.kustomize },
+                policy: { allowLocal: flags.allowLocalSources, allowInsecure: flags.allowInsecureSources },
+                cacheDir,
+              },
+            },
+            signal,
+          ),
         );
         if (end === 'lost') throw new Error('lost the leader lease');
       } finally {

@@ -9,6 +9,7 @@ import { ClusterGroupType, flotillaNamespace, GlobalServiceType, managedBySelect
 import { memberClusterController, memberSources } from './membercluster/controller.js';
 import { policyBundleController, policyBundleSources } from './policybundle/controller.js';
 import { NamespaceType } from './objects.js';
+import { createOriginEngine, type OriginEngineConfig } from './origin/origin.js';
 
 export const hubLeaseName = 'flotilla-hub';
 
@@ -22,6 +23,8 @@ export interface HubOptions {
   leaseDurationSeconds?: number;
   /** How long a deleted GlobalService or PolicyBundle waits for spokes to confirm their cleanup (default 10 min). */
   cleanupTimeoutMs?: number;
+  /** The tools, policy and cache folder for Git and Helm origins; without them such services report SourceUnavailable. */
+  origins?: Pick<OriginEngineConfig, 'tools' | 'policy' | 'cacheDir' | 'limits'>;
 }
 
 /** Runs the hub operator until `signal` aborts (`stopped`) or leadership is lost (`lost`). */
@@ -46,6 +49,7 @@ export async function runHub(options: HubOptions, signal: AbortSignal): Promise<
     },
     ...(options.health !== undefined ? { health: options.health } : {}),
   });
+  const origins = options.origins ? await createOriginEngine(options.origins) : undefined;
   const sources = memberSources();
   const namespaces = { type: NamespaceType, labelSelector: managedBySelector };
   manager.controller(memberClusterController(manager, sources));
@@ -64,7 +68,10 @@ export async function runHub(options: HubOptions, signal: AbortSignal): Promise<
         fleets: sources.fleets,
         members: sources.members,
       },
-      options.cleanupTimeoutMs !== undefined ? { cleanupTimeoutMs: options.cleanupTimeoutMs } : {},
+      {
+        ...(options.cleanupTimeoutMs !== undefined ? { cleanupTimeoutMs: options.cleanupTimeoutMs } : {}),
+        ...(origins ? { origins } : {}),
+      },
     ),
   );
   manager.controller(

@@ -36,6 +36,7 @@ import {
   alreadyReported,
   objectKey,
   setReadiness,
+  soonest,
   type ReadinessOutcome,
   timestamp,
   writeStatus,
@@ -66,7 +67,9 @@ import { ensureFinalizer, removeFinalizer } from '../finalizers.js';
 import { fleetOfWorkspace, workspaceIndex } from '../fleet/controller.js';
 import { hubFieldManager, type FleetObject, type GroupObject, type MemberObject } from '../objects.js';
 import { fleetClusters, groupsByCluster, resolvePlacement, type PlacementCluster, type PlacementResult } from '../placement.js';
-import { createLruCache, type LruCache } from './render/cache.js';
+import { createLruCache, type LruCache } from '../../runtime/lru.js';
+import type { OriginEngine } from '../origin/origin.js';
+import { hasOrigin, originContent, type OriginSources } from './origin/content.js';
 import { prepareService, renderCached, serviceRevision, type PreparedService, type RenderResult } from './render/render.js';
 import { sourceManifests, type ConfigMapData } from './render/source.js';
 import { planRollout, type RolloutPlan } from './rollout/plan.js';
@@ -84,6 +87,7 @@ import { workRolloutState } from './rollout/work-state.js';
 import { byCluster, describeWorkWriteFailures, DRAIN_REVISION, planDrain, setHead, writeWorkChanges } from '../works/writer.js';
 
 export const ConfigMapType = { apiVersion: 'v1', kind: 'ConfigMap' } as const;
+const SecretType = { apiVersion: 'v1', kind: 'Secret' } as const;
 
 export type ServiceObject = GlobalService & KubeObject;
 
@@ -105,12 +109,20 @@ export interface ServiceSources {
 
 export interface ServiceOptions {
   cleanupTimeoutMs?: number;
+  /** Fetches and renders Git and Helm origins (src/hub/origin/). */
+  origins?: OriginEngine;
   /** Renders kept (default 4096): distinct (content, overrides, variable values) combinations. */
   renderCacheSize?: number;
 }
 
+/** The ConfigMaps a service reads: its source's and its chart's values files (a change re-renders it). */
 function configMapsOfService(service: ServiceObject): string[] {
-  return (service.spec.source.configMapRefs ?? []).map((ref) => `${service.metadata.namespace ?? ''}/${ref.name}`);
+  const { source } = service.spec;
+  const names = [
+    ...(source.configMapRefs ?? []).map((ref) => ref.name),
+    ...(source.chart?.valuesFrom ?? []).flatMap((ref) => (ref.kind === 'ConfigMap' ? [ref.name] : [])),
+  ];
+  return names.map((name) => `${service.metadata.namespace ?? ''}/${name}`);
 }
 
 function sourceRef(service: ServiceObject): SourceRef {
@@ -130,6 +142,8 @@ interface ServiceCaches {
   identities: WeakMap<readonly Manifest[], readonly ManifestIdentity[]>;
   targeting: ClusterTargets;
   cleanupTimeoutMs: number;
+  /** Git and Helm origins: without it the hub cannot fetch them and such services say so. */
+  origins: OriginSources | undefined;
 }
 
 /** Where the service goes: its fleet's clusters, its groups and the placement's targets. */
@@ -159,6 +173,7 @@ export function globalServiceController(
     identities: new WeakMap(),
     targeting: createClusterTargets(),
     cleanupTimeoutMs: options.cleanupTimeoutMs ?? DEFAULT_CLEANUP_TIMEOUT_MS,
+    origins: options.origins ? { engine: options.origins, records: new Map() } : undefined,
   };
   const servicesOfWorkspace = (namespace: string | undefined): string[] =>
     namespace === undefined ? [] : caches.services.list({ namespace }).map(objectKey);
@@ -204,10 +219,8 @@ async function reconcileService(
   }
   const scope = serviceScope(caches, service, fleet);
   caches.targeting.set(request.key, scope.placement.targets);
-  const source = sourceManifests(service.spec.source, configMapData(caches, service));
-  const prepared = source.ok ? prepareService(source.manifests, service.spec.overrides) : undefined;
-  const revision = prepared ? serviceRevision(prepared) : (service.status?.revision ?? DRAIN_REVISION);
-  const rendered = prepared ? renderFor(caches, prepared, scope, scope.placement.targets) : new Map<string, RenderResult>();
+  const content = await serviceContent(caches, ctx, service, scope);
+  const { revision, rendered } = content;
   const refused = refusedManifests(rendered, fleet);
   const sets = byCluster(own);
   const states = clusterStates(caches, sourceRef(service), scope, rendered, sets);
@@ -221,7 +234,7 @@ async function reconcileService(
     ...stableFor(caches, scope, plan.join, record),
     live: sets,
     // A refused manifest stops the whole revision: the clusters keep the last one that passed.
-    blocked: !prepared || refused !== undefined,
+    blocked: content.blocked || refused !== undefined,
     now: new Date(),
   });
   const outcome = await writeWorkChanges(ctx.kube, writes.changes, { fieldManager: hubFieldManager, current: own, signal: ctx.signal });
@@ -239,17 +252,80 @@ async function reconcileService(
     revision,
     plan,
     clusters: writes.states,
-    ...(!source.ok ? { sourceError: source.error } : {}),
+    ...content.status,
     ...(refused !== undefined ? { refused } : {}),
     ...(scope.placement.missingGroups.length > 0 ? { missingGroups: scope.placement.missingGroups } : {}),
     ...optional('writeFailure', describeWorkWriteFailures(outcome.failures)),
   });
   // The status says why; the failed writes are retried with backoff.
   if (outcome.failures[0]) throw alreadyReported(outcome.failures[0].error);
-  if (prepared && plan.phase === 'Complete' && stableRecordRevision(record) !== revision && refused === undefined) {
-    await recordStable(caches, ctx, service, { revision, manifests: prepared.manifests, overrides: service.spec.overrides ?? [] });
+  if (content.recordable && plan.phase === 'Complete' && stableRecordRevision(record) !== revision && refused === undefined) {
+    await recordStable(caches, ctx, service, { revision, manifests: content.recordable, overrides: service.spec.overrides ?? [] });
   }
-  return plan.requeueAfterMs !== undefined ? { requeueAfter: plan.requeueAfterMs + 100 } : undefined;
+  const requeueAfter = soonest(plan.requeueAfterMs !== undefined ? plan.requeueAfterMs + 100 : undefined, content.requeueAfterMs);
+  return requeueAfter !== undefined ? { requeueAfter } : undefined;
+}
+
+/** The service's content for its targets, whatever its source, and what the status says of the source. */
+interface ServiceContent {
+  revision: string;
+  rendered: Map<string, RenderResult>;
+  /** Nothing may be written: the source cannot be read or fetched (every cluster keeps what it has). */
+  blocked: boolean;
+  /** The manifests to record as the stable revision once it completes. */
+  recordable?: readonly Manifest[];
+  status: Pick<StatusInput, 'sourceError' | 'sourceUnavailable' | 'source' | 'lastHandledRequest'>;
+  requeueAfterMs?: number;
+}
+
+async function serviceContent(
+  caches: ServiceCaches,
+  ctx: ReconcileContext<ServiceObject>,
+  service: ServiceObject,
+  scope: ServiceScope,
+): Promise<ServiceContent> {
+  const lastRevision = service.status?.revision ?? DRAIN_REVISION;
+  if (!hasOrigin(service.spec.source)) {
+    const source = sourceManifests(service.spec.source, configMapData(caches, service));
+    if (!source.ok) return { revision: lastRevision, rendered: new Map(), blocked: true, status: { sourceError: source.error } };
+    const prepared = prepareService(source.manifests, service.spec.overrides);
+    const rendered = renderFor(caches, prepared, scope, scope.placement.targets);
+    return { revision: serviceRevision(prepared), rendered, blocked: false, recordable: prepared.manifests, status: {} };
+  }
+  if (!caches.origins) {
+    const message = 'this hub runs without the tools to fetch Git and Helm origins (flotilla hub --git, --helm, --kustomize)';
+    return { revision: lastRevision, rendered: new Map(), blocked: true, status: { sourceUnavailable: message } };
+  }
+  const namespace = service.metadata.namespace ?? '';
+  const origin = await originContent(
+    caches.origins,
+    {
+      secret: async (name) => (await ctx.kube.getOrNull(SecretType, name, namespace, { signal: ctx.signal })) ?? undefined,
+      configMap: (name) => caches.configMaps.get(`${namespace}/${name}`),
+      member: (name) => caches.members.get(name),
+      renders: caches.renders,
+      signal: ctx.signal,
+    },
+    service,
+  );
+  const timing = origin.requeueAfterMs !== undefined ? { requeueAfterMs: origin.requeueAfterMs } : {};
+  const known = { ...optional('source', origin.source), ...optional('lastHandledRequest', origin.lastHandledRequest) };
+  if (!origin.ok) {
+    const why = origin.sourceError ? { sourceError: origin.sourceError } : { sourceUnavailable: origin.unavailable ?? 'not fetched yet' };
+    return { revision: lastRevision, rendered: new Map(), blocked: true, status: { ...known, ...why }, ...timing };
+  }
+  const clusters = scope.placement.targets.flatMap((name) => {
+    const cluster = scope.clusterByName.get(name);
+    return cluster ? [{ ...cluster, groups: scope.clusterGroups.get(name) ?? new Set<string>(), fleet: scope.fleetName }] : [];
+  });
+  return {
+    revision: origin.revision,
+    rendered: await origin.render(clusters),
+    blocked: false,
+    ...optional('recordable', origin.recordable),
+    status: known,
+    ...timing,
+  };
 }
 
 /** `{ [key]: value }`, or nothing when the value is undefined (exactOptionalPropertyTypes). */
@@ -477,6 +553,9 @@ async function cleanUp(
   }
   if (pending.length === 0) {
     await removeFinalizer(ctx.kube, GlobalServiceType, service, ctx.signal);
+    const key = objectKey(service);
+    caches.origins?.records.delete(key);
+    await caches.origins?.engine.release(key);
     ctx.log.info('removed the service from every cluster', { works: own.length });
     return undefined;
   }

@@ -8,7 +8,7 @@ import { fetchGitTree, type GitRef } from './git.js';
 import { DEFAULT_CHART_HTTP, fetchChart } from './helm-repo.js';
 import type { SkippedHook } from './hooks.js';
 import { rendererAt, renderTarget, type RenderInput, type Renderer, type RenderTarget } from './render.js';
-import { createArtifactStore } from './store.js';
+import { createArtifactStore, type ArtifactStore } from './store.js';
 import { createToolRunner, withScratchDir, type ToolLimits, type ToolName, type ToolPaths, type ToolRunner } from './tool.js';
 import { normaliseTreePath } from './tree.js';
 import type { OriginCredentials, OriginPolicy } from './types.js';
@@ -77,6 +77,8 @@ export interface FetchOptions {
 export interface OriginEngine {
   fetchOrigin(origin: Origin, credentials?: OriginCredentials, options?: FetchOptions): Promise<FetchResult>;
   renderArtifact(artifact: Artifact, input: RenderInput): Promise<RenderOutcome>;
+  /** Which tool renders the artifact (a chart: helm; a tree: what is at its path), or why none can. */
+  rendererOf(artifact: Artifact): Promise<Renderer | { message: string }>;
   /** Lets go of what a holder kept (a deleted service). */
   release(holder: string): Promise<void>;
   /** Tool runs so far, e.g. to assert that 1000 clusters with 3 distinct inputs cause 3 helm runs. */
@@ -128,6 +130,40 @@ export function treeDigest(tree: string, treePath: string): string {
   return `sha256:${sha256(`git-tree ${tree}\npath ${treePath}\n`)}`;
 }
 
+/** Fetches an origin's content into the store (or finds it there), in a private scratch folder. */
+function fetchArtifact(
+  engine: { runner: ToolRunner; store: ArtifactStore; policy: OriginPolicy },
+  origin: Origin,
+  credentials: OriginCredentials,
+  signal: AbortSignal | undefined,
+): Promise<{ ok: true; artifact: Artifact } | { ok: false; message: string }> {
+  return withScratchDir(async (scratch): Promise<{ ok: true; artifact: Artifact } | { ok: false; message: string }> => {
+    const context = { ...engine, ...(signal ? { signal } : {}) };
+    if (origin.kind === 'helm') {
+      const chart = await fetchChart(origin, credentials, { ...context, http: DEFAULT_CHART_HTTP }, scratch);
+      if (!chart.ok) return chart;
+      const target: RenderTarget = { kind: 'chart', archive: chart.archive };
+      return {
+        ok: true,
+        artifact: {
+          revision: chart.revision,
+          digest: chart.digest,
+          ...(chart.ociDigest ? { ociDigest: chart.ociDigest } : {}),
+          target,
+          storeKey: chart.storeKey,
+        },
+      };
+    }
+    const treePath = normaliseTreePath(origin.path);
+    if (treePath === undefined)
+      return { ok: false, message: `path ${JSON.stringify(origin.path)} must be relative to the repository, without ..` };
+    const tree = await fetchGitTree(origin, credentials, context, scratch);
+    if (!tree.ok) return tree;
+    const target: RenderTarget = { kind: 'tree', root: tree.dir, path: treePath };
+    return { ok: true, artifact: { revision: tree.revision, digest: treeDigest(tree.tree, treePath), target, storeKey: tree.storeKey } };
+  });
+}
+
 export async function createOriginEngine(config: OriginEngineConfig): Promise<OriginEngine> {
   await mkdir(config.cacheDir, { recursive: true, mode: 0o700 });
   const store = await createArtifactStore(path.join(config.cacheDir, 'store'), { spare: config.spareArtifacts ?? 32 });
@@ -137,33 +173,6 @@ export async function createOriginEngine(config: OriginEngineConfig): Promise<Or
   // When each content was first fetched, and which renderer a tree's path takes (by digest).
   const firstFetched = createLruCache<Date>(4096);
   const renderers = createLruCache<Renderer>(4096);
-
-  const fetchArtifact = (origin: Origin, credentials: OriginCredentials, signal: AbortSignal | undefined) =>
-    withScratchDir(async (scratch): Promise<{ ok: true; artifact: Artifact } | { ok: false; message: string }> => {
-      const context = { runner, store, policy: config.policy, ...(signal ? { signal } : {}) };
-      if (origin.kind === 'helm') {
-        const chart = await fetchChart(origin, credentials, { ...context, http: DEFAULT_CHART_HTTP }, scratch);
-        if (!chart.ok) return chart;
-        const target: RenderTarget = { kind: 'chart', archive: chart.archive };
-        return {
-          ok: true,
-          artifact: {
-            revision: chart.revision,
-            digest: chart.digest,
-            ...(chart.ociDigest ? { ociDigest: chart.ociDigest } : {}),
-            target,
-            storeKey: chart.storeKey,
-          },
-        };
-      }
-      const treePath = normaliseTreePath(origin.path);
-      if (treePath === undefined)
-        return { ok: false, message: `path ${JSON.stringify(origin.path)} must be relative to the repository, without ..` };
-      const tree = await fetchGitTree(origin, credentials, context, scratch);
-      if (!tree.ok) return tree;
-      const target: RenderTarget = { kind: 'tree', root: tree.dir, path: treePath };
-      return { ok: true, artifact: { revision: tree.revision, digest: treeDigest(tree.tree, treePath), target, storeKey: tree.storeKey } };
-    });
 
   const rendererOf = async (artifact: Artifact): Promise<Renderer | { message: string }> => {
     if (artifact.target.kind === 'chart') return 'helm';
@@ -190,7 +199,7 @@ export async function createOriginEngine(config: OriginEngineConfig): Promise<Or
 
   return {
     async fetchOrigin(origin, credentials = {}, options = {}) {
-      const fetched = await fetchArtifact(origin, credentials, options.signal);
+      const fetched = await fetchArtifact({ runner, store, policy: config.policy }, origin, credentials, options.signal);
       if (!fetched.ok) return { ok: false, reason: 'SourceUnavailable', message: fetched.message };
       const { artifact } = fetched;
       if (options.holder !== undefined) await store.hold(options.holder, artifact.storeKey);
@@ -211,6 +220,7 @@ export async function createOriginEngine(config: OriginEngineConfig): Promise<Or
       if (!outcome.ok && outcome.transient && renders.get(key) === pending) renders.delete(key);
       return outcome;
     },
+    rendererOf,
     release: (holder) => store.release(holder),
     invocations: (tool) => runner.invocations(tool),
   };

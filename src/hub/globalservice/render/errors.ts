@@ -9,7 +9,11 @@ export interface RenderError {
     | 'PatchFailed'
     | 'UnresolvedVariable'
     | 'InvalidManifest'
-    | 'TooLarge';
+    | 'TooLarge'
+    /** helm or kustomize refused a Git or Helm origin's content (their message). */
+    | 'RenderFailed'
+    /** A chart waits for its cluster to report its version and served APIs. */
+    | 'AwaitingCapabilities';
   /** Names the manifest (index, kind, name), the override and the variable involved, as they apply. */
   message: string;
 }
