@@ -84,7 +84,7 @@ import {
 } from './rollout/status.js';
 import { planWorkWrites, type WorkWritesInput } from './rollout/work-writes.js';
 import { workRolloutState } from './rollout/work-state.js';
-import { byCluster, describeWorkWriteFailures, DRAIN_REVISION, planDrain, setHead, writeWorkChanges } from '../works/writer.js';
+import { byCluster, describeWorkWriteFailures, drainWorkSets, DRAIN_REVISION, setHead, writeWorkChanges } from '../works/writer.js';
 
 export const ConfigMapType = { apiVersion: 'v1', kind: 'ConfigMap' } as const;
 const SecretType = { apiVersion: 'v1', kind: 'Secret' } as const;
@@ -528,16 +528,13 @@ async function cleanUp(
 ): Promise<ReconcileResult | undefined> {
   if (!service.metadata.finalizers?.includes(finalizer)) return undefined;
   const deadline = Date.parse(service.metadata.deletionTimestamp ?? '') + caches.cleanupTimeoutMs;
-  const { changes, pending, abandoned } = planDrain({
-    sets: byCluster(own),
-    memberGone: (cluster) => {
-      const member = caches.members.get(cluster);
-      return !member || member.metadata.deletionTimestamp !== undefined;
-    },
-    expired: Date.now() >= deadline,
-    since: timestamp(),
+  const { outcome, pending, abandoned } = await drainWorkSets(ctx.kube, {
+    own,
+    member: (cluster) => caches.members.get(cluster),
+    deadline,
+    fieldManager: hubFieldManager,
+    signal: ctx.signal,
   });
-  const outcome = await writeWorkChanges(ctx.kube, changes, { fieldManager: hubFieldManager, current: own, signal: ctx.signal });
   if (outcome.failures[0]) {
     await writeReadiness(ctx, service, {
       state: 'Reconciling',

@@ -26,7 +26,6 @@ import {
   alreadyReported,
   objectKey,
   TerminalError,
-  timestamp,
   writeStatus,
   type ControllerSpec,
   type InformerSource,
@@ -55,7 +54,7 @@ import { resolveGroups } from '../clustergroup/controller.js';
 import { hubFieldManager, type FleetObject, type GroupObject, type MemberObject } from '../objects.js';
 import { fleetClusters, resolvePlacement } from '../placement.js';
 import { ensureFinalizer, removeFinalizer } from '../finalizers.js';
-import { byCluster, describeWorkWriteFailures, planDrain, setHead, writeWorkChanges } from '../works/writer.js';
+import { byCluster, describeWorkWriteFailures, drainWorkSets, setHead, writeWorkChanges } from '../works/writer.js';
 import { clusterCompliance, fleetPolicyCounts, policyBundleStatus, type BundleStatusInput, type HeldObject } from './compliance.js';
 import { renderPolicyBundle, type RenderedBundle } from './render.js';
 import { planBundleWorkWrites } from './work-writes.js';
@@ -275,16 +274,13 @@ async function cleanUp(
 ): Promise<ReconcileResult | undefined> {
   if (!bundle.metadata.finalizers?.includes(finalizer)) return undefined;
   const deadline = Date.parse(bundle.metadata.deletionTimestamp ?? '') + caches.cleanupTimeoutMs;
-  const { changes, pending, abandoned } = planDrain({
-    sets: byCluster(ours),
-    memberGone: (cluster) => {
-      const member = caches.members.get(cluster);
-      return !member || member.metadata.deletionTimestamp !== undefined;
-    },
-    expired: Date.now() >= deadline,
-    since: timestamp(),
+  const { outcome, pending, abandoned } = await drainWorkSets(ctx.kube, {
+    own: ours,
+    member: (cluster) => caches.members.get(cluster),
+    deadline,
+    fieldManager: hubFieldManager,
+    signal: ctx.signal,
   });
-  const outcome = await writeWorkChanges(ctx.kube, changes, { fieldManager: hubFieldManager, signal: ctx.signal });
   if (abandoned.length > 0)
     ctx.events.event(
       bundle,

@@ -4,7 +4,16 @@
 // planDrain). Every write is attempted; the failures come back with the apiserver's own message so
 // the caller can put them in its source's status — never only in a log.
 import { labels, legacyFieldManager, WorkType, type Work } from '../../api/index.js';
-import { adoptFieldManager, errorMessage, isNotFound, jsonEqual, KubeApiError, type Kube, type KubeObject } from '../../runtime/index.js';
+import {
+  adoptFieldManager,
+  errorMessage,
+  isNotFound,
+  jsonEqual,
+  KubeApiError,
+  timestamp,
+  type Kube,
+  type KubeObject,
+} from '../../runtime/index.js';
 import type { WorkObject } from './claims.js';
 import { revisionSinceAnnotation, workObjects } from '../../work/objects.js';
 
@@ -205,4 +214,30 @@ export function planDrain({ sets, memberGone, expired, since }: DrainInput): Dra
 function labelsKept(head: WorkObject): Record<string, string> {
   const managedBy = head.metadata.labels?.['app.kubernetes.io/managed-by'];
   return managedBy !== undefined ? { 'app.kubernetes.io/managed-by': managedBy } : {};
+}
+
+/** One drain step of a deleted source: plan (planDrain) and write it. The caller reports pending and abandoned clusters. */
+export async function drainWorkSets(
+  kube: Kube,
+  input: {
+    own: readonly WorkObject[];
+    /** The member of a cluster, if it still exists (a deleted or deleting one cannot confirm). */
+    member: (cluster: string) => KubeObject | undefined;
+    /** When the cleanup gives up waiting (ms since the epoch). */
+    deadline: number;
+    fieldManager: string;
+    signal: AbortSignal;
+  },
+): Promise<{ outcome: WorkWriteOutcome; pending: string[]; abandoned: string[] }> {
+  const { changes, pending, abandoned } = planDrain({
+    sets: byCluster(input.own),
+    memberGone: (cluster) => {
+      const member = input.member(cluster);
+      return !member || member.metadata.deletionTimestamp !== undefined;
+    },
+    expired: Date.now() >= input.deadline,
+    since: timestamp(),
+  });
+  const outcome = await writeWorkChanges(kube, changes, { fieldManager: input.fieldManager, current: input.own, signal: input.signal });
+  return { outcome, pending, abandoned };
 }
