@@ -29,6 +29,7 @@ export interface InvalidUpdate {
 
 const apiVersion = 'flotilla.dev/v1alpha1';
 const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings' }, data: { mode: 'prod' } };
+const gitURL = 'https://git.example/platform/web.git';
 
 export function fleet(spec?: Record<string, unknown>, name = 'invalid'): Record<string, unknown> {
   return { apiVersion, kind: 'Fleet', metadata: { name }, ...(spec === undefined ? {} : { spec }) };
@@ -214,14 +215,56 @@ export function invalidObjects(namespace: string): InvalidObject[] {
       'GlobalService',
       globalService({ source: { manifests: [configMap], configMapRefs: [{ name: 'web' }] } }),
       'spec.source',
-      'source must set exactly one of manifests or configMapRefs',
+      'source must set exactly one of manifests, configMapRefs, git or helm',
     ),
     rule(
       'no source',
       'GlobalService',
       globalService({ source: {} }),
       'spec.source',
-      'source must set exactly one of manifests or configMapRefs',
+      'source must set exactly one of manifests, configMapRefs, git or helm',
+    ),
+    rule(
+      'a Git origin and inline manifests',
+      'GlobalService',
+      globalService({ source: { manifests: [configMap], git: { url: gitURL } } }),
+      'spec.source',
+      'source must set exactly one of manifests, configMapRefs, git or helm',
+    ),
+    rule(
+      'a Git origin and a Helm chart repository',
+      'GlobalService',
+      globalService({ source: { git: { url: gitURL }, helm: { repoURL: 'https://charts.example', chart: 'web' } } }),
+      'spec.source',
+      'source must set exactly one of manifests, configMapRefs, git or helm',
+    ),
+    rule(
+      'chart settings for inline manifests',
+      'GlobalService',
+      globalService({ source: { manifests: [configMap], chart: { releaseName: 'web' } } }),
+      'spec.source',
+      'source.chart configures a Helm render, so it needs source.helm or source.git',
+    ),
+    rule(
+      'a Git ref naming both a branch and a tag',
+      'GlobalService',
+      globalService({ source: { git: { url: gitURL, ref: { branch: 'main', tag: 'v1.0.0' } } } }),
+      'spec.source.git.ref',
+      'ref sets at most one of branch, tag, semver or commit',
+    ),
+    rule(
+      'a Git path climbing out of the repository',
+      'GlobalService',
+      globalService({ source: { git: { url: gitURL, path: 'deploy/../../etc' } } }),
+      'spec.source.git.path',
+      'path must be relative to the repository and may not contain .. segments',
+    ),
+    schema(
+      'a Git URL of an unknown transport',
+      'GlobalService',
+      globalService({ source: { git: { url: 'ext::sh -c touch% /tmp/pwned' } } }),
+      'spec.source.git.url',
+      'should match',
     ),
     schema(
       'a manifest without a name',
