@@ -29,6 +29,7 @@ export interface InvalidUpdate {
 
 const apiVersion = 'flotilla.dev/v1alpha1';
 const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings' }, data: { mode: 'prod' } };
+const gitURL = 'https://git.example/platform/web.git';
 
 export function fleet(spec?: Record<string, unknown>, name = 'invalid'): Record<string, unknown> {
   return { apiVersion, kind: 'Fleet', metadata: { name }, ...(spec === undefined ? {} : { spec }) };
@@ -224,32 +225,46 @@ export function invalidObjects(namespace: string): InvalidObject[] {
       'source must set exactly one of manifests, configMapRefs, git or helm',
     ),
     rule(
-      'a Git origin beside inline manifests',
+      'a Git origin and inline manifests',
       'GlobalService',
-      globalService({ source: { manifests: [configMap], git: { url: 'https://git.example/r.git' } } }),
+      globalService({ source: { manifests: [configMap], git: { url: gitURL } } }),
       'spec.source',
       'source must set exactly one of manifests, configMapRefs, git or helm',
     ),
     rule(
-      'chart options without a chart origin',
+      'a Git origin and a Helm chart repository',
       'GlobalService',
-      globalService({ source: { configMapRefs: [{ name: 'web' }], chart: { releaseName: 'web' } } }),
+      globalService({ source: { git: { url: gitURL }, helm: { repoURL: 'https://charts.example', chart: 'web' } } }),
+      'spec.source',
+      'source must set exactly one of manifests, configMapRefs, git or helm',
+    ),
+    rule(
+      'chart settings for inline manifests',
+      'GlobalService',
+      globalService({ source: { manifests: [configMap], chart: { releaseName: 'web' } } }),
       'spec.source',
       'source.chart configures a Helm render, so it needs source.helm or source.git',
     ),
     rule(
-      'a Git ref naming a branch and a tag',
+      'a Git ref naming both a branch and a tag',
       'GlobalService',
-      globalService({ source: { git: { url: 'https://git.example/r.git', ref: { branch: 'main', tag: 'v1' } } } }),
+      globalService({ source: { git: { url: gitURL, ref: { branch: 'main', tag: 'v1.0.0' } } } }),
       'spec.source.git.ref',
       'ref sets at most one of branch, tag, semver or commit',
     ),
     rule(
-      'a Git path that climbs out of the repository',
+      'a Git path climbing out of the repository',
       'GlobalService',
-      globalService({ source: { git: { url: 'https://git.example/r.git', path: 'deploy/../../etc' } } }),
+      globalService({ source: { git: { url: gitURL, path: 'deploy/../../etc' } } }),
       'spec.source.git.path',
       'path must be relative to the repository and may not contain .. segments',
+    ),
+    schema(
+      'a Git URL of an unknown transport',
+      'GlobalService',
+      globalService({ source: { git: { url: 'ext::sh -c touch% /tmp/pwned' } } }),
+      'spec.source.git.url',
+      'should match',
     ),
     schema(
       'a chart repository over ftp',

@@ -9,46 +9,27 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import yaml from 'js-yaml';
-import { startWorkAgent } from '../../src/agent/work-agent.js';
-import { parseBootstrap } from '../../src/agent/bootstrap.js';
 import { apiVersion, finalizer, labels, type GlobalService } from '../../src/api/index.js';
-import {
-  findCondition,
-  kubeFromFile,
-  kubeFromToken,
-  silentLogger,
-  type Condition,
-  type Kube,
-  type KubeObject,
-} from '../../src/runtime/index.js';
-import { eventually, kubectlOk, plane, repoRoot, uniqueName, type PlaneName } from '../framework/index.js';
-import { runFlotilla, startProgram, stopAll } from '../membership/processes.js';
+import { findCondition, type Condition, type Kube, type KubeObject } from '../../src/runtime/index.js';
+import { eventually, repoRoot, uniqueName } from '../framework/index.js';
+import { runFlotilla } from '../membership/processes.js';
+import { fleetOnPlanes } from './fleet-on-planes.js';
 
-const hubConfig = plane('hub').kubeconfigPath;
-const hub: Kube = kubeFromFile(hubConfig, undefined, { userAgent: 'globalservice-e2e' });
-const fleet = uniqueName('gs');
-const workspace = `fleet-${fleet}`;
+const setup = fleetOnPlanes({
+  prefix: 'gs',
+  userAgent: 'globalservice-e2e',
+  spokes: [
+    { plane: 'spoke-1', name: uniqueName('eu-west'), labels: ['env=prod', 'region=eu-west', 'tier=canary'] },
+    { plane: 'spoke-2', name: uniqueName('eu-central'), labels: ['env=prod', 'region=eu-central'] },
+  ],
+});
+const { hubConfig, fleet, workspace, spokes } = setup;
+const hub: Kube = setup.hub;
 const ns = uniqueName('web');
 type Service = GlobalService & KubeObject;
 const ServiceType = { apiVersion, kind: 'GlobalService' } as const;
 const BundleType = { apiVersion, kind: 'PolicyBundle' } as const;
 const ClusterRoleType = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' } as const;
-const stops: (() => Promise<void>)[] = [];
-
-const spokes: { plane: PlaneName; name: string; labels: string[]; kube: Kube }[] = [
-  {
-    plane: 'spoke-1',
-    name: uniqueName('eu-west'),
-    labels: ['env=prod', 'region=eu-west', 'tier=canary'],
-    kube: kubeFromFile(plane('spoke-1').kubeconfigPath),
-  },
-  {
-    plane: 'spoke-2',
-    name: uniqueName('eu-central'),
-    labels: ['env=prod', 'region=eu-central'],
-    kube: kubeFromFile(plane('spoke-2').kubeconfigPath),
-  },
-];
 const [one, two] = spokes as [(typeof spokes)[number], (typeof spokes)[number]];
 
 /** The examples' web service, in this run's workspace and namespace. */
@@ -90,45 +71,7 @@ async function readyAt(name: string, revision?: string): Promise<Service> {
 }
 
 beforeAll(async () => {
-  const install = await runFlotilla(['install', '--kubeconfig', hubConfig]);
-  if (install.code !== 0) throw new Error(`flotilla install failed: ${install.stderr}`);
-  const hubProgram = startProgram(`hub-${fleet}`, ['hub', '--kubeconfig', hubConfig, '--health-address', '127.0.0.1:0']);
-  stops.push(() => hubProgram.stop());
-  await hub.create({ apiVersion, kind: 'Fleet', metadata: { name: fleet } });
-  for (const spoke of spokes) {
-    const joined = await runFlotilla([
-      'join',
-      spoke.name,
-      '--fleet',
-      fleet,
-      ...spoke.labels.flatMap((l) => ['--label', l]),
-      '--kubeconfig',
-      hubConfig,
-    ]);
-    if (joined.code !== 0) throw new Error(`flotilla join failed: ${joined.stderr}`);
-    const secret = (yaml.loadAll(joined.stdout) as KubeObject[]).find((o) => o.kind === 'Secret');
-    if (!secret) throw new Error('the bootstrap holds no Secret');
-    await kubectlOk(spoke.plane, ['apply', '-f', '-'], joined.stdout);
-    // The Work side of the agent, in-process, as the agent's own hub identity from the bootstrap.
-    const credentials = parseBootstrap(secret);
-    const hubAsAgent = kubeFromToken(
-      { server: credentials.server, token: credentials.token, caData: credentials.caData },
-      { userAgent: 'flotilla-agent-e2e' },
-    );
-    const controller = new AbortController();
-    const agent = await startWorkAgent({
-      hub: hubAsAgent,
-      spoke: spoke.kube,
-      cluster: spoke.name,
-      signal: controller.signal,
-      logger: silentLogger(),
-    });
-    stops.push(async () => {
-      controller.abort(new Error('done'));
-      await agent.done;
-      hubAsAgent.close();
-    });
-  }
+  await setup.start();
   await hub.apply(
     {
       apiVersion,
@@ -152,15 +95,8 @@ afterAll(async () => {
     },
     { timeoutMs: 60_000 },
   ).catch(() => undefined);
-  for (const stop of stops.reverse()) await stop();
-  await stopAll();
-  for (const spoke of spokes) {
-    await hub.delete({ apiVersion, kind: 'MemberCluster' }, spoke.name).catch(() => undefined);
-    await spoke.kube.delete({ apiVersion: 'v1', kind: 'Namespace' }, ns).catch(() => undefined);
-    spoke.kube.close();
-  }
-  await hub.delete({ apiVersion, kind: 'Fleet' }, fleet).catch(() => undefined);
-  hub.close();
+  for (const spoke of spokes) await spoke.kube.delete({ apiVersion: 'v1', kind: 'Namespace' }, ns).catch(() => undefined);
+  await setup.stop();
 }, 120_000);
 
 describe('GlobalService on two spokes', () => {

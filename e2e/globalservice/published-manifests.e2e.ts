@@ -10,12 +10,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import yaml from 'js-yaml';
-import { parseBootstrap } from '../../src/agent/bootstrap.js';
-import { startWorkAgent } from '../../src/agent/work-agent.js';
 import { apiVersion, type GlobalService } from '../../src/api/index.js';
-import { findCondition, kubeFromFile, kubeFromToken, silentLogger, type Kube, type KubeObject } from '../../src/runtime/index.js';
-import { eventually, kubectlOk, plane, repoRoot, uniqueName } from '../framework/index.js';
-import { runFlotilla, startProgram, stopAll } from '../membership/processes.js';
+import { findCondition, type Kube, type KubeObject } from '../../src/runtime/index.js';
+import { eventually, repoRoot, uniqueName } from '../framework/index.js';
+import { fleetOnPlanes } from './fleet-on-planes.js';
 
 const fixtures = join(repoRoot, 'src', 'hub', 'globalservice', 'render', 'testdata', 'kube-prometheus');
 const files = [
@@ -26,56 +24,29 @@ const files = [
 ];
 const published = Object.fromEntries(files.map((file) => [file, readFileSync(join(fixtures, file), 'utf8')]));
 
-const hubConfig = plane('hub').kubeconfigPath;
-const hub: Kube = kubeFromFile(hubConfig, undefined, { userAgent: 'published-manifests-e2e' });
-const spoke: Kube = kubeFromFile(plane('spoke-1').kubeconfigPath);
-const fleet = uniqueName('kp');
-const workspace = `fleet-${fleet}`;
-const cluster = uniqueName('edge');
+const setup = fleetOnPlanes({
+  prefix: 'kp',
+  userAgent: 'published-manifests-e2e',
+  spokes: [{ plane: 'spoke-1', name: uniqueName('edge') }],
+  // kube-prometheus puts a Role and a RoleBinding into kube-system, which a Fleet refuses by default.
+  fleetSpec: { restrictions: { globalServices: { deniedNamespaces: ['kube-public', 'kube-node-lease', 'flotilla-system'] } } },
+});
+const { workspace } = setup;
+const hub: Kube = setup.hub;
+const [edge] = setup.spokes;
+if (!edge) throw new Error('no spoke');
+const spoke: Kube = edge.kube;
+const cluster = edge.name;
 const ServiceType = { apiVersion, kind: 'GlobalService' } as const;
 const ConfigMapType = { apiVersion: 'v1', kind: 'ConfigMap' } as const;
 const RoleType = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role' } as const;
 const RoleBindingType = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding' } as const;
-const stops: (() => Promise<void>)[] = [];
 type ConfigMap = KubeObject & { data?: Record<string, string> };
 
 /** The dashboards as the file publishes them, read here with plain js-yaml rather than flotilla's reader. */
 const publishedDashboards = (yaml.load(published['grafana-dashboardDefinitions.yaml'] ?? '') as { items: ConfigMap[] }).items;
 
-beforeAll(async () => {
-  const install = await runFlotilla(['install', '--kubeconfig', hubConfig]);
-  if (install.code !== 0) throw new Error(`flotilla install failed: ${install.stderr}`);
-  const hubProgram = startProgram(`hub-${fleet}`, ['hub', '--kubeconfig', hubConfig, '--health-address', '127.0.0.1:0']);
-  stops.push(() => hubProgram.stop());
-  // kube-prometheus puts a Role and a RoleBinding into kube-system, which a Fleet refuses by default.
-  await hub.create({
-    apiVersion,
-    kind: 'Fleet',
-    metadata: { name: fleet },
-    spec: { restrictions: { globalServices: { deniedNamespaces: ['kube-public', 'kube-node-lease', 'flotilla-system'] } } },
-  });
-  const joined = await runFlotilla(['join', cluster, '--fleet', fleet, '--kubeconfig', hubConfig]);
-  if (joined.code !== 0) throw new Error(`flotilla join failed: ${joined.stderr}`);
-  const secret = (yaml.loadAll(joined.stdout) as KubeObject[]).find((o) => o.kind === 'Secret');
-  if (!secret) throw new Error('the bootstrap holds no Secret');
-  await kubectlOk('spoke-1', ['apply', '-f', '-'], joined.stdout);
-  const credentials = parseBootstrap(secret);
-  const hubAsAgent = kubeFromToken({ server: credentials.server, token: credentials.token, caData: credentials.caData });
-  const controller = new AbortController();
-  const agent = await startWorkAgent({
-    hub: hubAsAgent,
-    spoke,
-    cluster,
-    fleet,
-    signal: controller.signal,
-    logger: silentLogger(),
-  });
-  stops.push(async () => {
-    controller.abort(new Error('done'));
-    await agent.done;
-    hubAsAgent.close();
-  });
-}, 180_000);
+beforeAll(() => setup.start(), 180_000);
 
 afterAll(async () => {
   await hub.delete(ServiceType, 'kube-prometheus', workspace).catch(() => undefined);
@@ -85,12 +56,7 @@ afterAll(async () => {
     },
     { timeoutMs: 60_000 },
   ).catch(() => undefined);
-  for (const stop of stops.reverse()) await stop();
-  await stopAll();
-  await hub.delete({ apiVersion, kind: 'MemberCluster' }, cluster).catch(() => undefined);
-  await hub.delete({ apiVersion, kind: 'Fleet' }, fleet).catch(() => undefined);
-  hub.close();
-  spoke.close();
+  await setup.stop();
 }, 120_000);
 
 describe("kube-prometheus's published manifests through a ConfigMap source", () => {

@@ -34,6 +34,8 @@ import { manifestIdentity, type ManifestIdentity } from '../../work/identity.js'
 import {
   adoptFieldManager,
   alreadyReported,
+  findCondition,
+  type Condition,
   objectKey,
   setReadiness,
   soonest,
@@ -43,7 +45,6 @@ import {
   type ControllerSpec,
   type InformerSource,
   type KubeObject,
-  type Logger,
   type Manager,
   type ReconcileContext,
   type ReconcileResult,
@@ -479,7 +480,7 @@ async function writeServiceStatus(
     { signal: ctx.signal },
   );
   if (!written.written) return;
-  noteReadiness(ctx.log, service, written.object);
+  noteReadiness(ctx, service, written.object);
   const namespace = service.metadata.namespace ?? '';
   const counts = fleetServiceCounts(caches.services.list({ namespace }));
   await writeStatus(ctx.kube, scope.fleet, (current) => ({ ...current.status, services: counts }), {
@@ -601,8 +602,15 @@ function refusedManifests(rendered: ReadonlyMap<string, RenderResult>, fleet: Fl
   return undefined;
 }
 
-function noteReadiness(log: Logger, before: ServiceObject, after: ServiceObject): void {
-  const ready = (service: ServiceObject): string | undefined =>
-    service.status?.conditions?.find((condition) => condition.type === conditionTypes.Ready)?.status;
-  if (ready(before) !== ready(after)) log.info('service readiness changed', { ready: ready(after), revision: after.status?.revision });
+/**
+ * A readiness change is logged; one to True or False is also an Event on the service (`kubectl
+ * describe`, `kubectl events`), as for MemberClusters: an origin that cannot be fetched or a halted
+ * rollout is news to whoever watches the workspace. Unknown is a rollout under way, not news.
+ */
+function noteReadiness(ctx: ReconcileContext<ServiceObject>, before: ServiceObject, after: ServiceObject): void {
+  const ready = (service: ServiceObject): Condition | undefined => findCondition(service.status?.conditions, conditionTypes.Ready);
+  const now = ready(after);
+  if (ready(before)?.status === now?.status) return;
+  ctx.log.info('service readiness changed', { ready: now?.status, reason: now?.reason, revision: after.status?.revision });
+  if (now && now.status !== 'Unknown') ctx.events.event(after, now.status === 'True' ? 'Normal' : 'Warning', now.reason, now.message);
 }

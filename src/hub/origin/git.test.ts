@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import {
   credentialsProblem,
   fetchGitTree,
+  explainGitFailure,
   gitAccess,
   gitConfigEnvironment,
   gitTransport,
@@ -201,6 +202,38 @@ describe('credentials', () => {
       expect(await readFile(path.join(scratch, 'identity'), 'utf8')).toBe('KEY\n');
       expect((await stat(path.join(scratch, 'identity'))).mode & 0o777).toBe(0o600);
     });
+  });
+});
+
+describe('explainGitFailure', () => {
+  const prompt = "fatal: could not read Username for 'https://git.example': terminal prompts disabled";
+  it.each<[string, string, boolean, string]>([
+    [
+      'credentials sent and refused',
+      prompt,
+      true,
+      'authentication failed for https://git.example: the server refused the credentials of the secretRef Secret (HTTP 401)',
+    ],
+    [
+      'a password asked for',
+      "fatal: could not read Password for 'https://robot@git.example': terminal prompts disabled",
+      true,
+      'authentication failed for https://robot@git.example: the server refused the credentials of the secretRef Secret (HTTP 401)',
+    ],
+    [
+      'no credentials given',
+      prompt,
+      false,
+      'https://git.example requires authentication (HTTP 401): set spec.source.git.secretRef to a Secret with its credentials',
+    ],
+    [
+      'any other failure, as git said it',
+      "fatal: unable to access 'https://git.example/app.git/': The requested URL returned error: 503",
+      true,
+      "fatal: unable to access 'https://git.example/app.git/': The requested URL returned error: 503",
+    ],
+  ])('%s', (_name, message, sent, explained) => {
+    expect(explainGitFailure(message, sent)).toBe(explained);
   });
 });
 

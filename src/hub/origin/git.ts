@@ -272,7 +272,23 @@ class GitFailure extends Error {}
 
 type GitRun = (args: string[]) => Promise<string>;
 
-function gitRunner(context: GitFetchContext, scratch: string, access: GitAccess): GitRun {
+// git sends the Secret's credentials as a header, so when the server refuses them (401) it knows of
+// no credentials it tried and asks for a user name instead, which it may not: its message
+// ("could not read Username …: terminal prompts disabled") would send the user looking for a
+// missing user name. Only a 401 makes git ask.
+const PROMPT_REFUSED = /could not read (?:Username|Password) for '([^']*)': terminal prompts disabled/;
+
+/** git's failure message as the user can act on it: a 401 said as one, whether credentials were sent or not. */
+export function explainGitFailure(message: string, sentCredentials: boolean): string {
+  const asked = PROMPT_REFUSED.exec(message);
+  if (!asked) return message;
+  const url = asked[1] ?? '';
+  return sentCredentials
+    ? `authentication failed for ${url}: the server refused the credentials of the secretRef Secret (HTTP 401)`
+    : `${url} requires authentication (HTTP 401): set spec.source.git.secretRef to a Secret with its credentials`;
+}
+
+function gitRunner(context: GitFetchContext, scratch: string, access: GitAccess, sentCredentials: boolean): GitRun {
   const env = { ...access.env, GIT_ALLOW_PROTOCOL: allowedProtocols(context.policy) };
   return async (args) => {
     const result = await context.runner.run({
@@ -283,7 +299,7 @@ function gitRunner(context: GitFetchContext, scratch: string, access: GitAccess)
       secrets: access.secrets,
       ...(context.signal ? { signal: context.signal } : {}),
     });
-    if (!result.ok) throw new GitFailure(result.failure.message);
+    if (!result.ok) throw new GitFailure(explainGitFailure(result.failure.message, sentCredentials));
     return result.stdout;
   };
 }
@@ -314,7 +330,8 @@ export async function fetchGitTree(
   if (!transport.ok) return { ok: false, message: `url ${JSON.stringify(origin.url)} ${transport.message}` };
   const problem = refProblem(origin.ref) ?? credentialsProblem(credentials, transport.transport);
   if (problem !== undefined) return { ok: false, message: problem };
-  const run = gitRunner(context, scratch, await gitAccess(origin.url, credentials, transport.transport, scratch));
+  const access = await gitAccess(origin.url, credentials, transport.transport, scratch);
+  const run = gitRunner(context, scratch, access, credentials.password !== undefined || credentials.bearerToken !== undefined);
   try {
     const listed = await run(['ls-remote', '--symref', '--', origin.url, 'HEAD', 'refs/heads/*', 'refs/tags/*']);
     const resolved = resolveRef(parseLsRemote(listed), origin.ref);
