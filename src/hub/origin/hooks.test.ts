@@ -61,6 +61,18 @@ describe('selectHooks', () => {
     expect(selection.skippedHooks).toEqual(skipped.map((entry) => expect.objectContaining(entry)));
   });
 
+  it('leaves ttlSecondsAfterFinished out of a hook Job, so the cluster never deletes one the agent would put back', () => {
+    const job = (hook?: string): Manifest => ({
+      ...object('Job', 'certgen', hook),
+      spec: { ttlSecondsAfterFinished: 0, template: { spec: { restartPolicy: 'Never' } } },
+    });
+    const [hookJob] = selectHooks([job('pre-install,pre-upgrade')], false).manifests;
+    expect(hookJob?.spec).toEqual({ template: { spec: { restartPolicy: 'Never' } } });
+    expect(hookJob?.metadata.name).toBe(contentName({ ...job('pre-install,pre-upgrade'), spec: hookJob?.spec }));
+    // A Job that is no hook ships as the chart wrote it.
+    expect(selectHooks([job()], false).manifests[0]?.spec).toEqual(job().spec);
+  });
+
   it('keeps the render order of what it ships', () => {
     const selection = selectHooks([object('Job', 'b', 'pre-install'), object('ConfigMap', 'a'), object('Pod', 't', 'test')], false);
     expect(selection.manifests.map((m) => m.kind)).toEqual(['Job', 'ConfigMap']);

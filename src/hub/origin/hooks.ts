@@ -34,6 +34,10 @@ import { digestOf } from '../../runtime/json.js';
 //   `NAME-<8 hex>` (shortened to fit 63 characters). A
 //   changed hook is then a new object that runs again, and the former one is pruned, which is what
 //   Helm's default `before-hook-creation` does.
+// - A hook Job's `spec.ttlSecondsAfterFinished` is left out, for the same reason as the delete
+//   policy: with it the cluster deletes the finished Job, the agent puts its missing object back,
+//   and the hook runs again, for ever (ingress-nginx's certificate Jobs set it to 0). The Job stays
+//   complete instead, as the content-named object of that revision.
 
 export const HOOK_ANNOTATION = 'helm.sh/hook';
 
@@ -117,11 +121,16 @@ export function selectHooks(rendered: readonly Manifest[], includeTests: boolean
     if (notRun.length > 0)
       skippedHooks.push({ manifest: describe(manifest), events: notRun, shipped, reason: reasonFor(notRun, includeTests) });
     if (!shipped) continue;
-    manifests.push(
-      RENAMED_KINDS.has(groupKindKeyOf(manifest))
-        ? { ...manifest, metadata: { ...manifest.metadata, name: contentName(manifest) } }
-        : manifest,
-    );
+    const kind = groupKindKeyOf(manifest);
+    const kept = kind === 'Job.batch' ? withoutFinishedTTL(manifest) : manifest;
+    manifests.push(RENAMED_KINDS.has(kind) ? { ...kept, metadata: { ...kept.metadata, name: contentName(kept) } } : kept);
   }
   return { manifests, skippedHooks };
+}
+
+/** A Job without `spec.ttlSecondsAfterFinished` (see the module comment). */
+function withoutFinishedTTL(job: Manifest): Manifest {
+  const spec = job.spec as Record<string, unknown> | undefined;
+  if (spec === undefined || !('ttlSecondsAfterFinished' in spec)) return job;
+  return { ...job, spec: Object.fromEntries(Object.entries(spec).filter(([field]) => field !== 'ttlSecondsAfterFinished')) };
 }
