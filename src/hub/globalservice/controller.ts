@@ -310,21 +310,28 @@ async function serviceContent(
     service,
   );
   const timing = origin.requeueAfterMs !== undefined ? { requeueAfterMs: origin.requeueAfterMs } : {};
-  const known = { ...optional('source', origin.source), ...optional('lastHandledRequest', origin.lastHandledRequest) };
+  const handled = optional('lastHandledRequest', origin.lastHandledRequest);
   if (!origin.ok) {
     const why = origin.sourceError ? { sourceError: origin.sourceError } : { sourceUnavailable: origin.unavailable ?? 'not fetched yet' };
-    return { revision: lastRevision, rendered: new Map(), blocked: true, status: { ...known, ...why }, ...timing };
+    return {
+      revision: lastRevision,
+      rendered: new Map(),
+      blocked: true,
+      status: { ...optional('source', origin.source), ...handled, ...why },
+      ...timing,
+    };
   }
   const clusters = scope.placement.targets.flatMap((name) => {
     const cluster = scope.clusterByName.get(name);
     return cluster ? [{ ...cluster, groups: scope.clusterGroups.get(name) ?? new Set<string>(), fleet: scope.fleetName }] : [];
   });
+  const { rendered, source } = await origin.render(clusters);
   return {
     revision: origin.revision,
-    rendered: await origin.render(clusters),
+    rendered,
     blocked: false,
     ...optional('recordable', origin.recordable),
-    status: known,
+    status: { ...handled, source },
     ...timing,
   };
 }

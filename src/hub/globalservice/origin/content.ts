@@ -64,14 +64,18 @@ export interface OriginReaders {
   signal: AbortSignal;
 }
 
+/** Each named cluster's render, and what status says of the source once they are rendered (the hooks a chart's render skipped). */
+export interface OriginRender {
+  rendered: Map<string, RenderResult>;
+  source: SourceStatus;
+}
+
 export type OriginContent =
   | {
       ok: true;
       revision: string;
-      source: SourceStatus;
       lastHandledRequest?: string;
-      /** Each named cluster's render. */
-      render(clusters: readonly RenderCluster[]): Promise<Map<string, RenderResult>>;
+      render(clusters: readonly RenderCluster[]): Promise<OriginRender>;
       /** The content to record as the stable revision once complete (not for charts: their content is per cluster). */
       recordable?: readonly Manifest[];
       requeueAfterMs?: number;
@@ -148,7 +152,13 @@ export async function originContent(sources: OriginSources, readers: OriginReade
   if (current.error !== undefined) return { ok: false, unavailable: current.error, source, ...common };
   const content = await renderContent(sources.engine, readers, service, current.fetched.artifact);
   if (!content.ok) return { ok: false, sourceError: content.error, source, ...common };
-  return { ...content.value, source: { ...source, ...content.skipped }, ...common, ok: true };
+  const { render, ...value } = content.value;
+  // The skipped hooks are known only once a cluster's chart has rendered.
+  const renderAll = async (clusters: readonly RenderCluster[]): Promise<OriginRender> => {
+    const rendered = await render(clusters);
+    return { rendered, source: { ...source, ...content.skipped() } };
+  };
+  return { ...value, render: renderAll, ...common, ok: true };
 }
 
 async function fetchNow(
@@ -212,7 +222,8 @@ type Rendered =
         render: (clusters: readonly RenderCluster[]) => Promise<Map<string, RenderResult>>;
         recordable?: readonly Manifest[];
       };
-      skipped: Pick<SourceStatus, 'skippedHooks'>;
+      /** The hooks not shipped, as rendering found them: read it after `render`. */
+      skipped(): Pick<SourceStatus, 'skippedHooks'>;
     }
   | { ok: false; error: RenderError };
 
@@ -229,7 +240,7 @@ async function renderContent(engine: OriginEngine, readers: OriginReaders, servi
     const prepared = prepareService(out.manifests, service.spec.overrides);
     const render = (clusters: readonly RenderCluster[]) =>
       Promise.resolve(new Map(clusters.map((cluster) => [cluster.name, renderCached(readers.renders, prepared, cluster).result] as const)));
-    return { ok: true, value: { revision: serviceRevision(prepared), render, recordable: prepared.manifests }, skipped: {} };
+    return { ok: true, value: { revision: serviceRevision(prepared), render, recordable: prepared.manifests }, skipped: () => ({}) };
   }
   const files = await valuesFiles(readers, chart.valuesFrom ?? []);
   if (!files.ok) return { ok: false, error: { reason: reasons.globalService.RenderFailed, message: files.message } };
@@ -276,9 +287,7 @@ async function renderContent(engine: OriginEngine, readers: OriginReaders, servi
   return {
     ok: true,
     value: { revision, render },
-    get skipped() {
-      return skippedHooks.length > 0 ? { skippedHooks: skippedHooks.slice(0, SKIPPED_HOOKS_SHOWN).map(describeSkippedHook) } : {};
-    },
+    skipped: () => (skippedHooks.length > 0 ? { skippedHooks: skippedHooks.slice(0, SKIPPED_HOOKS_SHOWN).map(describeSkippedHook) } : {}),
   };
 }
 
