@@ -17,11 +17,14 @@ import {
 
 const source = { kind: 'GlobalService' as const, namespace: 'fleet-a', name: 'web', generation: 2, revision: 'r2' };
 
-function set(cluster: string, extra: { revision?: string; applied?: string; parts?: number } = {}): WorkObject[] {
+function set(
+  cluster: string,
+  extra: { revision?: string; applied?: string; parts?: number; metadata?: Record<string, unknown> } = {},
+): WorkObject[] {
   const manifests = Array.from({ length: extra.parts ?? 1 }, (_, index) => ({
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: `c${String(index)}`, namespace: 'shop' },
+    metadata: { name: `c${String(index)}`, namespace: 'shop', ...extra.metadata },
   }));
   const result = workObjects({
     cluster,
@@ -47,6 +50,18 @@ describe('diffWorkSet', () => {
     ['applies a Work that is missing', () => [set('paris'), []], ['flotilla-member-paris/gs-web'], []],
     ['applies a Work whose spec differs', () => [set('paris', { revision: 'r3' }), set('paris')], ['flotilla-member-paris/gs-web'], []],
     ['ignores what the apiserver or agent added (status, generation)', () => [set('paris'), set('paris', { applied: 'r2' })], [], []],
+    [
+      "writes nothing for the empty metadata fields the apiserver leaves out of a stored manifest (a chart's annotations: {})",
+      () => [set('paris', { metadata: { annotations: {}, labels: {}, creationTimestamp: null, finalizers: [] } }), set('paris')],
+      [],
+      [],
+    ],
+    [
+      'applies a Work whose manifest gained an annotation',
+      () => [set('paris', { metadata: { annotations: { team: 'shop' } } }), set('paris')],
+      ['flotilla-member-paris/gs-web'],
+      [],
+    ],
     [
       'applies a Work that lost a desired label',
       () => {

@@ -8,6 +8,7 @@ import {
   adoptFieldManager,
   errorMessage,
   isNotFound,
+  isRecord,
   jsonEqual,
   KubeApiError,
   timestamp,
@@ -46,12 +47,33 @@ export function byCluster(works: readonly WorkObject[]): Map<string, WorkObject[
   return sets;
 }
 
+const isEmptyField = (value: unknown): boolean =>
+  value === null || value === '' || (Array.isArray(value) ? value.length === 0 : isRecord(value) && Object.keys(value).length === 0);
+
+/**
+ * A Work's spec as the apiserver stores it. Its manifests are embedded resources
+ * (x-kubernetes-embedded-resource), whose metadata the apiserver keeps as an ObjectMeta: without
+ * the empty and null fields that charts and generated YAML carry (`annotations: {}`, `labels: {}`,
+ * `creationTimestamp: null`). Compared as sent, such a manifest never equals its stored self, and
+ * the Work would be written again on every reconcile.
+ */
+export function storedWorkSpec(spec: Work['spec']): Work['spec'] {
+  if (spec.manifests === undefined) return spec;
+  const manifests = spec.manifests.map((manifest) => ({
+    ...manifest,
+    metadata: Object.fromEntries(
+      Object.entries(manifest.metadata).filter(([, value]) => !isEmptyField(value)),
+    ) as (typeof manifest)['metadata'],
+  }));
+  return { ...spec, manifests };
+}
+
 /** Whether a live Work lacks something of the desired one (spec, labels, annotations); apiserver-added fields do not count. */
 export function workDiffers(desired: Work, live: Work): boolean {
   const missing = (want: Record<string, string> | undefined, have: Record<string, string> | undefined): boolean =>
     Object.entries(want ?? {}).some(([key, value]) => have?.[key] !== value);
   return (
-    !jsonEqual(desired.spec, live.spec) ||
+    !jsonEqual(storedWorkSpec(desired.spec), live.spec) ||
     missing(desired.metadata.labels, live.metadata.labels) ||
     missing(desired.metadata.annotations, live.metadata.annotations)
   );
