@@ -1,9 +1,19 @@
 // Simulated member clusters for rollouts over many clusters: MemberClusters on the real hub with no
 // plane behind them, and one in-process "agent" that watches every GlobalService Work in their
 // namespaces and answers as a real agent would — status.appliedRevision and Applied/Available (or
-// Degraded) conditions for the Work's generation — after a delay the test controls. The hub and its
-// apiserver are real; only the spokes are imagined.
-import { apiVersion, labels, memberNamespace, type Work } from '../../src/api/index.js';
+// Degraded) conditions for the Work's generation — after a delay the test controls — and the cluster
+// facts charts render against (Kubernetes version, served APIs). The hub and its apiserver are
+// real; only the spokes are imagined.
+import {
+  apiVersion,
+  fieldManagers,
+  labels,
+  MemberClusterType,
+  memberNamespace,
+  type MemberCluster,
+  type MemberClusterStatus,
+  type Work,
+} from '../../src/api/index.js';
 import {
   createInformer,
   setCondition,
@@ -47,6 +57,24 @@ export async function createSimulatedMembers(
     );
   }
   return names;
+}
+
+/** What an agent reports of its cluster that charts render against (src/work/capabilities.ts). */
+export type SimulatedFacts = Required<Pick<MemberClusterStatus, 'kubernetesVersion' | 'apiVersions'>>;
+
+/** Writes `facts` into each named MemberCluster's status, as its agent would (other status fields kept). */
+export async function reportSimulatedFacts(hub: Kube, names: readonly string[], facts: SimulatedFacts): Promise<void> {
+  for (let start = 0; start < names.length; start += 32) {
+    await Promise.all(
+      names.slice(start, start + 32).map(async (name) => {
+        const member = await hub.get<MemberCluster & KubeObject>(MemberClusterType, name);
+        await writeStatus(hub, member, (current) => ({ ...current.status, ...facts }), {
+          fieldManager: fieldManagers.agent,
+          maxAttempts: 10,
+        });
+      }),
+    );
+  }
 }
 
 function report(work: WorkObject, behaviour: Behaviour, now: Date): WorkObject['status'] {

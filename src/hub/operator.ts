@@ -23,8 +23,12 @@ export interface HubOptions {
   leaseDurationSeconds?: number;
   /** How long a deleted GlobalService or PolicyBundle waits for spokes to confirm their cleanup (default 10 min). */
   cleanupTimeoutMs?: number;
-  /** The tools, policy and cache folder for Git and Helm origins; without them such services report SourceUnavailable. */
-  origins?: Pick<OriginEngineConfig, 'tools' | 'policy' | 'cacheDir' | 'limits'>;
+  /**
+   * The tools, policy and cache folder for Git and Helm origins; without them such services report
+   * SourceUnavailable. A `runner` of the caller's own (createToolRunner) lets it count the tool
+   * runs (bench/chart-fanout.ts counts helm renders).
+   */
+  origins?: Pick<OriginEngineConfig, 'tools' | 'policy' | 'cacheDir' | 'limits' | 'runner'>;
 }
 
 /** Runs the hub operator until `signal` aborts (`stopped`) or leadership is lost (`lost`). */
