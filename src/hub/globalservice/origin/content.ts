@@ -134,13 +134,15 @@ export async function originContent(sources: OriginSources, readers: OriginReade
   const secret = spec.secretName !== undefined ? await readers.secret(spec.secretName) : undefined;
   const originDigest = digestOf({ origin: spec.origin, secret: spec.secretName, secretVersion: secret?.metadata.resourceVersion ?? null });
   const record = sources.records.get(key);
-  let handled = service.status?.lastHandledRequest;
   if (fetchDue(record?.history, { originDigest, request, intervalMs, now: Date.now() }).now) {
     const next = await fetchNow(sources, { key, spec, secret, record, originDigest, request, signal: readers.signal });
     sources.records.set(key, next);
-    if (request !== undefined) handled = request;
   }
   const current = sources.records.get(key);
+  // The request this hub's last fetch answered, rather than the status as the cache holds it: the
+  // reconcile after the one that fetched may read the service before that status write reached the
+  // cache, and would write the former value back (and `flotilla reconcile source --wait` never returns).
+  const handled = current?.history.request ?? service.status?.lastHandledRequest;
   const due = fetchDue(current?.history, { originDigest, request, intervalMs, now: Date.now() });
   const requeueAfterMs = due.now ? 1000 : due.inMs;
   const common = {
