@@ -15,7 +15,16 @@ import { createHash } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import yaml from 'js-yaml';
-import { apiVersion, FleetType, GlobalServiceType, labels, MemberClusterType, WorkType, type GlobalService } from '../../src/api/index.js';
+import {
+  annotations,
+  apiVersion,
+  FleetType,
+  GlobalServiceType,
+  labels,
+  MemberClusterType,
+  WorkType,
+  type GlobalService,
+} from '../../src/api/index.js';
 import { findCondition, kubeFromFile, type Condition, type Kube, type KubeObject } from '../../src/runtime/index.js';
 import {
   eventually,
@@ -49,6 +58,15 @@ type Deployment = KubeObject & {
 const DeploymentType = { apiVersion: 'apps/v1', kind: 'Deployment' } as const;
 const JobType = { apiVersion: 'batch/v1', kind: 'Job' } as const;
 const PodType = { apiVersion: 'v1', kind: 'Pod' } as const;
+const CRDType = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition' } as const;
+const CERT_MANAGER_CRDS = [
+  'certificates.cert-manager.io',
+  'certificaterequests.cert-manager.io',
+  'issuers.cert-manager.io',
+  'clusterissuers.cert-manager.io',
+  'orders.acme.cert-manager.io',
+  'challenges.acme.cert-manager.io',
+];
 const SERVICE_MONITOR_CRD = 'customresourcedefinition.apiextensions.k8s.io/servicemonitors.monitoring.coreos.com';
 
 const spokes: { plane: PlaneName; name: string; region: string; kube: Kube }[] = [
@@ -246,6 +264,8 @@ afterAll(async () => {
   for (const spoke of spokes) {
     await hub.delete(MemberClusterType, spoke.name).catch(() => undefined);
     await removeServiceMonitorCRD(spoke);
+    // Kept by their keep mark when the service went; nobody else removes them.
+    for (const crd of CERT_MANAGER_CRDS) await spoke.kube.delete(CRDType, crd).catch(() => undefined);
     spoke.kube.close();
   }
   await hub.delete(FleetType, fleet).catch(() => undefined);
@@ -399,14 +419,8 @@ describe('GlobalServices from Helm charts on two spokes', () => {
       `Job ${ns.certs}/cert-manager-cleanup (pre-delete): flotilla has no uninstall step: deleting the service prunes what it shipped`,
       `Pod ${ns.certs}/cert-manager-test-connection (test): Helm test hooks are shipped only when tests are included`,
     ]);
-    const crds = [
-      'certificates.cert-manager.io',
-      'certificaterequests.cert-manager.io',
-      'issuers.cert-manager.io',
-      'clusterissuers.cert-manager.io',
-    ];
     for (const spoke of spokes) {
-      for (const crd of crds) {
+      for (const crd of CERT_MANAGER_CRDS) {
         const established = await kubectlOk(spoke.plane, [
           'get',
           'crd',
@@ -420,6 +434,27 @@ describe('GlobalServices from Helm charts on two spokes', () => {
       expect(jobs).toEqual([expect.stringMatching(/^cert-manager-startupapicheck-[0-9a-f]{8}$/)]);
       expect(await spoke.kube.getOrNull(PodType, 'cert-manager-test-connection', ns.certs)).toBeNull();
       expect(await deployment(spoke, 'cert-manager-webhook', ns.certs)).not.toBeNull();
+    }
+  }, 300_000);
+
+  it("deleting a chart's service prunes what it shipped but keeps the CRDs the chart marks helm.sh/resource-policy: keep", async () => {
+    // cert-manager's crds.keep (true by default) puts Helm's keep on its CRDs, so that uninstalling
+    // the chart never deletes every Certificate in the cluster with them; flotilla honours it as helm does.
+    await hub.delete(GlobalServiceType, 'cert-manager', workspace);
+    await eventually(async () => expect(await hub.getOrNull(GlobalServiceType, 'cert-manager', workspace)).toBeNull(), {
+      timeoutMs: 120_000,
+    });
+    for (const spoke of spokes) {
+      await eventually(async () => expect(await deployment(spoke, 'cert-manager-webhook', ns.certs)).toBeNull(), { timeoutMs: 60_000 });
+      for (const crd of CERT_MANAGER_CRDS) {
+        const live = await spoke.kube.get(CRDType, crd);
+        expect({
+          crd,
+          deleting: live.metadata.deletionTimestamp !== undefined,
+          policy: live.metadata.annotations?.['helm.sh/resource-policy'],
+          work: live.metadata.annotations?.[annotations.work] ?? live.metadata.labels?.[labels.work] ?? 'released',
+        }).toEqual({ crd, deleting: false, policy: 'keep', work: 'released' });
+      }
     }
   }, 300_000);
 

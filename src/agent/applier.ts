@@ -191,9 +191,9 @@ export interface PruneOutcome {
 }
 
 /**
- * Deletes (or, under the Orphan policy, releases) the objects of `entries`, in the given order. An
- * object is only touched when it carries this Work's mark; one that is gone, foreign or of a kind no
- * longer served is simply forgotten.
+ * Deletes (or, under the Orphan policy or an object's own keep mark, releases) the objects of
+ * `entries`, in the given order. An object is only touched when it carries this Work's mark; one that
+ * is gone, foreign or of a kind no longer served is simply forgotten.
  */
 export async function pruneEntries(context: ApplierContext, entries: readonly InventoryEntry[]): Promise<PruneOutcome> {
   const { kube, cache, work, options, signal, logger } = context;
@@ -211,13 +211,13 @@ export async function pruneEntries(context: ApplierContext, entries: readonly In
       logger.warn('not pruning an object the agent runs on; forgetting it', { ...fields, reason: own });
       continue;
     }
-    const decision = decidePrune(live, work);
+    const decision = decidePrune(live, work, options.deletionPolicy);
     if (!decision.allowed) {
       logger.info('not pruning an object that is not ours', { ...fields, reason: decision.reason });
       continue;
     }
     try {
-      if (options.deletionPolicy === 'Orphan') {
+      if (decision.action === 'Orphan') {
         // Released, not deleted: without our marks it is nobody's, and may be adopted again later.
         await kube.patch(
           object,
@@ -228,7 +228,7 @@ export async function pruneEntries(context: ApplierContext, entries: readonly In
           },
           { type: 'merge', signal },
         );
-        logger.info('orphaned object removed from its Work', fields);
+        logger.info('orphaned object removed from its Work', { ...fields, ...(decision.because ? { because: decision.because } : {}) });
       } else {
         await kube.delete(object, entry.name, entry.namespace, {
           propagationPolicy: 'Background',

@@ -125,16 +125,55 @@ describe('decideAdoption', () => {
 });
 
 describe('decidePrune', () => {
+  const kept = (annotations: Record<string, string>): KubeObject => stampOwnership(configMap({}, { annotations }), work);
   it.each([
-    ['ours', stampOwnership(configMap({}), work), { allowed: true }],
-    ['adopted (carries our mark)', stampOwnership(configMap({}, { labels: { app: 'x' } }), work), { allowed: true }],
-    ['unmarked', configMap({}), { allowed: false, reason: 'NotOwned', message: 'carries no flotilla ownership mark' }],
+    ['ours', stampOwnership(configMap({}), work), 'Delete', { allowed: true, action: 'Delete' }],
+    ['ours, under the Orphan policy', stampOwnership(configMap({}), work), 'Orphan', { allowed: true, action: 'Orphan' }],
+    [
+      'adopted (carries our mark)',
+      stampOwnership(configMap({}, { labels: { app: 'x' } }), work),
+      'Delete',
+      { allowed: true, action: 'Delete' },
+    ],
+    [
+      "marked with Helm's keep",
+      kept({ 'helm.sh/resource-policy': 'keep' }),
+      'Delete',
+      { allowed: true, action: 'Orphan', because: 'helm.sh/resource-policy: keep' },
+    ],
+    [
+      "marked with Helm's keep, as Helm reads it (trimmed, any case)",
+      kept({ 'helm.sh/resource-policy': ' Keep ' }),
+      'Delete',
+      { allowed: true, action: 'Orphan', because: 'helm.sh/resource-policy: keep' },
+    ],
+    [
+      'with a Helm resource policy other than keep',
+      kept({ 'helm.sh/resource-policy': 'delete' }),
+      'Delete',
+      { allowed: true, action: 'Delete' },
+    ],
+    [
+      'marked flotilla.dev/prune: disabled',
+      kept({ 'flotilla.dev/prune': 'disabled' }),
+      'Delete',
+      { allowed: true, action: 'Orphan', because: 'flotilla.dev/prune: disabled' },
+    ],
+    ['marked flotilla.dev/prune: enabled', kept({ 'flotilla.dev/prune': 'enabled' }), 'Delete', { allowed: true, action: 'Delete' }],
+    ['unmarked', configMap({}), 'Delete', { allowed: false, reason: 'NotOwned', message: 'carries no flotilla ownership mark' }],
+    [
+      'unmarked, even when it asks to be kept',
+      configMap({}, { annotations: { 'helm.sh/resource-policy': 'keep' } }),
+      'Delete',
+      { allowed: false, reason: 'NotOwned', message: 'carries no flotilla ownership mark' },
+    ],
     [
       'another Work',
       stampOwnership(configMap({}), other),
+      'Delete',
       { allowed: false, reason: 'OwnedByOtherWork', message: 'managed by Work flotilla-member-eu1/shop-api, not ours' },
     ],
-  ])('%s', (_name, live, expected) => {
-    expect(decidePrune(live, work)).toEqual(expected);
+  ] as const)('%s', (_name, live, policy, expected) => {
+    expect(decidePrune(live, work, policy)).toEqual(expected);
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { annotations, labels, type AdoptionPolicy } from '../api/index.js';
+import { annotations, labels, type AdoptionPolicy, type DeletionPolicy } from '../api/index.js';
 import type { KubeObject, ObjectMeta } from '../runtime/kube.js';
 import { detectDrift } from './drift.js';
 import { withoutKey } from './object.js';
@@ -127,14 +127,29 @@ export function decideAdoption(
   }
 }
 
-export type PruneDecision = { allowed: true } | { allowed: false; reason: 'NotOwned' | 'OwnedByOtherWork'; message: string };
+export type PruneDecision =
+  | { allowed: true; action: DeletionPolicy; because?: string }
+  | { allowed: false; reason: 'NotOwned' | 'OwnedByOtherWork'; message: string };
 
-/** Whether a live object may be deleted when its manifest leaves the Work: only if it carries our mark. */
-export function decidePrune(live: KubeObject, work: WorkRef): PruneDecision {
+/**
+ * Whether a live object may be deleted when its manifest leaves the Work: only if it carries our mark;
+ * and how: the Work's deletion policy, unless the object asks to be kept, as Helm reads it
+ * (`helm.sh/resource-policy: keep`, trimmed and case-insensitive) or as flotilla does
+ * (`flotilla.dev/prune: disabled`). A kept object is released (orphaned), never deleted.
+ */
+export function decidePrune(live: KubeObject, work: WorkRef, policy: DeletionPolicy): PruneDecision {
   const ownership = ownershipOf(live.metadata, work);
   switch (ownership.state) {
-    case 'Ours':
-      return { allowed: true };
+    case 'Ours': {
+      const marks = live.metadata.annotations ?? {};
+      if (marks[annotations.helmResourcePolicy]?.trim().toLowerCase() === 'keep') {
+        return { allowed: true, action: 'Orphan', because: `${annotations.helmResourcePolicy}: keep` };
+      }
+      if (marks[annotations.prune]?.trim().toLowerCase() === 'disabled') {
+        return { allowed: true, action: 'Orphan', because: `${annotations.prune}: disabled` };
+      }
+      return { allowed: true, action: policy };
+    }
     case 'OtherWork':
       return { allowed: false, reason: 'OwnedByOtherWork', message: `managed by Work ${ownership.work}, not ours` };
     case 'Unowned':

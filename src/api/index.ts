@@ -75,6 +75,14 @@ export const annotations = {
    * `kustomize.toolkit.fluxcd.io/substitute: disabled`).
    */
   substitute: 'flotilla.dev/substitute',
+  /**
+   * On a manifest: `disabled` keeps the applied object when it leaves the desired state (released
+   * without flotilla's marks, as under the Orphan deletion policy), in the style of Flux's
+   * `kustomize.toolkit.fluxcd.io/prune: disabled`.
+   */
+  prune: 'flotilla.dev/prune',
+  /** On a manifest: Helm's `keep`, honoured as `flotilla.dev/prune: disabled` is (charts put it on their CRDs). */
+  helmResourcePolicy: 'helm.sh/resource-policy',
 } as const;
 
 /** The finalizer that lets the hub remove what a GlobalService or PolicyBundle created everywhere. */

@@ -1921,7 +1921,7 @@ export const globalServiceSchema: JsonSchema = {
         },
         "deletionPolicy": {
           "type": "string",
-          "description": "What happens to applied objects when they leave the desired state (the source is deleted, a manifest is removed or a cluster leaves the placement): Delete removes them, Orphan leaves them in place without the flotilla ownership marks.",
+          "description": "What happens to applied objects when they leave the desired state (the source is deleted, a manifest is removed or a cluster leaves the placement): Delete removes them, Orphan leaves them in place without the flotilla ownership marks. An object annotated helm.sh/resource-policy: keep (as charts mark their CRDs) or flotilla.dev/prune: disabled is left in place under either policy.",
           "enum": [
             "Delete",
             "Orphan"
@@ -4097,7 +4097,7 @@ export const workSchema: JsonSchema = {
             },
             "deletionPolicy": {
               "type": "string",
-              "description": "What happens to applied objects when they leave the desired state (the source is deleted, a manifest is removed or a cluster leaves the placement): Delete removes them, Orphan leaves them in place without the flotilla ownership marks.",
+              "description": "What happens to applied objects when they leave the desired state (the source is deleted, a manifest is removed or a cluster leaves the placement): Delete removes them, Orphan leaves them in place without the flotilla ownership marks. An object annotated helm.sh/resource-policy: keep (as charts mark their CRDs) or flotilla.dev/prune: disabled is left in place under either policy.",
               "enum": [
                 "Delete",
                 "Orphan"

@@ -54,7 +54,7 @@ export type AttentionList = ClusterAttention[];
  */
 export type ObjectName = string;
 /**
- * What happens to applied objects when they leave the desired state (the source is deleted, a manifest is removed or a cluster leaves the placement): Delete removes them, Orphan leaves them in place without the flotilla ownership marks.
+ * What happens to applied objects when they leave the desired state (the source is deleted, a manifest is removed or a cluster leaves the placement): Delete removes them, Orphan leaves them in place without the flotilla ownership marks. An object annotated helm.sh/resource-policy: keep (as charts mark their CRDs) or flotilla.dev/prune: disabled is left in place under either policy.
  */
 export type DeletionPolicy = 'Delete' | 'Orphan';
 /**
