@@ -441,11 +441,21 @@ describe('GlobalServices from Helm charts on two spokes', () => {
     // cert-manager's crds.keep (true by default) puts Helm's keep on its CRDs, so that uninstalling
     // the chart never deletes every Certificate in the cluster with them; flotilla honours it as helm does.
     await hub.delete(GlobalServiceType, 'cert-manager', workspace);
-    await eventually(async () => expect(await hub.getOrNull(GlobalServiceType, 'cert-manager', workspace)).toBeNull(), {
-      timeoutMs: 120_000,
-    });
+    await eventually(
+      async () => {
+        expect(await hub.getOrNull(GlobalServiceType, 'cert-manager', workspace)).toBeNull();
+      },
+      {
+        timeoutMs: 120_000,
+      },
+    );
     for (const spoke of spokes) {
-      await eventually(async () => expect(await deployment(spoke, 'cert-manager-webhook', ns.certs)).toBeNull(), { timeoutMs: 60_000 });
+      await eventually(
+        async () => {
+          expect(await deployment(spoke, 'cert-manager-webhook', ns.certs)).toBeNull();
+        },
+        { timeoutMs: 60_000 },
+      );
       for (const crd of CERT_MANAGER_CRDS) {
         const live = await spoke.kube.get(CRDType, crd);
         expect({
