@@ -44,16 +44,20 @@ format: deps ## format the TypeScript and JavaScript with Prettier (make lint ch
 testenv: ## build (or find cached) kube-apiserver, controller-manager, scheduler, kubectl, etcd, kwok, helm, kustomize, registry
 	$(TESTENV) build
 
+.PHONY: system-packages
+system-packages: ## install the Debian packages the e2e tests run (openssh-server) when missing
+	hack/debian-packages.sh
+
 .PHONY: test-unit
 test-unit: deps ## unit tests
 	$(JEST) --selectProjects unit
 
 .PHONY: test-e2e
-test-e2e: deps build $(if $(filter kind,$(E2E_PROVIDER)),,testenv) ## e2e tests on local control planes (E2E_PROVIDER=kind: kind clusters)
+test-e2e: deps build system-packages $(if $(filter kind,$(E2E_PROVIDER)),,testenv) ## e2e tests on local control planes (E2E_PROVIDER=kind: kind clusters)
 	$(JEST) --selectProjects e2e --runInBand
 
 .PHONY: test
-test: verify-generated lint build testenv ## everything CI runs: generated files, lint, unit and e2e tests
+test: verify-generated lint build testenv system-packages ## everything CI runs: generated files, lint, unit and e2e tests
 	$(JEST) --runInBand
 
 .PHONY: demo

@@ -2,11 +2,14 @@
 // a clone with the password over TLS from the test CA works and has the committed files; without
 // the password, with a wrong one, or without trusting the CA it is refused; new commits and tags
 // are seen by a fetch; any commit of the history can be fetched by its SHA-1; a server taken down
-// answers 503.
+// answers 503. Over SSH, a clone with the client key and the known host key works; an unknown key,
+// another host key, and anything but git (a shell command) are refused.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { sshCommand } from '../../src/hub/origin/git.js';
 import { type GitRepository, type GitServer, startGitServer } from './git-server.js';
+import type { SSHFront } from './ssh-server.js';
 import { gitEnvironment, runTool, runToolOk, temporaryDirectory } from './tools.js';
 
 let server: GitServer;
@@ -103,4 +106,71 @@ describe('the loopback Git server', () => {
     expect(down.stderr).toContain('503');
     await runToolOk('git', ['ls-remote', withCredentials(repository.url)], { env: trusting() });
   });
+
+  describe('over SSH', () => {
+    let front: SSHFront;
+    const files = { identity: '', knownHosts: '', otherIdentity: '', otherKnownHosts: '' };
+    const overSSH = (identity: string, knownHosts: string) => ({
+      ...gitEnvironment(scratch.path),
+      GIT_SSH_COMMAND: sshCommand({ identity, knownHosts }),
+    });
+
+    beforeAll(async () => {
+      front = await server.serveSSH();
+      const dir = join(scratch.path, 'ssh-client');
+      await mkdir(dir);
+      files.identity = join(dir, 'identity');
+      files.knownHosts = join(dir, 'known_hosts');
+      await writeFile(files.identity, front.identity, { mode: 0o600 });
+      await writeFile(files.knownHosts, front.knownHosts);
+      // A key sshd does not know, and a known_hosts line with another host key for the same address.
+      files.otherIdentity = join(dir, 'other');
+      await runToolOk('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', files.otherIdentity]);
+      files.otherKnownHosts = join(dir, 'other_known_hosts');
+      const otherKey = (await readFile(`${files.otherIdentity}.pub`, 'utf8')).split(' ').slice(0, 2).join(' ');
+      await writeFile(files.otherKnownHosts, `${front.knownHosts.split(' ')[0]} ${otherKey}\n`);
+    });
+
+    it('serves a clone with the key, checking the host key, with the same content as over HTTPS', async () => {
+      const before = front.logins();
+      const target = join(scratch.path, 'ssh-clone');
+      await runToolOk('git', ['clone', '--quiet', front.url('manifests.git'), target], { env: overSSH(files.identity, files.knownHosts) });
+      const head = await runToolOk('git', ['ls-remote', withCredentials(repository.url), 'refs/heads/main'], { env: trusting() });
+      expect((await runToolOk('git', ['-C', target, 'rev-parse', 'HEAD'])).trim()).toBe(head.split('\t')[0]);
+      expect(front.logins()).toBe(before + 1);
+    });
+
+    it('refuses a key it does not know, and the client refuses a host key other than the known one', async () => {
+      const unknownKey = await runTool('git', ['ls-remote', front.url('manifests.git')], {
+        env: overSSH(files.otherIdentity, files.knownHosts),
+      });
+      expect(unknownKey.code).not.toBe(0);
+      expect(unknownKey.stderr).toContain('Permission denied (publickey)');
+      const otherHost = await runTool('git', ['ls-remote', front.url('manifests.git')], {
+        env: overSSH(files.identity, files.otherKnownHosts),
+      });
+      expect(otherHost.code).not.toBe(0);
+      expect(otherHost.stderr).toContain('Host key verification failed');
+    });
+
+    it('lets the key run git and nothing else', async () => {
+      const shell = await runTool(
+        'ssh',
+        [
+          ...sshCommand({ identity: files.identity, knownHosts: files.knownHosts }).split(' ').slice(1),
+          '-p',
+          portOf(front),
+          `${userOf(front)}@127.0.0.1`,
+          'id',
+        ],
+        { env: gitEnvironment(scratch.path) },
+      );
+      expect(shell.code).not.toBe(0);
+      expect(shell.stdout).not.toContain('uid=');
+      expect(shell.stderr).toContain('unrecognized command');
+    });
+  });
 });
+
+const portOf = (front: SSHFront): string => new URL(front.url('x')).port;
+const userOf = (front: SSHFront): string => new URL(front.url('x')).username;

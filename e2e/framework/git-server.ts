@@ -1,12 +1,13 @@
 // A Git host on loopback for e2e tests: the system's `git http-backend` (the CGI program real Git
 // servers run) behind the HTTPS front, with basic auth required on every request, serving bare
-// repositories from a private temporary folder. Tests change a repository through a working clone
+// repositories from a private temporary folder; on request also over SSH (ssh-server.ts). Tests change a repository through a working clone
 // beside it and push, as a developer would.
 import { spawn } from 'node:child_process';
 import { cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { type BasicCredentials, type LoopbackServer, randomCredentials, startHTTPSServer } from './https-server.js';
+import { type SSHFront, startSSHFront } from './ssh-server.js';
 import { createTestTLS, type TestTLS } from './tls.js';
 import { gitEnvironment, runToolOk, temporaryDirectory } from './tools.js';
 
@@ -14,6 +15,11 @@ export interface GitServer extends LoopbackServer {
   /** The only credentials the server accepts (a random password per server). */
   credentials: BasicCredentials;
   tls: TestTLS;
+  /**
+   * Serves the same repositories over SSH as well (Debian's sshd on another loopback port), started
+   * on first call; `url('NAME.git')` of the answer is a repository's ssh:// URL.
+   */
+  serveSSH(): Promise<SSHFront>;
   /** Creates a bare repository `NAME.git` with a first commit on `branch` (default main). */
   createRepository(name: string, content: TreeChange, options?: { branch?: string; message?: string }): Promise<GitRepository>;
 }
@@ -53,10 +59,12 @@ export async function startGitServer(options: { credentials?: BasicCredentials }
     realm: 'flotilla e2e git',
     handle: (request, response, user) => httpBackend(request, response, { ...backendEnv, REMOTE_USER: user ?? '' }),
   });
+  let ssh: Promise<SSHFront> | undefined;
   return {
     ...server,
     credentials,
     tls,
+    serveSSH: () => (ssh ??= startSSHFront(root, join(temp.path, 'ssh'))),
     createRepository: (name, content, repositoryOptions = {}) =>
       createRepository(
         { root, work: join(temp.path, 'work'), env: gitEnvironment(temp.path), origin: server.origin },
@@ -66,6 +74,7 @@ export async function startGitServer(options: { credentials?: BasicCredentials }
       ),
     close: async () => {
       await server.close();
+      await (await ssh?.catch(() => undefined))?.stop();
       await temp.remove();
     },
   };

@@ -8,6 +8,7 @@ export { planeNames, readPlaneState, repoRoot, setAPIServer, testenv, type Plane
 export { createWidgetCRD, type Widget } from './widgets.js';
 export { fixtures } from './fixtures.js';
 export { startGitServer, type GitRepository, type GitServer, type TreeChange } from './git-server.js';
+export { type SSHFront } from './ssh-server.js';
 export { startHelmRepository, type HelmRepository, type PackagedChart } from './helm-repository.js';
 export { type BasicCredentials, type LoopbackServer, type RequestRecord } from './https-server.js';
 export { startOCIRegistry, type OCIRegistry, type PushedChart } from './oci-registry.js';

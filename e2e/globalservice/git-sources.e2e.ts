@@ -9,14 +9,19 @@
 // - a repository that goes away leaves both spokes exactly as they were (same uids) and says so
 //   (Ready False, SourceUnavailable, git's own words), and the service recovers by itself;
 // - a wrong password fails with a message, a hub log and Events that hold none of the Secret's values;
-// - `flotilla reconcile source --wait` fetches a new commit at once despite a 1h interval.
+// - `flotilla reconcile source --wait` fetches a new commit at once despite a 1h interval;
+// - over SSH (Debian's sshd), the Secret's key and known_hosts deliver; a host key other than the
+//   known one stops fetches with ssh's words, no key in status, and both spokes keep what they run.
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { annotations, apiVersion, labels, type GlobalService } from '../../src/api/index.js';
 import { findCondition, type Condition, type KubeObject } from '../../src/runtime/index.js';
 import {
   eventually,
   fixtures,
+  runToolOk,
   startGitServer,
   temporaryDirectory,
   toolPath,
@@ -61,7 +66,8 @@ const region = (spoke: Spoke): string => (spoke.plane === 'spoke-1' ? 'eu-west' 
 const shop = uniqueName('shop');
 const notes = uniqueName('notes');
 const onDemand = uniqueName('on-demand');
-const services = ['web', 'kube-prometheus', 'locked', 'on-demand'];
+const overSSH = uniqueName('over-ssh');
+const services = ['web', 'kube-prometheus', 'locked', 'on-demand', 'over-ssh'];
 
 // The Git server accepts one user; its name is this run's own, so a leak of it would be found.
 const credentials = randomCredentials(uniqueName('deployer'));
@@ -178,7 +184,7 @@ afterAll(async () => {
     { timeoutMs: 120_000 },
   ).catch(() => undefined);
   for (const spoke of spokes) {
-    for (const namespace of [shop, notes, onDemand]) await spoke.kube.delete(NamespaceType, namespace).catch(() => undefined);
+    for (const namespace of [shop, notes, onDemand, overSSH]) await spoke.kube.delete(NamespaceType, namespace).catch(() => undefined);
   }
   await setup.stop();
   await server.close();
@@ -463,5 +469,57 @@ describe('GlobalServices from Git', () => {
         expect((await configMap(spoke, 'release', onDemand))?.data?.version).toBe('v2');
       });
     }
+  }, 180_000);
+
+  it("delivers over SSH with the Secret's key and known_hosts, and stops at a host key other than the known one", async () => {
+    const front = await server.serveSSH();
+    const release = (version: string) =>
+      `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${overSSH}}\n---\n` +
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: release, namespace: ${overSSH}}\ndata: {version: ${version}}\n`;
+    const repository = await server.createRepository('over-ssh', { files: { 'deploy/release.yaml': release('v1') } });
+    const commit = (await repository.git(['rev-parse', 'HEAD'])).trim();
+    await hub.create({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'ssh-key', namespace: workspace },
+      stringData: { identity: front.identity, known_hosts: front.knownHosts },
+    });
+    const loginsBefore = front.logins();
+    await hub.create(
+      gitService('over-ssh', { url: front.url('over-ssh.git'), path: 'deploy', secretRef: { name: 'ssh-key' }, interval: '2s' }),
+    );
+    const delivered = await readyAt('over-ssh', (s) => {
+      expect(s.status?.source?.revision).toBe(`main@sha1:${commit}`);
+    });
+    expect(front.logins()).toBeGreaterThan(loginsBefore);
+    for (const spoke of spokes) expect((await configMap(spoke, 'release', overSSH))?.data?.version).toBe('v1');
+
+    // The same address with another host key, as after a man in the middle: ssh refuses, the hub says so.
+    const other = await temporaryDirectory('impostor');
+    await runToolOk('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(other.path, 'key')]);
+    const impostorKey = (await readFile(join(other.path, 'key.pub'), 'utf8')).split(' ').slice(0, 2).join(' ');
+    await other.remove();
+    const impostor = `${front.knownHosts.split(' ')[0]} ${impostorKey}\n`;
+    await hub.patch(
+      { apiVersion: 'v1', kind: 'Secret' },
+      'ssh-key',
+      workspace,
+      { stringData: { known_hosts: impostor } },
+      { type: 'merge' },
+    );
+    const refused = await eventually(
+      async () => {
+        const s = await service('over-ssh');
+        expect(condition(s, 'Ready')).toMatchObject({ status: 'False', reason: 'SourceUnavailable' });
+        return s;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    expect(condition(refused, 'Ready')?.message).toContain('Host key verification failed');
+    const keyLines = front.identity.split('\n').filter((line) => line !== '' && !line.startsWith('-----'));
+    const status = JSON.stringify(refused.status);
+    for (const line of keyLines) expect(status.includes(line)).toBe(false);
+    expect(refused.status?.revision).toBe(delivered.status?.revision);
+    for (const spoke of spokes) expect((await configMap(spoke, 'release', overSSH))?.data?.version).toBe('v1');
   }, 180_000);
 });
