@@ -154,17 +154,10 @@ describe('the loopback Git server', () => {
     });
 
     it('lets the key run git and nothing else', async () => {
-      const shell = await runTool(
-        'ssh',
-        [
-          ...sshCommand({ identity: files.identity, knownHosts: files.knownHosts }).split(' ').slice(1),
-          '-p',
-          portOf(front),
-          `${userOf(front)}@127.0.0.1`,
-          'id',
-        ],
-        { env: gitEnvironment(scratch.path) },
-      );
+      const login = ['-F', '/dev/null', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${files.knownHosts}`, '-i', files.identity];
+      const shell = await runTool('ssh', [...login, '-p', portOf(front), `${userOf(front)}@127.0.0.1`, 'id'], {
+        env: gitEnvironment(scratch.path),
+      });
       expect(shell.code).not.toBe(0);
       expect(shell.stdout).not.toContain('uid=');
       expect(shell.stderr).toContain('unrecognized command');
