@@ -14,6 +14,7 @@ export { type BasicCredentials, type LoopbackServer, type RequestRecord } from '
 export { startOCIRegistry, type OCIRegistry, type PushedChart } from './oci-registry.js';
 export { createTestTLS, type TestTLS } from './tls.js';
 export {
+  freeLoopbackPort,
   helm,
   helmEnvironment,
   gitEnvironment,

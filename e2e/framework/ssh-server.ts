@@ -4,12 +4,11 @@
 // a real Git host. The private key and the known_hosts line are what a user puts in a Secret.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { repoRoot } from './testenv.js';
-import { runToolOk } from './tools.js';
+import { freeLoopbackPort, runToolOk } from './tools.js';
 
 const SSHD = '/usr/sbin/sshd';
 
@@ -128,18 +127,4 @@ async function startDaemon(config: string): Promise<Daemon> {
       await exited;
     },
   };
-}
-
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => {
-        resolvePromise(port);
-      });
-    });
-  });
 }

@@ -1,5 +1,6 @@
 // The real tools tests drive — git (the system's), and the pinned helm, kustomize and OCI registry
 // that hack/testenv builds — found through `testenv bin NAME`, never by guessing the cache folder.
+import { createServer } from 'node:net';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -93,4 +94,19 @@ export function gitEnvironment(home: string): Record<string, string> {
 export async function temporaryDirectory(prefix: string): Promise<{ path: string; remove: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), `flotilla-${prefix}-`));
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** A loopback port free right now, for a program that must be told its port (another may take it before it binds). */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      probe.close(() => {
+        resolvePromise(port);
+      });
+    });
+  });
 }

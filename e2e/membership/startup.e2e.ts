@@ -1,11 +1,14 @@
 // A process that cannot serve exits: `flotilla hub` and `flotilla agent`, run as processes of the
 // built CLI against real planes, end with a non-zero code and a one-line reason on stderr when
-// their health address is taken, instead of lingering with their informers running.
+// their health address is taken, instead of lingering with their informers running; a hub that
+// stops removes the temporary source cache it made.
 import { once } from 'node:events';
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { kubectl, kubectlOk, plane, uniqueName } from '../framework/index.js';
+import { eventually, freeLoopbackPort, kubectl, kubectlOk, plane, temporaryDirectory, uniqueName } from '../framework/index.js';
 import { FleetType, MemberClusterType } from '../../src/api/index.js';
 import { kubeFromFile, type Kube } from '../../src/runtime/index.js';
 import { runFlotilla, startProgram, stopAll } from './processes.js';
@@ -73,4 +76,29 @@ describe('a process that cannot serve exits', () => {
     },
     KILL_AFTER_MS + 120_000,
   );
+});
+
+describe('a hub that stops', () => {
+  it('removes the source cache folder it made for itself, and leaves a given one in place', async () => {
+    const tmp = await temporaryDirectory('hub-tmp');
+    const given = join(tmp.path, 'given-cache');
+    await mkdir(given);
+    /** Runs a hub (a standby here: the hub of the test above leads) until it serves /healthz, then stops it; its exit code. */
+    const runThenStop = async (name: string, extraArgs: string[]): Promise<number | null> => {
+      const address = `127.0.0.1:${await freeLoopbackPort()}`;
+      const program = startProgram(name, ['hub', '--kubeconfig', hubConfig, '--health-address', address, ...extraArgs], {
+        env: { TMPDIR: tmp.path },
+      });
+      await eventually(async () => {
+        expect((await fetch(`http://${address}/healthz`)).status).toBe(200);
+      });
+      await program.stop();
+      return program.child.exitCode;
+    };
+    expect(await runThenStop(uniqueName('hub-own-cache'), [])).toBe(0);
+    expect(await readdir(tmp.path)).toEqual(['given-cache']);
+    expect(await runThenStop(uniqueName('hub-given-cache'), ['--source-cache-dir', given])).toBe(0);
+    expect(await readdir(tmp.path)).toEqual(['given-cache']);
+    await tmp.remove();
+  }, 120_000);
 });

@@ -1,7 +1,7 @@
 // `flotilla hub`: runs the hub operator as a process, exactly as it runs in its Pod (where, without
 // --kubeconfig, it uses its in-cluster identity). Exits non-zero when it loses leadership, so that
 // a fresh process campaigns again, and when it cannot start (its health address taken, say).
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -49,6 +49,8 @@ export function registerHub(program: Command): void {
           ? kubeFromDefault({ userAgent: 'flotilla-hub' })
           : kubeFromFile(flags.kubeconfig, flags.context, { userAgent: 'flotilla-hub' });
       const logger = createLogger({ component: 'flotilla-hub' });
+      // A folder of its own making the hub removes when it stops; a given one is the caller's to keep.
+      const ownsCacheDir = flags.sourceCacheDir === undefined;
       const cacheDir = flags.sourceCacheDir ?? (await mkdtemp(path.join(tmpdir(), 'flotilla-hub-sources-')));
       try {
         const end = await serveUntilStopped((signal) =>
@@ -70,6 +72,7 @@ export function registerHub(program: Command): void {
         if (end === 'lost') throw new Error('lost the leader lease');
       } finally {
         kube.close();
+        if (ownsCacheDir) await rm(cacheDir, { recursive: true, force: true });
       }
     });
 }
