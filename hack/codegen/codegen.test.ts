@@ -7,6 +7,7 @@ import { generate, staleFiles, write } from './generate.js';
 import { lintSchema } from './lint.js';
 import { type JsonObject, loadSchemas, resolveSchema } from './schemas.js';
 import { ajvSchema } from './validators.js';
+import { pinnedModules } from './versions.js';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 const api = loadSchemas(join(repoRoot, 'schemas'));
@@ -165,7 +166,8 @@ describe('generated files', () => {
 
   it('are reported stale when edited, missing or left over, and not after write', async () => {
     scratch = mkdtempSync(join(tmpdir(), 'flotilla-codegen-'));
-    for (const dir of ['schemas', 'crds', 'src/api/generated']) cpSync(join(repoRoot, dir), join(scratch, dir), { recursive: true });
+    const inputs = ['schemas', 'crds', 'src/api/generated', ...pinnedModules.map(({ folder }) => `hack/testenv/${folder}/go.mod`)];
+    for (const input of inputs) cpSync(join(repoRoot, input), join(scratch, input), { recursive: true });
     const files = await generate(scratch);
     const crd = join(scratch, 'crds', 'flotilla.dev_works.yaml');
     writeFileSync(crd, `${readFileSync(crd, 'utf8')}# edited\n`);

@@ -6,6 +6,7 @@ import { lintSchema } from './lint.js';
 import { type JsonObject, loadSchemas, resolveSchema } from './schemas.js';
 import { typesModule } from './typescript.js';
 import { schemasModule, validatorsModule } from './validators.js';
+import { versionsModule } from './versions.js';
 
 /** The folders the generator owns entirely: a file there that it does not produce is stale. */
 const generatedDirs = ['crds', join('src', 'api', 'generated')];
@@ -23,6 +24,7 @@ export async function generate(repoRoot: string): Promise<Map<string, string>> {
   files.set(join(generatedDir, 'types.ts'), await typesModule(api));
   files.set(join(generatedDir, 'schemas.ts'), schemasModule(api, resolved));
   files.set(join(generatedDir, 'validators.ts'), validatorsModule(api));
+  files.set(join(generatedDir, 'versions.ts'), versionsModule(repoRoot));
   return files;
 }
 

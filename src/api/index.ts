@@ -2,6 +2,7 @@
 // writes, and the generated types and validators (src/api/generated/, from schemas/).
 export * from './generated/types.js';
 export * from './generated/validators.js';
+export { pinnedVersions } from './generated/versions.js';
 export type { FieldError, KindValidator, ValidationResult } from './validation.js';
 export * from './conditions.js';
 

@@ -1,26 +1,13 @@
 // `flotilla agent`: runs a member cluster's agent as a process, exactly as it runs in its Pod. It
 // reaches its own cluster through --kubeconfig (in-cluster without it) and the hub through the
 // bootstrap Secret in that cluster's flotilla-system namespace.
-import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { runMemberAgent } from '../agent/member-agent.js';
 import { parseDuration } from '../kube-semantics/duration.js';
 import { createLogger, kubeFromDefault, kubeFromFile } from '../runtime/index.js';
 import { healthAddressHelp, parseAddress, serveUntilStopped } from './serve.js';
-
-/** The version in the package.json of this flotilla (repository root for src/ and dist/src/ alike). */
-export function packageVersion(from: string = dirname(fileURLToPath(import.meta.url))): string {
-  for (let dir = from; dirname(dir) !== dir; dir = dirname(dir)) {
-    const file = join(dir, 'package.json');
-    if (!existsSync(file)) continue;
-    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-    if (pkg.name === 'flotilla' && pkg.version !== undefined) return pkg.version;
-  }
-  return 'unknown';
-}
+import { packageVersion } from './version.js';
 
 function duration(flag: string, text: string): number {
   const ms = parseDuration(text);

@@ -5,6 +5,7 @@ import { registerInstall } from './install.js';
 import { registerJoin } from './join.js';
 import { registerReconcile } from './reconcile.js';
 import { registerStatus } from './status.js';
+import { registerVersion } from './version.js';
 import { errorMessage } from '../runtime/log.js';
 
 /** Builds the `flotilla` command line; every subcommand lives in its own file in src/cli/. */
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerReconcile(program);
   registerHub(program);
   registerAgent(program);
+  registerVersion(program);
   return program;
 }
 
