@@ -45,8 +45,12 @@ testenv: ## build (or find cached) kube-apiserver, controller-manager, scheduler
 	$(TESTENV) build
 
 .PHONY: system-packages
-system-packages: ## install the Debian packages the e2e tests run (openssh-server) when missing
+system-packages: ## install the Debian packages the e2e tests run (openssh-server; mmdebstrap, umoci, runc for the image) when missing
 	hack/debian-packages.sh
+
+.PHONY: image
+image: deps system-packages ## build the container image as an OCI layout in the cache, without Docker (hack/image/build.sh); prints LAYOUT:TAG
+	@hack/image/build.sh
 
 .PHONY: test-unit
 test-unit: deps ## unit tests

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Installs, from Debian's archive, the programs the tests run for real and that Go cannot build for
-# us: OpenSSH's server (Git over SSH). Each is named by the file it provides, so a machine that has it
-# (however it got there) installs nothing. apt-get needs root: run as root, or with sudo available.
+# us: OpenSSH's server (Git over SSH); mmdebstrap, umoci and runc, which build the container image
+# and run it without a Docker engine (hack/image/build.sh and e2e/image/ say why these). Each is
+# named by the file it provides, so a machine that has it (however it got there) installs nothing.
+# apt-get needs root: run as root, or with sudo available.
 set -euo pipefail
 declare -A provides=(
   [openssh-server]=/usr/sbin/sshd
+  [mmdebstrap]=/usr/bin/mmdebstrap
+  [umoci]=/usr/bin/umoci
+  [runc]=/usr/sbin/runc
 )
 missing=()
 for package in "${!provides[@]}"; do
