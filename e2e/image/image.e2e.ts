@@ -90,6 +90,24 @@ describe('the container image', () => {
     expect(result).toMatchObject({ code: 0, stdout: 'uid=65532(flotilla) gid=65532(flotilla) groups=65532(flotilla)\n' });
   });
 
+  it('is what the Dockerfile builds: the same user, working directory and entrypoint', () => {
+    // The Dockerfile cannot be built here (no Docker engine); its final stage must at least say what this image is.
+    const finalStage =
+      readFileSync(join(repoRoot, 'Dockerfile'), 'utf8')
+        .split(/^FROM /m)
+        .at(-1) ?? '';
+    const directive = (name: string): string => new RegExp(`^${name} (.+)$`, 'm').exec(finalStage)?.[1] ?? '';
+    expect({
+      user: directive('USER'),
+      workdir: directive('WORKDIR'),
+      entrypoint: JSON.parse(directive('ENTRYPOINT') || 'null') as unknown,
+    }).toEqual({
+      user: `${imageConfig.process.user.uid}:${imageConfig.process.user.gid}`,
+      workdir: imageConfig.process.cwd,
+      entrypoint: imageConfig.process.args,
+    });
+  });
+
   it('carries the pinned helm and kustomize, and git, on its PATH', async () => {
     const helm = await inContainer(['helm', 'version', '--template', '{{.Version}}'], { entrypoint: false });
     const kustomize = await inContainer(['kustomize', 'version'], { entrypoint: false });
