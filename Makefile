@@ -60,6 +60,10 @@ test-e2e: deps build system-packages $(if $(filter kind,$(E2E_PROVIDER)),,testen
 test: verify-generated lint build testenv system-packages ## everything CI runs: generated files, lint, unit and e2e tests
 	$(JEST) --runInBand
 
+.PHONY: health-fixtures
+health-fixtures: build ## re-capture test/health/fixtures from the controllers on running planes (testenv up hub spoke-1 spoke-2)
+	npx tsx hack/health/capture.ts
+
 .PHONY: demo
 demo: build testenv ## a local hub and two spokes running flotilla and the examples (FLOTILLA_TESTENV_DIR moves its state)
 	$(TESTENV) up $(DEMO_PLANES)
