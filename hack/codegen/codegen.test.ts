@@ -2,6 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { argocdSnippet } from './argocd.js';
 import { crdFor } from './crd.js';
 import { generate, staleFiles, write } from './generate.js';
 import { lintSchema } from './lint.js';
@@ -165,7 +166,8 @@ describe('generated files', () => {
 
   it('are reported stale when edited, missing or left over, and not after write', async () => {
     scratch = mkdtempSync(join(tmpdir(), 'flotilla-codegen-'));
-    for (const dir of ['schemas', 'crds', 'src/api/generated']) cpSync(join(repoRoot, dir), join(scratch, dir), { recursive: true });
+    for (const dir of ['schemas', 'crds', 'src/api/generated', 'deploy/argocd'])
+      cpSync(join(repoRoot, dir), join(scratch, dir), { recursive: true });
     const files = await generate(scratch);
     const crd = join(scratch, 'crds', 'flotilla.dev_works.yaml');
     writeFileSync(crd, `${readFileSync(crd, 'utf8')}# edited\n`);
@@ -182,5 +184,17 @@ describe('generated files', () => {
 
   it('are the same on every run', async () => {
     expect(await generate(repoRoot)).toEqual(await generate(repoRoot));
+  });
+});
+
+describe('argocdSnippet', () => {
+  it('gives every kind its own key, the shared part first, and refuses a kind without a script', () => {
+    const snippet = argocdSnippet(repoRoot, ['Work', 'Fleet']);
+    expect(snippet.match(/^ {2}resource\.customizations\.health\.[^:]+/gm)).toEqual([
+      '  resource.customizations.health.flotilla.dev_Fleet',
+      '  resource.customizations.health.flotilla.dev_Work',
+    ]);
+    expect(snippet).toContain('    local function flotillaHealth(obj, suspended)');
+    expect(() => argocdSnippet(repoRoot, ['Work', 'Gadget'])).toThrow('no Argo CD health script for Gadget in deploy/argocd/health/');
   });
 });
