@@ -35,6 +35,7 @@ lint: deps ## typecheck, check formatting (make format fixes it) and lint everyt
 	npx prettier --check --log-level warn .
 	npx eslint .
 	cd hack/testenv/tool && test -z "$$(gofmt -l .)" && go vet .
+	cd hack/health && test -z "$$(gofmt -l .)" && go vet .
 
 .PHONY: format
 format: deps ## format the TypeScript and JavaScript with Prettier (make lint checks it)
@@ -56,13 +57,22 @@ image: deps system-packages ## build the container image as an OCI layout in the
 test-unit: deps ## unit tests
 	$(JEST) --selectProjects unit
 
+.PHONY: test-health
+test-health: ## kstatus and Argo CD's Lua health scripts on every captured kind and state (Go: cli-utils, gopher-lua)
+	cd hack/health && go test -count=1 ./...
+
 .PHONY: test-e2e
 test-e2e: deps build system-packages $(if $(filter kind,$(E2E_PROVIDER)),,testenv) ## e2e tests on local control planes (E2E_PROVIDER=kind: kind clusters)
 	$(JEST) --selectProjects e2e --runInBand
 
 .PHONY: test
-test: verify-generated lint build testenv system-packages ## everything CI runs: generated files, lint, unit and e2e tests
+test: verify-generated lint build testenv system-packages ## everything CI runs: generated files, lint, unit, health and e2e tests
+	$(MAKE) test-health
 	$(JEST) --runInBand
+
+.PHONY: health-fixtures
+health-fixtures: build ## re-capture test/health/fixtures from the controllers on running planes (testenv up hub spoke-1 spoke-2)
+	npx tsx hack/health/capture.ts
 
 .PHONY: demo
 demo: build testenv ## a local hub and two spokes running flotilla and the examples (FLOTILLA_TESTENV_DIR moves its state)

@@ -156,7 +156,8 @@ describe('an agent that cannot trust its hub', () => {
     await holdsFor(8_000, async () => {
       expect(await uids(member, ns)).toEqual(before);
       expect(await member.spokeAdmin.getOrNull(namespaceType, fresh)).toBeNull();
-      expect((await readWork(member, 'fresh')).status).toBeUndefined();
+      // Untouched by the agent: only the CRD's default (not yet observed) is there.
+      expect((await readWork(member, 'fresh')).status).toEqual({ observedGeneration: 0 });
     });
   });
 });

@@ -7,7 +7,7 @@
 // - kube-prometheus's published manifests/ folder, CRDs in setup/ included, arrives as it is;
 // - a new commit rolls out, and its revert brings back the earlier content and the earlier revision;
 // - a repository that goes away leaves both spokes exactly as they were (same uids) and says so
-//   (Ready False, SourceUnavailable, git's own words), and the service recovers by itself;
+//   (Ready False and Stalled, SourceUnavailable, git's own words), and the service recovers by itself;
 // - a wrong password fails with a message, a hub log and Events that hold none of the Secret's values;
 // - `flotilla reconcile source --wait` fetches a new commit at once despite a 1h interval;
 // - over SSH (Debian's sshd), the Secret's key and known_hosts deliver; a host key other than the
@@ -337,6 +337,8 @@ describe('GlobalServices from Git', () => {
       async () => {
         const s = await service('web');
         expect(condition(s, 'Ready')).toMatchObject({ status: 'False', reason: 'SourceUnavailable' });
+        // Stalled too, so kstatus (Flux's health check) reads Failed rather than waiting on it.
+        expect(condition(s, 'Stalled')).toMatchObject({ status: 'True', reason: 'SourceUnavailable' });
         return s;
       },
       { timeoutMs: 60_000, intervalMs: 500 },

@@ -2,6 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { argocdSnippet } from './argocd.js';
 import { crdFor } from './crd.js';
 import { generate, staleFiles, write } from './generate.js';
 import { lintSchema } from './lint.js';
@@ -166,7 +167,13 @@ describe('generated files', () => {
 
   it('are reported stale when edited, missing or left over, and not after write', async () => {
     scratch = mkdtempSync(join(tmpdir(), 'flotilla-codegen-'));
-    const inputs = ['schemas', 'crds', 'src/api/generated', ...pinnedModules.map(({ folder }) => `hack/testenv/${folder}/go.mod`)];
+    const inputs = [
+      'schemas',
+      'crds',
+      'src/api/generated',
+      'deploy/argocd',
+      ...pinnedModules.map(({ folder }) => `hack/testenv/${folder}/go.mod`),
+    ];
     for (const input of inputs) cpSync(join(repoRoot, input), join(scratch, input), { recursive: true });
     const files = await generate(scratch);
     const crd = join(scratch, 'crds', 'flotilla.dev_works.yaml');
@@ -184,5 +191,17 @@ describe('generated files', () => {
 
   it('are the same on every run', async () => {
     expect(await generate(repoRoot)).toEqual(await generate(repoRoot));
+  });
+});
+
+describe('argocdSnippet', () => {
+  it('gives every kind its own key, the shared part first, and refuses a kind without a script', () => {
+    const snippet = argocdSnippet(repoRoot, ['Work', 'Fleet']);
+    expect(snippet.match(/^ {2}resource\.customizations\.health\.[^:]+/gm)).toEqual([
+      '  resource.customizations.health.flotilla.dev_Fleet',
+      '  resource.customizations.health.flotilla.dev_Work',
+    ]);
+    expect(snippet).toContain('    local function flotillaHealth(obj, suspended)');
+    expect(() => argocdSnippet(repoRoot, ['Work', 'Gadget'])).toThrow('no Argo CD health script for Gadget in deploy/argocd/health/');
   });
 });

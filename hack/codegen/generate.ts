@@ -1,6 +1,7 @@
-// The generator's pure core: every generated file's content, and which files on disk differ.
+// The generator's core: every generated file's content, and which files on disk differ.
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { argocdSnippet, argocdSnippetPath } from './argocd.js';
 import { crdFileName, crdYaml } from './crd.js';
 import { lintSchema } from './lint.js';
 import { type JsonObject, loadSchemas, resolveSchema } from './schemas.js';
@@ -25,6 +26,13 @@ export async function generate(repoRoot: string): Promise<Map<string, string>> {
   files.set(join(generatedDir, 'schemas.ts'), schemasModule(api, resolved));
   files.set(join(generatedDir, 'validators.ts'), validatorsModule(api));
   files.set(join(generatedDir, 'versions.ts'), versionsModule(repoRoot));
+  files.set(
+    argocdSnippetPath,
+    argocdSnippet(
+      repoRoot,
+      api.kinds.map((kind) => kind.kind),
+    ),
+  );
   return files;
 }
 

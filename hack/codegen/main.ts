@@ -1,5 +1,6 @@
-// `make generate`: schemas/*.yaml → crds/*.yaml, src/api/generated/{types,schemas,validators}.ts, and
-// hack/testenv/*/go.mod → src/api/generated/versions.ts (the pinned Kubernetes, helm and kustomize).
+// `make generate`: schemas/*.yaml → crds/*.yaml, src/api/generated/{types,schemas,validators}.ts;
+// hack/testenv/*/go.mod → src/api/generated/versions.ts (the pinned Kubernetes, helm and kustomize);
+// deploy/argocd/health/*.lua → deploy/argocd/argocd-cm.yaml.
 // `make verify-generated` (--check): regenerates in memory and fails, listing the files, when anything
 // on disk differs, is missing, or is left over from a kind that no longer exists.
 import { dirname, join, relative, resolve } from 'node:path';

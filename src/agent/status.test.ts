@@ -104,7 +104,7 @@ describe('computeWorkStatus conditions', () => {
       },
     ],
     [
-      'an apply error',
+      'an apply error (a kind the spoke does not serve, a webhook that denies): kstatus Failed, not InProgress',
       [ok('a'), ok('b', { applied: false, error: 'admission webhook denied', health: unknown })],
       undefined,
       {
@@ -114,7 +114,7 @@ describe('computeWorkStatus conditions', () => {
         Degraded: ['True', 'ApplyFailed'],
         Ready: ['False', 'ApplyFailed'],
         Reconciling: undefined,
-        Stalled: undefined,
+        Stalled: ['True', 'ApplyFailed'],
       },
     ],
     [
@@ -176,7 +176,7 @@ describe('computeWorkStatus conditions', () => {
         Degraded: ['False', 'NoFailures'],
         Ready: ['False', 'DriftDetected'],
         Reconciling: undefined,
-        Stalled: undefined,
+        Stalled: ['True', 'DriftDetected'],
       },
     ],
     [
@@ -294,6 +294,7 @@ describe('computeWorkStatus transitions and writes', () => {
     expect(findCondition(stuck.conditions, 'Applied')).toMatchObject({ status: 'False', reason: 'PruneFailed' });
     expect(findCondition(stuck.conditions, 'Applied')?.message).toContain('ConfigMap shop/a: 403 Forbidden');
     expect(findCondition(stuck.conditions, 'Ready')?.status).toBe('False');
+    expect(findCondition(stuck.conditions, 'Stalled')).toMatchObject({ status: 'True', reason: 'PruneFailed' });
     const cleaned = computeWorkStatus(stuck, { generation: 3, revision: 'removed', results: [] }, T1);
     expect(cleaned.appliedRevision).toBe('removed');
   });

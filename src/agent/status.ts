@@ -196,9 +196,12 @@ function degradedCondition(results: readonly ManifestResult[], problem: ContentP
 }
 
 /**
- * kstatus: Stalled when only a change can help (a conflict, a failed object, a bad Work), Failed
- * (Ready False, not reconciling) for apply errors and drift left in place, Reconciling while
- * objects are still being applied or becoming healthy, Ready when all is in place and unchanged.
+ * kstatus: Stalled (read as Failed) whenever the Work is Degraded or left drifted — a conflict, a
+ * refusal, an apply the spoke's apiserver rejects (a kind it does not serve), an object that failed,
+ * an object that could not be pruned, drift under a Report policy: the agent keeps retrying, but
+ * only a change to the Work or to the spoke resolves them, and a tool waiting on the Work must see a
+ * failure rather than wait forever. Reconciling while objects are still being applied or becoming
+ * healthy, Ready when all is in place and unchanged.
  */
 function readinessOf(
   conditions: readonly DesiredCondition[],
@@ -217,10 +220,10 @@ function readinessOf(
   // Only a change to the Work (or to its fleet's restrictions) resolves a refusal or a conflict.
   if (results.some((r) => r.refused !== undefined || r.conflict !== undefined)) return summary(Applied, 'Stalled');
   if (results.some((r) => r.health.status === 'Degraded')) return summary(Degraded, 'Stalled');
-  if (results.some((r) => r.error !== undefined) || pruneFailures.length > 0) return summary(Applied, 'Failed');
+  if (results.some((r) => r.error !== undefined) || pruneFailures.length > 0) return summary(Applied, 'Stalled');
   if (byType(Applied)?.status !== 'True') return summary(Applied, 'Reconciling');
   if (byType(Available)?.status !== 'True') return summary(Available, 'Reconciling');
-  if (byType(Drifted)?.status === 'True') return summary(Drifted, 'Failed');
+  if (byType(Drifted)?.status === 'True') return summary(Drifted, 'Stalled');
   return { state: 'Ready', reason: reasons.work.Ready, message: byType(Available)?.message ?? '' };
 }
 

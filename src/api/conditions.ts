@@ -28,7 +28,13 @@ export const conditionTypes = {
 export type ConditionType = (typeof conditionTypes)[keyof typeof conditionTypes];
 
 /** The conditions the hub writes on a MemberCluster (its agent writes the facts, not these). */
-export const memberClusterConditionTypes = [conditionTypes.Joined, conditionTypes.Healthy, conditionTypes.Ready] as const;
+export const memberClusterConditionTypes = [
+  conditionTypes.Joined,
+  conditionTypes.Healthy,
+  conditionTypes.Ready,
+  conditionTypes.Reconciling,
+  conditionTypes.Stalled,
+] as const;
 
 /** The reasons flotilla writes, CamelCase, grouped by the kind that carries them. */
 export const reasons = {

@@ -76,7 +76,13 @@ export function removeCondition(conditions: readonly Condition[] | undefined, ty
   return (conditions ?? []).filter((c) => c.type !== type);
 }
 
-/** One reconcile's outcome, as setReadiness summarises it. */
+/**
+ * One reconcile's outcome, as setReadiness summarises it, and what kstatus reads from it:
+ * Ready → Current; Reconciling → InProgress; Stalled → Failed; Failed (Ready False and neither of
+ * the others) → InProgress. So Failed is only for an error retried with backoff that may pass by
+ * itself (the runtime's ReconcileFailed); a failure the user must act on — or wait out in the
+ * environment — is Stalled, or kstatus-based tools wait on it until they time out.
+ */
 export interface ReadinessOutcome {
   state: 'Ready' | 'Reconciling' | 'Stalled' | 'Failed';
   reason: string;

@@ -152,6 +152,9 @@ export const clusterGroupSchema: JsonSchema = {
     },
     "status": {
       "type": "object",
+      "default": {
+        "observedGeneration": 0
+      },
       "title": "ClusterGroupStatus",
       "description": "The group's current members, written by the hub operator.",
       "properties": {
@@ -652,6 +655,9 @@ export const fleetSchema: JsonSchema = {
     },
     "status": {
       "type": "object",
+      "default": {
+        "observedGeneration": 0
+      },
       "title": "FleetStatus",
       "description": "The fleet at a glance, written by the hub operator. Bounded in size at any fleet size.",
       "properties": {
@@ -1943,6 +1949,9 @@ export const globalServiceSchema: JsonSchema = {
     },
     "status": {
       "type": "object",
+      "default": {
+        "observedGeneration": 0
+      },
       "title": "GlobalServiceStatus",
       "description": "The rollout across the fleet, written by the hub operator. Bounded in size at any fleet size.",
       "properties": {
@@ -2256,6 +2265,9 @@ export const memberClusterSchema: JsonSchema = {
     },
     "status": {
       "type": "object",
+      "default": {
+        "observedGeneration": 0
+      },
       "title": "MemberClusterStatus",
       "description": "The cluster as its agent last reported it, and its membership as the hub sees it.",
       "properties": {
@@ -3511,6 +3523,9 @@ export const policyBundleSchema: JsonSchema = {
     },
     "status": {
       "type": "object",
+      "default": {
+        "observedGeneration": 0
+      },
       "title": "PolicyBundleStatus",
       "description": "Compliance across the fleet, written by the hub operator. Bounded in size at any fleet size.",
       "properties": {
@@ -4127,6 +4142,9 @@ export const workSchema: JsonSchema = {
     },
     "status": {
       "type": "object",
+      "default": {
+        "observedGeneration": 0
+      },
       "title": "WorkStatus",
       "description": "The result of applying this Work, written by the cluster's agent.",
       "properties": {

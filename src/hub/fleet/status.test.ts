@@ -103,7 +103,24 @@ describe('fleetStatus', () => {
     expect(status.attention?.[1]).toMatchObject({ cluster: 'c', reason: 'WorksDegraded', message: 'Ready WorksDegraded' });
     const ready = status.conditions?.find((c) => c.type === 'Ready');
     expect(ready).toMatchObject({ status: 'False', reason: 'ClustersNotReady' });
-    expect(ready?.message).toBe('2 of 4 clusters are not ready: b (HeartbeatMissed), c (WorksDegraded), d (AwaitingAgent)');
+    // b is paused: listed and counted, but its state does not decide the fleet's.
+    expect(ready?.message).toBe('1 of 3 clusters are not ready: c (WorksDegraded), d (AwaitingAgent) (paused, not counted: 1)');
+    // kstatus reads Ready=False alone as InProgress; an unwell cluster needs mending, so Stalled (kstatus Failed).
+    expect(status.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'ClustersNotReady' });
+  });
+
+  it('is Ready when every unpaused cluster is, though a paused one never joined', () => {
+    const status = fleetStatus({
+      fleet,
+      members: [member('a', 'ready'), member('b', 'joining', { paused: true })],
+      workspace: 'ours',
+      now,
+    });
+    expect(status.clusters).toMatchObject({ total: 2, ready: 1, joining: 1, paused: 1 });
+    expect((status.conditions ?? []).map((c) => `${c.type}=${c.status}/${c.reason}: ${c.message}`)).toEqual([
+      'Ready=True/ClustersReady: all 1 clusters are ready (paused, not counted: 1)',
+    ]);
+    expect(status.attention?.map((a) => `${a.cluster}:${a.reason}`)).toEqual(['b:AwaitingAgent']);
   });
 
   it('caps the attention list', () => {

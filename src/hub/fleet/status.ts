@@ -102,7 +102,13 @@ export function fleetStatus({ fleet, members, workspace, now = new Date() }: Fle
     .slice(0, MAX_VERSIONS)
     .map(([version, count]) => ({ version, count }));
 
-  const outcome = fleetReadiness(workspace, namespace, counts, attention);
+  const paused = new Set(members.filter((m) => m.spec.paused === true).map((m) => m.metadata.name ?? ''));
+  const outcome = fleetReadiness(
+    workspace,
+    namespace,
+    readinessCounts(members),
+    attention.filter((a) => !paused.has(a.entry.cluster)),
+  );
 
   return {
     ...fleet.status,
@@ -120,13 +126,35 @@ export function fleetStatus({ fleet, members, workspace, now = new Date() }: Fle
   };
 }
 
-/** The fleet's readiness: its workspace first, then its clusters' (the unwell named, the worst first). */
+/**
+ * The counts the fleet's readiness is judged on: a paused member is left out, whatever its state.
+ * Its admin holds it back on purpose and it may never join (a cluster registered ahead of time), so
+ * counting it would keep the fleet Reconciling forever — kstatus InProgress after all is done.
+ */
+function readinessCounts(members: readonly MemberCluster[]): ReadinessCounts {
+  const counts: ReadinessCounts = { total: 0, notReady: 0, lost: 0, joining: 0, paused: 0 };
+  for (const member of members) {
+    if (member.spec.paused === true) {
+      counts.paused++;
+      continue;
+    }
+    counts.total++;
+    const state = memberState(member);
+    if (state !== 'ready') counts[state]++;
+  }
+  return counts;
+}
+
+type ReadinessCounts = Required<Pick<FleetClusterCounts, 'total' | 'notReady' | 'lost' | 'joining' | 'paused'>>;
+
+/** The fleet's readiness: its workspace first, then its unpaused clusters' (the unwell named, the worst first). */
 function fleetReadiness(
   workspace: FleetInput['workspace'],
   namespace: string,
-  counts: Required<Pick<FleetClusterCounts, 'total' | 'notReady' | 'lost' | 'joining'>>,
+  counts: ReadinessCounts,
   attention: readonly { entry: ClusterAttention }[],
 ): ReadinessOutcome {
+  const held = counts.paused > 0 ? ` (paused, not counted: ${counts.paused})` : '';
   if (workspace === 'foreign') {
     return {
       state: 'Stalled',
@@ -137,21 +165,23 @@ function fleetReadiness(
   if (workspace === 'missing')
     return { state: 'Reconciling', reason: reasons.fleet.CreatingWorkspace, message: `creating namespace ${namespace}` };
   const unwell = counts.lost + counts.notReady;
+  // Stalled, not Failed: kstatus reads Ready=False alone as InProgress, and a lost or unwell
+  // cluster comes back only when someone mends it.
   if (unwell > 0) {
     return {
-      state: 'Failed',
+      state: 'Stalled',
       reason: reasons.fleet.ClustersNotReady,
       message: `${unwell} of ${counts.total} clusters are not ready: ${attention
         .slice(0, 5)
         .map((a) => `${a.entry.cluster} (${a.entry.reason})`)
-        .join(', ')}`,
+        .join(', ')}${held}`,
     };
   }
   if (counts.joining > 0)
     return {
       state: 'Reconciling',
       reason: reasons.fleet.ClustersJoining,
-      message: `${counts.joining} of ${counts.total} clusters have not joined yet`,
+      message: `${counts.joining} of ${counts.total} clusters have not joined yet${held}`,
     };
-  return { state: 'Ready', reason: reasons.fleet.ClustersReady, message: `all ${counts.total} clusters are ready` };
+  return { state: 'Ready', reason: reasons.fleet.ClustersReady, message: `all ${counts.total} clusters are ready${held}` };
 }

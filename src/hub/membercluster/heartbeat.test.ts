@@ -103,7 +103,13 @@ describe('judgeMember', () => {
 
   it('waits for an agent that never reported', () => {
     const j = judgeMember({ member: member(), heartbeat: undefined, timeoutMs: 10_000, now: t0, works: noWorks });
-    expect(conditions(j)).toEqual({ Joined: 'False/AwaitingAgent', Healthy: 'Unknown/AwaitingAgent', Ready: 'False/AwaitingAgent' });
+    expect(conditions(j)).toEqual({
+      Joined: 'False/AwaitingAgent',
+      Healthy: 'Unknown/AwaitingAgent',
+      Ready: 'False/AwaitingAgent',
+      // kstatus: InProgress while the cluster joins.
+      Reconciling: 'True/AwaitingAgent',
+    });
     expect(j.recheckAfterMs).toBeUndefined();
     expect(j.status.observedGeneration).toBe(2);
   });
@@ -129,7 +135,13 @@ describe('judgeMember', () => {
       now: t0 + 10_000,
       works: noWorks,
     });
-    expect(conditions(j)).toEqual({ Joined: 'True/AgentReported', Healthy: 'Unknown/HeartbeatMissed', Ready: 'Unknown/HeartbeatMissed' });
+    expect(conditions(j)).toEqual({
+      Joined: 'True/AgentReported',
+      Healthy: 'Unknown/HeartbeatMissed',
+      Ready: 'Unknown/HeartbeatMissed',
+      // kstatus: Failed, not InProgress forever — the cluster comes back only when someone mends it.
+      Stalled: 'True/HeartbeatMissed',
+    });
     expect(findCondition(j.status.conditions, 'Ready')?.message).toContain('no heartbeat for 10s (timeout 10s)');
     expect(j.recheckAfterMs).toBeUndefined();
   });
@@ -187,7 +199,7 @@ describe('judgeMember', () => {
 
   it('counts reported facts as joined even before the first Lease', () => {
     const j = judgeMember({ member: member({ agentVersion: '0.1.0' }), heartbeat: undefined, timeoutMs: 10_000, now: t0, works: noWorks });
-    expect(conditions(j)).toMatchObject({ Joined: 'True/AgentReported', Ready: 'Unknown/NoHeartbeat' });
+    expect(conditions(j)).toMatchObject({ Joined: 'True/AgentReported', Ready: 'Unknown/NoHeartbeat', Reconciling: 'True/NoHeartbeat' });
   });
 
   const alive = { heartbeat: { renewTime: renew, observedAt: t0 }, timeoutMs: 10_000, now: t0 + 4_000 };
@@ -219,6 +231,9 @@ describe('judgeMember', () => {
         ? { status: 'True', reason: 'Ready' }
         : { status: 'False', reason: 'WorksDegraded', message: findCondition(j.status.conditions, 'Healthy')?.message },
     );
+    // kstatus: Failed while a Work is Degraded, Current otherwise; never Reconciling once it heartbeats.
+    expect(findCondition(j.status.conditions, 'Stalled')?.reason).toBe(healthy.startsWith('True') ? undefined : 'WorksDegraded');
+    expect(findCondition(j.status.conditions, 'Reconciling')).toBeUndefined();
     expect(j.status.works).toEqual(summarizeWorks(works).counts);
     expect(j.recheckAfterMs).toBe(6_000);
   });

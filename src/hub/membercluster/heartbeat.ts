@@ -16,7 +16,7 @@ import {
   type Work,
 } from '../../api/index.js';
 import { parseDuration } from '../../kube-semantics/duration.js';
-import { findCondition, setCondition, timestamp, type Condition } from '../../runtime/index.js';
+import { findCondition, removeCondition, setCondition, timestamp, type Condition } from '../../runtime/index.js';
 
 /** The fleet default (schemas/fleet.yaml) when a Fleet is missing or its value unreadable. */
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 5 * 60_000;
@@ -110,7 +110,9 @@ const seconds = (ms: number): string => `${Math.round(ms / 1000)}s`;
  * Healthy while heartbeats arrive within the fleet's timeout (Unknown after it, reason
  * HeartbeatMissed) and none of its Works is Degraded (False, reason WorksDegraded, naming them),
  * Ready when both hold. A silent cluster's Works are judged stale, so a missed heartbeat wins.
- * Conditions keep their transition times unless they flip.
+ * Conditions keep their transition times unless they flip. For kstatus, Reconciling is True until
+ * the agent heartbeats, and Stalled while heartbeats are missed or Works are Degraded: Ready alone
+ * (False or Unknown) reads InProgress, and neither mends itself without someone acting on the cluster.
  */
 export function judgeMember({ member, heartbeat, timeoutMs, now, works }: JudgeInput): MemberJudgement {
   const current = member.status;
@@ -164,6 +166,7 @@ export function judgeMember({ member, heartbeat, timeoutMs, now, works }: JudgeI
       conditions = set(conditions, Ready, 'Unknown', HeartbeatMissed, message);
     }
   }
+  conditions = kstatusPair(conditions, heartbeat === undefined, generation, at);
 
   const lastHeartbeatTime = heartbeat
     ? heartbeatTime(current?.lastHeartbeatTime, heartbeat.renewTime, findCondition(existing, Ready), findCondition(conditions, Ready))
@@ -177,6 +180,24 @@ export function judgeMember({ member, heartbeat, timeoutMs, now, works }: JudgeI
     },
     ...(recheckAfterMs !== undefined ? { recheckAfterMs } : {}),
   };
+}
+
+/** Reconciling while the agent has yet to heartbeat, Stalled while Ready is not True after it has; each present only when True. */
+function kstatusPair(conditions: Condition[], awaitingHeartbeat: boolean, generation: number, now: Date): Condition[] {
+  const ready = findCondition(conditions, conditionTypes.Ready);
+  const state = ready?.status === 'True' ? undefined : awaitingHeartbeat ? conditionTypes.Reconciling : conditionTypes.Stalled;
+  let next = conditions;
+  for (const type of [conditionTypes.Reconciling, conditionTypes.Stalled]) {
+    next =
+      type === state && ready
+        ? setCondition(
+            next,
+            { type, status: 'True', reason: ready.reason, message: ready.message },
+            { observedGeneration: generation, now },
+          )
+        : removeCondition(next, type);
+  }
+  return next;
 }
 
 /**

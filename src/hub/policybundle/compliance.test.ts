@@ -83,6 +83,8 @@ describe('policyBundleStatus', () => {
     ]);
     expect(status.worst?.map((v) => v.kind)).toEqual(['NetworkPolicy', 'Role']);
     expect(status.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'NonCompliant' });
+    // A violation stays until someone acts: kstatus must read Failed (Stalled), not InProgress.
+    expect(status.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'NonCompliant' });
     expect(status.observedGeneration).toBe(3);
   });
   it('caps the worst list at 20', () => {

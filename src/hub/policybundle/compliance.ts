@@ -134,14 +134,16 @@ export function policyBundleStatus({
     .slice(0, MAX_WORST);
   const outcome = ((): ReadinessOutcome => {
     if (stalled) return { state: 'Stalled', ...stalled };
-    if (failed) return { state: 'Failed', ...failed };
+    // Stalled, not Failed: kstatus reads Ready=False alone as InProgress, and neither a refused
+    // Work write nor a violation left by an Audit bundle passes without a change.
+    if (failed) return { state: 'Stalled', ...failed };
     if (clusters.nonCompliant > 0) {
       const names = compliance
         .filter((c) => c.state === 'nonCompliant')
         .slice(0, 5)
         .map((c) => `${c.cluster} (${c.violations.length})`);
       return {
-        state: 'Failed',
+        state: 'Stalled',
         reason: reasons.policyBundle.NonCompliant,
         message: `${clusters.nonCompliant} of ${clusters.targeted} clusters violate the bundle: ${names.join(', ')}`,
       };

@@ -111,14 +111,14 @@ describe('summarizeStatus', () => {
       { Ready: 'False/ClusterGroupNotFound', Stalled: 'True/ClusterGroupNotFound' },
     ],
     [
-      'a Git or Helm origin cannot be fetched (retried on its schedule, not stalled)',
+      'a Git or Helm origin cannot be fetched (retried on its schedule, yet Stalled so kstatus reads Failed)',
       { sourceUnavailable: 'git ls-remote: 503 Service Unavailable', plan: plan({ phase: 'Complete' }) },
-      { Ready: 'False/SourceUnavailable' },
+      { Ready: 'False/SourceUnavailable', Stalled: 'True/SourceUnavailable' },
     ],
     [
-      'the hub apiserver refused a Work write (retried, not stalled)',
+      'the hub apiserver refused a Work write (retried, yet Stalled so kstatus reads Failed)',
       { writeFailure: 'could not apply Work x/y: Forbidden: no', plan: plan({ phase: 'Progressing' }) },
-      { Ready: 'False/WorkWriteFailed' },
+      { Ready: 'False/WorkWriteFailed', Stalled: 'True/WorkWriteFailed' },
     ],
   ])('conditions when %s', (_name, input, expected) => {
     expect(conditionsOf(summarize(input))).toEqual(expected);

@@ -109,15 +109,19 @@ const progressReasons: Record<Exclude<RolloutPlan['phase'], 'Halted' | 'Complete
   Paused: reasons.globalService.RolloutPaused,
 };
 
-/** The kstatus outcome, most serious first. */
+/**
+ * The kstatus outcome, most serious first. An unreachable origin and a refused Work write are
+ * Stalled though they are retried: kstatus reads Ready=False alone as InProgress, and a pipeline
+ * waiting on the service must see that it cannot progress until the environment changes.
+ */
 function readiness(input: StatusInput): ReadinessOutcome {
   const { plan, sourceError, clusters } = input;
   if (sourceError) return { state: 'Stalled', reason: sourceError.reason, message: sourceError.message };
   if (input.sourceUnavailable !== undefined)
-    return { state: 'Failed', reason: reasons.globalService.SourceUnavailable, message: cut(input.sourceUnavailable) };
+    return { state: 'Stalled', reason: reasons.globalService.SourceUnavailable, message: cut(input.sourceUnavailable) };
   if (input.refused !== undefined) return { state: 'Stalled', reason: reasons.globalService.ManifestRefused, message: cut(input.refused) };
   if (input.writeFailure !== undefined)
-    return { state: 'Failed', reason: reasons.globalService.WorkWriteFailed, message: input.writeFailure };
+    return { state: 'Stalled', reason: reasons.globalService.WorkWriteFailed, message: input.writeFailure };
   const missing = input.missingGroups ?? [];
   if (missing.length > 0) {
     return {

@@ -1,0 +1,4 @@
+-- Nothing of this kind is paused by a user.
+return flotillaHealth(obj, function()
+  return nil
+end)
