@@ -45,6 +45,10 @@ format: deps ## format the TypeScript and JavaScript with Prettier (make lint ch
 testenv: ## build (or find cached) kube-apiserver, controller-manager, scheduler, kubectl, etcd, kwok, helm, kustomize, registry
 	$(TESTENV) build
 
+.PHONY: testenv-flux
+testenv-flux: ## also build Flux's source-controller and kustomize-controller, which the GitOps e2e runs on the hub
+	$(TESTENV) build --with flux
+
 .PHONY: system-packages
 system-packages: ## install the Debian packages the e2e tests run (openssh-server; mmdebstrap, umoci, runc for the image) when missing
 	hack/debian-packages.sh
@@ -62,11 +66,11 @@ test-health: ## kstatus and Argo CD's Lua health scripts on every captured kind 
 	cd hack/health && go test -count=1 ./...
 
 .PHONY: test-e2e
-test-e2e: deps build system-packages $(if $(filter kind,$(E2E_PROVIDER)),,testenv) ## e2e tests on local control planes (E2E_PROVIDER=kind: kind clusters)
+test-e2e: deps build system-packages $(if $(filter kind,$(E2E_PROVIDER)),,testenv testenv-flux) ## e2e tests on local control planes (E2E_PROVIDER=kind: kind clusters)
 	$(JEST) --selectProjects e2e --runInBand
 
 .PHONY: test
-test: verify-generated lint build testenv system-packages ## everything CI runs: generated files, lint, unit, health and e2e tests
+test: verify-generated lint build testenv testenv-flux system-packages ## everything CI runs: generated files, lint, unit, health and e2e tests
 	$(MAKE) test-health
 	$(JEST) --runInBand
 

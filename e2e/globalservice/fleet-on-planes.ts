@@ -46,6 +46,11 @@ export interface FleetOptions {
   /** Flags for `flotilla hub` besides --kubeconfig and --health-address (may be computed in beforeAll). */
   hubArgs?: () => Promise<string[]> | string[];
   userAgent: string;
+  /**
+   * Run each spoke's agent as a `flotilla agent` process, as a Deployment would (heartbeat, facts and
+   * the Work agent: the MemberClusters join), instead of the Work agent alone in this process.
+   */
+  agentProcesses?: boolean;
 }
 
 /** The fleet's names and clients at once (tests refer to them), its processes once start() has run. */
@@ -72,7 +77,7 @@ export function fleetOnPlanes(options: FleetOptions): FleetOnPlanes {
       const extra = (await options.hubArgs?.()) ?? [];
       program = startProgram(`hub-${fleet}`, ['hub', '--kubeconfig', hubConfig, '--health-address', '127.0.0.1:0', ...extra]);
       await hub.create({ apiVersion, kind: 'Fleet', metadata: { name: fleet }, ...(options.fleetSpec ? { spec: options.fleetSpec } : {}) });
-      for (const spoke of spokes) agents.push(await joinSpoke(hubConfig, fleet, spoke));
+      for (const spoke of spokes) agents.push(await joinSpoke(hubConfig, fleet, spoke, options.agentProcesses ?? false));
     },
     async stop() {
       for (const stop of agents.reverse()) await stop();
@@ -88,8 +93,8 @@ export function fleetOnPlanes(options: FleetOptions): FleetOnPlanes {
   };
 }
 
-/** `flotilla join`, its bootstrap applied on the spoke, and the Work agent started as the join's identity; returns its stop. */
-async function joinSpoke(hubConfig: string, fleet: string, spoke: Spoke): Promise<() => Promise<void>> {
+/** `flotilla join`, its bootstrap applied on the spoke, and the agent started as the join's identity; returns its stop. */
+async function joinSpoke(hubConfig: string, fleet: string, spoke: Spoke, asProcess: boolean): Promise<() => Promise<void>> {
   const joined = await runFlotilla([
     'join',
     spoke.name,
@@ -103,6 +108,20 @@ async function joinSpoke(hubConfig: string, fleet: string, spoke: Spoke): Promis
   const secret = (yaml.loadAll(joined.stdout) as KubeObject[]).find((o) => o.kind === 'Secret');
   if (!secret) throw new Error('the bootstrap holds no Secret');
   await kubectlOk(spoke.plane, ['apply', '-f', '-'], joined.stdout);
+  if (asProcess) {
+    const agent = startProgram(`agent-${spoke.name}`, [
+      'agent',
+      '--kubeconfig',
+      plane(spoke.plane).kubeconfigPath,
+      '--heartbeat-interval',
+      '2s',
+      '--identity',
+      spoke.name,
+      '--health-address',
+      '127.0.0.1:0',
+    ]);
+    return () => agent.stop();
+  }
   const credentials = parseBootstrap(secret);
   const hubAsAgent = kubeFromToken(
     { server: credentials.server, token: credentials.token, caData: credentials.caData },

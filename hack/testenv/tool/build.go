@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -17,6 +18,9 @@ type component struct {
 	packages []string
 	ldflags  func(version string) string
 	set      string // the components of one set share a cache folder, keyed by all their versions
+	// onDemand components are left out of `testenv build`: only `bin NAME`, `build --with SET` and
+	// `up --with SET` build them, so a run that does not need them never pays for them.
+	onDemand bool
 }
 
 // planeSet is the control plane's binaries, which a plane runs together (plane.go: binDir).
@@ -72,6 +76,24 @@ var components = []component{
 		packages: []string{"github.com/google/go-containerregistry/cmd/registry"},
 		ldflags:  func(string) string { return "-s -w" },
 		set:      "registry",
+	},
+	// Flux, which e2e runs on the hub to sync a fleet from Git (flux.go). Both controllers build from
+	// one module and so share a dependency graph; on demand, since a cold build takes minutes.
+	{
+		module:   "flux",
+		requires: "github.com/fluxcd/source-controller",
+		packages: []string{"github.com/fluxcd/source-controller"},
+		ldflags:  func(string) string { return "-s -w" },
+		set:      fluxSet,
+		onDemand: true,
+	},
+	{
+		module:   "flux",
+		requires: "github.com/fluxcd/kustomize-controller",
+		packages: []string{"github.com/fluxcd/kustomize-controller"},
+		ldflags:  func(string) string { return "-s -w" },
+		set:      fluxSet,
+		onDemand: true,
 	},
 }
 
@@ -133,7 +155,9 @@ func setDir(env *environment, set string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		key = append(key, c.module+"-"+v)
+		if k := c.module + "-" + v; !slices.Contains(key, k) {
+			key = append(key, k)
+		}
 	}
 	return filepath.Join(env.cacheDir, "bin", strings.Join(key, "_")), nil
 }
@@ -155,10 +179,13 @@ var kwokStages = []string{
 	"kustomize/stage/pod/fast/pod-delete.yaml",
 }
 
-// build makes every missing binary of the pinned versions and returns the control plane's folder;
-// present binaries are never rebuilt.
-func build(env *environment) (string, error) {
+// build makes every missing binary of the pinned versions, except on-demand sets not named in with,
+// and returns the control plane's folder; present binaries are never rebuilt.
+func build(env *environment, with []string) (string, error) {
 	for _, c := range components {
+		if c.onDemand && !slices.Contains(with, c.set) {
+			continue
+		}
 		if _, err := buildComponent(env, c); err != nil {
 			return "", err
 		}
@@ -242,17 +269,13 @@ func buildComponent(env *environment, c component) (string, error) {
 }
 
 func writeKwokStages(env *environment, dir string) error {
-	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/kwok")
-	cmd.Dir = filepath.Join(env.hackDir, "kwok")
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
-	out, err := cmd.Output()
+	kwokDir, err := moduleDir(env, "kwok", "sigs.k8s.io/kwok")
 	if err != nil {
-		return fmt.Errorf("locate the kwok module: %w", err)
+		return err
 	}
-	moduleDir := strings.TrimSpace(string(out))
 	var docs []string
 	for _, stage := range kwokStages {
-		data, err := os.ReadFile(filepath.Join(moduleDir, stage))
+		data, err := os.ReadFile(filepath.Join(kwokDir, stage))
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,13 +28,18 @@ type environment struct {
 
 const usage = `usage: testenv COMMAND
 
-  build                          build the pinned binaries into the cache (skipped when present);
-                                 prints the control plane's folder
+  build [--with flux]            build the pinned binaries into the cache (skipped when present);
+                                 prints the control plane's folder. Flux (source-controller and
+                                 kustomize-controller) is built only when asked for
+  up [--owner-pid PID] [--nodes N] [--with flux] NAME...
   bin NAME                       print the absolute path of one pinned binary (helm, kustomize,
                                  registry, kubectl, ...), building it first if it is missing
-  up [--owner-pid PID] [--nodes N] NAME...
                                  start the named planes in parallel; returns when all are ready.
                                  With --owner-pid the planes stop when that process ends.
+                                 --with flux also runs Flux's source-controller and
+                                 kustomize-controller against each plane (started on a plane
+                                 already running too), as ServiceAccounts in flux-system; they
+                                 stop with the plane. Files in .testenv/NAME/flux
   down [NAME...]                 stop the named planes (default: all)
   tie --owner-pid PID -- COMMAND [ARG...]
                                  run COMMAND until it exits, this process is signalled, or PID
@@ -97,7 +103,11 @@ func loadEnvironment() (*environment, error) {
 func dispatch(env *environment, command string, args []string) error {
 	switch command {
 	case "build":
-		dir, err := build(env)
+		flags := flag.NewFlagSet("build", flag.ExitOnError)
+		var with withSets
+		flags.Var(&with, "with", "also build this on-demand set (flux)")
+		_ = flags.Parse(args)
+		dir, err := build(env, with)
 		if err == nil {
 			fmt.Println(dir)
 		}
@@ -115,11 +125,24 @@ func dispatch(env *environment, command string, args []string) error {
 		flags := flag.NewFlagSet("up", flag.ExitOnError)
 		owner := flags.Int("owner-pid", 0, "stop the planes when this process ends")
 		nodes := flags.Int("nodes", 2, "fake nodes per plane")
+		var with withSets
+		flags.Var(&with, "with", "also run this on the planes (flux)")
 		_ = flags.Parse(args)
 		if flags.NArg() == 0 {
 			return errors.New("up needs at least one plane name")
 		}
-		return up(env, flags.Args(), *owner, *nodes)
+		if err := up(env, flags.Args(), *owner, *nodes, with); err != nil {
+			return err
+		}
+		if slices.Contains(with, fluxSet) {
+			return startFlux(env, flags.Args())
+		}
+		return nil
+	case "supervise-flux":
+		if len(args) != 1 {
+			return errors.New("supervise-flux needs one plane name")
+		}
+		return superviseFlux(env, args[0])
 	case "supervise":
 		flags := flag.NewFlagSet("supervise", flag.ExitOnError)
 		owner := flags.Int("owner-pid", 0, "")
@@ -171,8 +194,21 @@ func validName(name string) bool {
 	return true
 }
 
-func up(env *environment, names []string, ownerPID, nodes int) error {
-	if _, err := build(env); err != nil {
+// withSets collects --with flags: the on-demand sets a command should build and run.
+type withSets []string
+
+func (w *withSets) String() string { return strings.Join(*w, ",") }
+
+func (w *withSets) Set(v string) error {
+	if v != fluxSet {
+		return fmt.Errorf("unknown set %q (known: %s)", v, fluxSet)
+	}
+	*w = append(*w, v)
+	return nil
+}
+
+func up(env *environment, names []string, ownerPID, nodes int, with []string) error {
+	if _, err := build(env, with); err != nil {
 		return err
 	}
 	self, err := os.Executable()
@@ -247,32 +283,47 @@ func planeNames(env *environment, names []string) []string {
 }
 
 func down(env *environment, names []string) error {
-	var stopping []planeState
+	// Flux first: its controllers are clients of the plane, which should outlive them.
+	var fluxes, planes []planeState
+	for _, name := range planeNames(env, names) {
+		if s, err := readFluxState(env, name); err == nil && alive(s.SupervisorPID) {
+			_ = syscall.Kill(s.SupervisorPID, syscall.SIGTERM)
+			fluxes = append(fluxes, s)
+		}
+	}
+	for _, s := range fluxes {
+		stopSupervisor(s, "flux on plane "+s.Name)
+	}
 	for _, name := range planeNames(env, names) {
 		s, err := readState(env, name)
 		if err != nil || !alive(s.SupervisorPID) {
 			continue
 		}
 		_ = syscall.Kill(s.SupervisorPID, syscall.SIGTERM)
-		stopping = append(stopping, s)
+		planes = append(planes, s)
 	}
-	for _, s := range stopping {
-		deadline := time.Now().Add(30 * time.Second)
-		for alive(s.SupervisorPID) && time.Now().Before(deadline) {
-			time.Sleep(100 * time.Millisecond)
-		}
-		// The supervisor leads its session: this reaches anything it left behind.
-		_ = syscall.Kill(-s.SupervisorPID, syscall.SIGKILL)
-		for name, pid := range s.PIDs {
-			if alive(pid) {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-				logf("killed leftover %s (%d) of plane %s", name, pid, s.Name)
-			}
-		}
+	for _, s := range planes {
+		stopSupervisor(s, "plane "+s.Name)
 		_ = os.RemoveAll(filepath.Join(env.stateDir, s.Name, "etcd-data"))
 		logf("plane %s is down", s.Name)
 	}
 	return nil
+}
+
+// stopSupervisor waits for a signalled supervisor to stop its processes and kills what it left.
+func stopSupervisor(s planeState, what string) {
+	deadline := time.Now().Add(30 * time.Second)
+	for alive(s.SupervisorPID) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The supervisor leads its session: this reaches anything it left behind.
+	_ = syscall.Kill(-s.SupervisorPID, syscall.SIGKILL)
+	for name, pid := range s.PIDs {
+		if alive(pid) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			logf("killed leftover %s (%d) of %s", name, pid, what)
+		}
+	}
 }
 
 func status(env *environment) error {
@@ -288,6 +339,11 @@ func status(env *environment) error {
 		}
 		var parts []string
 		total := 0
+		if f, err := readFluxState(env, name); err == nil && alive(f.SupervisorPID) {
+			for k, pid := range f.PIDs {
+				s.PIDs[k] = pid
+			}
+		}
 		keys := make([]string, 0, len(s.PIDs))
 		for k := range s.PIDs {
 			keys = append(keys, k)

@@ -330,11 +330,17 @@ func (p *plane) stopAPIServer() {
 
 // run starts a binary with its output in NAME.log; its exit is reported on p.exited.
 func (p *plane) run(name string, args ...string) error {
+	return p.runWithEnv(name, nil, args...)
+}
+
+// runWithEnv is run with extra environment variables for the binary.
+func (p *plane) runWithEnv(name string, env []string, args ...string) error {
 	logFile, err := os.OpenFile(p.path(name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
 	cmd := exec.Command(filepath.Join(p.bin, name), args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// The kernel kills the child if the supervisor dies, however it dies: nothing outlives a plane.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
