@@ -172,6 +172,8 @@ describe('generated files', () => {
       'crds',
       'src/api/generated',
       'deploy/argocd',
+      'charts',
+      'package.json',
       ...pinnedModules.map(({ folder }) => `hack/testenv/${folder}/go.mod`),
     ];
     for (const input of inputs) cpSync(join(repoRoot, input), join(scratch, input), { recursive: true });

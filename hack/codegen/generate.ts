@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { argocdSnippet, argocdSnippetPath } from './argocd.js';
+import { agentChartDir, chartYaml, hubChartDir, hubRbacTemplate } from './chart.js';
 import { crdFileName, crdYaml } from './crd.js';
 import { lintSchema } from './lint.js';
 import { type JsonObject, loadSchemas, resolveSchema } from './schemas.js';
@@ -10,7 +11,7 @@ import { schemasModule, validatorsModule } from './validators.js';
 import { versionsModule } from './versions.js';
 
 /** The folders the generator owns entirely: a file there that it does not produce is stale. */
-const generatedDirs = ['crds', join('src', 'api', 'generated')];
+const generatedDirs = ['crds', join(hubChartDir, 'crds'), join('src', 'api', 'generated')];
 
 /** Every generated file, by path relative to the repository root. */
 export async function generate(repoRoot: string): Promise<Map<string, string>> {
@@ -20,7 +21,16 @@ export async function generate(repoRoot: string): Promise<Map<string, string>> {
   if (problems.length > 0) throw new Error(`the schemas have problems:\n  ${problems.join('\n  ')}`);
 
   const files = new Map<string, string>();
-  for (const kind of api.kinds) files.set(join('crds', crdFileName(kind)), crdYaml(kind, resolved.get(kind.kind) ?? {}));
+  for (const kind of api.kinds) {
+    const crd = crdYaml(kind, resolved.get(kind.kind) ?? {});
+    files.set(join('crds', crdFileName(kind)), crd);
+    // Helm installs a chart's crds/ (and never upgrades them: `flotilla install` does, see the chart's README).
+    files.set(join(hubChartDir, 'crds', crdFileName(kind)), crd);
+  }
+  files.set(join(hubChartDir, 'templates', 'rbac.yaml'), hubRbacTemplate());
+  const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+  files.set(join(hubChartDir, 'Chart.yaml'), chartYaml('flotilla-hub', 'The flotilla hub operator and its CRDs', version));
+  files.set(join(agentChartDir, 'Chart.yaml'), chartYaml('flotilla-agent', "A flotilla member cluster's agent", version));
   const generatedDir = join('src', 'api', 'generated');
   files.set(join(generatedDir, 'types.ts'), await typesModule(api));
   files.set(join(generatedDir, 'schemas.ts'), schemasModule(api, resolved));

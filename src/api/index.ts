@@ -89,7 +89,7 @@ export const annotations = {
 /** The finalizer that lets the hub remove what a GlobalService or PolicyBundle created everywhere. */
 export const finalizer = 'flotilla.dev/cleanup';
 
-const agentServiceAccountPrefix = 'flotilla-agent-';
+export const agentServiceAccountPrefix = 'flotilla-agent-';
 const kubernetesUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**

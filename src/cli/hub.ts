@@ -20,6 +20,7 @@ interface HubFlags {
   sourceCacheDir?: string;
   allowLocalSources: boolean;
   allowInsecureSources: boolean;
+  workspaceSecretReader?: string;
 }
 
 export function registerHub(program: Command): void {
@@ -42,6 +43,10 @@ export function registerHub(program: Command): void {
       'let GlobalServices fetch over plain http:// and git:// (tests only: nothing authenticates the server)',
       false,
     )
+    .option(
+      '--workspace-secret-reader <clusterrole>',
+      'bind this ClusterRole (Secret get) to the hub\'s own ServiceAccount in each fleet workspace (the chart passes flotilla-hub-workspace-secrets)',
+    )
     .action(async (flags: HubFlags) => {
       const health = parseAddress('--health-address', flags.healthAddress);
       const kube =
@@ -60,6 +65,7 @@ export function registerHub(program: Command): void {
               logger,
               health,
               ...(flags.identity !== undefined ? { identity: flags.identity } : {}),
+              ...(flags.workspaceSecretReader !== undefined ? { workspaceSecretReader: flags.workspaceSecretReader } : {}),
               origins: {
                 tools: { git: flags.git, helm: flags.helm, kustomize: flags.kustomize },
                 policy: { allowLocal: flags.allowLocalSources, allowInsecure: flags.allowInsecureSources },

@@ -3,15 +3,16 @@
 // each other. `flotilla hub` runs it; tests may run it in-process.
 import { createManager, isAlreadyExists, type ElectionEnd, type Kube, type Logger } from '../runtime/index.js';
 import { clusterGroupController } from './clustergroup/controller.js';
-import { fleetController } from './fleet/controller.js';
+import { fleetController, type WorkspaceSecretReader } from './fleet/controller.js';
 import { ConfigMapType, globalServiceController } from './globalservice/controller.js';
 import { ClusterGroupType, flotillaNamespace, GlobalServiceType, managedBySelector, WorkType } from '../api/index.js';
-import { memberClusterController, memberSources } from './membercluster/controller.js';
+import { accessSource, memberClusterController, memberSources } from './membercluster/controller.js';
 import { policyBundleController, policyBundleSources } from './policybundle/controller.js';
 import { NamespaceType } from './objects.js';
+import { hubLeaseName } from './permissions.js';
 import { createOriginEngine, type OriginEngineConfig } from './origin/origin.js';
 
-export const hubLeaseName = 'flotilla-hub';
+export { hubLeaseName } from './permissions.js';
 
 export interface HubOptions {
   kube: Kube;
@@ -29,6 +30,28 @@ export interface HubOptions {
    * runs (bench/chart-fanout.ts counts helm renders).
    */
   origins?: Pick<OriginEngineConfig, 'tools' | 'policy' | 'cacheDir' | 'limits' | 'runner'>;
+  /**
+   * A ClusterRole granting Secret reads (the chart's flotilla-hub-workspace-secrets) that the hub
+   * binds to its own ServiceAccount in each workspace it creates: with it, the hub needs no Secret
+   * access anywhere else. Without it the hub relies on whatever its identity already holds.
+   */
+  workspaceSecretReader?: string;
+}
+
+const serviceAccountUser = /^system:serviceaccount:([^:]+):([^:]+)$/;
+
+/** The ServiceAccount the hub runs as (a SelfSubjectReview); an error when it runs as anything else. */
+export async function ownServiceAccount(kube: Kube, signal: AbortSignal): Promise<WorkspaceSecretReader['serviceAccount']> {
+  const review = await kube.create(
+    { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview', metadata: {} },
+    { signal },
+  );
+  const username = (review.status as { userInfo?: { username?: string } } | undefined)?.userInfo?.username ?? '';
+  const match = serviceAccountUser.exec(username);
+  if (!match?.[1] || !match[2]) {
+    throw new Error(`--workspace-secret-reader binds a ServiceAccount, but the hub runs as ${JSON.stringify(username)}`);
+  }
+  return { namespace: match[1], name: match[2] };
 }
 
 /** Runs the hub operator until `signal` aborts (`stopped`) or leadership is lost (`lost`). */
@@ -53,11 +76,21 @@ export async function runHub(options: HubOptions, signal: AbortSignal): Promise<
     },
     ...(options.health !== undefined ? { health: options.health } : {}),
   });
+  const secretReader: WorkspaceSecretReader | undefined =
+    options.workspaceSecretReader === undefined
+      ? undefined
+      : { clusterRole: options.workspaceSecretReader, serviceAccount: await ownServiceAccount(kube, signal) };
   const origins = options.origins ? await createOriginEngine(options.origins) : undefined;
   const sources = memberSources();
   const namespaces = { type: NamespaceType, labelSelector: managedBySelector };
   manager.controller(memberClusterController(manager, sources));
-  manager.controller(fleetController(manager, { fleets: sources.fleets, members: sources.members, namespaces }));
+  manager.controller(
+    fleetController(
+      manager,
+      { fleets: sources.fleets, members: sources.members, namespaces, roleBindings: accessSource(sources, 'RoleBinding') },
+      secretReader,
+    ),
+  );
   manager.controller(
     clusterGroupController(manager, { groups: { type: ClusterGroupType }, fleets: sources.fleets, members: sources.members }),
   );

@@ -1,7 +1,8 @@
 // The Fleet reconciler: creates and owns the fleet's workspace namespace (the garbage collector
 // removes it with the Fleet) and keeps the fleet's status — its clusters at a glance — current as
 // members come, go and change state. The status is computed by fleetStatus and written only when
-// it differs.
+// it differs. Given a Secret reader (the chart's), it binds it to the hub's own identity in the
+// workspace, so the hub reads Secrets in fleet workspaces and nowhere else.
 import { apiVersion, labels, managedBy, reasons, workspaceNamespace } from '../../api/index.js';
 import {
   isAlreadyExists,
@@ -16,14 +17,41 @@ import {
   type Store,
 } from '../../runtime/index.js';
 import { fleetStatus, type FleetInput } from './status.js';
-import { NamespaceType, type FleetObject, type MemberObject } from '../objects.js';
+import { workspaceSecretsBinding } from '../permissions.js';
+import { hubFieldManager, NamespaceType, type FleetObject, type MemberObject } from '../objects.js';
 
 export interface FleetSources {
   fleets: InformerSource;
   members: InformerSource;
   /** Namespaces flotilla manages (label app.kubernetes.io/managed-by=flotilla). */
   namespaces: InformerSource;
+  /** RoleBindings flotilla manages (the same label): the Secret reader's binding in each workspace. */
+  roleBindings: InformerSource;
 }
+
+/** A ClusterRole the hub binds to its own ServiceAccount in every workspace it creates. */
+export interface WorkspaceSecretReader {
+  clusterRole: string;
+  serviceAccount: { namespace: string; name: string };
+}
+
+/** The RoleBinding that lets the hub read the Secrets of one fleet's workspace. */
+export function workspaceSecretsBindingObject(fleet: FleetObject, reader: WorkspaceSecretReader): KubeObject {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: {
+      name: workspaceSecretsBinding,
+      namespace: workspaceNamespace(fleet),
+      labels: { ...managedBy, [labels.fleet]: fleet.metadata.name ?? '' },
+    },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: reader.clusterRole },
+    subjects: [{ kind: 'ServiceAccount', ...reader.serviceAccount }],
+  };
+}
+
+const bindingDiffers = (want: KubeObject, live: KubeObject | undefined): boolean =>
+  !live || JSON.stringify([live['roleRef'], live['subjects']]) !== JSON.stringify([want['roleRef'], want['subjects']]);
 
 /** The workspace namespace a fleet creates: labelled with the fleet and owned by it. */
 export function workspaceObject(fleet: FleetObject): KubeObject {
@@ -72,14 +100,26 @@ async function ensureWorkspace(
   }
 }
 
-export function fleetController(manager: Manager, sources: FleetSources): ControllerSpec<FleetObject> {
+export function fleetController(
+  manager: Manager,
+  sources: FleetSources,
+  secretReader?: WorkspaceSecretReader,
+): ControllerSpec<FleetObject> {
   const members: Store<MemberObject> = manager.informer<MemberObject>(sources.members, { fleet: (m) => [m.spec.fleet] }).store;
   const namespaces = manager.informer(sources.namespaces).store;
+  const fleets = manager.informer<FleetObject>(sources.fleets, { workspace: workspaceIndex }).store;
+  const roleBindings = manager.informer(sources.roleBindings).store;
 
   async function reconcile(request: Request, ctx: ReconcileContext<FleetObject>): Promise<undefined> {
     const fleet = ctx.store.get(request.key);
     if (!fleet || fleet.metadata.deletionTimestamp !== undefined) return undefined;
     const workspace = await ensureWorkspace(ctx.kube, fleet, namespaces.get(workspaceNamespace(fleet)), ctx.signal);
+    if (secretReader && workspace === 'ours') {
+      const binding = workspaceSecretsBindingObject(fleet, secretReader);
+      if (bindingDiffers(binding, roleBindings.get(`${workspaceNamespace(fleet)}/${workspaceSecretsBinding}`))) {
+        await ctx.kube.apply(binding, { fieldManager: hubFieldManager, force: true, signal: ctx.signal });
+      }
+    }
     const result = await writeStatus(
       ctx.kube,
       fleet,
@@ -100,7 +140,10 @@ export function fleetController(manager: Manager, sources: FleetSources): Contro
     failureReason: reasons.common.ReconcileFailed,
     for: sources.fleets,
     owns: [sources.namespaces],
-    watches: [{ source: sources.members, map: (member) => [(member as MemberObject).spec.fleet] }],
+    watches: [
+      { source: sources.members, map: (member) => [(member as MemberObject).spec.fleet] },
+      { source: sources.roleBindings, map: (binding) => fleetsOfWorkspace(fleets, binding.metadata.namespace) },
+    ],
     reconcile,
   };
 }
@@ -109,5 +152,10 @@ export function fleetController(manager: Manager, sources: FleetSources): Contro
 export function fleetOfWorkspace(fleets: Store<FleetObject>, namespace: string | undefined): FleetObject | undefined {
   return namespace === undefined ? undefined : fleets.byIndex('workspace', namespace)[0];
 }
+
+const fleetsOfWorkspace = (fleets: Store<FleetObject>, namespace: string | undefined): string[] => {
+  const fleet = fleetOfWorkspace(fleets, namespace);
+  return fleet?.metadata.name ? [fleet.metadata.name] : [];
+};
 
 export const workspaceIndex = (fleet: FleetObject): string[] => [workspaceNamespace(fleet)];

@@ -122,7 +122,7 @@ async function revoke(kube: Kube, member: MemberObject, serviceAccounts: Store, 
   return false;
 }
 
-function accessSource(sources: MemberSources, kind: string): InformerSource {
+export function accessSource(sources: MemberSources, kind: string): InformerSource {
   const source = sources.access.find((s) => s.type.kind === kind);
   if (!source) throw new Error(`the member sources have no ${kind} informer`);
   return source;
