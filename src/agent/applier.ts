@@ -1,5 +1,5 @@
 import { fieldManagers, legacyFieldManager, type Manifest } from '../api/index.js';
-import { isConflict, isNotFound, KubeApiError, type Kube, type KubeObject } from '../runtime/kube.js';
+import { isConflict, isForbidden, isNotFound, KubeApiError, type Kube, type KubeObject } from '../runtime/kube.js';
 import { adoptFieldManager } from '../runtime/field-managers.js';
 import type { Logger } from '../runtime/log.js';
 import { admitManifest, agentProtected, type AdmissionRules } from '../work/admission.js';
@@ -68,6 +68,13 @@ function runsOfKind<T extends KubeObject>(ordered: readonly T[]): T[][] {
 
 const messageOf = (error: unknown): string =>
   error instanceof KubeApiError ? error.apiMessage : error instanceof Error ? error.message : String(error);
+
+/** A write the spoke refused for RBAC names the remedy: the agent chart's narrow mode lists what it may manage. */
+export function applyErrorMessage(error: unknown): string {
+  if (error instanceof KubeApiError && isForbidden(error))
+    return `not allowed by the agent's RBAC on this cluster (flotilla-agent chart rbac.mode=narrow: add it to rbac.manage): ${error.apiMessage}`;
+  return messageOf(error);
+}
 
 /**
  * Applies `manifests` in dependency order. `lastApplied` holds, by identity key, the manifests as
@@ -144,9 +151,9 @@ export async function applyManifests(
       } catch (error) {
         if (signal.aborted) throw error;
         if (isConflict(error)) result.conflict = messageOf(error);
-        else result.error = messageOf(error);
+        else result.error = applyErrorMessage(error);
         unapplied.push(key);
-        notes.push({ what: 'ApplyFailed', object: live ?? stamped, message: messageOf(error) });
+        notes.push({ what: 'ApplyFailed', object: live ?? stamped, message: applyErrorMessage(error) });
         return;
       }
       if (plan.reason === 'Correct') notes.push({ what: 'DriftCorrected', object: live, drift: plan.drift });

@@ -82,6 +82,11 @@ export function renderBootstrap(credentials: HubCredentials): string {
     .join('---\n');
 }
 
+/** The flotilla-agent chart's values carrying the same bootstrap (`flotilla join --output-format helm-values`). */
+export function renderHelmValues(credentials: HubCredentials): string {
+  return yaml.dump({ bootstrap: { data: bootstrapData(credentials) } });
+}
+
 function firstNamed(list: unknown, key: string): Record<string, unknown> | undefined {
   if (!Array.isArray(list)) return undefined;
   const entry: unknown = list[0];

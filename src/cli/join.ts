@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { agentServiceAccount, apiVersion, fieldManagers, memberClusterRoleName, memberNamespace } from '../api/index.js';
-import { renderBootstrap } from '../agent/bootstrap.js';
+import { renderBootstrap, renderHelmValues } from '../agent/bootstrap.js';
 import { parseDuration } from '../kube-semantics/duration.js';
 import { adoptFieldManager, kubeFromDefault, kubeFromFile, sleep, type Kube, type KubeObject, type TypeRef } from '../runtime/index.js';
 
@@ -84,7 +84,12 @@ export interface JoinOptions {
   server?: string;
   tokenTtlSeconds: number;
   timeoutMs: number;
+  /** `secret` (default): the Namespace and Secret to apply; `helm-values`: the flotilla-agent chart's values. */
+  format?: OutputFormat;
 }
+
+export const outputFormats = ['secret', 'helm-values'] as const;
+export type OutputFormat = (typeof outputFormats)[number];
 
 /** Registers the cluster and answers its bootstrap YAML. */
 export async function join(kube: Kube, options: JoinOptions): Promise<string> {
@@ -117,14 +122,8 @@ export async function join(kube: Kube, options: JoinOptions): Promise<string> {
     );
     const token = answer.status?.token;
     if (token === undefined || token === '') throw new Error('the hub answered the TokenRequest without a token');
-    return renderBootstrap({
-      cluster: options.name,
-      fleet: options.fleet,
-      server: options.server ?? kube.server,
-      caData,
-      token,
-      memberUID,
-    });
+    const credentials = { cluster: options.name, fleet: options.fleet, server: options.server ?? kube.server, caData, token, memberUID };
+    return options.format === 'helm-values' ? renderHelmValues(credentials) : renderBootstrap(credentials);
   } catch (error) {
     if (signal.aborted)
       throw new Error(
@@ -138,6 +137,7 @@ interface JoinFlags {
   fleet: string;
   label: string[];
   output?: string;
+  outputFormat: string;
   kubeconfig?: string;
   context?: string;
   server?: string;
@@ -158,6 +158,11 @@ export function registerJoin(program: Command): void {
       [],
     )
     .option('-o, --output <file>', 'write the bootstrap to this file (mode 0600) instead of stdout')
+    .option(
+      '--output-format <format>',
+      'secret: the Namespace and bootstrap Secret to kubectl apply; helm-values: a values file for the flotilla-agent chart (helm install -f)',
+      'secret',
+    )
     .option('--kubeconfig <path>', 'kubeconfig of the hub (default: $KUBECONFIG, ~/.kube/config or in-cluster)')
     .option('--context <name>', 'context of --kubeconfig to use')
     .option('--server <url>', 'the hub URL as the member cluster reaches it (default: the one in the kubeconfig)')
@@ -169,6 +174,8 @@ export function registerJoin(program: Command): void {
       const timeoutSeconds = Number(flags.timeout);
       if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
         throw new Error(`--timeout must be a positive number of seconds, not ${flags.timeout}`);
+      const format = outputFormats.find((f) => f === flags.outputFormat);
+      if (format === undefined) throw new Error(`--output-format must be one of ${outputFormats.join(', ')}, not ${flags.outputFormat}`);
       const kube = flags.kubeconfig === undefined ? kubeFromDefault() : kubeFromFile(flags.kubeconfig, flags.context);
       try {
         const bootstrap = await join(kube, {
@@ -177,13 +184,16 @@ export function registerJoin(program: Command): void {
           labels: parseLabels(flags.label),
           tokenTtlSeconds: Math.round(ttl / 1000),
           timeoutMs: timeoutSeconds * 1000,
+          format,
           ...(flags.server !== undefined ? { server: flags.server } : {}),
         });
         if (flags.output === undefined) process.stdout.write(bootstrap);
         else {
           writeFileSync(flags.output, bootstrap, { mode: 0o600 });
           process.stderr.write(
-            `wrote the bootstrap of ${name} to ${flags.output}; apply it with kubectl apply -f ${flags.output} on the cluster\n`,
+            format === 'helm-values'
+              ? `wrote the bootstrap of ${name} to ${flags.output}; install the agent with helm install flotilla-agent charts/flotilla-agent -n flotilla-system --create-namespace -f ${flags.output}\n`
+              : `wrote the bootstrap of ${name} to ${flags.output}; apply it with kubectl apply -f ${flags.output} on the cluster\n`,
           );
         }
       } finally {
