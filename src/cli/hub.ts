@@ -45,7 +45,7 @@ export function registerHub(program: Command): void {
     )
     .option(
       '--workspace-secret-reader <clusterrole>',
-      'bind this ClusterRole (Secret get) to the hub\'s own ServiceAccount in each fleet workspace (the chart passes flotilla-hub-workspace-secrets)',
+      "bind this ClusterRole (Secret get) to the hub's own ServiceAccount in each fleet workspace (the chart passes flotilla-hub-workspace-secrets)",
     )
     .action(async (flags: HubFlags) => {
       const health = parseAddress('--health-address', flags.healthAddress);

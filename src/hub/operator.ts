@@ -42,10 +42,7 @@ const serviceAccountUser = /^system:serviceaccount:([^:]+):([^:]+)$/;
 
 /** The ServiceAccount the hub runs as (a SelfSubjectReview); an error when it runs as anything else. */
 export async function ownServiceAccount(kube: Kube, signal: AbortSignal): Promise<WorkspaceSecretReader['serviceAccount']> {
-  const review = await kube.create(
-    { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview', metadata: {} },
-    { signal },
-  );
+  const review = await kube.create({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview', metadata: {} }, { signal });
   const username = (review.status as { userInfo?: { username?: string } } | undefined)?.userInfo?.username ?? '';
   const match = serviceAccountUser.exec(username);
   if (!match?.[1] || !match[2]) {

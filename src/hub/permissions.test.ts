@@ -5,7 +5,7 @@ import { policyBundleSources } from './policybundle/controller.js';
 import { ConfigMapType } from './globalservice/controller.js';
 import { allows, clusterRules, namespaceRules, workspaceSecretsRules, type PermissionRule } from './permissions.js';
 import { ClusterGroupType, GlobalServiceType, WorkType } from '../api/index.js';
-import type { TypeRef } from '../runtime/index.js';
+import type { InformerSource, TypeRef } from '../runtime/index.js';
 
 // Every kind the hub touches has a plural of its lowercased kind plus "s" (Namespace, Role, Lease, Work, ...).
 const resourceOf = (type: TypeRef): { apiGroup: string; resource: string } => ({
@@ -16,21 +16,36 @@ const resourceOf = (type: TypeRef): { apiGroup: string; resource: string } => ({
 const member = memberAccessObjects({ cluster: 'one', fleet: 'prod', uid: '0b7e8f4c-2d3a-4e5f-8a9b-1c2d3e4f5a6b' });
 
 describe('the hub permissions table', () => {
-  const watched = [
-    ...Object.values(memberSources()).flat(),
-    ...Object.values(policyBundleSources()),
+  const member_ = memberSources();
+  const bundle = policyBundleSources();
+  const sources: InformerSource[] = [
+    member_.members,
+    member_.fleets,
+    member_.leases,
+    member_.works,
+    ...member_.access,
+    bundle.bundles,
+    bundle.groups,
+    bundle.works,
     ...[GlobalServiceType, WorkType, ConfigMapType, ClusterGroupType].map((type) => ({ type })),
-  ].map((source) => source.type);
+  ];
+  const watched = sources.map((source) => source.type);
 
-  it.each(watched.map((type) => [`${type.kind}.${type.apiVersion}`, type] as const))('lets the hub list and watch every %s its informers cache', (_name, type) => {
-    const { apiGroup, resource } = resourceOf(type);
-    expect([allows(clusterRules, apiGroup, resource, 'list'), allows(clusterRules, apiGroup, resource, 'watch')]).toEqual([true, true]);
-  });
+  it.each(watched.map((type) => [`${type.kind}.${type.apiVersion}`, type] as const))(
+    'lets the hub list and watch every %s its informers cache',
+    (_name, type) => {
+      const { apiGroup, resource } = resourceOf(type);
+      expect([allows(clusterRules, apiGroup, resource, 'list'), allows(clusterRules, apiGroup, resource, 'watch')]).toEqual([true, true]);
+    },
+  );
 
-  it.each(member.map((object) => [object.kind, object] as const))("lets the hub create, apply and delete a member's %s", (_kind, object) => {
-    const { apiGroup, resource } = resourceOf(object);
-    expect(['create', 'patch', 'delete'].filter((verb) => !allows(clusterRules, apiGroup, resource, verb))).toEqual([]);
-  });
+  it.each(member.map((object) => [object.kind, object] as const))(
+    "lets the hub create, apply and delete a member's %s",
+    (_kind, object) => {
+      const { apiGroup, resource } = resourceOf(object);
+      expect(['create', 'patch', 'delete'].filter((verb) => !allows(clusterRules, apiGroup, resource, verb))).toEqual([]);
+    },
+  );
 
   it("holds every rule of a member's ClusterRole, so that it grants it without escalate", () => {
     const clusterRole = member.find((object) => object.kind === 'ClusterRole');
@@ -54,6 +69,8 @@ describe('the hub permissions table', () => {
   });
 
   it('allows escalate and bind only on named roles', () => {
-    expect(clusterRules.filter((rule) => rule.verbs.some((verb) => verb === 'escalate' || verb === 'bind') && !rule.resourceNames)).toEqual([]);
+    expect(clusterRules.filter((rule) => rule.verbs.some((verb) => verb === 'escalate' || verb === 'bind') && !rule.resourceNames)).toEqual(
+      [],
+    );
   });
 });

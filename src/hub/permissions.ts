@@ -37,7 +37,7 @@ export const clusterRules: readonly PermissionRule[] = [
     verbs: read,
     why: 'the informers of every hub kind; get re-reads one on a status conflict',
   })),
-  ...(['globalservices', 'policybundles'] as const).map((resource) => ({
+  ...(['memberclusters', 'globalservices', 'policybundles'] as const).map((resource) => ({
     apiGroup: group,
     resource,
     verbs: ['patch'],
@@ -56,11 +56,26 @@ export const clusterRules: readonly PermissionRule[] = [
     why: "a member's ClusterRole grants patch on its status: the hub holds it so that it can grant it without escalate",
   },
   { apiGroup: group, resource: 'works', verbs: own, why: 'writes one Work per cluster and source, deletes those no longer placed' },
-  { apiGroup: '', resource: 'namespaces', verbs: ['get', ...own], why: "creates member and workspace namespaces, deletes a member's on revocation" },
+  {
+    apiGroup: '',
+    resource: 'namespaces',
+    verbs: ['get', ...own],
+    why: "creates member and workspace namespaces, deletes a member's on revocation",
+  },
   { apiGroup: '', resource: 'serviceaccounts', verbs: own, why: "each member agent's hub identity" },
   { apiGroup: 'rbac.authorization.k8s.io', resource: 'roles', verbs: own, why: "each member agent's Role in its namespace" },
-  { apiGroup: 'rbac.authorization.k8s.io', resource: 'rolebindings', verbs: own, why: "binds the agent's Role; binds the hub's Secret reader in workspaces" },
-  { apiGroup: 'rbac.authorization.k8s.io', resource: 'clusterroles', verbs: own, why: "each member agent's ClusterRole (its own MemberCluster and Fleet)" },
+  {
+    apiGroup: 'rbac.authorization.k8s.io',
+    resource: 'rolebindings',
+    verbs: own,
+    why: "binds the agent's Role; binds the hub's Secret reader in workspaces",
+  },
+  {
+    apiGroup: 'rbac.authorization.k8s.io',
+    resource: 'clusterroles',
+    verbs: own,
+    why: "each member agent's ClusterRole (its own MemberCluster and Fleet)",
+  },
   { apiGroup: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', verbs: own, why: "binds each member agent's ClusterRole" },
   {
     apiGroup: 'rbac.authorization.k8s.io',
@@ -80,7 +95,12 @@ export const clusterRules: readonly PermissionRule[] = [
   { apiGroup: '', resource: 'configmaps', verbs: watch, why: "GlobalServices' source.configMapRefs" },
   { apiGroup: '', resource: 'configmaps', verbs: ['create', 'patch'], why: "keeps a service's last completed revision (gs-NAME-stable)" },
   { apiGroup: '', resource: 'events', verbs: ['create', 'patch'], why: 'Events on the hub kinds' },
-  { apiGroup: 'authentication.k8s.io', resource: 'selfsubjectreviews', verbs: ['create'], why: 'learns its own ServiceAccount, to bind the Secret reader to it' },
+  {
+    apiGroup: 'authentication.k8s.io',
+    resource: 'selfsubjectreviews',
+    verbs: ['create'],
+    why: 'learns its own ServiceAccount, to bind the Secret reader to it',
+  },
 ];
 
 /** Rules the hub holds in flotilla-system only (a Role). */
