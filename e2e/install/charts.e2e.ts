@@ -115,9 +115,11 @@ beforeAll(async () => {
     await restrictedNamespace(spoke.plane);
     await kubectl(spoke.plane, ['create', 'namespace', appNamespace]);
     await kubectlOk(spoke.plane, ['label', '--overwrite', 'namespace', appNamespace, 'team=apps']);
+    // A fresh install, as on a new cluster: the chart makes the bootstrap Secret at install only.
+    await helm(home, ['--kubeconfig', plane(spoke.plane).kubeconfigPath, 'uninstall', 'flotilla-agent', '-n', 'flotilla-system', '--wait']);
+    await kubectl(spoke.plane, ['delete', 'secret', 'flotilla-agent-bootstrap', '-n', 'flotilla-system', '--ignore-not-found']);
     await helmOk(spoke.plane, [
-      'upgrade',
-      '--install',
+      'install',
       'flotilla-agent',
       join(repoRoot, 'charts', 'flotilla-agent'),
       '-n',
