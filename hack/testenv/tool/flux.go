@@ -51,35 +51,14 @@ func fluxRunning(env *environment, plane string) bool {
 // that stops the controllers when the plane's supervisor ends (so they die with the plane, also one
 // started earlier by another command), and returns when they are ready.
 func startFlux(env *environment, planes []string) error {
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
 	for _, name := range planes {
 		if fluxRunning(env, name) {
 			logf("flux is already running on plane %s", name)
 			continue
 		}
-		dir := fluxDir(env, name)
-		if err := os.RemoveAll(dir); err != nil {
+		if err := startSupervisor(fluxDir(env, name), "supervise-flux", name); err != nil {
 			return err
 		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-		logFile, err := os.Create(filepath.Join(dir, "supervisor.log"))
-		if err != nil {
-			return err
-		}
-		cmd := exec.Command(self, "supervise-flux", name)
-		cmd.Stdout, cmd.Stderr = logFile, logFile
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-		err = cmd.Start()
-		logFile.Close()
-		if err != nil {
-			return err
-		}
-		_ = cmd.Process.Release()
 	}
 	for _, name := range planes {
 		deadline := time.Now().Add(3 * time.Minute)

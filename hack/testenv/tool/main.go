@@ -207,12 +207,35 @@ func (w *withSets) Set(v string) error {
 	return nil
 }
 
-func up(env *environment, names []string, ownerPID, nodes int, with []string) error {
-	if _, err := build(env, with); err != nil {
-		return err
-	}
+// startSupervisor empties dir and starts this tool with args there, detached in its own session so it
+// outlives the command that started it, logging to dir/supervisor.log.
+func startSupervisor(dir string, args ...string) error {
 	self, err := os.Executable()
 	if err != nil {
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	logFile, err := os.Create(filepath.Join(dir, "supervisor.log"))
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	cmd := exec.Command(self, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	return cmd.Process.Release()
+}
+
+func up(env *environment, names []string, ownerPID, nodes int, with []string) error {
+	if _, err := build(env, with); err != nil {
 		return err
 	}
 	var started []string
@@ -224,25 +247,9 @@ func up(env *environment, names []string, ownerPID, nodes int, with []string) er
 			logf("plane %s is already running (supervisor %d)", name, s.SupervisorPID)
 			continue
 		}
-		dir := filepath.Join(env.stateDir, name)
-		if err := os.RemoveAll(dir); err != nil {
+		if err := startSupervisor(filepath.Join(env.stateDir, name), "supervise", "--owner-pid", strconv.Itoa(ownerPID), "--nodes", strconv.Itoa(nodes), name); err != nil {
 			return err
 		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-		logFile, err := os.Create(filepath.Join(dir, "supervisor.log"))
-		if err != nil {
-			return err
-		}
-		cmd := exec.Command(self, "supervise", "--owner-pid", strconv.Itoa(ownerPID), "--nodes", strconv.Itoa(nodes), name)
-		cmd.Stdout, cmd.Stderr = logFile, logFile
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-		if err := cmd.Start(); err != nil {
-			return err
-		}
-		logFile.Close()
-		_ = cmd.Process.Release()
 		started = append(started, name)
 	}
 	deadline := time.Now().Add(5 * time.Minute)
