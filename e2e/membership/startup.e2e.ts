@@ -1,11 +1,11 @@
 // A process that cannot serve exits: `flotilla hub` and `flotilla agent`, run as processes of the
 // built CLI against real planes, end with a non-zero code and a one-line reason on stderr when
 // their health address is taken, instead of lingering with their informers running; a hub that
-// stops removes the temporary source cache it made.
+// stops removes the temporary source cache it made, and one stopped while still starting exits 0.
 import { once } from 'node:events';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { eventually, freeLoopbackPort, kubectl, kubectlOk, plane, temporaryDirectory, uniqueName } from '../framework/index.js';
@@ -101,4 +101,30 @@ describe('a hub that stops', () => {
     expect(await readdir(tmp.path)).toEqual(['given-cache']);
     await tmp.remove();
   }, 120_000);
+
+  it('exits 0 when stopped while still starting, its first request to the hub unanswered', async () => {
+    // An apiserver that takes the connection and never answers holds the hub in its first request,
+    // as a slow hub does a Pod deleted in its first second; the connection shows it is that far.
+    const silent = createServer();
+    const connected = once(silent, 'connection');
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    const tmp = await temporaryDirectory('hub-silent');
+    const kubeconfig = join(tmp.path, 'kubeconfig');
+    const server = `https://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    await writeFile(kubeconfig, (await readFile(hubConfig, 'utf8')).replace(/server: \S+/g, `server: ${server}`));
+    const program = startProgram(uniqueName('hub-stopped-starting'), [
+      'hub',
+      '--kubeconfig',
+      kubeconfig,
+      '--health-address',
+      '127.0.0.1:0',
+    ]);
+    const [socket] = (await connected) as [Socket];
+    await program.stop();
+    expect({ code: program.child.exitCode, signal: program.child.signalCode }).toEqual({ code: 0, signal: null });
+    socket.destroy();
+    silent.close();
+    await tmp.remove();
+  }, 60_000);
 });

@@ -56,24 +56,26 @@ export function registerAgent(program: Command): void {
           ? kubeFromDefault({ userAgent: 'flotilla-agent' })
           : kubeFromFile(flags.kubeconfig, flags.context, { userAgent: 'flotilla-agent' });
       try {
-        await serveUntilStopped((signal) =>
-          runMemberAgent(
-            {
-              spoke,
-              logger: createLogger({ component: 'flotilla-agent' }),
-              agentVersion: packageVersion(),
-              identity: flags.identity ?? hostname(),
-              health,
-              heartbeatIntervalMs: duration('--heartbeat-interval', flags.heartbeatInterval),
-              discoveryIntervalMs: duration('--discovery-interval', flags.discoveryInterval),
-              tokenTtlSeconds: Math.round(tokenTtlMs / 1000),
-              refresh: {
-                fraction,
-                ...(flags.tokenRefreshAfter !== undefined ? { afterMs: duration('--token-refresh-after', flags.tokenRefreshAfter) } : {}),
+        await serveUntilStopped(
+          (signal) =>
+            runMemberAgent(
+              {
+                spoke,
+                logger: createLogger({ component: 'flotilla-agent' }),
+                agentVersion: packageVersion(),
+                identity: flags.identity ?? hostname(),
+                health,
+                heartbeatIntervalMs: duration('--heartbeat-interval', flags.heartbeatInterval),
+                discoveryIntervalMs: duration('--discovery-interval', flags.discoveryInterval),
+                tokenTtlSeconds: Math.round(tokenTtlMs / 1000),
+                refresh: {
+                  fraction,
+                  ...(flags.tokenRefreshAfter !== undefined ? { afterMs: duration('--token-refresh-after', flags.tokenRefreshAfter) } : {}),
+                },
               },
-            },
-            signal,
-          ),
+              signal,
+            ),
+          undefined,
         );
       } finally {
         spoke.close();

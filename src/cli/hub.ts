@@ -58,22 +58,24 @@ export function registerHub(program: Command): void {
       const ownsCacheDir = flags.sourceCacheDir === undefined;
       const cacheDir = flags.sourceCacheDir ?? (await mkdtemp(path.join(tmpdir(), 'flotilla-hub-sources-')));
       try {
-        const end = await serveUntilStopped((signal) =>
-          runHub(
-            {
-              kube,
-              logger,
-              health,
-              ...(flags.identity !== undefined ? { identity: flags.identity } : {}),
-              ...(flags.workspaceSecretReader !== undefined ? { workspaceSecretReader: flags.workspaceSecretReader } : {}),
-              origins: {
-                tools: { git: flags.git, helm: flags.helm, kustomize: flags.kustomize },
-                policy: { allowLocal: flags.allowLocalSources, allowInsecure: flags.allowInsecureSources },
-                cacheDir,
+        const end = await serveUntilStopped(
+          (signal) =>
+            runHub(
+              {
+                kube,
+                logger,
+                health,
+                ...(flags.identity !== undefined ? { identity: flags.identity } : {}),
+                ...(flags.workspaceSecretReader !== undefined ? { workspaceSecretReader: flags.workspaceSecretReader } : {}),
+                origins: {
+                  tools: { git: flags.git, helm: flags.helm, kustomize: flags.kustomize },
+                  policy: { allowLocal: flags.allowLocalSources, allowInsecure: flags.allowInsecureSources },
+                  cacheDir,
+                },
               },
-            },
-            signal,
-          ),
+              signal,
+            ),
+          'stopped',
         );
         if (end === 'lost') throw new Error('lost the leader lease');
       } finally {

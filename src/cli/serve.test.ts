@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { parseAddress } from './serve.js';
+import { parseAddress, serveUntilStopped } from './serve.js';
 
 describe('parseAddress', () => {
   it.each<[string, { host: string; port: number }]>([
@@ -20,4 +20,44 @@ describe('parseAddress', () => {
       );
     },
   );
+});
+
+describe('serveUntilStopped', () => {
+  /** A serve that rejects once its signal aborts, as every request in flight at a stop does. */
+  const untilAborted = (signal: AbortSignal): Promise<string> =>
+    new Promise((_, reject) => {
+      signal.addEventListener(
+        'abort',
+        () => {
+          reject(signal.reason as Error);
+        },
+        { once: true },
+      );
+    });
+
+  it('is a clean stop when a shutdown rejects what serve had in flight, even while it was starting', async () => {
+    const shutdown = new AbortController();
+    const served = serveUntilStopped(untilAborted, 'stopped', shutdown.signal);
+    shutdown.abort(new Error('received SIGTERM'));
+    await expect(served).resolves.toBe('stopped');
+  });
+
+  it("passes serve's own result on", async () => {
+    await expect(serveUntilStopped(() => Promise.resolve('lost'), 'stopped', new AbortController().signal)).resolves.toBe('lost');
+  });
+
+  it('passes a failure on and aborts what serve started with it', async () => {
+    let started: AbortSignal | undefined;
+    const failure = new Error('listen EADDRINUSE');
+    const served = serveUntilStopped(
+      (signal) => {
+        started = signal;
+        return Promise.reject(failure);
+      },
+      'stopped',
+      new AbortController().signal,
+    );
+    await expect(served).rejects.toBe(failure);
+    expect({ aborted: started?.aborted, reason: started?.reason as unknown }).toEqual({ aborted: true, reason: failure });
+  });
 });

@@ -25,15 +25,23 @@ export function healthAddressHelp(port: number): string {
 }
 
 /**
- * Runs `serve` until SIGTERM/SIGINT stops it. If it fails instead, its signal is aborted with the
- * error before the error is passed on, so every loop it started (informers, watches, timers) stops
- * rather than keeping a process that cannot serve half-alive.
+ * Runs `serve` until SIGTERM/SIGINT stops it, and then returns `stopped` whatever `serve` ended
+ * with: a stop asked for while it was still starting (a Pod deleted in its first second, say)
+ * rejects its first requests with the abort, and that is a clean stop too, exit 0, not a failure.
+ * If it fails on its own instead, its signal is aborted with the error before the error is passed
+ * on, so every loop it started (informers, watches, timers) stops rather than keeping a process
+ * that cannot serve half-alive.
  */
-export async function serveUntilStopped<T>(serve: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function serveUntilStopped<T>(
+  serve: (signal: AbortSignal) => Promise<T>,
+  stopped: T,
+  shutdown: AbortSignal = shutdownSignal(),
+): Promise<T> {
   const failed = new AbortController();
   try {
-    return await serve(AbortSignal.any([shutdownSignal(), failed.signal]));
+    return await serve(AbortSignal.any([shutdown, failed.signal]));
   } catch (error) {
+    if (shutdown.aborted) return stopped;
     failed.abort(error);
     throw error;
   }

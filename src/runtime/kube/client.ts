@@ -78,9 +78,10 @@ export function kubeFromKubeConfig(kc: KubeConfig, options: KubeOptions = {}, be
     get: (type, name, namespace, o) => get(d, type, name, namespace, o),
     getOrNull: (type, name, namespace, o) => getOrNull(d, type, name, namespace, o),
     list: (type, o) => list(d, type, o),
-    create: async (object, o = {}) => write('POST', await objectPath(d, object, undefined, false), object, o),
-    update: async (object, o = {}) => write('PUT', await objectPath(d, object), object, o),
-    updateStatus: async (object, o = {}) => write('PUT', await objectPath(d, object, 'status'), object, o),
+    create: async (object, o = {}) => write('POST', await objectPath(d, object, { withName: false, signal: o.signal }), object, o),
+    update: async (object, o = {}) => write('PUT', await objectPath(d, object, { signal: o.signal }), object, o),
+    updateStatus: async (object, o = {}) =>
+      write('PUT', await objectPath(d, object, { subresource: 'status', signal: o.signal }), object, o),
     patch: (type, name, namespace, body, o) => patch(d, type, name, namespace, body, o),
     apply: (object, o) => apply(d, object, o),
     delete: (type, name, namespace, o) => remove(d, type, name, namespace, o),
@@ -110,7 +111,7 @@ async function get<T extends KubeObject>(
   namespace?: string,
   options: RequestCommon = {},
 ): Promise<T> {
-  return withType(type, await request<T>(d.transport, 'GET', await pathFor(d, type, namespace, name), options));
+  return withType(type, await request<T>(d.transport, 'GET', await pathFor(d, type, { namespace, name, signal: options.signal }), options));
 }
 
 async function getOrNull<T extends KubeObject>(
@@ -130,7 +131,7 @@ async function getOrNull<T extends KubeObject>(
 
 /** Every page, joined; the resourceVersion is the first page's, so a watch from it misses nothing. */
 async function list<T extends KubeObject>(d: Discovery, type: TypeRef, options: ListOptions = {}): Promise<ListResult<T>> {
-  const path = await pathFor(d, type, options.namespace, undefined, undefined, true);
+  const path = await pathFor(d, type, { namespace: options.namespace, collection: true, signal: options.signal });
   const items: T[] = [];
   let resourceVersion = '';
   let continueToken: string | undefined;
@@ -173,17 +174,22 @@ async function patch<T extends KubeObject>(
   body: Record<string, unknown> | JsonPatchOp[],
   options: PatchOptions,
 ): Promise<T> {
-  return request<T>(d.transport, 'PATCH', await pathFor(d, type, namespace, name, options.subresource), {
-    body,
-    contentType: patchContentTypes[options.type],
-    query: writeQuery(options),
-    ...signalOf(options),
-  });
+  return request<T>(
+    d.transport,
+    'PATCH',
+    await pathFor(d, type, { namespace, name, subresource: options.subresource, signal: options.signal }),
+    {
+      body,
+      contentType: patchContentTypes[options.type],
+      query: writeQuery(options),
+      ...signalOf(options),
+    },
+  );
 }
 
 async function apply<T extends KubeObject>(d: Discovery, object: T, options: ApplyOptions): Promise<T> {
   // JSON is YAML, so the object goes as is; the apply content type is what makes it SSA.
-  return request<T>(d.transport, 'PATCH', await objectPath(d, object, options.subresource), {
+  return request<T>(d.transport, 'PATCH', await objectPath(d, object, { subresource: options.subresource, signal: options.signal }), {
     body: object,
     contentType: 'application/apply-patch+yaml',
     query: {
@@ -200,5 +206,5 @@ async function remove(d: Discovery, type: TypeRef, name: string, namespace?: str
   if (options.propagationPolicy) body.propagationPolicy = options.propagationPolicy;
   if (options.preconditions) body.preconditions = options.preconditions;
   if (options.gracePeriodSeconds !== undefined) body.gracePeriodSeconds = options.gracePeriodSeconds;
-  await request(d.transport, 'DELETE', await pathFor(d, type, namespace, name), { body, ...signalOf(options) });
+  await request(d.transport, 'DELETE', await pathFor(d, type, { namespace, name, signal: options.signal }), { body, ...signalOf(options) });
 }

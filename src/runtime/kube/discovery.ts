@@ -80,13 +80,13 @@ function refresh(d: Discovery, apiVersion: string): Promise<GroupVersionEntry> {
   return pending;
 }
 
-export async function resource(d: Discovery, type: TypeRef): Promise<ApiResource> {
+export async function resource(d: Discovery, type: TypeRef, signal?: AbortSignal): Promise<ApiResource> {
   let entry = d.entries.get(type.apiVersion);
   let found = entry?.resources?.get(type.kind);
   if (found) return found;
   // A miss: the CRD may have been created since we looked. Ask again unless we just did.
   if (!entry || Date.now() - entry.fetchedAt >= d.missTtlMs) {
-    entry = await refresh(d, type.apiVersion);
+    entry = await waitUnlessAborted(refresh(d, type.apiVersion), signal);
     found = entry.resources?.get(type.kind);
     if (found) return found;
   }
@@ -99,21 +99,45 @@ export async function resource(d: Discovery, type: TypeRef): Promise<ApiResource
   });
 }
 
-/** The REST path of a resource, one object of it (`name`) or its subresource; `collection` allows all namespaces. */
-export async function pathFor(
-  d: Discovery,
-  type: TypeRef,
-  namespace: string | undefined,
-  name?: string,
-  subresource?: string,
-  collection = false,
-): Promise<string> {
-  const r = await resource(d, type);
+/**
+ * Waits for a discovery request shared by every caller that missed, or stops waiting as soon as this
+ * caller's signal aborts — without cancelling the request the others still wait on. So a process
+ * stopped while its first request to a silent apiserver is out stops at once, not at the timeout.
+ */
+function waitUnlessAborted<T>(shared: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return shared;
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      reject(abortError(signal));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    shared.then(resolve, reject).finally(() => {
+      signal.removeEventListener('abort', onAbort);
+    });
+  });
+}
+
+/** Where on a resource a request goes: one object (`name`), its subresource, or its collection. */
+export interface PathOptions {
+  namespace?: string | undefined;
+  name?: string | undefined;
+  subresource?: string | undefined;
+  /** A namespaced collection without a namespace: across all of them. */
+  collection?: boolean;
+  /** Stops the wait for discovery (see `waitUnlessAborted`). */
+  signal?: AbortSignal | undefined;
+}
+
+/** The REST path of a resource, one object of it or its subresource, or its collection. */
+export async function pathFor(d: Discovery, type: TypeRef, at: PathOptions = {}): Promise<string> {
+  const { namespace, name, subresource } = at;
+  const r = await resource(d, type, at.signal);
   const root = r.group === '' ? `/api/${r.version}` : `/apis/${r.group}/${r.version}`;
   let path = root;
   if (r.namespaced) {
     if (namespace !== undefined && namespace !== '') path += `/namespaces/${encodeURIComponent(namespace)}`;
-    else if (!collection) throw new Error(`${type.kind} is namespaced: a namespace is required`);
+    else if (at.collection !== true) throw new Error(`${type.kind} is namespaced: a namespace is required`);
   }
   path += `/${r.plural}`;
   if (name !== undefined) path += `/${encodeURIComponent(name)}`;
@@ -122,10 +146,20 @@ export async function pathFor(
 }
 
 /** The path of `object` itself (`withName`) or of its collection (a create). */
-export function objectPath(d: Discovery, object: KubeObject, subresource?: string, withName = true): Promise<string> {
+export function objectPath(
+  d: Discovery,
+  object: KubeObject,
+  at: { subresource?: string | undefined; withName?: boolean; signal?: AbortSignal | undefined } = {},
+): Promise<string> {
   const name = object.metadata.name;
+  const withName = at.withName ?? true;
   if (withName && (name === undefined || name === '')) throw new Error(`${object.kind} has no metadata.name`);
-  return pathFor(d, object, object.metadata.namespace, withName ? name : undefined, subresource);
+  return pathFor(d, object, {
+    namespace: object.metadata.namespace,
+    name: withName ? name : undefined,
+    subresource: at.subresource,
+    signal: at.signal,
+  });
 }
 
 // Aggregated discovery (KEP-3352: apidiscovery.k8s.io/v2beta1 from Kubernetes 1.26, v2 GA in 1.30)

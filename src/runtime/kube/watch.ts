@@ -12,7 +12,7 @@ export async function* watchStream<T extends KubeObject>(
   options: WatchOptions,
 ): AsyncGenerator<WatchEvent<T>, void, undefined> {
   const t = d.transport;
-  const path = await pathFor(d, type, options.namespace, undefined, undefined, true);
+  const path = await pathFor(d, type, { namespace: options.namespace, collection: true, signal: options.signal });
   const fieldSelector = [options.fieldSelector, options.name !== undefined ? `metadata.name=${options.name}` : undefined]
     .filter((s) => s !== undefined && s !== '')
     .join(',');
