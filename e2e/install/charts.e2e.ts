@@ -11,6 +11,7 @@ import yaml from 'js-yaml';
 import { eventually, kubectl, kubectlOk, plane, repoRoot, uniqueName, type PlaneName } from '../framework/index.js';
 import { helm } from '../framework/tools.js';
 import { runFlotilla, startProgram, stopAll, type Program } from '../membership/processes.js';
+import type { ManifestStatus, WorkStatus } from '../../src/api/index.js';
 import { kubeFromFile, type Kube, type KubeObject } from '../../src/runtime/index.js';
 
 const home = mkdtempSync(join(tmpdir(), 'flotilla-charts-e2e-'));
@@ -161,6 +162,37 @@ describe('the charts on real apiservers', () => {
     }
   });
 
+  it.each<[string, PlaneName, string[], string[]]>([
+    ['flotilla-hub', 'hub', ['--set', 'replicaCount=0'], ["- at '/replicaCount': minimum: got 0, want 1"]],
+    [
+      'flotilla-agent',
+      'spoke-1',
+      ['--set', 'rbac.mode=wide', '--set-json', 'rbac.manage=[{"apiGroups":[""]}]'],
+      ["- at '/rbac/mode': value must be one of 'broad', 'narrow'", "- at '/rbac/manage/0': missing property 'resources'"],
+    ],
+  ])(
+    'refuse a wrong value at helm install with the field and the reason (%s values.schema.json)',
+    async (chart, target, values, messages) => {
+      const release = uniqueName('wrong-values');
+      const installed = await helm(home, [
+        '--kubeconfig',
+        plane(target).kubeconfigPath,
+        'install',
+        release,
+        join(repoRoot, 'charts', chart),
+        '-n',
+        'flotilla-system',
+        ...values,
+      ]);
+      expect(installed.code).not.toBe(0);
+      for (const message of messages) expect(installed.stderr).toContain(message);
+      // Refused before anything was made: no release to clean up.
+      expect((await helm(home, ['--kubeconfig', plane(target).kubeconfigPath, 'status', release, '-n', 'flotilla-system'])).code).not.toBe(
+        0,
+      );
+    },
+  );
+
   it('run their Pods under the restricted Pod Security profile (admitted by the apiserver, run by kwok)', async () => {
     for (const target of ['hub', 'spoke-1', 'spoke-2'] as PlaneName[]) {
       const pods = JSON.parse(await kubectlOk(target, ['get', 'pods', '-n', 'flotilla-system', '-o', 'json'])) as { items: KubeObject[] };
@@ -205,7 +237,7 @@ describe("the hub operator and agents with the charts' own identities", () => {
     }
   });
 
-  it('roll a GlobalService out to both spokes; the narrow agent reports the manifest outside its RBAC and applies the rest', async () => {
+  it('roll a GlobalService out to both spokes; the narrow agent reports each manifest outside its RBAC and applies the rest', async () => {
     await kubectlOk(
       'hub',
       ['apply', '-f', '-'],
@@ -224,6 +256,8 @@ describe("the hub operator and agents with the charts' own identities", () => {
                 metadata: { name: `${configName}-outside`, namespace: 'default' },
                 data: { greeting: 'not here' },
               },
+              // A kind rbac.manage does not name at all: the narrow agent may not even list it.
+              { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: `${configName}-reader`, namespace: appNamespace } },
             ],
           },
         },
@@ -242,6 +276,7 @@ describe("the hub operator and agents with the charts' own identities", () => {
     await eventually(
       async () => {
         expect(await get('spoke-1', ['configmap', `${configName}-outside`, '-n', 'default'])).toBeDefined();
+        expect(await get('spoke-1', ['serviceaccount', `${configName}-reader`, '-n', appNamespace])).toBeDefined();
       },
       {
         timeoutMs: 60_000,
@@ -251,12 +286,21 @@ describe("the hub operator and agents with the charts' own identities", () => {
     await eventually(
       async () => {
         const work = await get('hub', ['work', 'gs-app', '-n', `flotilla-member-${narrow}`]);
-        expect(JSON.stringify(work?.status)).toContain("not allowed by the agent's RBAC on this cluster");
-        expect(JSON.stringify(work?.status)).toContain(`${configName}-outside`);
+        const results = (work?.status as WorkStatus | undefined)?.manifests;
+        const outcome = (name: string): Pick<ManifestStatus, 'applied' | 'message'> | undefined => {
+          const result = results?.find((r) => r.name === name);
+          return result && { applied: result.applied, message: result.message };
+        };
+        expect([outcome(configName), outcome(`${configName}-outside`), outcome(`${configName}-reader`)]).toEqual([
+          expect.objectContaining({ applied: true }),
+          { applied: false, message: expect.stringContaining("not allowed by the agent's RBAC on this cluster") },
+          { applied: false, message: expect.stringMatching(/not allowed by the agent's RBAC.*cannot list resource "serviceaccounts"/) },
+        ]);
       },
       { timeoutMs: 60_000 },
     );
     expect(await get('spoke-2', ['configmap', `${configName}-outside`, '-n', 'default'])).toBeUndefined();
+    expect(await get('spoke-2', ['serviceaccount', `${configName}-reader`, '-n', appNamespace])).toBeUndefined();
   });
 
   it('correct drift on both spokes', async () => {

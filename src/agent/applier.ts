@@ -9,7 +9,7 @@ import { groupKindKey, groupKindOf, identityKey, manifestIdentity } from '../wor
 import { applyOrder } from './order.js';
 import { decidePrune, stampOwnership, WORK_ANNOTATION, WORK_LABEL, type WorkRef } from './ownership.js';
 import { definedKind, inventoryObject, isEstablished, planManifest, type EffectiveApplyOptions, type InventoryEntry } from './plan.js';
-import type { SpokeCache } from './spoke-cache.js';
+import { rbacRefusal, unwatchable, type SpokeCache } from './spoke-cache.js';
 import type { ManifestResult } from './status.js';
 
 // The applier carries out the plans of plan.ts on the spoke: server-side apply in dependency order,
@@ -69,11 +69,8 @@ function runsOfKind<T extends KubeObject>(ordered: readonly T[]): T[][] {
 const messageOf = (error: unknown): string =>
   error instanceof KubeApiError ? error.apiMessage : error instanceof Error ? error.message : String(error);
 
-/** A write the spoke refused for RBAC names the remedy: the agent chart's narrow mode lists what it may manage. */
 export function applyErrorMessage(error: unknown): string {
-  if (error instanceof KubeApiError && isForbidden(error))
-    return `not allowed by the agent's RBAC on this cluster (flotilla-agent chart rbac.mode=narrow: add it to rbac.manage): ${error.apiMessage}`;
-  return messageOf(error);
+  return error instanceof KubeApiError && isForbidden(error) ? rbacRefusal(error.apiMessage) : messageOf(error);
 }
 
 /**
@@ -168,16 +165,18 @@ export async function applyManifests(
   for (const run of runsOfKind(applyOrder(manifests, cache.resolveScope))) {
     const first = run[0] as Manifest;
     const kind = groupKindKey(groupKindOf(first));
-    const served = !notEstablished.has(kind) && (await cache.ensure(first, signal));
-    if (!served) {
-      const byWork = definedByWork.has(kind);
+    const access = notEstablished.has(kind) ? ({ state: 'unserved' } as const) : await cache.ensure(first, signal);
+    if (access.state !== 'watched') {
+      // A kind this Work defines and the spoke does not serve yet is waited for; any other is an error.
+      const byWork = access.state === 'unserved' && definedByWork.has(kind);
       waiting ||= byWork;
+      const why = unwatchable(first, access);
       for (const manifest of run) {
         const result: ManifestResult = {
           identity: manifestIdentity(manifest, cache.resolveScope),
           applied: false,
-          health: { status: 'Unknown', reason: byWork ? 'WaitingForCRD' : 'UnknownKind', message: 'the kind is not served' },
-          ...(byWork ? {} : { error: `the server has no resource for kind ${first.kind} in ${first.apiVersion}` }),
+          health: { status: 'Unknown', reason: byWork ? 'WaitingForCRD' : why.reason, message: why.message },
+          ...(byWork ? {} : { error: why.error }),
         };
         resultByManifest.set(manifest, result);
         unapplied.push(identityKey(result.identity));
@@ -209,7 +208,14 @@ export async function pruneEntries(context: ApplierContext, entries: readonly In
   let writes = 0;
   for (const entry of entries) {
     const object = inventoryObject(entry);
-    if (!(await cache.ensure(object, signal))) continue;
+    const access = await cache.ensure(object, signal);
+    if (access.state === 'unserved') continue;
+    if (access.state === 'forbidden') {
+      // Kept in the inventory: what the agent cannot see now it may be allowed to prune later.
+      remaining.push(entry);
+      errors.push(`${entry.kind} ${entry.namespace ? `${entry.namespace}/` : ''}${entry.name}: ${access.message}`);
+      continue;
+    }
     const live = cache.get(object, entry.namespace ?? '', entry.name);
     if (!live || live.metadata.deletionTimestamp !== undefined) continue;
     const fields = { kind: entry.kind, namespace: entry.namespace, name: entry.name };

@@ -6,7 +6,7 @@ import { detectDrift } from './drift.js';
 import { assessHealth } from './health.js';
 import { field } from './object.js';
 import { manifestIdentity, type ScopeResolver } from '../work/identity.js';
-import type { SpokeCache } from './spoke-cache.js';
+import { unwatchable, type SpokeCache } from './spoke-cache.js';
 import type { ManifestResult } from './status.js';
 
 // A PolicyBundle's namespaced part, expanded on the spoke, because only the spoke knows its
@@ -197,13 +197,10 @@ export async function auditManifests(
   const results: ManifestResult[] = [];
   for (const manifest of manifests) {
     const identity = manifestIdentity(manifest, cache.resolveScope);
-    if (!(await cache.ensure(manifest, signal))) {
-      results.push({
-        identity,
-        applied: false,
-        health: { status: 'Unknown', reason: 'UnknownKind', message: 'the kind is not served' },
-        error: `the server has no resource for kind ${manifest.kind} in ${manifest.apiVersion}`,
-      });
+    const access = await cache.ensure(manifest, signal);
+    if (access.state !== 'watched') {
+      const why = unwatchable(manifest, access);
+      results.push({ identity, applied: false, health: { status: 'Unknown', reason: why.reason, message: why.message }, error: why.error });
       continue;
     }
     // The cache holds only objects flotilla applied; one it never applied is read directly.
