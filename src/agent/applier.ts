@@ -206,14 +206,17 @@ export async function pruneEntries(context: ApplierContext, entries: readonly In
   const remaining: InventoryEntry[] = [];
   const errors: string[] = [];
   let writes = 0;
+  // Kept in the inventory with its reason: a delete that failed, or a kind the agent may not see now, is tried again later.
+  const keep = (entry: InventoryEntry, message: string): void => {
+    remaining.push(entry);
+    errors.push(`${entry.kind} ${entry.namespace ? `${entry.namespace}/` : ''}${entry.name}: ${message}`);
+  };
   for (const entry of entries) {
     const object = inventoryObject(entry);
     const access = await cache.ensure(object, signal);
     if (access.state === 'unserved') continue;
     if (access.state === 'forbidden') {
-      // Kept in the inventory: what the agent cannot see now it may be allowed to prune later.
-      remaining.push(entry);
-      errors.push(`${entry.kind} ${entry.namespace ? `${entry.namespace}/` : ''}${entry.name}: ${access.message}`);
+      keep(entry, access.message);
       continue;
     }
     const live = cache.get(object, entry.namespace ?? '', entry.name);
@@ -254,8 +257,7 @@ export async function pruneEntries(context: ApplierContext, entries: readonly In
     } catch (error) {
       if (signal.aborted) throw error;
       if (isNotFound(error)) continue;
-      remaining.push(entry);
-      errors.push(`${entry.kind} ${entry.namespace ? `${entry.namespace}/` : ''}${entry.name}: ${messageOf(error)}`);
+      keep(entry, messageOf(error));
     }
   }
   return { remaining, writes, errors };
