@@ -9,6 +9,7 @@
 // for the agent process, e.g. "--max-semi-space-size=4", "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import { execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
@@ -45,6 +46,23 @@ function memoryMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
     .split('\n')
     .find((l) => l.startsWith(`${field}:`));
   return Math.round((Number(line?.split(/\s+/)[1]) / 1024) * 10) / 10;
+}
+
+/** A free loopback port, for the agent's /metrics. */
+const freePort = (): Promise<number> =>
+  new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+/** Reconciles of the agent's Work sets so far, from its own /metrics. */
+async function workReconciles(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('flotilla_reconcile_total{') && line.includes('controller="work-agent"'))
+    .reduce((total, line) => total + Number(line.split(' ').pop()), 0);
 }
 
 // --- Requests as the apiservers count them.
@@ -131,9 +149,10 @@ try {
 
   const nodeFlags = (process.env.FLOTILLA_BENCH_AGENT_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const agentLog = join(workDir, 'agent.log');
+  const metricsPort = await freePort();
   const child = spawn(
     process.execPath,
-    [...nodeFlags, join(repoRoot, 'bin', 'flotilla.js'), 'agent', '--kubeconfig', kubeconfig, '--identity', 'bench', '--health-address', '127.0.0.1:0'],
+    [...nodeFlags, join(repoRoot, 'bin', 'flotilla.js'), 'agent', '--kubeconfig', kubeconfig, '--identity', 'bench', '--health-address', `127.0.0.1:${metricsPort}`],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logStream = createWriteStream(agentLog);
@@ -162,6 +181,7 @@ try {
     })),
   ];
   const coldLoad = load();
+  const reconcilesBefore = await workReconciles(metricsPort);
   const cpuBefore = cpuSeconds(pid);
   const coldFrom = Date.now();
   const works = await writeWork(member, 'bench', manifests);
@@ -171,6 +191,7 @@ try {
   const coldTo = await quiet(auditLogOf('spoke-1'), spokeUser, 3000);
   const coldSpoke = auditCount(auditLogOf('spoke-1'), spokeUser, coldFrom, coldTo);
   const coldHub = auditCount(auditLogOf('hub'), hubUser, coldFrom, coldTo);
+  const coldReconciles = (await workReconciles(metricsPort)) - reconcilesBefore;
   const settledRss = memoryMiB(pid, 'VmRSS');
 
   // Idle: nothing changes for IDLE_MS.
@@ -211,6 +232,7 @@ try {
           load: coldLoad,
           msToAvailable: coldMs,
           cpuSeconds: Math.round(coldCpu * 100) / 100,
+          workSetReconciles: coldReconciles,
           spokeRequests: coldSpoke,
           spokeRequestsPerObject: Math.round((coldSpoke.total / objects) * 100) / 100,
           hubRequests: coldHub,

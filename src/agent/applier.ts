@@ -103,6 +103,8 @@ export async function applyManifests(
   let waiting = false;
   let writes = 0;
   let heldByAnotherWork = false;
+  // One line per pass at info (a line per object cost as much CPU as the applies on a large Work).
+  const appliedByReason: Record<string, number> = {};
 
   const applyOne = async (manifest: Manifest, absent: ReadonlySet<string>): Promise<void> => {
     const identity = manifestIdentity(manifest, cache.resolveScope);
@@ -151,8 +153,10 @@ export async function applyManifests(
         // What the agent applied before it had its own field manager becomes its own, so this apply removes what the manifest dropped.
         if (live) await adoptFieldManager(kube, live, legacyFieldManager, fieldManagers.agent, signal);
         live = await kube.apply(stamped, { fieldManager: fieldManagers.agent, force: plan.force, signal });
+        cache.noteOwnWrite(manifest, live);
         writes++;
-        context.logger.info('applied object', {
+        appliedByReason[plan.reason] = (appliedByReason[plan.reason] ?? 0) + 1;
+        context.logger.debug('applied object', {
           reason: plan.reason,
           kind: manifest.kind,
           namespace: identity.namespace,
@@ -197,6 +201,7 @@ export async function applyManifests(
     const absent = await confirmedAbsent(context, run);
     await forEachLimited(run, CONCURRENCY, (manifest) => applyOne(manifest, absent));
   }
+  if (writes > 0) context.logger.info('applied objects', { objects: writes, ...appliedByReason });
   const results = manifests.map((m) => resultByManifest.get(m) as ManifestResult);
   return { results, unapplied: unapplied.sort(), waiting, writes, notes, heldByAnotherWork };
 }
