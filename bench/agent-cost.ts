@@ -97,10 +97,14 @@ const auditLogOf = (name: 'hub' | 'spoke-1'): string => {
 };
 /** Resolves once `username` has made no request on the plane for `quietMs` (audit entries are written before the answer). */
 async function quiet(log: string, username: string, quietMs: number): Promise<number> {
-  await until(() => {
-    const now = Date.now();
-    return auditCount(log, username, now - quietMs, now).total === 0;
-  }, 300_000, 250);
+  await until(
+    () => {
+      const now = Date.now();
+      return auditCount(log, username, now - quietMs, now).total === 0;
+    },
+    300_000,
+    250,
+  );
   return Date.now();
 }
 
@@ -114,9 +118,18 @@ try {
   const spokeUser = `system:serviceaccount:${flotillaNamespace}:${SPOKE_AGENT}`;
 
   // The join's bootstrap, and a spoke identity of the agent's own (bound to cluster-admin, the agent chart's broad mode).
-  for (const object of bootstrapObjects({ ...member.hubCredentials, caData: member.hubCredentials.caData ?? '', cluster: member.cluster, fleet: 'agent-e2e', memberUID }))
+  for (const object of bootstrapObjects({
+    ...member.hubCredentials,
+    caData: member.hubCredentials.caData ?? '',
+    cluster: member.cluster,
+    fleet: 'agent-e2e',
+    memberUID,
+  }))
     await member.spokeAdmin.apply(object, { fieldManager: 'flotilla-bench', force: true });
-  await member.spokeAdmin.apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: SPOKE_AGENT, namespace: flotillaNamespace } }, { fieldManager: 'flotilla-bench' });
+  await member.spokeAdmin.apply(
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: SPOKE_AGENT, namespace: flotillaNamespace } },
+    { fieldManager: 'flotilla-bench' },
+  );
   await member.spokeAdmin.apply(
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -152,7 +165,17 @@ try {
   const metricsPort = await freePort();
   const child = spawn(
     process.execPath,
-    [...nodeFlags, join(repoRoot, 'bin', 'flotilla.js'), 'agent', '--kubeconfig', kubeconfig, '--identity', 'bench', '--health-address', `127.0.0.1:${metricsPort}`],
+    [
+      ...nodeFlags,
+      join(repoRoot, 'bin', 'flotilla.js'),
+      'agent',
+      '--kubeconfig',
+      kubeconfig,
+      '--identity',
+      'bench',
+      '--health-address',
+      `127.0.0.1:${metricsPort}`,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logStream = createWriteStream(agentLog);
@@ -212,7 +235,11 @@ try {
     const name = `cm-${trial * 97}`;
     const from = performance.now();
     await member.spokeAdmin.patch(configMap, name, ns, { data: { index: 'edited' } }, { type: 'merge', fieldManager: 'kubectl-edit' });
-    await until(async () => (await member.spokeAdmin.get<KubeObject & { data: Record<string, string> }>(configMap, name, ns)).data.index !== 'edited', 60_000, 10);
+    await until(
+      async () => (await member.spokeAdmin.get<KubeObject & { data: Record<string, string> }>(configMap, name, ns)).data.index !== 'edited',
+      60_000,
+      10,
+    );
     driftMs.push(Math.round(performance.now() - from));
   }
   const peakRss = memoryMiB(pid, 'VmHWM');
