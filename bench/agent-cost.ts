@@ -53,7 +53,9 @@ const freePort = (): Promise<number> =>
   new Promise((resolve) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
       const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+      server.close(() => {
+        resolve(port);
+      });
     });
   });
 /** Reconciles of the agent's Work sets so far, from its own /metrics. */
@@ -110,10 +112,10 @@ async function quiet(log: string, username: string, quietMs: number): Promise<nu
 
 process.stderr.write(`starting hub and spoke-1 (audited) in ${process.env.FLOTILLA_TESTENV_DIR}\n`);
 await testenv('up', '--owner-pid', String(process.pid), '--audit', 'hub', 'spoke-1');
-let stopAgent = async (): Promise<void> => undefined;
+let stopAgent = (): Promise<void> => Promise.resolve();
 try {
   const member = await registerMember('spoke-1');
-  const memberUID = (await member.hubAdmin.get<KubeObject>(MemberClusterType, member.cluster)).metadata.uid ?? '';
+  const memberUID = (await member.hubAdmin.get(MemberClusterType, member.cluster)).metadata.uid ?? '';
   const hubUser = `system:serviceaccount:${member.hubNamespace}:${agentServiceAccount(memberUID)}`;
   const spokeUser = `system:serviceaccount:${flotillaNamespace}:${SPOKE_AGENT}`;
 
@@ -181,7 +183,11 @@ try {
   const logStream = createWriteStream(agentLog);
   child.stdout.pipe(logStream);
   child.stderr.pipe(logStream);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      resolve();
+    });
+  });
   stopAgent = async () => {
     child.kill('SIGTERM');
     await exited;
