@@ -27,6 +27,8 @@ export interface PlaneState {
   kubeconfig: string;
   binDir: string;
   pids: Record<string, number>;
+  /** The apiserver's audit log (JSON lines, metadata only), when the plane was started with `up --audit`. */
+  auditLog?: string;
   /** Set by hack/kind/up.sh; local planes leave it out. */
   provider?: 'kind';
 }

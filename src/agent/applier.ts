@@ -8,7 +8,15 @@ import { assessHealth } from './health.js';
 import { groupKindKey, groupKindOf, identityKey, manifestIdentity } from '../work/identity.js';
 import { applyOrder } from './order.js';
 import { decidePrune, stampOwnership, WORK_ANNOTATION, WORK_LABEL, type WorkRef } from './ownership.js';
-import { definedKind, inventoryObject, isEstablished, planManifest, type EffectiveApplyOptions, type InventoryEntry } from './plan.js';
+import {
+  definedKind,
+  inventoryObject,
+  isEstablished,
+  namespacesToList,
+  planManifest,
+  type EffectiveApplyOptions,
+  type InventoryEntry,
+} from './plan.js';
 import { rbacRefusal, unwatchable, type SpokeCache } from './spoke-cache.js';
 import type { ManifestResult } from './status.js';
 
@@ -92,8 +100,10 @@ export async function applyManifests(
   let waiting = false;
   let writes = 0;
   let heldByAnotherWork = false;
+  // One line per pass at info (a line per object cost as much CPU as the applies on a large Work).
+  const appliedByReason: Record<string, number> = {};
 
-  const applyOne = async (manifest: Manifest): Promise<void> => {
+  const applyOne = async (manifest: Manifest, absent: ReadonlySet<string>): Promise<void> => {
     const identity = manifestIdentity(manifest, cache.resolveScope);
     const key = identityKey(identity);
     const verdict = admitManifest(manifest, context.admission, cache.resolveScope);
@@ -109,12 +119,14 @@ export async function applyManifests(
     }
     const stamped = stampOwnership(manifest, work);
     const previous = lastApplied.get(key);
-    // The cache holds only flotilla's objects: absence there is confirmed by a read, because an
-    // object someone else created is what adoption must decide about.
+    // The cache holds only flotilla's objects: absence there is confirmed by a read (a list of the
+    // namespace, or a GET), because an object someone else created is what adoption must decide about.
     const cached = cache.get(manifest, identity.namespace, identity.name);
     let live =
       cached ??
-      (await kube.getOrNull(manifest, identity.name, identity.namespace === '' ? undefined : identity.namespace, { signal })) ??
+      (absent.has(key)
+        ? undefined
+        : await kube.getOrNull(manifest, identity.name, identity.namespace === '' ? undefined : identity.namespace, { signal })) ??
       undefined;
     const plan = planManifest({
       manifest: stamped,
@@ -138,8 +150,10 @@ export async function applyManifests(
         // What the agent applied before it had its own field manager becomes its own, so this apply removes what the manifest dropped.
         if (live) await adoptFieldManager(kube, live, legacyFieldManager, fieldManagers.agent, signal);
         live = await kube.apply(stamped, { fieldManager: fieldManagers.agent, force: plan.force, signal });
+        cache.noteOwnWrite(manifest, live);
         writes++;
-        context.logger.info('applied object', {
+        appliedByReason[plan.reason] = (appliedByReason[plan.reason] ?? 0) + 1;
+        context.logger.debug('applied object', {
           reason: plan.reason,
           kind: manifest.kind,
           namespace: identity.namespace,
@@ -183,10 +197,36 @@ export async function applyManifests(
       }
       continue;
     }
-    await forEachLimited(run, CONCURRENCY, applyOne);
+    const absent = await confirmedAbsent(context, run);
+    await forEachLimited(run, CONCURRENCY, (manifest) => applyOne(manifest, absent));
   }
+  if (writes > 0) context.logger.info('applied objects', { objects: writes, ...appliedByReason });
   const results = manifests.map((m) => resultByManifest.get(m) as ManifestResult);
   return { results, unapplied: unapplied.sort(), waiting, writes, notes, heldByAnotherWork };
+}
+
+/**
+ * The identity keys of the manifests of `run` (one kind) that the cache lacks and a metadata-only
+ * list of their namespace (namespacesToList: where there are many) does not name: they did not
+ * exist when listed, as a 404 would have said, so applying them needs no GET each. A name the list
+ * has is someone else's object (ours would be in the cache): applyOne reads it in full, since
+ * adoption judges the whole object.
+ */
+async function confirmedAbsent(context: ApplierContext, run: readonly Manifest[]): Promise<Set<string>> {
+  const { kube, cache, signal } = context;
+  const misses = run
+    .map((manifest) => ({ manifest, identity: manifestIdentity(manifest, cache.resolveScope) }))
+    .filter(({ manifest, identity }) => cache.get(manifest, identity.namespace, identity.name) === undefined);
+  const absent = new Set<string>();
+  const first = run[0];
+  if (first === undefined) return absent;
+  for (const namespace of namespacesToList(misses.map(({ identity }) => identity))) {
+    const listed = await kube.list(first, { ...(namespace === '' ? {} : { namespace }), metadataOnly: true, limit: 500, signal });
+    const existing = new Set(listed.items.map((item) => item.metadata.name));
+    for (const { identity } of misses)
+      if (identity.namespace === namespace && !existing.has(identity.name)) absent.add(identityKey(identity));
+  }
+  return absent;
 }
 
 export interface PruneOutcome {

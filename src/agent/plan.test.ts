@@ -6,7 +6,9 @@ import {
   effectiveApplyOptions,
   inventoryEntry,
   isEstablished,
+  LIST_LOOKUP_AT,
   mergeInventory,
+  namespacesToList,
   planManifest,
   pruneCandidates,
   type EffectiveApplyOptions,
@@ -148,5 +150,19 @@ describe('CRDs', () => {
     expect(isEstablished(crd)).toBe(false);
     expect(isEstablished({ ...crd, status: { conditions: [{ type: 'Established', status: 'False' }] } })).toBe(false);
     expect(isEstablished({ ...crd, status: { conditions: [{ type: 'Established', status: 'True' }] } })).toBe(true);
+  });
+});
+
+describe('namespacesToList', () => {
+  const misses = (namespace: string, count: number): { namespace: string }[] => Array.from({ length: count }, () => ({ namespace }));
+  it.each([
+    ['no misses', [], []],
+    ['a few in one namespace: a GET each', misses('shop', LIST_LOOKUP_AT - 1), []],
+    ['many in one namespace: one list', misses('shop', LIST_LOOKUP_AT), ['shop']],
+    ['many cluster-scoped: one cluster-wide list', misses('', 500), ['']],
+    ['only the namespaces with many, sorted', [...misses('web', 20), ...misses('db', 2), ...misses('api', LIST_LOOKUP_AT)], ['api', 'web']],
+    ['a few in each of many namespaces: GETs, not lists', ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].flatMap((ns) => misses(ns, 2)), []],
+  ])('%s', (_name, input, expected) => {
+    expect(namespacesToList(input)).toEqual(expected);
   });
 });

@@ -129,3 +129,23 @@ export function isEstablished(crd: KubeObject | undefined): boolean {
   const conditions = field(crd, 'status', 'conditions');
   return Array.isArray(conditions) && conditions.some((c) => isRecord(c) && c.type === 'Established' && c.status === 'True');
 }
+
+/**
+ * From this many objects of one kind in one namespace missing from the watch cache, one metadata-only
+ * list of the namespace tells which of them exist, instead of a GET each: below it, a list of a busy
+ * namespace would cost more than the GETs it saves.
+ */
+export const LIST_LOOKUP_AT = 8;
+
+/**
+ * The namespaces ('' for cluster scope) in which to look up the cache's misses of one kind with a
+ * list rather than a GET per object, sorted: those with at least LIST_LOOKUP_AT misses.
+ */
+export function namespacesToList(misses: readonly { namespace: string }[]): string[] {
+  const counts = new Map<string, number>();
+  for (const { namespace } of misses) counts.set(namespace, (counts.get(namespace) ?? 0) + 1);
+  return [...counts]
+    .filter(([, count]) => count >= LIST_LOOKUP_AT)
+    .map(([namespace]) => namespace)
+    .sort();
+}

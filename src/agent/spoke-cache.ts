@@ -1,5 +1,5 @@
 import { createInformer, type Informer } from '../runtime/informer.js';
-import { isForbidden, isNotFound, KubeApiError, type Kube, type KubeObject, type TypeRef } from '../runtime/kube.js';
+import { isForbidden, isNotFound, KubeApiError, objectKey, type Kube, type KubeObject, type TypeRef } from '../runtime/kube.js';
 import type { Logger } from '../runtime/log.js';
 import { groupKindKey, groupKindOf, type ScopeResolver } from '../work/identity.js';
 import { WORK_LABEL } from './ownership.js';
@@ -47,6 +47,11 @@ export interface SpokeCache {
   get(type: TypeRef, namespace: string, name: string): KubeObject | undefined;
   /** Cluster scope as discovery said, for the kinds `ensure` resolved. */
   resolveScope: ScopeResolver;
+  /**
+   * The agent wrote `written` (the apiserver's answer): its own watch event for that version changes
+   * nothing the agent does not know, so it wakes no reconcile. Only events of other versions do.
+   */
+  noteOwnWrite(type: TypeRef, written: KubeObject): void;
   /** Kinds watched. */
   watched(): number;
 }
@@ -66,9 +71,18 @@ export function createSpokeCache({ kube, logger, signal, onChange }: SpokeCacheO
   const informers = new Map<string, Informer>();
   const clusterScoped = new Map<string, boolean>();
   const refusals = new Map<string, { at: number; message: string }>();
+  /** The resourceVersion of the agent's last write of each object, until its watch event arrives. */
+  const ownWrites = new Map<string, string>();
+  const writeKey = (type: TypeRef, object: KubeObject): string => `${typeKey(type)}/${objectKey(object)}`;
   const notify = (object: KubeObject): void => {
     const value = object.metadata.labels?.[WORK_LABEL];
     if (value !== undefined) onChange(value);
+  };
+  const notifyUnlessOwn = (type: TypeRef, object: KubeObject): void => {
+    const key = writeKey(type, object);
+    const own = ownWrites.get(key);
+    ownWrites.delete(key);
+    if (own !== object.metadata.resourceVersion) notify(object);
   };
 
   return {
@@ -98,11 +112,16 @@ export function createSpokeCache({ kube, logger, signal, onChange }: SpokeCacheO
         if (!informer) {
           informer = createInformer({ kube, type: { apiVersion: type.apiVersion, kind: type.kind }, labelSelector: WORK_LABEL, logger });
           informer.addHandler({
-            onAdd: notify,
-            onUpdate: (_old, current) => {
-              notify(current);
+            onAdd: (object) => {
+              notifyUnlessOwn(type, object);
             },
-            onDelete: notify,
+            onUpdate: (_old, current) => {
+              notifyUnlessOwn(type, current);
+            },
+            onDelete: (object) => {
+              ownWrites.delete(writeKey(type, object));
+              notify(object);
+            },
           });
           informers.set(key, informer);
           void informer.run(signal);
@@ -114,6 +133,9 @@ export function createSpokeCache({ kube, logger, signal, onChange }: SpokeCacheO
     },
     get(type, namespace, name) {
       return informers.get(typeKey(type))?.store.get(namespace === '' ? name : `${namespace}/${name}`);
+    },
+    noteOwnWrite(type, written) {
+      if (written.metadata.resourceVersion !== undefined) ownWrites.set(writeKey(type, written), written.metadata.resourceVersion);
     },
     resolveScope: (groupKind) => clusterScoped.get(groupKindKey(groupKind)),
     watched: () => informers.size,

@@ -31,11 +31,15 @@ const usage = `usage: testenv COMMAND
   build [--with flux]            build the pinned binaries into the cache (skipped when present);
                                  prints the control plane's folder. Flux (source-controller and
                                  kustomize-controller) is built only when asked for
-  up [--owner-pid PID] [--nodes N] [--with flux] NAME...
+  up [--owner-pid PID] [--nodes N] [--with flux] [--audit] NAME...
   bin NAME                       print the absolute path of one pinned binary (helm, kustomize,
                                  registry, kubectl, ...), building it first if it is missing
                                  start the named planes in parallel; returns when all are ready.
                                  With --owner-pid the planes stop when that process ends.
+                                 --audit makes each apiserver log every request's metadata (who,
+                                 verb, resource, code; no bodies) as JSON lines to
+                                 .testenv/NAME/audit.log, for benchmarks that count requests
+                                 per identity (the apiserver's /metrics has no user label).
                                  --with flux also runs Flux's source-controller and
                                  kustomize-controller against each plane (started on a plane
                                  already running too), as ServiceAccounts in flux-system; they
@@ -127,11 +131,12 @@ func dispatch(env *environment, command string, args []string) error {
 		nodes := flags.Int("nodes", 2, "fake nodes per plane")
 		var with withSets
 		flags.Var(&with, "with", "also run this on the planes (flux)")
+		audit := flags.Bool("audit", false, "log every request's metadata to .testenv/NAME/audit.log")
 		_ = flags.Parse(args)
 		if flags.NArg() == 0 {
 			return errors.New("up needs at least one plane name")
 		}
-		if err := up(env, flags.Args(), *owner, *nodes, with); err != nil {
+		if err := up(env, flags.Args(), *owner, *nodes, with, *audit); err != nil {
 			return err
 		}
 		if slices.Contains(with, fluxSet) {
@@ -147,8 +152,9 @@ func dispatch(env *environment, command string, args []string) error {
 		flags := flag.NewFlagSet("supervise", flag.ExitOnError)
 		owner := flags.Int("owner-pid", 0, "")
 		nodes := flags.Int("nodes", 2, "")
+		audit := flags.Bool("audit", false, "")
 		_ = flags.Parse(args)
-		return supervise(env, flags.Arg(0), *owner, *nodes)
+		return supervise(env, flags.Arg(0), *owner, *nodes, *audit)
 	case "tie":
 		flags := flag.NewFlagSet("tie", flag.ExitOnError)
 		owner := flags.Int("owner-pid", 0, "stop the command when this process ends")
@@ -234,7 +240,7 @@ func startSupervisor(dir string, args ...string) error {
 	return cmd.Process.Release()
 }
 
-func up(env *environment, names []string, ownerPID, nodes int, with []string) error {
+func up(env *environment, names []string, ownerPID, nodes int, with []string, audit bool) error {
 	if _, err := build(env, with); err != nil {
 		return err
 	}
@@ -247,7 +253,8 @@ func up(env *environment, names []string, ownerPID, nodes int, with []string) er
 			logf("plane %s is already running (supervisor %d)", name, s.SupervisorPID)
 			continue
 		}
-		if err := startSupervisor(filepath.Join(env.stateDir, name), "supervise", "--owner-pid", strconv.Itoa(ownerPID), "--nodes", strconv.Itoa(nodes), name); err != nil {
+		if err := startSupervisor(filepath.Join(env.stateDir, name), "supervise", "--owner-pid", strconv.Itoa(ownerPID), "--nodes", strconv.Itoa(nodes),
+			"--audit="+strconv.FormatBool(audit), name); err != nil {
 			return err
 		}
 		started = append(started, name)

@@ -37,6 +37,8 @@ type planeState struct {
 	Kubeconfig     string         `json:"kubeconfig"`
 	BinDir         string         `json:"binDir"`
 	PIDs           map[string]int `json:"pids"`
+	// AuditLog is the apiserver's audit log (JSON lines), when the plane was started with --audit.
+	AuditLog string `json:"auditLog,omitempty"`
 }
 
 // process is one control-plane program the supervisor runs.
@@ -53,6 +55,7 @@ type plane struct {
 	bin       string
 	ownerPID  int
 	nodes     int
+	audit     bool
 	ports     map[string]int
 	processes []*process
 	state     planeState
@@ -132,12 +135,12 @@ func freePorts(lockDir string, names ...string) (map[string]int, error) {
 }
 
 // supervise runs one plane until told to stop, its owner process dies, or a part of it fails.
-func supervise(env *environment, name string, ownerPID, nodes int) error {
+func supervise(env *environment, name string, ownerPID, nodes int, audit bool) error {
 	bin, err := binDir(env)
 	if err != nil {
 		return err
 	}
-	p := &plane{env: env, name: name, dir: filepath.Join(env.stateDir, name), bin: bin, ownerPID: ownerPID, nodes: nodes,
+	p := &plane{env: env, name: name, dir: filepath.Join(env.stateDir, name), bin: bin, ownerPID: ownerPID, nodes: nodes, audit: audit,
 		exited: make(chan *process, 64)}
 	p.state = planeState{Name: name, SupervisorPID: os.Getpid(), Phase: phaseStarting, PIDs: map[string]int{},
 		Kubeconfig: p.path("kubeconfig"), BinDir: bin}
@@ -286,9 +289,37 @@ func (p *plane) start() error {
 	})
 }
 
+// auditPolicy logs who made each request, its verb, resource and answer, never a body: counting, not
+// recording. ResponseStarted is kept so a watch is seen when it opens, not only when it ends.
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+`
+
+// auditArgs are the apiserver flags for --audit: a synchronous JSON log, so that a request's entry is
+// written by the time its answer is sent.
+func (p *plane) auditArgs() ([]string, error) {
+	if !p.audit {
+		return nil, nil
+	}
+	policy := p.path("audit-policy.yaml")
+	if err := os.WriteFile(policy, []byte(auditPolicy), 0o644); err != nil {
+		return nil, err
+	}
+	p.state.AuditLog = p.path("audit.log")
+	return []string{"--audit-policy-file", policy, "--audit-log-path", p.state.AuditLog, "--audit-log-format", "json",
+		"--audit-log-mode", "blocking"}, nil
+}
+
 func (p *plane) startAPIServer() error {
 	pkiDir := p.path("pki")
-	err := p.run("kube-apiserver",
+	audit, err := p.auditArgs()
+	if err != nil {
+		return err
+	}
+	err = p.run("kube-apiserver", append([]string{
 		"--etcd-servers", fmt.Sprintf("http://127.0.0.1:%d", p.ports["etcd-client"]),
 		"--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
 		"--secure-port", strconv.Itoa(p.ports["apiserver"]),
@@ -304,7 +335,7 @@ func (p *plane) startAPIServer() error {
 		// Loopback addresses are not valid endpoints for the kubernetes Service; nothing here needs them.
 		"--endpoint-reconciler-type", "none",
 		"--allow-privileged=true",
-		"--profiling=false")
+		"--profiling=false"}, audit...)...)
 	if err != nil {
 		return err
 	}

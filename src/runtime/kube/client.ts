@@ -129,6 +129,9 @@ async function getOrNull<T extends KubeObject>(
   }
 }
 
+/** The representation a metadata-only list asks for (JSON as the fallback of an apiserver that lacks it). */
+const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json';
+
 /** Every page, joined; the resourceVersion is the first page's, so a watch from it misses nothing. */
 async function list<T extends KubeObject>(d: Discovery, type: TypeRef, options: ListOptions = {}): Promise<ListResult<T>> {
   const path = await pathFor(d, type, { namespace: options.namespace, collection: true, signal: options.signal });
@@ -142,6 +145,7 @@ async function list<T extends KubeObject>(d: Discovery, type: TypeRef, options: 
       page = await request(d.transport, 'GET', path, {
         ...signalOf(options),
         query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector, limit, continue: continueToken },
+        ...(options.metadataOnly ? { headers: { Accept: METADATA_LIST_ACCEPT } } : {}),
       });
     } catch (error) {
       // A continue token expired mid-way (410): start over with one unpaginated list, as client-go does.

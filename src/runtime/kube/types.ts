@@ -91,6 +91,8 @@ export interface ListOptions extends RequestCommon {
   fieldSelector?: string;
   /** Page size; all pages are fetched and joined. */
   limit?: number;
+  /** Only each object's metadata (the apiserver's PartialObjectMetadataList): which objects exist, for a fraction of the bytes. */
+  metadataOnly?: boolean;
 }
 export interface ListResult<T extends KubeObject> {
   items: T[];
