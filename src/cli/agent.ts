@@ -33,7 +33,7 @@ export function registerAgent(program: Command): void {
     .description('Run the agent of a member cluster: apply its Works, heartbeat, report cluster facts, rotate its token.')
     .option('--kubeconfig <path>', 'kubeconfig of this member cluster (default: $KUBECONFIG, ~/.kube/config or in-cluster)')
     .option('--context <name>', 'context of --kubeconfig to use')
-    .option('--heartbeat-interval <duration>', 'how often to renew the heartbeat Lease on the hub', '10s')
+    .option('--heartbeat-interval <duration>', 'how often to renew the heartbeat Lease on the hub', '60s')
     .option(
       '--discovery-interval <duration>',
       "how often to ask this cluster's discovery again for the APIs it serves (unchanged answers cost a 304 each)",
