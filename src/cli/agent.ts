@@ -3,6 +3,7 @@
 // bootstrap Secret in that cluster's flotilla-system namespace.
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
+import { defaultHeartbeatInterval } from '../api/index.js';
 import { runMemberAgent } from '../agent/member-agent.js';
 import { parseDuration } from '../kube-semantics/duration.js';
 import { createLogger, kubeFromDefault, kubeFromFile } from '../runtime/index.js';
@@ -33,7 +34,7 @@ export function registerAgent(program: Command): void {
     .description('Run the agent of a member cluster: apply its Works, heartbeat, report cluster facts, rotate its token.')
     .option('--kubeconfig <path>', 'kubeconfig of this member cluster (default: $KUBECONFIG, ~/.kube/config or in-cluster)')
     .option('--context <name>', 'context of --kubeconfig to use')
-    .option('--heartbeat-interval <duration>', 'how often to renew the heartbeat Lease on the hub', '60s')
+    .option('--heartbeat-interval <duration>', 'how often to renew the heartbeat Lease on the hub', defaultHeartbeatInterval)
     .option(
       '--discovery-interval <duration>',
       "how often to ask this cluster's discovery again for the APIs it serves (unchanged answers cost a 304 each)",

@@ -132,6 +132,10 @@ export function createManager(options: ManagerOptions): Manager {
       signal.addEventListener('abort', onStop, { once: true });
       const running = [...informers.values()].map((i) => i.run(stopInformers.signal));
       const lead = async (leading: AbortSignal): Promise<void> => {
+        // Every request a reconcile makes passes this signal to node:http, which listens on it until
+        // the request ends: a controller's workers times its writes in flight (the Work writer's 16)
+        // is far more than Node's default warning threshold of 10 — many short-lived listeners by design.
+        setMaxListeners(0, leading);
         logger.info('starting controllers', { controllers: controllers.map((c) => c.name), identity });
         await Promise.all(
           controllers.map((c) =>
