@@ -102,11 +102,7 @@ function report(work: WorkObject, behaviour: Behaviour, now: Date): WorkObject['
       ? { status: 'Degraded', reason: 'Unhealthy', message: 'unhealthy (simulated)' }
       : { status: 'Healthy', reason: 'Current', message: 'healthy (simulated)' };
   const results = manifests.map((manifest) => ({ identity: manifestIdentity(manifest as KubeObject), applied: true, health }));
-  return computeWorkStatus(
-    work.status,
-    { generation: work.metadata.generation ?? 0, revision: work.spec.source.revision, results },
-    now,
-  );
+  return computeWorkStatus(work.status, { generation: work.metadata.generation ?? 0, revision: work.spec.source.revision, results }, now);
 }
 
 /**
@@ -229,8 +225,14 @@ export function startSimulatedHeartbeats(
     try {
       cluster.lease ??= (await hub.getOrNull<Lease>(LeaseType, heartbeatLease, namespace, { signal })) ?? undefined;
       cluster.lease = cluster.lease
-        ? await hub.update<Lease>({ ...cluster.lease, spec: { ...cluster.lease.spec, ...spec } }, { signal, fieldManager: fieldManagers.agent })
-        : await hub.create<Lease>({ ...LeaseType, metadata: { name: heartbeatLease, namespace }, spec }, { signal, fieldManager: fieldManagers.agent });
+        ? await hub.update<Lease>(
+            { ...cluster.lease, spec: { ...cluster.lease.spec, ...spec } },
+            { signal, fieldManager: fieldManagers.agent },
+          )
+        : await hub.create<Lease>(
+            { ...LeaseType, metadata: { name: heartbeatLease, namespace }, spec },
+            { signal, fieldManager: fieldManagers.agent },
+          );
       renewals++;
       cluster.dueAt += intervalMs;
     } catch (error) {
@@ -241,8 +243,7 @@ export function startSimulatedHeartbeats(
     while (!signal.aborted) {
       const now = Date.now();
       const due = clusters.filter((cluster) => !cluster.silent && cluster.dueAt <= now);
-      for (let start = 0; start < due.length && !signal.aborted; start += concurrency)
-        await Promise.all(due.slice(start, start + concurrency).map(renew));
+      for (let start = 0; start < due.length; start += concurrency) await Promise.all(due.slice(start, start + concurrency).map(renew));
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   };
