@@ -142,8 +142,17 @@ describe('judgeMember', () => {
       // kstatus: Failed, not InProgress forever — the cluster comes back only when someone mends it.
       Stalled: 'True/HeartbeatMissed',
     });
-    expect(findCondition(j.status.conditions, 'Ready')?.message).toContain('no heartbeat for 10s (timeout 10s)');
+    expect(findCondition(j.status.conditions, 'Ready')?.message).toBe(`no heartbeat within the timeout of 10s; last renewed at ${renew}`);
     expect(j.recheckAfterMs).toBeUndefined();
+    // Judged again later while still silent: the same status, so no write.
+    const later = judgeMember({
+      member: member(j.status),
+      heartbeat: { renewTime: renew, observedAt: t0 },
+      timeoutMs: 10_000,
+      now: t0 + 60_000,
+      works: noWorks,
+    });
+    expect(later.status).toEqual(j.status);
   });
 
   it('keeps transition times and leaves the agent-owned facts and foreign conditions out', () => {

@@ -158,7 +158,8 @@ export function judgeMember({ member, heartbeat, timeoutMs, now, works }: JudgeI
         conditions = set(conditions, Ready, 'True', reasons.memberCluster.Ready, 'the cluster has joined and its agent is heartbeating');
       }
     } else {
-      const message = `no heartbeat for ${seconds(silentFor)} (timeout ${seconds(timeoutMs)}); last renewed at ${heartbeat.renewTime}`;
+      // No running "for Ns" here: a message that changes on every visit would be a status write on every visit.
+      const message = `no heartbeat within the timeout of ${seconds(timeoutMs)}; last renewed at ${heartbeat.renewTime}`;
       conditions = set(conditions, Healthy, 'Unknown', HeartbeatMissed, message);
       conditions = set(conditions, Ready, 'Unknown', HeartbeatMissed, message);
     }
