@@ -34,7 +34,8 @@ export interface ManagerOptions {
   };
   /** Serve /healthz, /readyz, /metrics here (port 0 picks one). */
   health?: { port: number; host?: string; readiness?: Record<string, Check> };
-  informers?: { silenceTimeoutMs?: number; watchTimeoutSeconds?: number };
+  /** For every informer of the manager; `transform` decides what their caches keep of each object. */
+  informers?: { silenceTimeoutMs?: number; watchTimeoutSeconds?: number; transform?: <T extends KubeObject>(object: T) => T };
 }
 
 export interface Manager {
@@ -83,6 +84,7 @@ export function createManager(options: ManagerOptions): Manager {
         metrics: metrics.informer(`${source.type.kind}.${source.type.apiVersion}`),
         ...(options.informers?.silenceTimeoutMs !== undefined ? { silenceTimeoutMs: options.informers.silenceTimeoutMs } : {}),
         ...(options.informers?.watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds: options.informers.watchTimeoutSeconds } : {}),
+        ...(options.informers?.transform !== undefined ? { transform: options.informers.transform } : {}),
       });
       informers.set(key, existing);
     }
