@@ -87,14 +87,22 @@ async function startOperator(): Promise<{
   stop: () => Promise<void>;
 }> {
   const port = await freePort();
+  let stopping = false;
   const program = startProgram('bench-fanout-hub', ['hub', '--kubeconfig', hubConfig, '--health-address', `127.0.0.1:${port}`]);
   const url = `http://127.0.0.1:${port}`;
+  // An operator that exits mid-run (a lost leader lease on a starved machine) spoils every figure after it.
+  program.child.once('exit', (code, signal) => {
+    if (!stopping) log(`the operator exited (code ${code}, signal ${signal}) before the bench stopped it: see ${program.logFile}`);
+  });
   await until(async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.ok === true, 60_000, 200);
   return {
     pid: program.child.pid ?? 0,
     metrics: async () => parseMetrics(await (await fetch(`${url}/metrics`)).text()),
     ready: async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.ok === true,
-    stop: () => program.stop(30_000),
+    stop: () => {
+      stopping = true;
+      return program.stop(30_000);
+    },
   };
 }
 

@@ -28,8 +28,9 @@ export function startProgram(name: string, args: string[], options: { env?: Reco
   });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
+  // 'close', not 'exit': only once the child's output is drained may its log be ended.
   const exited = new Promise<void>((resolve) =>
-    child.once('exit', () => {
+    child.once('close', () => {
       resolve();
     }),
   );
