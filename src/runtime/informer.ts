@@ -66,8 +66,7 @@ export function withoutFieldSets<T extends KubeObject>(object: T): T {
   if (entries === undefined) return object;
   const kept = entries.map((entry) => {
     if (typeof entry !== 'object' || entry === null) return entry;
-    const { fieldsV1: _dropped, ...rest } = entry as Record<string, unknown>;
-    return rest;
+    return Object.fromEntries(Object.entries(entry).filter(([key]) => key !== 'fieldsV1'));
   });
   return { ...object, metadata: { ...object.metadata, managedFields: kept } };
 }
