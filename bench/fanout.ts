@@ -16,7 +16,7 @@
 // 4. Restart: the operator stopped and started again over all the Works: time to re-sync, writes.
 // Targets are printed beside the measurements. Nothing is asserted: this is a measurement.
 // Run: make build && npx tsx bench/fanout.ts   (FANOUT_N=1000, FANOUT_SERVICES=10, FANOUT_ROUNDS=2,
-//      FANOUT_IDLE_S=600, FANOUT_HEARTBEAT_TIMEOUT=5m; own planes in its own FLOTILLA_TESTENV_DIR)
+//      FANOUT_IDLE_S=600, FANOUT_HEARTBEAT_TIMEOUT=5m, FANOUT_LEASE_DURATION=15s; own planes in its own FLOTILLA_TESTENV_DIR)
 import { mkdtempSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -50,6 +50,8 @@ const SERVICES = Number(process.env.FANOUT_SERVICES ?? 10);
 const ROUNDS = Number(process.env.FANOUT_ROUNDS ?? 2);
 const IDLE_S = Number(process.env.FANOUT_IDLE_S ?? 600);
 const HEARTBEAT_TIMEOUT = process.env.FANOUT_HEARTBEAT_TIMEOUT ?? '5m';
+// The operator's leader lease: its 15s default is lost on a starved shared machine (issue 17 item 5).
+const LEASE_DURATION = process.env.FANOUT_LEASE_DURATION ?? '15s';
 const FLOOR_CONCURRENCIES = [8, 16, 32, 64];
 const MUTATING = { verb: ['POST', 'PUT', 'PATCH', 'DELETE', 'APPLY'] };
 const fleet = 'bench';
@@ -88,7 +90,15 @@ async function startOperator(): Promise<{
 }> {
   const port = await freePort();
   let stopping = false;
-  const program = startProgram('bench-fanout-hub', ['hub', '--kubeconfig', hubConfig, '--health-address', `127.0.0.1:${port}`]);
+  const program = startProgram('bench-fanout-hub', [
+    'hub',
+    '--kubeconfig',
+    hubConfig,
+    '--health-address',
+    `127.0.0.1:${port}`,
+    '--lease-duration',
+    LEASE_DURATION,
+  ]);
   const url = `http://127.0.0.1:${port}`;
   // An operator that exits mid-run (a lost leader lease on a starved machine) spoils every figure after it.
   program.child.once('exit', (code, signal) => {

@@ -5,16 +5,9 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { defaultHeartbeatInterval } from '../api/index.js';
 import { runMemberAgent } from '../agent/member-agent.js';
-import { parseDuration } from '../kube-semantics/duration.js';
 import { createLogger, kubeFromDefault, kubeFromFile } from '../runtime/index.js';
-import { healthAddressHelp, parseAddress, serveUntilStopped } from './serve.js';
+import { duration, healthAddressHelp, parseAddress, serveUntilStopped } from './serve.js';
 import { packageVersion } from './version.js';
-
-function duration(flag: string, text: string): number {
-  const ms = parseDuration(text);
-  if (ms === undefined || ms <= 0) throw new Error(`${flag} must be a duration such as 10s or 5m, not ${text}`);
-  return ms;
-}
 
 interface AgentFlags {
   kubeconfig?: string;
