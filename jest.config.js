@@ -16,7 +16,7 @@ export default {
       transform,
       moduleNameMapper,
       testEnvironment: 'node',
-      roots: ['<rootDir>/src', '<rootDir>/hack'],
+      roots: ['<rootDir>/src', '<rootDir>/hack', '<rootDir>/bench'],
       testMatch: ['**/*.test.ts'],
     },
     {

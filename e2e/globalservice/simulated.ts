@@ -1,28 +1,39 @@
-// Simulated member clusters for rollouts over many clusters: MemberClusters on the real hub with no
-// plane behind them, and one in-process "agent" that watches every GlobalService Work in their
-// namespaces and answers as a real agent would — status.appliedRevision and Applied/Available (or
-// Degraded) conditions for the Work's generation — after a delay the test controls — and the cluster
-// facts charts render against (Kubernetes version, served APIs). The hub and its apiserver are
-// real; only the spokes are imagined.
+// Simulated member clusters for rollouts and benchmarks over many clusters: MemberClusters on the real
+// hub with no plane behind them, and one in-process stand-in for all their agents that makes the
+// requests real agents make of the hub: it watches every GlobalService Work in their namespaces and
+// writes the status the agent's own code computes (src/agent/status.ts) for a healthy (or Degraded)
+// apply of its manifests, after a delay the test controls; it renews each cluster's heartbeat Lease at
+// the agent's default interval (src/agent/member-agent.ts's spec, GET once, then one PUT per interval);
+// and it writes the cluster facts (Kubernetes version, served APIs) once, by server-side apply, as the
+// agent does. The hub and its apiserver are real; only the spokes are imagined — and all of them
+// speak with the caller's identity, not one ServiceAccount each.
+import { setMaxListeners } from 'node:events';
 import {
   apiVersion,
+  defaultHeartbeatInterval,
   fieldManagers,
+  heartbeatLease,
   labels,
   MemberClusterType,
   memberNamespace,
-  type MemberCluster,
   type MemberClusterStatus,
   type Work,
 } from '../../src/api/index.js';
+import { heartbeatSpec } from '../../src/agent/member-agent.js';
+import { computeWorkStatus, type ManifestResult } from '../../src/agent/status.js';
+import { parseDuration } from '../../src/kube-semantics/duration.js';
 import {
   createInformer,
-  setCondition,
+  isConflict,
+  isNotFound,
+  LeaseType,
   writeStatus,
-  type Condition,
-  type ConditionInput,
   type Kube,
   type KubeObject,
+  type Lease,
 } from '../../src/runtime/index.js';
+import { decodeContent } from '../../src/work/payload.js';
+import { manifestIdentity } from '../../src/work/identity.js';
 
 export type WorkObject = Work & KubeObject;
 
@@ -62,37 +73,36 @@ export async function createSimulatedMembers(
 /** What an agent reports of its cluster that charts render against (src/work/capabilities.ts). */
 export type SimulatedFacts = Required<Pick<MemberClusterStatus, 'kubernetesVersion' | 'apiVersions'>>;
 
-/** Writes `facts` into each named MemberCluster's status, as its agent would (other status fields kept). */
+/** Writes `facts` into each named MemberCluster's status once, by server-side apply under the agent's field manager, as its agent does. */
 export async function reportSimulatedFacts(hub: Kube, names: readonly string[], facts: SimulatedFacts): Promise<void> {
   for (let start = 0; start < names.length; start += 32) {
     await Promise.all(
-      names.slice(start, start + 32).map(async (name) => {
-        const member = await hub.get<MemberCluster & KubeObject>(MemberClusterType, name);
-        await writeStatus(hub, member, (current) => ({ ...current.status, ...facts }), {
-          fieldManager: fieldManagers.agent,
-          maxAttempts: 10,
-        });
-      }),
+      names
+        .slice(start, start + 32)
+        .map((name) =>
+          hub.apply(
+            { ...MemberClusterType, metadata: { name }, status: facts },
+            { fieldManager: fieldManagers.agent, force: true, subresource: 'status' },
+          ),
+        ),
     );
   }
 }
 
+/**
+ * What the agent's status code makes of a Work whose every manifest was applied and judged healthy
+ * (or Degraded when `behaviour.fail`). A part of a split payload decodes to nothing on its own and
+ * is reported as a Work of no manifests.
+ */
 function report(work: WorkObject, behaviour: Behaviour, now: Date): WorkObject['status'] {
-  const generation = work.metadata.generation ?? 0;
-  const condition = (type: string, status: 'True' | 'False', reason: string): ConditionInput => ({
-    type,
-    status,
-    reason,
-    message: `${reason} (simulated)`,
-  });
-  let conditions = (work.status?.conditions ?? []) as Condition[];
-  for (const entry of [
-    condition('Applied', 'True', 'Applied'),
-    condition('Available', behaviour.fail === true ? 'False' : 'True', behaviour.fail === true ? 'Unhealthy' : 'Available'),
-    condition('Degraded', behaviour.fail === true ? 'True' : 'False', behaviour.fail === true ? 'Unhealthy' : 'Healthy'),
-  ])
-    conditions = setCondition(conditions, entry, { observedGeneration: generation, now });
-  return { observedGeneration: generation, appliedRevision: work.spec.source.revision, conditions };
+  const decoded = decodeContent([work.spec]);
+  const manifests = decoded.ok ? decoded.manifests : [];
+  const health: ManifestResult['health'] =
+    behaviour.fail === true
+      ? { status: 'Degraded', reason: 'Unhealthy', message: 'unhealthy (simulated)' }
+      : { status: 'Healthy', reason: 'Current', message: 'healthy (simulated)' };
+  const results = manifests.map((manifest) => ({ identity: manifestIdentity(manifest as KubeObject), applied: true, health }));
+  return computeWorkStatus(work.status, { generation: work.metadata.generation ?? 0, revision: work.spec.source.revision, results }, now);
 }
 
 /**
@@ -106,6 +116,8 @@ export function startSimulatedAgents(
   concurrency = 32,
 ): SimulatedAgents {
   const controller = new AbortController();
+  // Each status write in flight listens on it (node:http): up to `concurrency` at once, by design.
+  setMaxListeners(0, controller.signal);
   const namespacePrefix = memberNamespace(`${prefix}-`);
   const informer = createInformer<WorkObject>({ kube: hub, type: WorkType, labelSelector: `${labels.sourceKind}=GlobalService` });
   const due = new Map<string, NodeJS.Timeout>();
@@ -168,6 +180,83 @@ export function startSimulatedAgents(
       controller.abort(new Error('done'));
       for (const timer of due.values()) clearTimeout(timer);
       await running.catch(() => undefined);
+    },
+  };
+}
+
+export interface SimulatedHeartbeats {
+  /** Lease writes (creates and renewals) made so far. */
+  renewals(): number;
+  /** Stops renewing one cluster's Lease, as if its agent went silent (a renewal in flight still lands). */
+  silence(cluster: string): void;
+  stop(): Promise<void>;
+}
+
+/** The agent's own default (`flotilla agent --heartbeat-interval`). */
+export const agentHeartbeatIntervalMs = parseDuration(defaultHeartbeatInterval) ?? 60_000;
+
+/**
+ * Renews each named cluster's heartbeat Lease every `intervalMs` as its agent does: the first
+ * renewal reads the Lease (creating it when missing), later ones are one PUT of the copy in hand.
+ * The clusters start spread evenly over one interval, as agents started at different times are;
+ * at most `concurrency` writes are in flight, and a write that fails is retried at the next tick.
+ */
+export function startSimulatedHeartbeats(
+  hub: Kube,
+  names: readonly string[],
+  options: { intervalMs?: number; concurrency?: number } = {},
+): SimulatedHeartbeats {
+  const intervalMs = options.intervalMs ?? agentHeartbeatIntervalMs;
+  const concurrency = options.concurrency ?? 32;
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  const { signal } = controller;
+  const started = Date.now();
+  const clusters = names.map((name, index) => ({
+    name,
+    dueAt: started + Math.floor((index * intervalMs) / Math.max(1, names.length)),
+    lease: undefined as Lease | undefined,
+    silent: false,
+  }));
+  let renewals = 0;
+  const renew = async (cluster: (typeof clusters)[number]): Promise<void> => {
+    const namespace = memberNamespace(cluster.name);
+    const spec = heartbeatSpec(`simulated-${cluster.name}`, intervalMs, Date.now());
+    try {
+      cluster.lease ??= (await hub.getOrNull<Lease>(LeaseType, heartbeatLease, namespace, { signal })) ?? undefined;
+      cluster.lease = cluster.lease
+        ? await hub.update<Lease>(
+            { ...cluster.lease, spec: { ...cluster.lease.spec, ...spec } },
+            { signal, fieldManager: fieldManagers.agent },
+          )
+        : await hub.create<Lease>(
+            { ...LeaseType, metadata: { name: heartbeatLease, namespace }, spec },
+            { signal, fieldManager: fieldManagers.agent },
+          );
+      renewals++;
+      cluster.dueAt += intervalMs;
+    } catch (error) {
+      if (isConflict(error) || isNotFound(error)) cluster.lease = undefined;
+    }
+  };
+  const loop = async (): Promise<void> => {
+    while (!signal.aborted) {
+      const now = Date.now();
+      const due = clusters.filter((cluster) => !cluster.silent && cluster.dueAt <= now);
+      for (let start = 0; start < due.length; start += concurrency) await Promise.all(due.slice(start, start + concurrency).map(renew));
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  };
+  const running = loop();
+  return {
+    renewals: () => renewals,
+    silence(name) {
+      const cluster = clusters.find((c) => c.name === name);
+      if (cluster) cluster.silent = true;
+    },
+    async stop() {
+      controller.abort(new Error('done'));
+      await running;
     },
   };
 }

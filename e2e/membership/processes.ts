@@ -28,8 +28,9 @@ export function startProgram(name: string, args: string[], options: { env?: Reco
   });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
+  // 'close', not 'exit': only once the child's output is drained may its log be ended.
   const exited = new Promise<void>((resolve) =>
-    child.once('exit', () => {
+    child.once('close', () => {
       resolve();
     }),
   );
@@ -39,12 +40,13 @@ export function startProgram(name: string, args: string[], options: { env?: Reco
     logFile,
     async stop(graceMs = 10_000) {
       running.delete(program);
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-        await exited;
-        clearTimeout(timer);
-      }
+      const timer =
+        child.exitCode === null && child.signalCode === null
+          ? (child.kill('SIGTERM'), setTimeout(() => child.kill('SIGKILL'), graceMs))
+          : undefined;
+      // Also for a program that exited on its own: its output may still be on the way to the log.
+      await exited;
+      clearTimeout(timer);
       log.end();
     },
   };

@@ -21,6 +21,7 @@ import {
   kubeFromToken,
   type KubeObject,
   type Lease,
+  type LeaseSpec,
   LeaseType,
   type Logger,
   microTime,
@@ -84,6 +85,11 @@ function hubClient({ server, caData }: HubCredentials, token: () => string): Kub
   return kubeFromToken({ server, caData, token }, { userAgent: 'flotilla-agent' });
 }
 
+/** The heartbeat Lease's spec at `now`: it counts as held for three intervals. */
+export function heartbeatSpec(identity: string, intervalMs: number, now: number): LeaseSpec {
+  return { holderIdentity: identity, leaseDurationSeconds: Math.ceil((intervalMs * 3) / 1000), renewTime: microTime(now) };
+}
+
 /** Renews the heartbeat Lease every interval, whatever else fails. */
 async function heartbeatLoop(session: () => Session, options: MemberAgentOptions, log: Logger, signal: AbortSignal): Promise<void> {
   let lease: Lease | undefined;
@@ -91,11 +97,7 @@ async function heartbeatLoop(session: () => Session, options: MemberAgentOptions
   while (!signal.aborted) {
     const { hub, credentials } = session();
     const namespace = memberNamespace(credentials.cluster);
-    const spec = {
-      holderIdentity: options.identity,
-      leaseDurationSeconds: Math.ceil((options.heartbeatIntervalMs * 3) / 1000),
-      renewTime: microTime(Date.now()),
-    };
+    const spec = heartbeatSpec(options.identity, options.heartbeatIntervalMs, Date.now());
     try {
       lease ??= (await hub.getOrNull<Lease>(LeaseType, heartbeatLease, namespace, { signal })) ?? undefined;
       lease = lease

@@ -111,6 +111,11 @@ export function memberClusterRoleName(cluster: string): string {
 
 /** The Lease in a member's hub namespace that its agent renews as its heartbeat. */
 export const heartbeatLease = 'flotilla-agent-heartbeat';
+/**
+ * How often an agent renews that Lease unless told otherwise: once a minute, as OCM's agents do — at
+ * 10s a 10,000-cluster hub would take 1,000 Lease writes/s, more than its apiserver's write budget.
+ */
+export const defaultHeartbeatInterval = '60s';
 
 /**
  * The field manager of each flotilla component, so an object's managedFields tell who wrote what:

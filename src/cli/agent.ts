@@ -3,17 +3,11 @@
 // bootstrap Secret in that cluster's flotilla-system namespace.
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
+import { defaultHeartbeatInterval } from '../api/index.js';
 import { runMemberAgent } from '../agent/member-agent.js';
-import { parseDuration } from '../kube-semantics/duration.js';
 import { createLogger, kubeFromDefault, kubeFromFile } from '../runtime/index.js';
-import { healthAddressHelp, parseAddress, serveUntilStopped } from './serve.js';
+import { duration, healthAddressHelp, parseAddress, serveUntilStopped } from './serve.js';
 import { packageVersion } from './version.js';
-
-function duration(flag: string, text: string): number {
-  const ms = parseDuration(text);
-  if (ms === undefined || ms <= 0) throw new Error(`${flag} must be a duration such as 10s or 5m, not ${text}`);
-  return ms;
-}
 
 interface AgentFlags {
   kubeconfig?: string;
@@ -33,7 +27,7 @@ export function registerAgent(program: Command): void {
     .description('Run the agent of a member cluster: apply its Works, heartbeat, report cluster facts, rotate its token.')
     .option('--kubeconfig <path>', 'kubeconfig of this member cluster (default: $KUBECONFIG, ~/.kube/config or in-cluster)')
     .option('--context <name>', 'context of --kubeconfig to use')
-    .option('--heartbeat-interval <duration>', 'how often to renew the heartbeat Lease on the hub', '10s')
+    .option('--heartbeat-interval <duration>', 'how often to renew the heartbeat Lease on the hub', defaultHeartbeatInterval)
     .option(
       '--discovery-interval <duration>',
       "how often to ask this cluster's discovery again for the APIs it serves (unchanged answers cost a 304 each)",

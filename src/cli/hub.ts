@@ -7,13 +7,14 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { runHub } from '../hub/operator.js';
 import { createLogger, kubeFromDefault, kubeFromFile } from '../runtime/index.js';
-import { healthAddressHelp, parseAddress, serveUntilStopped } from './serve.js';
+import { duration, healthAddressHelp, parseAddress, serveUntilStopped } from './serve.js';
 
 interface HubFlags {
   kubeconfig?: string;
   context?: string;
   healthAddress: string;
   identity?: string;
+  leaseDuration: string;
   git: string;
   helm: string;
   kustomize: string;
@@ -33,6 +34,11 @@ export function registerHub(program: Command): void {
     .option('--context <name>', 'context of --kubeconfig to use')
     .option('--health-address <host:port>', healthAddressHelp(8081), '127.0.0.1:8081')
     .option('--identity <name>', 'leader-election identity of this replica (default: host name and a random suffix)')
+    .option(
+      '--lease-duration <duration>',
+      'how long leadership lasts without a renewal; longer rides out a starved machine, at the cost of a slower takeover',
+      '15s',
+    )
     .option('--git <path>', 'the git that fetches Git origins', process.env.FLOTILLA_GIT ?? 'git')
     .option('--helm <path>', 'the helm that renders charts (helm template)', process.env.FLOTILLA_HELM ?? 'helm')
     .option('--kustomize <path>', 'the kustomize that builds overlays', process.env.FLOTILLA_KUSTOMIZE ?? 'kustomize')
@@ -66,6 +72,7 @@ export function registerHub(program: Command): void {
                 logger,
                 health,
                 ...(flags.identity !== undefined ? { identity: flags.identity } : {}),
+                leaseDurationSeconds: Math.ceil(duration('--lease-duration', flags.leaseDuration) / 1000),
                 ...(flags.workspaceSecretReader !== undefined ? { workspaceSecretReader: flags.workspaceSecretReader } : {}),
                 origins: {
                   tools: { git: flags.git, helm: flags.helm, kustomize: flags.kustomize },

@@ -1,11 +1,19 @@
 // What the long-running commands (`flotilla hub`, `flotilla agent`) share: where they serve
 // /healthz, /readyz and /metrics, and how they stop — on SIGTERM/SIGINT, or on a fatal error,
 // which must stop whatever was started too, so that a process that cannot serve exits.
+import { parseDuration } from '../kube-semantics/duration.js';
 import { shutdownSignal } from '../runtime/index.js';
 
 export interface ListenAddress {
   host: string;
   port: number;
+}
+
+/** A duration flag's value in ms (10s, 5m), or an error naming the flag. */
+export function duration(flag: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) throw new Error(`${flag} must be a duration such as 10s or 5m, not ${text}`);
+  return ms;
 }
 
 /** `HOST:PORT` (an empty host: every interface; port 0: any free one). */

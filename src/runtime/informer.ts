@@ -48,6 +48,27 @@ export interface InformerOptions<T extends KubeObject = KubeObject> extends Info
   pageSize?: number;
   logger?: Logger;
   metrics?: InformerMetrics;
+  /**
+   * What the cache keeps of each listed or watched object (client-go's SetTransform): drop what no
+   * reader of this cache needs before it is stored, so a cache of 100,000 objects holds less.
+   */
+  transform?: (object: T) => T;
+}
+
+/**
+ * An object with its managedFields entries kept (manager, operation, apiVersion, time: who wrote
+ * it, in their order) but their field sets dropped — the bulk of them, which no reader of the hub's
+ * caches looks at. The entries keep their indexes, so a rename of a field manager (field-managers.ts)
+ * still addresses and tests the right one.
+ */
+export function withoutFieldSets<T extends KubeObject>(object: T): T {
+  const entries = object.metadata.managedFields;
+  if (entries === undefined) return object;
+  const kept = entries.map((entry) => {
+    if (typeof entry !== 'object' || entry === null) return entry;
+    return Object.fromEntries(Object.entries(entry).filter(([key]) => key !== 'fieldsV1'));
+  });
+  return { ...object, metadata: { ...object.metadata, managedFields: kept } };
 }
 
 export interface Informer<T extends KubeObject = KubeObject> {
@@ -74,6 +95,7 @@ export function createInformer<T extends KubeObject = KubeObject>(options: Infor
   const silenceMs = options.silenceTimeoutMs ?? 150_000;
   const backoff = options.backoff ?? { baseMs: 200, maxMs: 30_000, factor: 2, jitter: 0.2 };
   const metrics = options.metrics ?? {};
+  const { transform } = options;
   const source: InformerSource = {
     type: options.type,
     ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
@@ -108,7 +130,7 @@ export function createInformer<T extends KubeObject = KubeObject>(options: Infor
     });
     stats.lists++;
     metrics.relisted?.(reason);
-    const changes = store.replace(listed.items);
+    const changes = store.replace(transform ? listed.items.map(transform) : listed.items);
     rv = listed.resourceVersion;
     for (const object of changes.added) dispatch((h) => h.onAdd?.(object));
     for (const { old, current } of changes.updated) dispatch((h) => h.onUpdate?.(old, current));
@@ -161,7 +183,7 @@ export function createInformer<T extends KubeObject = KubeObject>(options: Infor
           rv = event.object.metadata.resourceVersion;
           continue;
         }
-        const object = event.object;
+        const object = transform && event.type !== 'DELETED' ? transform(event.object) : event.object;
         const key = objectKey(object);
         if (object.metadata.resourceVersion) rv = object.metadata.resourceVersion;
         if (event.type === 'DELETED') {

@@ -34,7 +34,8 @@ export interface ManagerOptions {
   };
   /** Serve /healthz, /readyz, /metrics here (port 0 picks one). */
   health?: { port: number; host?: string; readiness?: Record<string, Check> };
-  informers?: { silenceTimeoutMs?: number; watchTimeoutSeconds?: number };
+  /** For every informer of the manager; `transform` decides what their caches keep of each object. */
+  informers?: { silenceTimeoutMs?: number; watchTimeoutSeconds?: number; transform?: <T extends KubeObject>(object: T) => T };
 }
 
 export interface Manager {
@@ -83,6 +84,7 @@ export function createManager(options: ManagerOptions): Manager {
         metrics: metrics.informer(`${source.type.kind}.${source.type.apiVersion}`),
         ...(options.informers?.silenceTimeoutMs !== undefined ? { silenceTimeoutMs: options.informers.silenceTimeoutMs } : {}),
         ...(options.informers?.watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds: options.informers.watchTimeoutSeconds } : {}),
+        ...(options.informers?.transform !== undefined ? { transform: options.informers.transform } : {}),
       });
       informers.set(key, existing);
     }
@@ -132,6 +134,10 @@ export function createManager(options: ManagerOptions): Manager {
       signal.addEventListener('abort', onStop, { once: true });
       const running = [...informers.values()].map((i) => i.run(stopInformers.signal));
       const lead = async (leading: AbortSignal): Promise<void> => {
+        // Every request a reconcile makes passes this signal to node:http, which listens on it until
+        // the request ends: a controller's workers times its writes in flight (the Work writer's 16)
+        // is far more than Node's default warning threshold of 10 — many short-lived listeners by design.
+        setMaxListeners(0, leading);
         logger.info('starting controllers', { controllers: controllers.map((c) => c.name), identity });
         await Promise.all(
           controllers.map((c) =>

@@ -3,8 +3,19 @@
 // managers in one process — as in tests — never collide.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { InformerMetrics } from './informer.js';
-import type { Kube } from './kube.js';
+import { WRITE_METHODS, type Kube } from './kube.js';
 import type { QueueMetrics } from './queue.js';
+
+/**
+ * The resource (and subresource) a request path names, without namespace, name or query:
+ * /api/v1/namespaces/ns/leases/x → leases, /apis/g/v/namespaces/ns/works/w/status → works/status.
+ */
+export function resourceOfPath(path: string): string {
+  const segments = (path.split('?')[0] ?? '').split('/').filter((s) => s !== '');
+  const rest = segments.slice(segments[0] === 'api' ? 2 : 3);
+  const scoped = rest[0] === 'namespaces' && rest.length > 2 ? rest.slice(2) : rest;
+  return [scoped[0], scoped[2]].filter((s) => s !== undefined).join('/') || 'unknown';
+}
 
 export interface RuntimeMetrics {
   registry: Registry;
@@ -91,6 +102,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Runti
     labelNames: ['verb', 'code'],
     registers,
   });
+  const writesByResource = new Counter({
+    name: 'flotilla_kube_writes_total',
+    help: 'Apiserver write requests (POST, PUT, PATCH, DELETE) by resource, subresource included (leases, works/status)',
+    labelNames: ['resource'],
+    registers,
+  });
   const requestTime = new Histogram({
     name: 'flotilla_kube_request_duration_seconds',
     help: 'Apiserver request latency (watches excluded)',
@@ -140,6 +157,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Runti
       kube.onRequest((r) => {
         const verb = r.watch ? 'WATCH' : r.method;
         requests.inc({ verb, code: String(r.code) });
+        if (WRITE_METHODS.includes(r.method)) writesByResource.inc({ resource: resourceOfPath(r.path) });
         if (!r.watch) requestTime.observe({ verb }, r.durationMs / 1000);
       }),
   };

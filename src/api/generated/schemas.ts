@@ -2341,7 +2341,7 @@ export const memberClusterSchema: JsonSchema = {
         "lastHeartbeatTime": {
           "type": "string",
           "format": "date-time",
-          "description": "When the agent last reported."
+          "description": "The agent's heartbeat at the last change of Ready (the heartbeat Lease holds the latest one)."
         },
         "kubernetesVersion": {
           "type": "string",

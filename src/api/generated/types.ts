@@ -866,7 +866,7 @@ export interface MemberClusterStatus {
   observedGeneration?: number;
   conditions?: Conditions;
   /**
-   * When the agent last reported.
+   * The agent's heartbeat at the last change of Ready (the heartbeat Lease holds the latest one).
    */
   lastHeartbeatTime?: string;
   /**

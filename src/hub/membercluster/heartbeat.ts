@@ -37,9 +37,6 @@ export function observeHeartbeat(previous: HeartbeatObservation | undefined, ren
   return previous?.renewTime === renewTime ? previous : { renewTime, observedAt: now };
 }
 
-/** How often, at most, the hub copies an unchanged stream of heartbeats into status (writes are not free). */
-export const HEARTBEAT_STATUS_PERIOD_MS = 60_000;
-
 /** The MemberCluster status fields the hub writes (server-side apply, field manager flotilla-hub). */
 export interface HubMemberStatus {
   observedGeneration: number;
@@ -161,7 +158,8 @@ export function judgeMember({ member, heartbeat, timeoutMs, now, works }: JudgeI
         conditions = set(conditions, Ready, 'True', reasons.memberCluster.Ready, 'the cluster has joined and its agent is heartbeating');
       }
     } else {
-      const message = `no heartbeat for ${seconds(silentFor)} (timeout ${seconds(timeoutMs)}); last renewed at ${heartbeat.renewTime}`;
+      // No running "for Ns" here: a message that changes on every visit would be a status write on every visit.
+      const message = `no heartbeat within the timeout of ${seconds(timeoutMs)}; last renewed at ${heartbeat.renewTime}`;
       conditions = set(conditions, Healthy, 'Unknown', HeartbeatMissed, message);
       conditions = set(conditions, Ready, 'Unknown', HeartbeatMissed, message);
     }
@@ -201,9 +199,10 @@ function kstatusPair(conditions: Condition[], awaitingHeartbeat: boolean, genera
 }
 
 /**
- * lastHeartbeatTime follows the Lease only when it matters — a change of Ready, or every
- * HEARTBEAT_STATUS_PERIOD_MS — as the kubelet does with node status: a status write per heartbeat
- * would double the hub's write load for nothing (the Lease itself is the exact record).
+ * lastHeartbeatTime follows the Lease only when Ready changes (or on the first heartbeat): the Lease
+ * itself is the exact record (`flotilla status` reads it), and any status write per heartbeat would
+ * cost a 10,000-cluster hub one write per cluster per interval for nothing. A heartbeat that changes
+ * no judgement therefore makes no write at all.
  */
 function heartbeatTime(
   current: string | undefined,
@@ -211,7 +210,6 @@ function heartbeatTime(
   readyBefore: Condition | undefined,
   readyAfter: Condition | undefined,
 ): string {
-  const latest = timestamp(new Date(renewTime));
-  if (current === undefined || readyBefore?.status !== readyAfter?.status) return latest;
-  return Date.parse(latest) - Date.parse(current) >= HEARTBEAT_STATUS_PERIOD_MS ? latest : current;
+  if (current === undefined || readyBefore?.status !== readyAfter?.status) return timestamp(new Date(renewTime));
+  return current;
 }
