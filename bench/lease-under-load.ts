@@ -66,7 +66,15 @@ try {
   };
   let end: ElectionEnd | undefined;
   const operator = runHub({ kube: operatorKube, logger: silentLogger(), origins }, stop.signal).then((result) => (end = result));
-  await admin.create({ apiVersion, kind: 'Fleet', metadata: { name: fleet } });
+  // kube-prometheus puts a Role and a RoleBinding into kube-system and grants `*` on metrics.k8s.io: both need the Fleet's consent.
+  await admin.create({
+    apiVersion,
+    kind: 'Fleet',
+    metadata: { name: fleet },
+    spec: {
+      restrictions: { globalServices: { deniedNamespaces: ['kube-public', 'kube-node-lease', 'flotilla-system'], rbac: 'Unrestricted' } },
+    },
+  });
   process.stderr.write(`creating ${N} member clusters\n`);
   await createSimulatedMembers(admin, 'sim', N, fleet, { bench: 'yes' });
   await until(
