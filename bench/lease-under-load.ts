@@ -12,7 +12,7 @@
 // - the hub process's CPU seconds and the time until all Works were written.
 // No simulated agents answer: their watch of N multi-megabyte Works would run in this process and
 // blur whose event loop is measured. LEASE_DISTINCT=1 gives every cluster its own render (an
-// override labels each Deployment with the cluster's name), the worst case for the encoder.
+// override annotates each Deployment with the cluster's name), the worst case for the encoder.
 // Run: npx tsx bench/lease-under-load.ts   (LEASE_N=1000, LEASE_SETTLE_S=30, LEASE_DISTINCT=0 by
 // default; starts its own hub plane in a fresh FLOTILLA_TESTENV_DIR)
 import { execFileSync } from 'node:child_process';
@@ -105,7 +105,7 @@ try {
                 patches: [
                   {
                     target: { kind: 'Deployment' },
-                    operations: [{ op: 'add', path: '/metadata/labels/bench-cluster', value: '${cluster.name}' }],
+                    operations: [{ op: 'add', path: '/metadata/annotations', value: { 'example.com/cluster': '${cluster.name}' } }],
                   },
                 ],
               },
