@@ -112,7 +112,7 @@ try {
             ],
           }
         : {}),
-    } as Service['spec'],
+    },
   };
   process.stderr.write(`delivering ${serviceName} to ${N} clusters\n`);
   const loadBefore = load();

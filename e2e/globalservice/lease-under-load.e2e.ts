@@ -8,7 +8,6 @@
 // and exit. Also the hub's /metrics reports its event-loop delay.
 import { execFileSync } from 'node:child_process';
 import { cpSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { apiVersion, labels, type GlobalService, type Manifest, type Work } from '../../src/api/index.js';
 import { LeaseType, type Kube, type KubeObject, type Lease } from '../../src/runtime/index.js';
@@ -74,27 +73,32 @@ describe('the hub under a heavy fan-out', () => {
       expect(lease.spec?.holderIdentity).toBeTruthy();
       return lease;
     });
-    await hub.create<Service>({
-      apiVersion,
-      kind: 'GlobalService',
-      metadata: { name: 'kube-prometheus', namespace: workspace },
-      spec: {
-        placement: { clusterSelector: { matchLabels: { sim: prefix } } },
-        source: { git: { url: `file://${repository.path}`, ref: { branch: 'main' }, path: 'manifests', interval: '10m' } },
-        overrides: [
-          {
-            name: 'per-cluster',
-            patches: [
+    // The workspace namespace is the hub's to make, once it sees the Fleet.
+    await eventually(
+      () =>
+        hub.create<Service>({
+          apiVersion,
+          kind: 'GlobalService',
+          metadata: { name: 'kube-prometheus', namespace: workspace },
+          spec: {
+            placement: { clusterSelector: { matchLabels: { sim: prefix } } },
+            source: { git: { url: `file://${repository.path}`, ref: { branch: 'main' }, path: 'manifests', interval: '10m' } },
+            overrides: [
               {
-                target: { kind: 'Deployment' },
-                operations: [{ op: 'add', path: '/metadata/annotations', value: { 'example.com/cluster': '${cluster.name}' } }],
+                name: 'per-cluster',
+                patches: [
+                  {
+                    target: { kind: 'Deployment' },
+                    operations: [{ op: 'add', path: '/metadata/annotations', value: { 'example.com/cluster': '${cluster.name}' } }],
+                  },
+                ],
               },
             ],
+            rollout: { strategy: 'AllAtOnce', progressDeadlineSeconds: 3600 },
           },
-        ],
-        rollout: { strategy: 'AllAtOnce', progressDeadlineSeconds: 3600 },
-      },
-    });
+        }),
+      { timeoutMs: 120_000 },
+    );
     const hubExit = await eventually(
       async () => {
         const exited = setup.hubProgram().child.exitCode;

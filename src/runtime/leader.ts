@@ -189,7 +189,7 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
       return wrote(await kube.update<Lease>({ ...lease, spec }, { signal }), spec);
     } catch (error) {
       // Lost a race (Conflict/AlreadyExists): someone else wrote first; judge again next round.
-      if (!isConflict(error) && !isAlreadyExists(error) && !signal.aborted) {
+      if (!isConflict(error) && !isAlreadyExists(error) && !isAborted(signal)) {
         logger?.warn('lease acquire/renew failed', { lease: `${namespace}/${name}`, error: String(error) });
       }
       return false;
@@ -212,61 +212,66 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
     }
   }
 
+  /** Campaigns, leads and renews until stopped or lost (see LeaderElector.run). */
+  async function runElection(signal: AbortSignal, lead: (leading: AbortSignal) => Promise<void>): Promise<ElectionEnd> {
+    // Campaign.
+    while (!signal.aborted) {
+      if (await tryAcquireOrRenew(signal)) break;
+      await sleep(retryMs * (1 + 0.2 * Math.random()), signal).catch(() => undefined);
+    }
+    if (signal.aborted) return 'stopped';
+    logger?.info('became leader', { lease: `${namespace}/${name}`, identity });
+    setLeading(true);
+    const leadership = new AbortController();
+    const onStop = (): void => {
+      leadership.abort(new Error('stopping'));
+    };
+    signal.addEventListener('abort', onStop, { once: true });
+    const work = lead(leadership.signal).catch((error: unknown) => {
+      logger?.error('leader work failed', { error: String(error) });
+    });
+    let end: ElectionEnd = 'stopped';
+    let givesUpAt = renewalGivesUpAt(Date.now(), timing);
+    // Renew until stopped, or until renewals failed up to the deadline.
+    while (!isAborted(signal)) {
+      await sleep(retryMs, signal).catch(() => undefined);
+      if (isAborted(signal)) break;
+      const attempt = new AbortController();
+      const deadline = setTimeout(
+        () => {
+          attempt.abort(new Error('renew deadline'));
+        },
+        Math.max(1, givesUpAt - Date.now()),
+      );
+      const renewed = await tryAcquireOrRenew(AbortSignal.any([attempt.signal, signal]));
+      clearTimeout(deadline);
+      if (renewed) {
+        givesUpAt = renewalGivesUpAt(Date.now(), timing);
+      } else if (Date.now() >= givesUpAt || (observation && judge(observation, identity, Date.now()) === 'held')) {
+        end = 'lost';
+        break;
+      }
+    }
+    signal.removeEventListener('abort', onStop);
+    setLeading(false);
+    leadership.abort(new Error(end === 'lost' ? 'leadership lost' : 'stopping'));
+    await work;
+    if (end === 'lost') {
+      logger?.error('lost the leader lease', { lease: `${namespace}/${name}`, identity });
+    } else if (options.releaseOnCancel ?? true) {
+      await release();
+    }
+    return end;
+  }
+
   return {
     isLeader: () => leading,
     async run(signal, lead) {
-      // Campaign.
-      while (!signal.aborted) {
-        if (await tryAcquireOrRenew(signal)) break;
-        await sleep(retryMs * (1 + 0.2 * Math.random()), signal).catch(() => undefined);
-      }
-      if (signal.aborted) {
+      try {
+        return await runElection(signal, lead);
+      } finally {
         kube.close();
-        return 'stopped';
       }
-      logger?.info('became leader', { lease: `${namespace}/${name}`, identity });
-      setLeading(true);
-      const leadership = new AbortController();
-      const onStop = (): void => {
-        leadership.abort(new Error('stopping'));
-      };
-      signal.addEventListener('abort', onStop, { once: true });
-      const work = lead(leadership.signal).catch((error: unknown) => {
-        logger?.error('leader work failed', { error: String(error) });
-      });
-      let end: ElectionEnd = 'stopped';
-      let givesUpAt = renewalGivesUpAt(Date.now(), timing);
-      // Renew until stopped, or until renewals failed up to the deadline.
-      while (!isAborted(signal)) {
-        await sleep(retryMs, signal).catch(() => undefined);
-        if (isAborted(signal)) break;
-        const attempt = new AbortController();
-        const deadline = setTimeout(
-          () => {
-            attempt.abort(new Error('renew deadline'));
-          },
-          Math.max(1, givesUpAt - Date.now()),
-        );
-        const renewed = await tryAcquireOrRenew(AbortSignal.any([attempt.signal, signal]));
-        clearTimeout(deadline);
-        if (renewed) {
-          givesUpAt = renewalGivesUpAt(Date.now(), timing);
-        } else if (Date.now() >= givesUpAt || (observation && judge(observation, identity, Date.now()) === 'held')) {
-          end = 'lost';
-          break;
-        }
-      }
-      signal.removeEventListener('abort', onStop);
-      setLeading(false);
-      leadership.abort(new Error(end === 'lost' ? 'leadership lost' : 'stopping'));
-      await work;
-      if (end === 'lost') {
-        logger?.error('lost the leader lease', { lease: `${namespace}/${name}`, identity });
-      } else if (options.releaseOnCancel ?? true) {
-        await release();
-      }
-      kube.close();
-      return end;
     },
   };
 }

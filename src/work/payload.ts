@@ -51,7 +51,7 @@ function remembered(manifests: readonly Manifest[], options: EncodeOptions): Enc
 
 function remember(manifests: readonly Manifest[], options: EncodeOptions, result: EncodeResult): EncodeResult {
   let byOptions = encodings.get(manifests);
-  if (!byOptions) encodings.set(manifests, (byOptions = new Map()));
+  if (!byOptions) encodings.set(manifests, (byOptions = new Map<string, EncodeResult>()));
   byOptions.set(optionsKey(options), result);
   return result;
 }
