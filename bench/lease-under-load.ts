@@ -102,6 +102,7 @@ try {
             overrides: [
               {
                 name: 'per-cluster',
+                clusterSelector: { matchLabels: { bench: 'yes' } },
                 patches: [
                   {
                     target: { kind: 'Deployment' },

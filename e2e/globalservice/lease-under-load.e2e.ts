@@ -86,6 +86,7 @@ describe('the hub under a heavy fan-out', () => {
             overrides: [
               {
                 name: 'per-cluster',
+                clusterSelector: { matchLabels: { sim: prefix } },
                 patches: [
                   {
                     target: { kind: 'Deployment' },
