@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { judge, microTime, nextRecord, observe, sameRecord, type LeaseSpec } from './leader.js';
+import { judge, microTime, nextRecord, observe, renewalGivesUpAt, sameRecord, type LeaseSpec } from './leader.js';
 
 const held = (holder: string, renew = '2026-01-01T00:00:00.000000Z', duration = 15): LeaseSpec => ({
   holderIdentity: holder,
@@ -82,5 +82,16 @@ describe('the record we write', () => {
 
   it('writes MicroTime with six fraction digits', () => {
     expect(microTime(Date.UTC(2026, 4, 6, 7, 8, 9, 123))).toBe('2026-05-06T07:08:09.123000Z');
+  });
+});
+
+describe('when a leader that cannot renew gives up', () => {
+  it.each([
+    ["client-go's defaults (15 s / 10 s / 2 s): a round starts 2 s after the renewal and has 10 s", 15, 10_000, 2_000, 12_000],
+    ["the hub's (15 s / 10 s / 15 s / 7)", 15, 10_000, 2_143, 12_143],
+    ['short test timings (4 s / 3 s / 0.5 s)', 4, 3_000, 500, 3_500],
+    ['never after the lease could pass to another (4 s / 3 s / 1.5 s)', 4, 3_000, 1_500, 4_000],
+  ])('%s', (_name, durationSeconds, renewDeadlineMs, retryMs, after) => {
+    expect(renewalGivesUpAt(100_000, { durationSeconds, renewDeadlineMs, retryMs })).toBe(100_000 + after);
   });
 });

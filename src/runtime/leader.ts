@@ -4,6 +4,10 @@
 // comparing the holder's renewTime with our clock: clocks on two machines disagree, our own
 // observation does not. Writes use optimistic concurrency (resourceVersion), so of two candidates
 // racing for a free lease exactly one wins. Times are written as MicroTime (6 fraction digits).
+//
+// Kept under load: the Lease travels on a connection of its own (Kube.ownConnection), so no bulk
+// request can hold the socket it needs, and the leader renews with one PUT of the Lease it last
+// wrote (client-go's optimistic fast path), falling back to read-then-write only when that fails.
 import type { Logger } from 'winston';
 import { sleep } from './clock.js';
 import { isAlreadyExists, isConflict, isNotFound, type Kube, type KubeObject } from './kube.js';
@@ -77,6 +81,22 @@ export function nextRecord(current: LeaseSpec, identity: string, durationSeconds
   };
 }
 
+export interface RenewalTiming {
+  durationSeconds: number;
+  renewDeadlineMs: number;
+  retryMs: number;
+}
+
+/**
+ * When a leader that last renewed at `lastRenewed` gives up. As client-go: a renewal round begins
+ * one retry period after the last renewal and has the renew deadline to succeed. Counted from the
+ * renewal itself rather than from when the round's timer fired, so a late timer (a busy event loop)
+ * never stretches it; and never beyond the lease's duration, after which another may take it.
+ */
+export function renewalGivesUpAt(lastRenewed: number, timing: RenewalTiming): number {
+  return lastRenewed + Math.min(timing.retryMs + timing.renewDeadlineMs, timing.durationSeconds * 1000);
+}
+
 export interface LeaderElectionOptions {
   kube: Kube;
   namespace: string;
@@ -84,7 +104,7 @@ export interface LeaderElectionOptions {
   identity: string;
   /** How long a lease stays valid without renewal (client-go default 15 s). */
   leaseDurationSeconds?: number;
-  /** The leader gives up when it could not renew for this long (default 10 s); < lease duration. */
+  /** A renewal round's time to succeed before the leader gives up (default 10 s; see renewalGivesUpAt); < lease duration. */
   renewDeadlineMs?: number;
   /** How often to try to acquire or renew (default 2 s). */
   retryPeriodMs?: number;
@@ -108,12 +128,16 @@ export interface LeaderElector {
 
 // eslint-disable-next-line max-lines-per-function -- the election's observed record and timers are private state of this closure.
 export function createLeaderElector(options: LeaderElectionOptions): LeaderElector {
-  const { kube, namespace, name, identity, logger } = options;
+  const { namespace, name, identity, logger } = options;
+  const kube = options.kube.ownConnection();
   const durationSeconds = options.leaseDurationSeconds ?? 15;
   const renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
   const retryMs = options.retryPeriodMs ?? 2_000;
   if (renewDeadlineMs >= durationSeconds * 1000) throw new Error('renewDeadline must be shorter than the lease duration');
+  const timing: RenewalTiming = { durationSeconds, renewDeadlineMs, retryMs };
   let observation: Observation | undefined;
+  /** The Lease as we last wrote it, while we lead: the base of the next renewal. */
+  let written: Lease | undefined;
   let leading = false;
 
   const setLeading = (value: boolean): void => {
@@ -122,27 +146,50 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
     options.onLeading?.(value);
   };
 
+  const wrote = (lease: Lease, spec: LeaseSpec): true => {
+    written = lease;
+    observation = { record: lease.spec ?? spec, observedAt: Date.now() };
+    return true;
+  };
+
+  /**
+   * The leader's renewal as client-go makes it: one PUT of the Lease as we last wrote it, while our
+   * own observation says it is still ours. False (then read and judge afresh) when anyone else
+   * wrote it since (Conflict) or the write failed otherwise.
+   */
+  async function tryRenewOptimistically(signal: AbortSignal, now: number): Promise<boolean> {
+    if (!leading || !written || !observation || observation.observedAt + durationSeconds * 1000 <= now) return false;
+    const spec = nextRecord(written.spec ?? {}, identity, durationSeconds, now);
+    try {
+      return wrote(await kube.update<Lease>({ ...written, spec }, { signal }), spec);
+    } catch (error) {
+      if (!isConflict(error) && !signal.aborted) {
+        logger?.warn('lease renewal failed; reading the lease again', { lease: `${namespace}/${name}`, error: String(error) });
+      }
+      return false;
+    }
+  }
+
   /** One attempt; true when we hold the lease afterwards. Never throws for apiserver trouble. */
   async function tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
     const now = Date.now();
+    if (await tryRenewOptimistically(signal, now)) return true;
+    if (signal.aborted) return false;
+    written = undefined;
     let lease: Lease | null;
     try {
       lease = await kube.getOrNull<Lease>(LeaseType, name, namespace, { signal });
       if (!lease) {
         const spec = nextRecord({}, identity, durationSeconds, now);
-        const created = await kube.create<Lease>({ ...LeaseType, metadata: { name, namespace }, spec }, { signal });
-        observation = { record: created.spec ?? spec, observedAt: Date.now() };
-        return true;
+        return wrote(await kube.create<Lease>({ ...LeaseType, metadata: { name, namespace }, spec }, { signal }), spec);
       }
       observation = observe(observation, lease.spec ?? {}, now);
       if (judge(observation, identity, now) === 'held') return false;
       const spec = nextRecord(lease.spec ?? {}, identity, durationSeconds, now);
-      const updated = await kube.update<Lease>({ ...lease, spec }, { signal });
-      observation = { record: updated.spec ?? spec, observedAt: Date.now() };
-      return true;
+      return wrote(await kube.update<Lease>({ ...lease, spec }, { signal }), spec);
     } catch (error) {
       // Lost a race (Conflict/AlreadyExists): someone else wrote first; judge again next round.
-      if (!isConflict(error) && !isAlreadyExists(error) && !signal.aborted) {
+      if (!isConflict(error) && !isAlreadyExists(error) && !isAborted(signal)) {
         logger?.warn('lease acquire/renew failed', { lease: `${namespace}/${name}`, error: String(error) });
       }
       return false;
@@ -165,57 +212,66 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
     }
   }
 
+  /** Campaigns, leads and renews until stopped or lost (see LeaderElector.run). */
+  async function runElection(signal: AbortSignal, lead: (leading: AbortSignal) => Promise<void>): Promise<ElectionEnd> {
+    // Campaign.
+    while (!signal.aborted) {
+      if (await tryAcquireOrRenew(signal)) break;
+      await sleep(retryMs * (1 + 0.2 * Math.random()), signal).catch(() => undefined);
+    }
+    if (signal.aborted) return 'stopped';
+    logger?.info('became leader', { lease: `${namespace}/${name}`, identity });
+    setLeading(true);
+    const leadership = new AbortController();
+    const onStop = (): void => {
+      leadership.abort(new Error('stopping'));
+    };
+    signal.addEventListener('abort', onStop, { once: true });
+    const work = lead(leadership.signal).catch((error: unknown) => {
+      logger?.error('leader work failed', { error: String(error) });
+    });
+    let end: ElectionEnd = 'stopped';
+    let givesUpAt = renewalGivesUpAt(Date.now(), timing);
+    // Renew until stopped, or until renewals failed up to the deadline.
+    while (!isAborted(signal)) {
+      await sleep(retryMs, signal).catch(() => undefined);
+      if (isAborted(signal)) break;
+      const attempt = new AbortController();
+      const deadline = setTimeout(
+        () => {
+          attempt.abort(new Error('renew deadline'));
+        },
+        Math.max(1, givesUpAt - Date.now()),
+      );
+      const renewed = await tryAcquireOrRenew(AbortSignal.any([attempt.signal, signal]));
+      clearTimeout(deadline);
+      if (renewed) {
+        givesUpAt = renewalGivesUpAt(Date.now(), timing);
+      } else if (Date.now() >= givesUpAt || (observation && judge(observation, identity, Date.now()) === 'held')) {
+        end = 'lost';
+        break;
+      }
+    }
+    signal.removeEventListener('abort', onStop);
+    setLeading(false);
+    leadership.abort(new Error(end === 'lost' ? 'leadership lost' : 'stopping'));
+    await work;
+    if (end === 'lost') {
+      logger?.error('lost the leader lease', { lease: `${namespace}/${name}`, identity });
+    } else if (options.releaseOnCancel ?? true) {
+      await release();
+    }
+    return end;
+  }
+
   return {
     isLeader: () => leading,
     async run(signal, lead) {
-      // Campaign.
-      while (!signal.aborted) {
-        if (await tryAcquireOrRenew(signal)) break;
-        await sleep(retryMs * (1 + 0.2 * Math.random()), signal).catch(() => undefined);
+      try {
+        return await runElection(signal, lead);
+      } finally {
+        kube.close();
       }
-      if (signal.aborted) return 'stopped';
-      logger?.info('became leader', { lease: `${namespace}/${name}`, identity });
-      setLeading(true);
-      const leadership = new AbortController();
-      const onStop = (): void => {
-        leadership.abort(new Error('stopping'));
-      };
-      signal.addEventListener('abort', onStop, { once: true });
-      const work = lead(leadership.signal).catch((error: unknown) => {
-        logger?.error('leader work failed', { error: String(error) });
-      });
-      let end: ElectionEnd = 'stopped';
-      let lastRenew = Date.now();
-      // Renew until stopped, or until renewals failed for longer than the deadline.
-      while (!isAborted(signal)) {
-        await sleep(retryMs, signal).catch(() => undefined);
-        if (isAborted(signal)) break;
-        const attempt = new AbortController();
-        const deadline = setTimeout(
-          () => {
-            attempt.abort(new Error('renew deadline'));
-          },
-          Math.max(1, renewDeadlineMs - (Date.now() - lastRenew)),
-        );
-        const renewed = await tryAcquireOrRenew(AbortSignal.any([attempt.signal, signal]));
-        clearTimeout(deadline);
-        if (renewed) {
-          lastRenew = Date.now();
-        } else if (Date.now() - lastRenew >= renewDeadlineMs || (observation && judge(observation, identity, Date.now()) === 'held')) {
-          end = 'lost';
-          break;
-        }
-      }
-      signal.removeEventListener('abort', onStop);
-      setLeading(false);
-      leadership.abort(new Error(end === 'lost' ? 'leadership lost' : 'stopping'));
-      await work;
-      if (end === 'lost') {
-        logger?.error('lost the leader lease', { lease: `${namespace}/${name}`, identity });
-        return 'lost';
-      }
-      if (options.releaseOnCancel ?? true) await release();
-      return 'stopped';
     },
   };
 }

@@ -123,6 +123,7 @@ export function createManager(options: ManagerOptions): Manager {
           unsubscribe();
           throw error;
         });
+        logger.info('serving /healthz, /readyz and /metrics', { host: options.health.host, port: health.port() });
       }
       // Informers stop when we stop or when leadership is lost (then the process should exit).
       const stopInformers = new AbortController();

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Manifest, WorkPayload } from '../api/index.js';
-import { decodeContent, DEFAULT_MAX_DATA_CHARS, encodeContent, type WorkContent } from './payload.js';
+import { decodeContent, DEFAULT_MAX_DATA_CHARS, encodeContent, encodeContentInSlices, type WorkContent } from './payload.js';
 import { manifest } from './testing.js';
 
 function realisticManifests(count: number): Manifest[] {
@@ -127,6 +127,53 @@ describe('encodeContent', () => {
     const result = encodeContent(randomManifests(64 * 1024), { maxDataChars: 4096, maxParts: 4 });
     expect(result).toMatchObject({ ok: false, reason: 'TooLarge' });
     if (!result.ok) expect(result.message).toMatch(/needs \d+ parts; at most 4 are allowed/);
+  });
+});
+
+describe('encodeContentInSlices', () => {
+  it.each([
+    ['small content, inline', () => realisticManifests(3), {}],
+    ['content over the inline limit, in one part', () => realisticManifests(500), {}],
+    ['incompressible content, in several parts', () => randomManifests(256 * 1024), { maxDataChars: 64 * 1024 }],
+    ['content needing more parts than allowed', () => randomManifests(64 * 1024), { maxDataChars: 4096, maxParts: 4 }],
+  ])('encodes %s exactly as encodeContent does', async (_name, make, options) => {
+    const manifests = make();
+    // An equal copy, so that neither call finds the other's encoding.
+    expect(await encodeContentInSlices(manifests, options)).toEqual(encodeContent(structuredClone(manifests), options));
+  });
+
+  it('lets the event loop turn between manifests while it encodes', async () => {
+    const manifests = realisticManifests(300);
+    let turns = 0;
+    let encoding = true;
+    const tick = (): void => {
+      turns++;
+      if (encoding) setImmediate(tick);
+    };
+    setImmediate(tick);
+    await encodeContentInSlices(manifests);
+    encoding = false;
+    expect(turns).toBeGreaterThanOrEqual(manifests.length);
+  });
+});
+
+describe('encodings remembered by render', () => {
+  it('encodes one manifests array once, whichever way it was first encoded', async () => {
+    const sliced = realisticManifests(500);
+    const first = await encodeContentInSlices(sliced);
+    expect(encodeContent(sliced)).toBe(first);
+    const whole = realisticManifests(500);
+    const once = encodeContent(whole);
+    expect(encodeContent(whole)).toBe(once);
+    expect(await encodeContentInSlices(whole)).toBe(once);
+  });
+
+  it('keeps encodings with other options apart', () => {
+    const manifests = randomManifests(64 * 1024);
+    const parts = encoded(manifests, { maxDataChars: 8192 });
+    expect(parts.length).toBeGreaterThan(1);
+    expect(encoded(manifests)).toHaveLength(1);
+    expect(encoded(manifests, { maxDataChars: 8192 })).toBe(parts);
   });
 });
 

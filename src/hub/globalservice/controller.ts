@@ -71,7 +71,7 @@ import { fleetClusters, groupsByCluster, resolvePlacement, type PlacementCluster
 import { createLruCache, type LruCache } from '../../runtime/lru.js';
 import type { OriginEngine } from '../origin/origin.js';
 import { hasOrigin, originContent, type OriginSources } from './origin/content.js';
-import { prepareService, renderCached, serviceRevision, type PreparedService, type RenderResult } from './render/render.js';
+import { prepareService, renderEach, serviceRevision, type PreparedService, type RenderResult } from './render/render.js';
 import { sourceManifests, type ConfigMapData } from './render/source.js';
 import { planRollout, type RolloutPlan } from './rollout/plan.js';
 import { effectiveRollout } from './rollout/settings.js';
@@ -83,7 +83,7 @@ import {
   type ClusterSummaryState,
   type StatusInput,
 } from './rollout/status.js';
-import { planWorkWrites, type WorkWritesInput } from './rollout/work-writes.js';
+import { encodeRenders, planWorkWrites, type WorkWritesInput } from './rollout/work-writes.js';
 import { workRolloutState } from './rollout/work-state.js';
 import { byCluster, describeWorkWriteFailures, drainWorkSets, DRAIN_REVISION, setHead, writeWorkChanges } from '../works/writer.js';
 
@@ -227,12 +227,14 @@ async function reconcileService(
   const states = clusterStates(caches, sourceRef(service), scope, rendered, sets);
   const record = caches.configMaps.get(`${service.metadata.namespace ?? ''}/${stableRecordName(service.metadata.name ?? '')}`);
   const plan = planServiceRollout(service, scope, { revision, states, stableRevision: stableRecordRevision(record) });
+  const stable = await stableFor(caches, scope, plan.join, record);
+  await encodeRenders([rendered, stable.stable?.rendered]);
   const writes = planWorkWrites({
     ...serviceWorkInput(service, scope, revision),
     states,
     plan,
     rendered,
-    ...stableFor(caches, scope, plan.join, record),
+    ...stable,
     live: sets,
     // A refused manifest stops the whole revision: the clusters keep the last one that passed.
     blocked: content.blocked || refused !== undefined,
@@ -290,7 +292,7 @@ async function serviceContent(
     const source = sourceManifests(service.spec.source, configMapData(caches, service));
     if (!source.ok) return { revision: lastRevision, rendered: new Map(), blocked: true, status: { sourceError: source.error } };
     const prepared = prepareService(source.manifests, service.spec.overrides);
-    const rendered = renderFor(caches, prepared, scope, scope.placement.targets);
+    const rendered = await renderFor(caches, prepared, scope, scope.placement.targets);
     return { revision: serviceRevision(prepared), rendered, blocked: false, recordable: prepared.manifests, status: {} };
   }
   if (!caches.origins) {
@@ -374,15 +376,12 @@ function renderFor(
   content: PreparedService,
   scope: ServiceScope,
   names: readonly string[],
-): Map<string, RenderResult> {
-  const rendered = new Map<string, RenderResult>();
-  for (const name of names) {
+): Promise<Map<string, RenderResult>> {
+  const clusters = names.flatMap((name) => {
     const cluster = scope.clusterByName.get(name);
-    if (!cluster) continue;
-    const input = { ...cluster, groups: scope.clusterGroups.get(name) ?? new Set<string>(), fleet: scope.fleetName };
-    rendered.set(name, renderCached(caches.renders, content, input).result);
-  }
-  return rendered;
+    return cluster ? [{ ...cluster, groups: scope.clusterGroups.get(name) ?? new Set<string>(), fleet: scope.fleetName }] : [];
+  });
+  return renderEach(caches.renders, content, clusters);
 }
 
 /** Each target's rollout state as its Work tells it, with its render error and its conflicts with other sources. */
@@ -461,15 +460,15 @@ function serviceWorkInput(
 }
 
 /** Joining clusters get the last completed revision, rendered for them, if it still passes the fleet's restrictions. */
-function stableFor(
+async function stableFor(
   caches: ServiceCaches,
   scope: ServiceScope,
   join: readonly string[],
   record: KubeObject | undefined,
-): Pick<WorkWritesInput, 'stable'> {
+): Promise<Pick<WorkWritesInput, 'stable'>> {
   const content = join.length > 0 ? readStableRecord(record) : undefined;
   if (!content) return {};
-  const rendered = renderFor(caches, prepareService(content.manifests, content.overrides), scope, join);
+  const rendered = await renderFor(caches, prepareService(content.manifests, content.overrides), scope, join);
   return refusedManifests(rendered, scope.fleet) === undefined ? { stable: { revision: content.revision, rendered } } : {};
 }
 

@@ -68,6 +68,16 @@ describe('setClaim and clusterClaims', () => {
     expect(setClaim(split.slice(1))).toBeUndefined();
   });
 
+  it('reads one payload on many clusters alike, and still leaves out a set missing a part of it', () => {
+    const many = Array.from({ length: 40 }, (_, i) => clusterRole(`shared-${i}`));
+    const encoding = { maxDataChars: 200 };
+    const whole = clusterClaims(works(bundle, 'c1', many, {}, encoding));
+    expect(whole).toEqual([{ source: bundle, objects: ids(...many) }]);
+    expect(clusterClaims(works(bundle, 'c2', many, { version: '7' }, encoding))).toEqual(whole);
+    const partial = works(bundle, 'c3', many, {}, encoding);
+    expect(clusterClaims(partial.filter((work) => work.spec.part?.index !== 1))).toEqual([]);
+  });
+
   it('reads a policy-only Work as claiming no objects', () => {
     const result = workObjects({
       cluster: 'c1',

@@ -9,6 +9,7 @@ import { labels, type Work } from '../../api/index.js';
 import { identityKey, manifestIdentity, type ManifestIdentity } from '../../work/identity.js';
 import { decodeContent } from '../../work/payload.js';
 import { objectKey, type IndexFunc, type KubeObject, type Store } from '../../runtime/index.js';
+import { createLruCache } from '../../runtime/lru.js';
 import { findConflicts, sourceKey, type ObjectConflict, type SourceObjects, type SourceRef } from './conflicts.js';
 
 export type WorkObject = Work & KubeObject;
@@ -42,14 +43,40 @@ export function setClaim(parts: readonly Work[]): SourceObjects | undefined {
   const head = parts.find((work) => (work.spec.part?.index ?? 0) === 0);
   if (!head) return undefined;
   const contents = parts.filter((work) => work.spec.manifests !== undefined || work.spec.payload !== undefined).map((work) => work.spec);
-  const decoded = contents.length > 0 ? decodeContent(contents) : { ok: true as const, manifests: [] };
-  if (!decoded.ok) return undefined;
+  const objects = contentIdentities(contents);
+  if (!objects) return undefined;
   const { kind, namespace, name } = head.spec.source;
   const created = head.metadata.creationTimestamp;
   return {
     source: { kind, namespace, name, ...(created !== undefined ? { creationTimestamp: created } : {}) },
-    objects: decoded.manifests.map((m) => manifestIdentity(m)),
+    objects,
   };
+}
+
+// The identities a compressed payload carries, by its sha256. One content fanned out to many
+// clusters is then decoded once, not once per cluster, and a Work's status write (a new
+// resourceVersion, the same spec) costs no second decode: inflating and parsing kube-prometheus
+// takes a few hundred milliseconds of the event loop. Only a whole, verified payload is remembered.
+const PAYLOADS_REMEMBERED = 256;
+const payloadIdentities = createLruCache<readonly ManifestIdentity[]>(PAYLOADS_REMEMBERED);
+
+/** The identities of one set's contents, or undefined when they cannot be decoded. */
+function contentIdentities(contents: readonly Work['spec'][]): readonly ManifestIdentity[] | undefined {
+  if (contents.length === 0) return [];
+  const digest = contents[0]?.payload?.sha256;
+  const count = contents[0]?.part?.count ?? 1;
+  const whole =
+    digest !== undefined &&
+    contents.every((c) => c.payload?.sha256 === digest && (c.part?.count ?? 1) === count) &&
+    new Set(contents.map((c) => c.part?.index ?? 0)).size === count &&
+    contents.length === count;
+  const known = whole ? payloadIdentities.get(digest) : undefined;
+  if (known) return known;
+  const decoded = decodeContent(contents);
+  if (!decoded.ok) return undefined;
+  const identities = decoded.manifests.map((m) => manifestIdentity(m));
+  if (whole) payloadIdentities.set(digest, identities);
+  return identities;
 }
 
 // Decoded claims per Work set, keyed by its part 0 (the cache replaces an object when it changes)

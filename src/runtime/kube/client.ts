@@ -3,7 +3,7 @@
 // client-node is used for what it does well — loading kubeconfigs (files, in-cluster, exec and
 // token-file auth); the requests themselves go through transport.ts.
 import { KubeConfig } from '@kubernetes/client-node';
-import { createDiscovery, objectPath, pathFor, resource, servedAPIs, type Discovery } from './discovery.js';
+import { createDiscovery, objectPath, pathFor, resource, servedAPIs, withOwnAgent, type Discovery } from './discovery.js';
 import { isGone, isNotFound } from './errors.js';
 import { closeTransport, createTransport, request, signalOf } from './transport.js';
 import { watchStream } from './watch.js';
@@ -69,7 +69,12 @@ export function kubeFromToken(config: TokenConfig, options: KubeOptions = {}): K
 /** `bearerToken`, when given, is asked for the Authorization header of every request. */
 export function kubeFromKubeConfig(kc: KubeConfig, options: KubeOptions = {}, bearerToken?: () => string): Kube {
   const transport = createTransport(kc, options, bearerToken);
-  const d = createDiscovery(transport, options.discoveryMissTtlMs);
+  return kubeOnDiscovery(createDiscovery(transport, options.discoveryMissTtlMs));
+}
+
+/** The verbs over one Discovery and its Transport. */
+function kubeOnDiscovery(d: Discovery): Kube {
+  const { transport } = d;
   const write = <T>(method: string, path: string, object: unknown, o: WriteOptions): Promise<T> =>
     request<T>(transport, method, path, { body: object, query: writeQuery(o), ...signalOf(o) });
   return {
@@ -93,6 +98,7 @@ export function kubeFromKubeConfig(kc: KubeConfig, options: KubeOptions = {}, be
       transport.listeners.add(listener);
       return () => transport.listeners.delete(listener);
     },
+    ownConnection: () => kubeOnDiscovery(withOwnAgent(d)),
     close: () => {
       closeTransport(transport);
     },

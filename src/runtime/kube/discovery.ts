@@ -31,6 +31,11 @@ export function createDiscovery(transport: Transport, missTtlMs = 2_000): Discov
   return { transport, missTtlMs, entries: new Map(), inflight: new Map() };
 }
 
+/** The same discovery cache over a transport that shares everything but its keep-alive agent. */
+export function withOwnAgent(d: Discovery): Discovery {
+  return { ...d, transport: { ...d.transport, agent: undefined } };
+}
+
 async function fetchGroupVersion(transport: Transport, apiVersion: string): Promise<GroupVersionEntry> {
   const [group, version] = splitApiVersion(apiVersion);
   const path = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;

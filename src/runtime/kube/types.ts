@@ -216,6 +216,13 @@ export interface Kube {
   requestCounts(): Readonly<Record<string, number>>;
   /** Subscribe to every finished request (metrics); returns an unsubscribe function. */
   onRequest(listener: (record: RequestRecord) => void): () => void;
+  /**
+   * A client of the same apiserver, as the same identity, on keep-alive connections of its own:
+   * its requests never wait for a socket behind this client's (bulk writes, or a pool that a
+   * concurrency limit bounds). Leader election renews its Lease on one. Discovery, request counts
+   * and `onRequest` listeners are shared with this client; `close` closes its own sockets only.
+   */
+  ownConnection(): Kube;
   /** Closes idle keep-alive sockets (long-running processes never need this; tests do). */
   close(): void;
 }

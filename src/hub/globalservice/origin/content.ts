@@ -24,6 +24,7 @@ import type { Artifact, FetchedOrigin, Origin } from '../../origin/origin.js';
 import {
   prepareService,
   renderCached,
+  renderEach,
   serviceRevision,
   type PreparedService,
   type RenderCluster,
@@ -240,8 +241,7 @@ async function renderContent(engine: OriginEngine, readers: OriginReaders, servi
     const out = await engine.renderArtifact(artifact, { releaseName, namespace, capabilities: { kubeVersion: '', apiVersions: [] } });
     if (!out.ok) return { ok: false, error: { reason: reasons.globalService.RenderFailed, message: out.message } };
     const prepared = prepareService(out.manifests, service.spec.overrides);
-    const render = (clusters: readonly RenderCluster[]) =>
-      Promise.resolve(new Map(clusters.map((cluster) => [cluster.name, renderCached(readers.renders, prepared, cluster).result] as const)));
+    const render = (clusters: readonly RenderCluster[]) => renderEach(readers.renders, prepared, clusters);
     return { ok: true, value: { revision: serviceRevision(prepared), render, recordable: prepared.manifests }, skipped: () => ({}) };
   }
   const files = await valuesFiles(readers, chart.valuesFrom ?? []);

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { annotations, type Manifest, type Override } from '../../../api/index.js';
 import type { LruCache } from '../../../runtime/lru.js';
 import { digestOf } from '../../../runtime/json.js';
@@ -192,4 +193,23 @@ export function renderCached(
   const result = renderManifests(prepared.manifests, overrides, cluster, prepared.substitute);
   cache.set(key, result);
   return { result, cached: false };
+}
+
+/**
+ * Each cluster's render (renderCached), with a turn of the event loop after every render made
+ * afresh: a fan-out whose clusters all render differently (an override naming the cluster) would
+ * otherwise hold the loop for the whole fleet's renders at once.
+ */
+export async function renderEach(
+  cache: LruCache<RenderResult>,
+  prepared: PreparedService,
+  clusters: readonly RenderCluster[],
+): Promise<Map<string, RenderResult>> {
+  const rendered = new Map<string, RenderResult>();
+  for (const cluster of clusters) {
+    const { result, cached } = renderCached(cache, prepared, cluster);
+    rendered.set(cluster.name, result);
+    if (!cached) await yieldToEventLoop();
+  }
+  return rendered;
 }

@@ -1,10 +1,11 @@
-import type { ApplyOptions } from '../../../api/index.js';
+import type { ApplyOptions, Manifest } from '../../../api/index.js';
 import { timestamp } from '../../../runtime/conditions.js';
 import type { WorkObject } from '../../works/claims.js';
 import type { RenderError } from '../render/errors.js';
 import type { RenderResult } from '../render/render.js';
 import { sourceWorkName } from '../../../work/naming.js';
 import { revisionSinceAnnotation, workObjects } from '../../../work/objects.js';
+import { encodeContentInSlices } from '../../../work/payload.js';
 import { diffWorkSet, noChanges, setHead, type WorkChanges } from '../../works/writer.js';
 import type { RolloutPlan } from './plan.js';
 import type { ClusterSummaryState } from './status.js';
@@ -85,4 +86,16 @@ export function planWorkWrites(input: WorkWritesInput): WorkWrites {
   });
   for (const [cluster, live] of input.live) if (!input.targets.has(cluster)) changes.remove.push(...live);
   return { changes, states };
+}
+
+/**
+ * Encodes each distinct render of `renders` once, in slices (encodeContentInSlices), before
+ * planWorkWrites runs: planning is synchronous and pure, and finds every encoding made (workObjects
+ * is given the same manifests and the default encoding), so a fan-out of a multi-megabyte payload
+ * never holds the event loop for more than one manifest's serialisation at a time.
+ */
+export async function encodeRenders(renders: readonly (ReadonlyMap<string, RenderResult> | undefined)[]): Promise<void> {
+  const distinct = new Set<readonly Manifest[]>();
+  for (const rendered of renders) for (const result of rendered?.values() ?? []) if (result.ok) distinct.add(result.manifests);
+  for (const manifests of distinct) await encodeContentInSlices(manifests);
 }
