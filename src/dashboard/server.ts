@@ -190,18 +190,26 @@ export async function startDashboard(options: DashboardOptions, signal: AbortSig
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://dashboard');
     if (req.method !== 'GET') throw new HttpError(405, 'the dashboard is read-only');
-    if (url.pathname === '/healthz') { reply(res, 200, 'ok\n', 'text/plain; charset=utf-8'); return; }
-    if (url.pathname === '/readyz')
-      { reply(res, model.synced() ? 200 : 503, model.synced() ? 'ok\n' : 'caches not synced\n', 'text/plain'); return; }
+    if (url.pathname === '/healthz') {
+      reply(res, 200, 'ok\n', 'text/plain; charset=utf-8');
+      return;
+    }
+    if (url.pathname === '/readyz') {
+      reply(res, model.synced() ? 200 : 503, model.synced() ? 'ok\n' : 'caches not synced\n', 'text/plain');
+      return;
+    }
     const viewer = viewerOf(req);
     if (url.pathname === '/api/events') return stream(req, res, viewer);
-    if (url.pathname.startsWith('/api/'))
-      { reply(res, 200, JSON.stringify(await apiAnswer(routes, viewer, url)), 'application/json; charset=utf-8'); return; }
+    if (url.pathname.startsWith('/api/')) {
+      reply(res, 200, JSON.stringify(await apiAnswer(routes, viewer, url)), 'application/json; charset=utf-8');
+      return;
+    }
     // The page and its bundle need no fleet; a viewer with a token that is not valid is still refused.
     await visible(viewer);
     if (url.pathname === '/app.js' || url.pathname === '/app.css') {
       const type = url.pathname.endsWith('.js') ? 'text/javascript; charset=utf-8' : 'text/css; charset=utf-8';
-      reply(res, 200, await readFile(new URL(`.${url.pathname}`, assets), 'utf8'), type); return;
+      reply(res, 200, await readFile(new URL(`.${url.pathname}`, assets), 'utf8'), type);
+      return;
     }
     reply(res, 200, page, 'text/html; charset=utf-8');
   };
@@ -231,7 +239,11 @@ export async function startDashboard(options: DashboardOptions, signal: AbortSig
   const done = (async () => {
     await watching;
     server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+    await new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
   })();
   return { url: `http://${host}:${port()}/`, done };
 }

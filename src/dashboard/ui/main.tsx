@@ -16,16 +16,7 @@ import {
   Tooltip,
   type ChartConfiguration,
 } from 'chart.js';
-import type {
-  CapacityRow,
-  ClusterDetail,
-  ClusterPage,
-  ClusterState,
-  Overview,
-  PolicyView,
-  ServiceView,
-  SortColumn,
-} from '../views.js';
+import type { CapacityRow, ClusterDetail, ClusterPage, ClusterState, Overview, PolicyView, ServiceView, SortColumn } from '../views.js';
 import './app.css';
 
 Chart.register(ArcElement, BarController, BarElement, CategoryScale, DoughnutController, Legend, LinearScale, Tooltip);
@@ -64,6 +55,7 @@ function useLiveVersion(): { version: number; connected: boolean } {
   return { version, connected };
 }
 
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the shape of the JSON its endpoint answers.
 function useJson<T>(path: string, version: number): { data: T | undefined; error: string } {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState('');
@@ -170,7 +162,9 @@ function OverviewPage({ version }: { version: number }) {
             type: 'bar',
             data: {
               labels: data.kubernetesVersions.map((v) => v.version),
-              datasets: [{ label: 'clusters by Kubernetes version', data: data.kubernetesVersions.map((v) => v.count), backgroundColor: '#3b6fd8' }],
+              datasets: [
+                { label: 'clusters by Kubernetes version', data: data.kubernetesVersions.map((v) => v.count), backgroundColor: '#3b6fd8' },
+              ],
             },
           }}
         />
@@ -258,11 +252,21 @@ const PAGE = 50;
 function ClustersPage({ version, params }: { version: number; params: URLSearchParams }) {
   const [search, setSearch] = useState(params.get('search') ?? '');
   const [selector, setSelector] = useState(params.get('selector') ?? '');
-  const [chosen, setChosen] = useState<ClusterState[]>((params.get('state') ?? '').split(',').filter((s): s is ClusterState => states.includes(s as ClusterState)));
+  const [chosen, setChosen] = useState<ClusterState[]>(
+    (params.get('state') ?? '').split(',').filter((s): s is ClusterState => states.includes(s as ClusterState)),
+  );
   const [sort, setSort] = useState<SortColumn>((params.get('sort') as SortColumn | null) ?? 'state');
   const [descending, setDescending] = useState(params.get('order') === 'desc');
   const [offset, setOffset] = useState(0);
-  const query = new URLSearchParams({ search, selector, state: chosen.join(','), sort, order: descending ? 'desc' : 'asc', offset: String(offset), limit: String(PAGE) });
+  const query = new URLSearchParams({
+    search,
+    selector,
+    state: chosen.join(','),
+    sort,
+    order: descending ? 'desc' : 'asc',
+    offset: String(offset),
+    limit: String(PAGE),
+  });
   const { data, error } = useJson<ClusterPage>(`/api/clusters?${query.toString()}`, version);
   const sortBy = (column: SortColumn): void => {
     if (column === sort) setDescending(!descending);
@@ -315,10 +319,20 @@ function ClustersPage({ version, params }: { version: number; params: URLSearchP
         <>
           <p data-testid="cluster-total">
             {data.total} clusters{data.total > PAGE ? `, ${offset + 1}–${Math.min(data.total, offset + PAGE)} shown` : ''}{' '}
-            <button disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
+            <button
+              disabled={offset === 0}
+              onClick={() => {
+                setOffset(Math.max(0, offset - PAGE));
+              }}
+            >
               previous
             </button>{' '}
-            <button disabled={offset + PAGE >= data.total} onClick={() => setOffset(offset + PAGE)}>
+            <button
+              disabled={offset + PAGE >= data.total}
+              onClick={() => {
+                setOffset(offset + PAGE);
+              }}
+            >
               next
             </button>
           </p>
@@ -326,7 +340,14 @@ function ClustersPage({ version, params }: { version: number; params: URLSearchP
             <thead>
               <tr>
                 {columns.map(([column, label]) => (
-                  <th key={column} class="sortable" data-testid={`sort-${column}`} onClick={() => sortBy(column)}>
+                  <th
+                    key={column}
+                    class="sortable"
+                    data-testid={`sort-${column}`}
+                    onClick={() => {
+                      sortBy(column);
+                    }}
+                  >
                     {label}
                     {column === sort ? (descending ? ' ▼' : ' ▲') : ''}
                   </th>
@@ -377,7 +398,12 @@ function ClusterPageView({ version, name }: { version: number; name: string }) {
         heartbeat {data.heartbeat ?? '–'}
       </p>
       <p>
-        labels: <code>{Object.entries(row.labels).map(([k, v]) => `${k}=${v}`).join(', ') || 'none'}</code>
+        labels:{' '}
+        <code>
+          {Object.entries(row.labels)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(', ') || 'none'}
+        </code>
       </p>
       <p>
         CPU requested <Bar value={row.cpu} /> · memory requested <Bar value={row.memory} />
@@ -403,7 +429,9 @@ function ClusterPageView({ version, name }: { version: number; name: string }) {
             </h3>
             <p>
               revision {work.revision}, applied {work.appliedRevision || '–'} ·{' '}
-              {work.conditions.map((c) => `${c.type}=${c.status}${c.status !== 'True' || c.type === 'Degraded' ? ` (${c.reason})` : ''}`).join(' · ')}
+              {work.conditions
+                .map((c) => `${c.type}=${c.status}${c.status !== 'True' || c.type === 'Degraded' ? ` (${c.reason})` : ''}`)
+                .join(' · ')}
             </p>
             <table>
               <thead>
@@ -452,7 +480,11 @@ function CapacityPage({ version }: { version: number }) {
           data: {
             labels: data.capacity.map((f) => f.name),
             datasets: [
-              { label: 'CPU requested / allocatable %', data: data.capacity.map((f) => ratio(f.cpu.requested, f.cpu.allocatable)), backgroundColor: '#3b6fd8' },
+              {
+                label: 'CPU requested / allocatable %',
+                data: data.capacity.map((f) => ratio(f.cpu.requested, f.cpu.allocatable)),
+                backgroundColor: '#3b6fd8',
+              },
               {
                 label: 'memory requested / allocatable %',
                 data: data.capacity.map((f) => ratio(f.memory.requested, f.memory.allocatable)),
@@ -489,15 +521,17 @@ function CapacityPage({ version }: { version: number }) {
           ))}
         </tbody>
       </table>
-      {[
-        ['Most committed (CPU)', busiest.data],
-        ['Idlest (CPU)', idlest.data],
-      ].map(([title, page]) => (
-        <div key={String(title)}>
-          <h3>{String(title)}</h3>
+      {(
+        [
+          ['Most committed (CPU)', busiest.data],
+          ['Idlest (CPU)', idlest.data],
+        ] as const
+      ).map(([title, ranked]) => (
+        <div key={title}>
+          <h3>{title}</h3>
           <table>
             <tbody>
-              {(page as ClusterPage | undefined)?.rows.map((row) => (
+              {ranked?.rows.map((row) => (
                 <tr key={row.name}>
                   <td>
                     <a href={`#/clusters/${encodeURIComponent(row.name)}`}>{row.name}</a>
