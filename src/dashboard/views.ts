@@ -168,16 +168,16 @@ export function parseClusterQuery(params: URLSearchParams): ClusterQuery {
   };
 }
 
-function compareRows(column: SortColumn): (a: ClusterRow, b: ClusterRow) => number {
-  if (column === 'state') return (a, b) => clusterStates.indexOf(a.state) - clusterStates.indexOf(b.state);
+/** Rows in `direction` by `column`; unknown values (no report yet) last, whichever the direction. */
+function compareRows(column: SortColumn, direction: 1 | -1): (a: ClusterRow, b: ClusterRow) => number {
+  if (column === 'state') return (a, b) => direction * (clusterStates.indexOf(a.state) - clusterStates.indexOf(b.state));
   return (a, b) => {
     const x = a[column];
     const y = b[column];
     if (x === y) return 0;
-    // Unknown values (no report yet) sort after known ones, whichever the order.
     if (x === null) return 1;
     if (y === null) return -1;
-    return typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+    return direction * (typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y)));
   };
 }
 
@@ -199,9 +199,8 @@ export function clusterPage(rows: readonly ClusterRow[], query: ClusterQuery): C
       (search === '' || row.name.toLowerCase().includes(search)) &&
       selectorMatches(selector, row.labels),
   );
-  const compare = compareRows(query.sort);
-  const direction = query.descending ? -1 : 1;
-  matching.sort((a, b) => direction * compare(a, b) || a.name.localeCompare(b.name));
+  const compare = compareRows(query.sort, query.descending ? -1 : 1);
+  matching.sort((a, b) => compare(a, b) || a.name.localeCompare(b.name));
   return { total: matching.length, offset: query.offset, rows: matching.slice(query.offset, query.offset + query.limit) };
 }
 
