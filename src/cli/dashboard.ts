@@ -45,7 +45,12 @@ export function registerDashboard(program: Command): void {
               clientFor: (viewer) => {
                 if (viewer.kind === 'local') return { kube, close: () => undefined };
                 const asViewer = kubeFromToken({ ...cluster, token: viewer.token }, options);
-                return { kube: asViewer, close: () => { asViewer.close(); } };
+                return {
+                  kube: asViewer,
+                  close: () => {
+                    asViewer.close();
+                  },
+                };
               },
             },
             signal,
