@@ -73,7 +73,7 @@ function work(name: string, degraded: boolean): Work {
     spec: {
       source: { kind: 'GlobalService', name: 'web', namespace: 'fleet-f', revision: 'r1', generation: 1 },
       manifests: [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, stringData: { password: 'hunter2' } }],
-    } as Work['spec'],
+    },
     status: {
       appliedRevision: 'r1',
       conditions: [
