@@ -26,12 +26,15 @@ verify-generated: deps ## fail when a generated file is stale
 	npx tsx hack/codegen/main.ts --check
 
 .PHONY: build
-build: deps ## compile TypeScript to dist/
+build: deps ## compile TypeScript to dist/, and bundle the dashboard's page (esbuild) beside it
 	npx tsc -p tsconfig.build.json
+	npx esbuild src/dashboard/ui/main.tsx --bundle --minify --format=esm --target=es2022 --jsx=automatic --jsx-import-source=preact \
+	  --log-level=warning --outfile=dist/src/dashboard/ui/app.js
 
 .PHONY: lint
 lint: deps ## typecheck, check formatting (make format fixes it) and lint everything
 	npx tsc -p tsconfig.json --noEmit
+	npx tsc -p src/dashboard/ui/tsconfig.json
 	npx prettier --check --log-level warn .
 	npx eslint .
 	cd hack/testenv/tool && test -z "$$(gofmt -l .)" && go vet .

@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 
 // Which of our folders a folder under src/ may import (README "Layout"). The hub and the agent meet
 // only in the Work contract (src/work/) and the domain-free Kubernetes rules (src/kube-semantics/).
-const folders = ['api', 'runtime', 'work', 'kube-semantics', 'hub', 'agent', 'cli'];
+const folders = ['api', 'runtime', 'work', 'kube-semantics', 'hub', 'agent', 'cli', 'dashboard'];
 function importsOnly(folder, allowed, message, except = '') {
   const denied = folders.filter((other) => other !== folder && !allowed.includes(other));
   return {
@@ -89,12 +89,14 @@ export default tseslint.config(
     ['api', 'runtime', 'work', 'kube-semantics'],
     'must not import the hub: share through src/work/ or src/kube-semantics/.',
   ),
+  // The dashboard reads what the hub writes and judges it as the hub does (its pure rules).
+  importsOnly('dashboard', ['api', 'runtime', 'work', 'kube-semantics', 'hub'], 'reads the hub: it must not import the agent or the CLI.'),
   // The CLI starts the hub and the agent through their entry points; constants come from src/api/.
   importsOnly(
     'cli',
     ['api', 'runtime', 'work', 'kube-semantics'],
     'reaches the hub and the agent only through their entry points; take constants from src/api/.',
-    '(?!hub/operator\\.js$|agent/member-agent\\.js$|agent/bootstrap\\.js$)',
+    '(?!hub/operator\\.js$|agent/member-agent\\.js$|agent/bootstrap\\.js$|dashboard/server\\.js$)',
   ),
   {
     // jest loads its global setup, teardown and reporters as default exports.

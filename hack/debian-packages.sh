@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, from Debian's archive, the programs the tests run for real and that Go cannot build for
 # us: OpenSSH's server (Git over SSH); mmdebstrap, umoci and runc, which build the container image
-# and run it without a Docker engine (hack/image/build.sh and e2e/image/ say why these). Each is
+# and run it without a Docker engine (hack/image/build.sh and e2e/image/ say why these); Chromium,
+# the real browser the dashboard's e2e drives through puppeteer-core (e2e/dashboard/). Each is
 # named by the file it provides, so a machine that has it (however it got there) installs nothing.
 # apt-get needs root: run as root, or with sudo available.
 set -euo pipefail
@@ -10,6 +11,7 @@ declare -A provides=(
   [mmdebstrap]=/usr/bin/mmdebstrap
   [umoci]=/usr/bin/umoci
   [runc]=/usr/sbin/runc
+  [chromium]=/usr/bin/chromium
 )
 missing=()
 for package in "${!provides[@]}"; do

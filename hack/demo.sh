@@ -86,12 +86,19 @@ fi
 echo "==> waiting for the web service to be Ready"
 wait_for 300 ready
 
+echo "==> starting the dashboard (log: $DEMO/dashboard.log; FLOTILLA_DASHBOARD_PORT picks its port)"
+start dashboard dashboard --kubeconfig "$HUB" --port "${FLOTILLA_DASHBOARD_PORT:-0}"
+wait_for 120 grep -q 'flotilla dashboard: serving' "$DEMO/dashboard.log"
+dashboard_url="$(grep -o 'flotilla dashboard: serving [^ ]*' "$DEMO/dashboard.log" | tail -1 | cut -d' ' -f4)"
+
 echo
 flotilla status --kubeconfig "$HUB"
 cat <<EOT
 
+Dashboard (live, read-only, as your hub kubeconfig's identity): $dashboard_url
+
 flotilla demo: a hub and two spokes (etcd, kube-apiserver, controller-manager, scheduler and kwok
-fake nodes each, on loopback), the hub operator and two agents (pids and logs in $DEMO).
+fake nodes each, on loopback), the hub operator, two agents and the dashboard (pids and logs in $DEMO).
 
 Poke at it with the pinned kubectl:
   export PATH="$bin:\$PATH"

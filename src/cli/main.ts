@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerAgent } from './agent.js';
+import { registerDashboard } from './dashboard.js';
 import { registerHub } from './hub.js';
 import { registerInstall } from './install.js';
 import { registerJoin } from './join.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerReconcile(program);
   registerHub(program);
   registerAgent(program);
+  registerDashboard(program);
   registerVersion(program);
   return program;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { type LabelSelector, selectorMatches } from './selector.js';
+import { type LabelSelector, parseSelector, selectorMatches } from './selector.js';
 
 const labels = { env: 'prod', region: 'eu-west', tier: 'gold' };
 
@@ -35,5 +35,38 @@ describe('selectorMatches', () => {
     expect(selectorMatches({ matchExpressions: [{ key: 'edge', operator: 'Exists' }] }, { edge: '' })).toBe(true);
     expect(selectorMatches({ matchLabels: { edge: '' } }, { edge: '' })).toBe(true);
     expect(selectorMatches({ matchLabels: { edge: '' } }, {})).toBe(false);
+  });
+});
+
+describe('parseSelector', () => {
+  it.each<[string, string, LabelSelector['matchExpressions']]>([
+    ['empty selects everything', '', []],
+    ['equality', 'env=prod', [{ key: 'env', operator: 'In', values: ['prod'] }]],
+    ['double equals', 'env==prod', [{ key: 'env', operator: 'In', values: ['prod'] }]],
+    ['inequality', 'env!=prod', [{ key: 'env', operator: 'NotIn', values: ['prod'] }]],
+    ['set in, spaces kept out', 'tier in (gold, silver)', [{ key: 'tier', operator: 'In', values: ['gold', 'silver'] }]],
+    ['set notin', 'tier notin (gold)', [{ key: 'tier', operator: 'NotIn', values: ['gold'] }]],
+    ['exists', 'flotilla.dev/canary', [{ key: 'flotilla.dev/canary', operator: 'Exists' }]],
+    ['does not exist', '!zone', [{ key: 'zone', operator: 'DoesNotExist' }]],
+    [
+      'terms are ANDed, commas inside ( ) belong to the set',
+      'env=prod, tier in (a,b),!zone',
+      [
+        { key: 'env', operator: 'In', values: ['prod'] },
+        { key: 'tier', operator: 'In', values: ['a', 'b'] },
+        { key: 'zone', operator: 'DoesNotExist' },
+      ],
+    ],
+  ])('%s', (_name, text, expected) => {
+    expect(parseSelector(text).matchExpressions).toEqual(expected);
+  });
+
+  it.each(['env=a=b', 'tier in gold', '=prod', 'a b'])('refuses %s, naming the term', (text) => {
+    expect(() => parseSelector(text)).toThrow(/is not a label selector term/);
+  });
+
+  it('matches as kubectl -l does', () => {
+    expect(selectorMatches(parseSelector('env=prod,tier in (gold),!zone'), labels)).toBe(true);
+    expect(selectorMatches(parseSelector('env!=prod'), labels)).toBe(false);
   });
 });

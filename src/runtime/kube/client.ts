@@ -2,6 +2,7 @@
 // Discovery (which holds the Transport), so `kubeFromKubeConfig` only wires them together.
 // client-node is used for what it does well — loading kubeconfigs (files, in-cluster, exec and
 // token-file auth); the requests themselves go through transport.ts.
+import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createDiscovery, objectPath, pathFor, resource, servedAPIs, withOwnAgent, type Discovery } from './discovery.js';
 import { isGone, isNotFound } from './errors.js';
@@ -44,6 +45,32 @@ export function kubeFromDefault(options?: KubeOptions): Kube {
   const kc = new KubeConfig();
   kc.loadFromDefault();
   return kubeFromKubeConfig(kc, options);
+}
+
+/**
+ * The apiserver of a kubeconfig's current cluster (a file, or $KUBECONFIG / ~/.kube/config /
+ * in-cluster when `path` is undefined) without its user: what `kubeFromToken` needs to reach the same
+ * apiserver as someone else. The user's own credentials (a client certificate above all, which the
+ * apiserver would prefer over any bearer token) must not ride along on another's requests.
+ */
+export function clusterOfKubeConfig(path?: string, context?: string): Omit<TokenConfig, 'token'> {
+  const kc = new KubeConfig();
+  if (path === undefined) kc.loadFromDefault();
+  else kc.loadFromFile(path);
+  if (context !== undefined) kc.setCurrentContext(context);
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('kubeconfig has no current cluster');
+  const caData =
+    cluster.caData !== undefined
+      ? Buffer.from(cluster.caData, 'base64').toString()
+      : cluster.caFile !== undefined
+        ? readFileSync(cluster.caFile, 'utf8')
+        : undefined;
+  return {
+    server: cluster.server,
+    ...(caData !== undefined ? { caData } : {}),
+    ...(cluster.skipTLSVerify ? { insecureSkipTLSVerify: true } : {}),
+  };
 }
 
 /** A bearer token and a server: what an agent's bootstrap kubeconfig boils down to. */

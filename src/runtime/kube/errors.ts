@@ -46,6 +46,7 @@ const apiError = (error: unknown): KubeApiError | undefined => (error instanceof
 export const isNotFound = (error: unknown): boolean => apiError(error)?.code === 404;
 export const isConflict = (error: unknown): boolean => apiError(error)?.code === 409 && apiError(error)?.reason !== 'AlreadyExists';
 export const isAlreadyExists = (error: unknown): boolean => apiError(error)?.reason === 'AlreadyExists';
+export const isUnauthorized = (error: unknown): boolean => apiError(error)?.code === 401;
 export const isForbidden = (error: unknown): boolean => apiError(error)?.code === 403;
 export const isInvalid = (error: unknown): boolean => apiError(error)?.code === 422;
 /** 410 Gone / Expired: a resourceVersion or continue token too old to serve; relist. */

@@ -1,0 +1,321 @@
+/// <reference lib="dom" />
+// The dashboard in a real browser (Debian's chromium, driven by puppeteer-core) against the testenv
+// hub: a fleet with the two real spokes (agents as processes) and 200 simulated clusters, and a
+// second fleet of 20 simulated clusters. The overview counts what the hub holds; a Work turning
+// Degraded on a spoke shows on the open page (the latency is measured and printed); the clusters
+// table filters; the stage approval command shown is the one the hub's rollout reads (run as shown,
+// it moves the rollout on); with --viewer-tokens two ServiceAccounts with different RBAC see
+// different fleets and a request without a token gets 401. A screenshot of each page is saved.
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { apiVersion, conditionTypes, labels, memberNamespace, type GlobalService } from '../../src/api/index.js';
+import { createInformer, findCondition, type KubeObject } from '../../src/runtime/index.js';
+import { eventually, kubectlOk, uniqueName } from '../framework/index.js';
+import { createSimulatedMembers, reportSimulatedFacts, type WorkObject } from '../globalservice/simulated.js';
+import { fleetOnPlanes } from '../globalservice/fleet-on-planes.js';
+import { startProgram, type Program } from '../membership/processes.js';
+
+const chromium = process.env.FLOTILLA_CHROMIUM ?? '/usr/bin/chromium';
+const artifacts = join(process.env.FLOTILLA_E2E_ARTIFACTS ?? join(tmpdir(), 'flotilla-e2e-artifacts'), 'dashboard');
+const SIMULATED = 200;
+const OTHER = 20;
+
+const setup = fleetOnPlanes({
+  prefix: 'dash',
+  userAgent: 'dashboard-e2e',
+  agentProcesses: true,
+  spokes: [
+    { plane: 'spoke-1', name: uniqueName('dash-s1'), labels: ['env=prod', 'tier=canary'] },
+    { plane: 'spoke-2', name: uniqueName('dash-s2'), labels: ['env=prod'] },
+  ],
+});
+const [canary, second] = setup.spokes as [(typeof setup.spokes)[0], (typeof setup.spokes)[0]];
+const other = uniqueName('dash-other');
+const otherWorkspace = `fleet-${other}`;
+const simPrefix = uniqueName('dsim');
+const ServiceType = { apiVersion, kind: 'GlobalService' } as const;
+const secretValue = `never-on-the-page-${uniqueName('s')}`;
+
+let browser: Browser;
+let local: Program;
+let localURL = '';
+let tokens: Program;
+let tokensURL = '';
+
+/** Starts `flotilla dashboard` and answers its URL once it serves. */
+async function startDashboard(name: string, extra: string[]): Promise<[Program, string]> {
+  const program = startProgram(name, ['dashboard', '--kubeconfig', setup.hubConfig, '--port', '0', ...extra]);
+  let output = '';
+  program.child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const url = await eventually(
+    () => {
+      const match = /serving (http:\/\/\S+)/.exec(output);
+      expect(match).not.toBeNull();
+      return match?.[1] ?? '';
+    },
+    { timeoutMs: 60_000 },
+  );
+  return [program, url];
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+}
+
+async function openPage(url: string, token?: string): Promise<Page> {
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1400, height: 900 });
+  if (token !== undefined) await page.setExtraHTTPHeaders({ Authorization: `Bearer ${token}` });
+  await page.goto(url);
+  await page.waitForSelector('[data-testid=live][data-connected=true]');
+  return page;
+}
+
+/** The text of a card's number, waited for until it reads `expected`. */
+async function expectCard(page: Page, id: string, expected: number): Promise<void> {
+  await page.waitForFunction(
+    (selector, value) => document.querySelector(selector)?.textContent === String(value),
+    { timeout: 60_000 },
+    `[data-testid=${id}] .n`,
+    expected,
+  );
+}
+
+function service(name: string, namespace: string, spec: GlobalService['spec']): GlobalService & KubeObject {
+  return { apiVersion, kind: 'GlobalService', metadata: { name, namespace }, spec };
+}
+
+const configMap = (name: string, data: Record<string, string>): Record<string, unknown> => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, namespace: 'default' },
+  data,
+});
+
+beforeAll(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  await setup.start();
+  await setup.hub.create({ apiVersion, kind: 'Fleet', metadata: { name: other } });
+  const simulated = await createSimulatedMembers(setup.hub, simPrefix, SIMULATED, setup.fleet, { sim: simPrefix, env: 'staging' });
+  await reportSimulatedFacts(setup.hub, simulated.slice(0, 50), { kubernetesVersion: 'v1.31.2', apiVersions: ['v1'] });
+  await createSimulatedMembers(setup.hub, `${simPrefix}-o`, OTHER, other, { sim: simPrefix });
+  // A Staged service: the canary stage waits for approval. It ships a Secret, whose value must
+  // never reach the page.
+  await setup.hub.create(
+    service('web', setup.workspace, {
+      placement: { clusterNames: [canary.name, second.name] },
+      source: {
+        manifests: [
+          configMap('dash-web', { greeting: 'hello' }),
+          { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dash-web', namespace: 'default' }, stringData: { password: secretValue } },
+        ] as GlobalService['spec']['source']['manifests'],
+      },
+      rollout: { strategy: 'Staged', stages: [{ name: 'canary', clusterSelector: { matchLabels: { tier: 'canary' } }, approval: {} }] },
+    }),
+  );
+  browser = await puppeteer.launch({ executablePath: chromium, headless: true, args: ['--no-sandbox'] });
+  [local, localURL] = await startDashboard('dashboard-local', []);
+  [tokens, tokensURL] = await startDashboard('dashboard-tokens', ['--viewer-tokens', '--address', '127.0.0.1']);
+}, 300_000);
+
+afterAll(async () => {
+  await browser.close();
+  await local.stop();
+  await tokens.stop();
+  await setup.hub.delete({ apiVersion, kind: 'Fleet' }, other).catch(() => undefined);
+  for (let i = 0; i < OTHER; i++)
+    await setup.hub.delete({ apiVersion, kind: 'MemberCluster' }, `${simPrefix}-o-${i}`).catch(() => undefined);
+  for (let i = 0; i < SIMULATED; i++)
+    await setup.hub.delete({ apiVersion, kind: 'MemberCluster' }, `${simPrefix}-${i}`).catch(() => undefined);
+  await setup.stop();
+}, 300_000);
+
+describe('the dashboard', () => {
+  it('counts every cluster of the fleets by state, the Kubernetes versions and the services', async () => {
+    const page = await openPage(localURL);
+    await expectCard(page, 'clusters-total', 2 + SIMULATED + OTHER);
+    await expectCard(page, 'clusters-Ready', 2);
+    await expectCard(page, 'clusters-Joining', SIMULATED + OTHER);
+    await expectCard(page, 'services-total', 1);
+    const overview = (await (await fetch(`${localURL}api/overview`)).json()) as {
+      kubernetesVersions: { version: string; count: number }[];
+    };
+    expect(overview.kubernetesVersions).toContainEqual({ version: 'v1.31.2', count: 50 });
+    await screenshot(page, 'overview');
+    await page.goto(`${localURL}#/capacity`);
+    await page.waitForSelector('[data-testid=capacity] canvas');
+    await screenshot(page, 'capacity');
+    await page.close();
+  }, 120_000);
+
+  it('filters the clusters table by name, label selector and state, server-side', async () => {
+    const page = await openPage(`${localURL}#/clusters`);
+    const total = (text: string) =>
+      page.waitForFunction(
+        (t) => document.querySelector('[data-testid=cluster-total]')?.textContent.startsWith(t) === true,
+        { timeout: 30_000 },
+        text,
+      );
+    await total(`${2 + SIMULATED + OTHER} clusters`);
+    await screenshot(page, 'clusters');
+    await page.type('[data-testid=selector]', 'env=prod,tier in (canary)');
+    await page.keyboard.press('Enter');
+    await total('1 clusters');
+    expect(await page.$$eval('[data-testid=cluster-table] tbody tr', (rows) => rows.map((r) => r.getAttribute('data-cluster')))).toEqual([
+      canary.name,
+    ]);
+    await page.$eval('[data-testid=selector]', (input) => {
+      (input as HTMLInputElement).value = '';
+    });
+    await page.type('[data-testid=selector]', 'env=staging');
+    await page.keyboard.press('Enter');
+    await total(`${SIMULATED} clusters`);
+    await page.type('[data-testid=search]', `${simPrefix}-17`);
+    // -17 and -170 … -179.
+    await total('11 clusters');
+    await page.click('[data-testid=state-Ready]');
+    await total('0 clusters');
+    await page.close();
+  }, 120_000);
+
+  it('shows the stage approval command the hub reads: run as shown, it approves the stage', async () => {
+    const page = await openPage(`${localURL}#/services`);
+    const command = await page.waitForSelector('[data-testid=approve-command]', { timeout: 90_000 });
+    const text = (await command?.evaluate((el) => el.textContent)) ?? '';
+    const waiting = await setup.hub.get<GlobalService & KubeObject>(ServiceType, 'web', setup.workspace);
+    expect(waiting.status?.rollout?.phase).toBe('AwaitingApproval');
+    expect(text).toBe(
+      `kubectl annotate globalservice web -n ${setup.workspace} --overwrite flotilla.dev/approved-stage=canary@${waiting.status?.revision ?? ''}`,
+    );
+    await screenshot(page, 'services');
+    const args = text.split(' ');
+    expect(args[0]).toBe('kubectl');
+    await kubectlOk('hub', args.slice(1));
+    await eventually(
+      async () => {
+        const s = await setup.hub.get<GlobalService & KubeObject>(ServiceType, 'web', setup.workspace);
+        expect(s.status?.clusters?.updated).toBe(2);
+      },
+      { timeoutMs: 90_000 },
+    );
+    await page.waitForFunction(() => document.querySelector('[data-testid=approve-command]') === null, { timeout: 30_000 });
+    await page.close();
+  }, 240_000);
+
+  it('shows a Work turning Degraded on the open cluster page, and never a Secret', async () => {
+    const page = await openPage(`${localURL}#/clusters/${second.name}`);
+    await page.waitForSelector('[data-testid=work]', { timeout: 60_000 });
+    expect(await page.content()).not.toContain(secretValue);
+    const detail = await (await fetch(`${localURL}api/clusters/${second.name}`)).text();
+    expect(detail).toContain('dash-web');
+    expect(detail).not.toContain(secretValue);
+    // An object the Work may not adopt: its apply is a Conflict, and the Work Degraded.
+    await second.kube.create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'dash-clash', namespace: 'default' },
+      data: { mine: 'yes' },
+    });
+    let degradedSeenAt = 0;
+    const controller = new AbortController();
+    const works = createInformer<WorkObject>({
+      kube: setup.hub,
+      type: { apiVersion, kind: 'Work' },
+      namespace: memberNamespace(second.name),
+      labelSelector: `${labels.sourceName}=clash`,
+    });
+    works.addHandler({
+      onUpdate: (_, work) => {
+        if (degradedSeenAt === 0 && findCondition(work.status?.conditions, conditionTypes.Degraded)?.status === 'True')
+          degradedSeenAt = Date.now();
+      },
+    });
+    const watching = works.run(controller.signal);
+    await works.waitForSync();
+    const shownAt = page.waitForFunction(() => (document.querySelector('[data-testid=work][data-degraded=true]') ? Date.now() : false), {
+      polling: 'mutation',
+      timeout: 120_000,
+    });
+    await setup.hub.create(
+      service('clash', setup.workspace, {
+        placement: { clusterNames: [second.name] },
+        adoption: 'Never',
+        source: { manifests: [configMap('dash-clash', { theirs: 'yes' })] as GlobalService['spec']['source']['manifests'] },
+      }),
+    );
+    const shown = Number(await (await shownAt).jsonValue());
+    await eventually(
+      () => {
+        expect(degradedSeenAt).toBeGreaterThan(0);
+      },
+      { timeoutMs: 30_000 },
+    );
+    controller.abort(new Error('done'));
+    await watching;
+    process.stdout.write(
+      `${JSON.stringify({ measure: 'dashboard degraded latency', fromHubWatchToPageMs: shown - degradedSeenAt, note: 'hub watch event seen by the test → page DOM' })}\n`,
+    );
+    expect(await page.$eval('[data-testid=work][data-degraded=true] h3', (el) => el.textContent)).toContain('Conflict');
+    await screenshot(page, 'cluster');
+    const overview = await openPage(localURL);
+    await expectCard(overview, 'clusters-Degraded', 1);
+    await overview.close();
+    await page.close();
+  }, 240_000);
+
+  it('with viewer tokens: each ServiceAccount sees only the fleets its RBAC lets it list; no token gets 401', async () => {
+    for (const [account, workspace] of [
+      ['viewer-a', setup.workspace],
+      ['viewer-b', otherWorkspace],
+    ] as const) {
+      await kubectlOk('hub', ['create', 'serviceaccount', `${account}-${simPrefix}`, '-n', 'default']);
+      await kubectlOk('hub', [
+        'create',
+        'role',
+        'dashboard-viewer',
+        '-n',
+        workspace,
+        '--verb=list,get,watch',
+        '--resource=globalservices.flotilla.dev',
+      ]);
+      await kubectlOk('hub', [
+        'create',
+        'rolebinding',
+        `${account}-${simPrefix}`,
+        '-n',
+        workspace,
+        '--role=dashboard-viewer',
+        `--serviceaccount=default:${account}-${simPrefix}`,
+      ]);
+    }
+    const token = async (account: string): Promise<string> =>
+      (await kubectlOk('hub', ['create', 'token', `${account}-${simPrefix}`, '-n', 'default', '--duration=1h'])).trim();
+    const a = await token('viewer-a');
+    const b = await token('viewer-b');
+    const fleetsOf = async (t: string): Promise<string[]> =>
+      ((await (await fetch(`${tokensURL}api/overview`, { headers: { Authorization: `Bearer ${t}` } })).json()) as { fleets: string[] })
+        .fleets;
+    expect(await fleetsOf(a)).toEqual([setup.fleet]);
+    expect(await fleetsOf(b)).toEqual([other]);
+    expect((await fetch(`${tokensURL}api/overview`)).status).toBe(401);
+    expect((await fetch(tokensURL)).status).toBe(401);
+    expect((await fetch(`${tokensURL}api/overview`, { headers: { Authorization: 'Bearer not-a-token' } })).status).toBe(401);
+    // A cluster of another's fleet is answered as one that does not exist.
+    expect((await fetch(`${tokensURL}api/clusters/${canary.name}`, { headers: { Authorization: `Bearer ${b}` } })).status).toBe(404);
+    const pageA = await openPage(tokensURL, a);
+    await expectCard(pageA, 'clusters-total', 2 + SIMULATED);
+    await screenshot(pageA, 'viewer-a');
+    const pageB = await openPage(tokensURL, b);
+    await expectCard(pageB, 'clusters-total', OTHER);
+    await expectCard(pageB, 'services-total', 0);
+    await screenshot(pageB, 'viewer-b');
+    await pageA.close();
+    await pageB.close();
+    process.stdout.write(`dashboard screenshots: ${artifacts}\n`);
+  }, 120_000);
+});

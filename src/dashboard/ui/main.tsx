@@ -1,0 +1,702 @@
+// The dashboard page: one Preact app with a page per hash route (#/, #/clusters, #/clusters/NAME,
+// #/capacity, #/services, #/policies). Every view is computed by the server (src/dashboard/views.ts,
+// whose types this imports); the page only draws it, and asks again when the server's event stream
+// says the viewer's fleets changed. Charts are Chart.js.
+import { render } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import {
+  ArcElement,
+  BarController,
+  BarElement,
+  CategoryScale,
+  Chart,
+  DoughnutController,
+  Legend,
+  LinearScale,
+  Tooltip,
+  type ChartConfiguration,
+} from 'chart.js';
+import type { CapacityRow, ClusterDetail, ClusterPage, ClusterState, Overview, PolicyView, ServiceView, SortColumn } from '../views.js';
+import './app.css';
+
+Chart.register(ArcElement, BarController, BarElement, CategoryScale, DoughnutController, Legend, LinearScale, Tooltip);
+
+const states: ClusterState[] = ['Unknown', 'Degraded', 'NotReady', 'Joining', 'Paused', 'Ready'];
+const stateColours: Record<ClusterState, string> = {
+  Unknown: '#d9a400',
+  Degraded: '#b3261e',
+  NotReady: '#e06c5a',
+  Joining: '#9aa5b1',
+  Paused: '#6b7785',
+  Ready: '#2e9d5b',
+};
+
+// ---------------------------------------------------------------------------------------------
+// Data: fetched again whenever the live stream says something changed.
+
+function useLiveVersion(): { version: number; connected: boolean } {
+  const [version, setVersion] = useState(0);
+  const [connected, setConnected] = useState(false);
+  useEffect(() => {
+    const events = new EventSource('/api/events');
+    events.onopen = () => {
+      setConnected(true);
+    };
+    events.onerror = () => {
+      setConnected(false);
+    };
+    events.addEventListener('change', () => {
+      setVersion((v) => v + 1);
+    });
+    return () => {
+      events.close();
+    };
+  }, []);
+  return { version, connected };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the shape of the JSON its endpoint answers.
+function useJson<T>(path: string, version: number): { data: T | undefined; error: string } {
+  const [data, setData] = useState<T | undefined>(undefined);
+  const [error, setError] = useState('');
+  useEffect(() => {
+    let current = true;
+    fetch(path)
+      .then(async (response) => {
+        if (!response.ok) throw new Error(`${response.status}: ${await response.text()}`);
+        return (await response.json()) as T;
+      })
+      .then(
+        (value) => {
+          if (!current) return;
+          setData(value);
+          setError('');
+        },
+        (e: unknown) => {
+          if (current) setError(String(e));
+        },
+      );
+    return () => {
+      current = false;
+    };
+  }, [path, version]);
+  return { data, error };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pieces
+
+function ChartCanvas({ config, wide }: { config: ChartConfiguration<'bar' | 'doughnut', number[], string>; wide?: boolean }) {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const chart = useRef<Chart<'bar' | 'doughnut', number[], string> | null>(null);
+  useEffect(() => {
+    if (!canvas.current) return;
+    chart.current = new Chart(canvas.current, { ...config, options: { ...config.options, animation: false, maintainAspectRatio: false } });
+    return () => chart.current?.destroy();
+  }, [JSON.stringify(config.data)]);
+  return (
+    <div class={wide === true ? 'chart wide' : 'chart'}>
+      <canvas ref={canvas} />
+    </div>
+  );
+}
+
+function Card({ label, value, id }: { label: string; value: number; id: string }) {
+  return (
+    <div class="card" data-testid={id}>
+      <div class="n">{value}</div>
+      <div class="l">{label}</div>
+    </div>
+  );
+}
+
+function Loading({ error }: { error: string }) {
+  return error !== '' ? <p class="error">{error}</p> : <p>Loading…</p>;
+}
+
+const percent = (value: number | null): string => (value === null ? '–' : `${Math.round(value * 100)}%`);
+
+function Bar({ value }: { value: number | null }) {
+  if (value === null) return <span>–</span>;
+  return (
+    <span title={percent(value)}>
+      <span class={value > 1 ? 'bar over' : 'bar'}>
+        <span style={{ width: `${Math.min(100, value * 100)}%` }} />
+      </span>{' '}
+      {percent(value)}
+    </span>
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pages
+
+function OverviewPage({ version }: { version: number }) {
+  const { data, error } = useJson<Overview & { capacity: CapacityRow[] }>('/api/overview', version);
+  if (!data) return <Loading error={error} />;
+  return (
+    <section data-testid="overview">
+      <h2>Fleets: {data.fleets.join(', ') || 'none you may see'}</h2>
+      <div class="cards">
+        <Card label="clusters" value={data.clusters.total} id="clusters-total" />
+        {states.map((s) => (
+          <Card key={s} label={s} value={data.clusters[s]} id={`clusters-${s}`} />
+        ))}
+        <Card label="services" value={data.services.total} id="services-total" />
+        <Card label="policies" value={data.policies.total} id="policies-total" />
+        <Card label="non-compliant policies" value={data.policies.nonCompliant} id="policies-noncompliant" />
+      </div>
+      <div class="charts">
+        <ChartCanvas
+          config={{
+            type: 'doughnut',
+            data: {
+              labels: states,
+              datasets: [{ data: states.map((s) => data.clusters[s]), backgroundColor: states.map((s) => stateColours[s]) }],
+            },
+            options: { plugins: { legend: { position: 'right' } } },
+          }}
+        />
+        <ChartCanvas
+          config={{
+            type: 'bar',
+            data: {
+              labels: data.kubernetesVersions.map((v) => v.version),
+              datasets: [
+                { label: 'clusters by Kubernetes version', data: data.kubernetesVersions.map((v) => v.count), backgroundColor: '#3b6fd8' },
+              ],
+            },
+          }}
+        />
+        <ChartCanvas
+          config={{
+            type: 'bar',
+            data: {
+              labels: Object.keys(data.services).filter((k) => k !== 'total'),
+              datasets: [
+                {
+                  label: 'services by rollout phase',
+                  data: Object.entries(data.services)
+                    .filter(([k]) => k !== 'total')
+                    .map(([, n]) => n),
+                  backgroundColor: '#6b4fd8',
+                },
+              ],
+            },
+          }}
+        />
+      </div>
+      <h3>Clusters that need attention</h3>
+      <table data-testid="cluster-attention">
+        <thead>
+          <tr>
+            <th>cluster</th>
+            <th>state</th>
+            <th>reason</th>
+            <th>message</th>
+          </tr>
+        </thead>
+        <tbody>
+          {data.clusterAttention.map((a) => (
+            <tr key={a.cluster}>
+              <td>
+                <a href={`#/clusters/${encodeURIComponent(a.cluster)}`}>{a.cluster}</a>
+              </td>
+              <td class={`state-${a.state}`}>{a.state}</td>
+              <td>{a.reason}</td>
+              <td>{a.message}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h3>Services that need attention</h3>
+      <table data-testid="service-attention">
+        <thead>
+          <tr>
+            <th>service</th>
+            <th>phase</th>
+            <th>reason</th>
+            <th>message</th>
+          </tr>
+        </thead>
+        <tbody>
+          {data.serviceAttention.map((a) => (
+            <tr key={`${a.namespace}/${a.name}`}>
+              <td>
+                {a.namespace}/{a.name}
+              </td>
+              <td>{a.phase}</td>
+              <td>{a.reason}</td>
+              <td>{a.message}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+const columns: [SortColumn, string][] = [
+  ['name', 'cluster'],
+  ['fleet', 'fleet'],
+  ['state', 'state'],
+  ['kubernetesVersion', 'version'],
+  ['nodes', 'nodes'],
+  ['cpu', 'CPU requested'],
+  ['memory', 'memory requested'],
+  ['works', 'works'],
+  ['lastHeartbeat', 'heartbeat'],
+];
+const PAGE = 50;
+
+function ClustersPage({ version, params }: { version: number; params: URLSearchParams }) {
+  const [search, setSearch] = useState(params.get('search') ?? '');
+  const [selector, setSelector] = useState(params.get('selector') ?? '');
+  const [chosen, setChosen] = useState<ClusterState[]>(
+    (params.get('state') ?? '').split(',').filter((s): s is ClusterState => states.includes(s as ClusterState)),
+  );
+  const [sort, setSort] = useState<SortColumn>((params.get('sort') as SortColumn | null) ?? 'state');
+  const [descending, setDescending] = useState(params.get('order') === 'desc');
+  const [offset, setOffset] = useState(0);
+  const query = new URLSearchParams({
+    search,
+    selector,
+    state: chosen.join(','),
+    sort,
+    order: descending ? 'desc' : 'asc',
+    offset: String(offset),
+    limit: String(PAGE),
+  });
+  const { data, error } = useJson<ClusterPage>(`/api/clusters?${query.toString()}`, version);
+  const sortBy = (column: SortColumn): void => {
+    if (column === sort) setDescending(!descending);
+    else {
+      setSort(column);
+      setDescending(false);
+    }
+    setOffset(0);
+  };
+  return (
+    <section data-testid="clusters">
+      <div class="filters">
+        <input
+          type="text"
+          placeholder="search by name"
+          data-testid="search"
+          value={search}
+          onInput={(e) => {
+            setSearch(e.currentTarget.value);
+            setOffset(0);
+          }}
+        />
+        <input
+          type="text"
+          placeholder="label selector, e.g. env=prod,tier in (gold)"
+          data-testid="selector"
+          value={selector}
+          onChange={(e) => {
+            setSelector(e.currentTarget.value);
+            setOffset(0);
+          }}
+        />
+        {states.map((s) => (
+          <label key={s}>
+            <input
+              type="checkbox"
+              data-testid={`state-${s}`}
+              checked={chosen.includes(s)}
+              onChange={() => {
+                setChosen(chosen.includes(s) ? chosen.filter((c) => c !== s) : [...chosen, s]);
+                setOffset(0);
+              }}
+            />
+            {s}
+          </label>
+        ))}
+      </div>
+      {error !== '' && <p class="error">{error}</p>}
+      {data && (
+        <>
+          <p data-testid="cluster-total">
+            {data.total} clusters{data.total > PAGE ? `, ${offset + 1}–${Math.min(data.total, offset + PAGE)} shown` : ''}{' '}
+            <button
+              disabled={offset === 0}
+              onClick={() => {
+                setOffset(Math.max(0, offset - PAGE));
+              }}
+            >
+              previous
+            </button>{' '}
+            <button
+              disabled={offset + PAGE >= data.total}
+              onClick={() => {
+                setOffset(offset + PAGE);
+              }}
+            >
+              next
+            </button>
+          </p>
+          <table data-testid="cluster-table">
+            <thead>
+              <tr>
+                {columns.map(([column, label]) => (
+                  <th
+                    key={column}
+                    class="sortable"
+                    data-testid={`sort-${column}`}
+                    onClick={() => {
+                      sortBy(column);
+                    }}
+                  >
+                    {label}
+                    {column === sort ? (descending ? ' ▼' : ' ▲') : ''}
+                  </th>
+                ))}
+                <th>why</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.rows.map((row) => (
+                <tr key={row.name} data-cluster={row.name}>
+                  <td>
+                    <a href={`#/clusters/${encodeURIComponent(row.name)}`}>{row.name}</a>
+                  </td>
+                  <td>{row.fleet}</td>
+                  <td class={`state-${row.state}`}>{row.state}</td>
+                  <td>{row.kubernetesVersion}</td>
+                  <td>{row.nodes ?? '–'}</td>
+                  <td>
+                    <Bar value={row.cpu} />
+                  </td>
+                  <td>
+                    <Bar value={row.memory} />
+                  </td>
+                  <td>{row.works}</td>
+                  <td>{row.lastHeartbeat ?? '–'}</td>
+                  <td>{row.reason !== '' ? `${row.reason}: ${row.message}` : ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </section>
+  );
+}
+
+function ClusterPageView({ version, name }: { version: number; name: string }) {
+  const { data, error } = useJson<ClusterDetail>(`/api/clusters/${encodeURIComponent(name)}`, version);
+  if (!data) return <Loading error={error} />;
+  const { row } = data;
+  return (
+    <section data-testid="cluster">
+      <h2>
+        {row.name} <span class={`state-${row.state}`}>{row.state}</span>
+      </h2>
+      <p>
+        fleet {row.fleet} · Kubernetes {row.kubernetesVersion || '–'} · {row.nodes ?? '–'} nodes · agent {data.agentVersion || '–'} · last
+        heartbeat {data.heartbeat ?? '–'}
+      </p>
+      <p>
+        labels:{' '}
+        <code>
+          {Object.entries(row.labels)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(', ') || 'none'}
+        </code>
+      </p>
+      <p>
+        CPU requested <Bar value={row.cpu} /> · memory requested <Bar value={row.memory} />
+      </p>
+      <table>
+        <tbody>
+          {data.conditions.map((c) => (
+            <tr key={c.type}>
+              <td>{c.type}</td>
+              <td>{c.status}</td>
+              <td>{c.reason}</td>
+              <td>{c.message}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {data.works.map((work) => {
+        const degraded = work.conditions.find((c) => c.type === 'Degraded' && c.status === 'True');
+        return (
+          <div key={work.name} data-testid="work" data-work={work.name} data-degraded={degraded ? 'true' : 'false'}>
+            <h3>
+              Work {work.name} <small>({work.source})</small> {degraded && <span class="bad">Degraded: {degraded.reason}</span>}
+            </h3>
+            <p>
+              revision {work.revision}, applied {work.appliedRevision || '–'} ·{' '}
+              {work.conditions
+                .map((c) => `${c.type}=${c.status}${c.status !== 'True' || c.type === 'Degraded' ? ` (${c.reason})` : ''}`)
+                .join(' · ')}
+            </p>
+            <table>
+              <thead>
+                <tr>
+                  <th>object</th>
+                  <th>applied</th>
+                  <th>health</th>
+                  <th>drift</th>
+                  <th>message</th>
+                </tr>
+              </thead>
+              <tbody>
+                {work.manifests.map((m) => (
+                  <tr key={`${m.kind}/${m.namespace}/${m.name}`}>
+                    <td>
+                      {m.kind} {m.namespace !== '' ? `${m.namespace}/` : ''}
+                      {m.name}
+                    </td>
+                    <td>{m.applied ? 'yes' : 'no'}</td>
+                    <td class={m.health === 'Degraded' ? 'bad' : ''}>{m.health}</td>
+                    <td>{m.drifted ? `drifted: ${m.driftedFields.join(', ')}` : '–'}</td>
+                    <td>{m.message}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        );
+      })}
+    </section>
+  );
+}
+
+function CapacityPage({ version }: { version: number }) {
+  const { data, error } = useJson<Overview & { capacity: CapacityRow[] }>('/api/overview', version);
+  const busiest = useJson<ClusterPage>('/api/clusters?sort=cpu&order=desc&limit=20', version);
+  const idlest = useJson<ClusterPage>('/api/clusters?sort=cpu&order=asc&limit=20', version);
+  if (!data) return <Loading error={error} />;
+  const ratio = (used: number, of: number): number => (of > 0 ? Math.round((used / of) * 100) : 0);
+  return (
+    <section data-testid="capacity">
+      <ChartCanvas
+        wide
+        config={{
+          type: 'bar',
+          data: {
+            labels: data.capacity.map((f) => f.name),
+            datasets: [
+              {
+                label: 'CPU requested / allocatable %',
+                data: data.capacity.map((f) => ratio(f.cpu.requested, f.cpu.allocatable)),
+                backgroundColor: '#3b6fd8',
+              },
+              {
+                label: 'memory requested / allocatable %',
+                data: data.capacity.map((f) => ratio(f.memory.requested, f.memory.allocatable)),
+                backgroundColor: '#6b4fd8',
+              },
+            ],
+          },
+          options: { indexAxis: 'y' },
+        }}
+      />
+      <table>
+        <thead>
+          <tr>
+            <th>fleet</th>
+            <th>CPU capacity</th>
+            <th>CPU allocatable</th>
+            <th>CPU requested</th>
+            <th>memory capacity (GiB)</th>
+            <th>memory allocatable (GiB)</th>
+            <th>memory requested (GiB)</th>
+          </tr>
+        </thead>
+        <tbody>
+          {data.capacity.map((f) => (
+            <tr key={f.name}>
+              <td>{f.name}</td>
+              <td>{f.cpu.capacity.toFixed(1)}</td>
+              <td>{f.cpu.allocatable.toFixed(1)}</td>
+              <td>{f.cpu.requested.toFixed(1)}</td>
+              {[f.memory.capacity, f.memory.allocatable, f.memory.requested].map((bytes, i) => (
+                <td key={i}>{(bytes / 2 ** 30).toFixed(1)}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {(
+        [
+          ['Most committed (CPU)', busiest.data],
+          ['Idlest (CPU)', idlest.data],
+        ] as const
+      ).map(([title, ranked]) => (
+        <div key={title}>
+          <h3>{title}</h3>
+          <table>
+            <tbody>
+              {ranked?.rows.map((row) => (
+                <tr key={row.name}>
+                  <td>
+                    <a href={`#/clusters/${encodeURIComponent(row.name)}`}>{row.name}</a>
+                  </td>
+                  <td>
+                    <Bar value={row.cpu} />
+                  </td>
+                  <td>
+                    <Bar value={row.memory} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ))}
+    </section>
+  );
+}
+
+function ServicesPage({ version }: { version: number }) {
+  const { data, error } = useJson<ServiceView[]>('/api/services', version);
+  if (!data) return <Loading error={error} />;
+  return (
+    <section data-testid="services">
+      {data.map((s) => (
+        <div key={`${s.namespace}/${s.name}`} data-service={`${s.namespace}/${s.name}`}>
+          <h3>
+            {s.namespace}/{s.name} <small>fleet {s.fleet}</small>
+          </h3>
+          <p>
+            revision <code>{s.revision || '–'}</code> · {s.strategy} · phase <b data-testid="phase">{s.phase}</b> · {s.clusters.available}/
+            {s.clusters.targeted} available, {s.clusters.updated} updated, {s.clusters.failed} failed, {s.clusters.drifted} drifted
+            {s.source && (
+              <>
+                {' '}
+                · source {s.source.url} at <code>{s.source.revision}</code>
+              </>
+            )}
+          </p>
+          {s.message !== '' && <p>{s.message}</p>}
+          {s.stages.length > 0 && (
+            <table>
+              <tbody>
+                {s.stages.map((stage) => (
+                  <tr key={stage.name} data-stage={stage.name}>
+                    <td>{stage.name}</td>
+                    <td>{stage.state}</td>
+                    <td>{stage.approveCommand !== undefined && <code data-testid="approve-command">{stage.approveCommand}</code>}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          {s.attention.length > 0 && (
+            <table>
+              <tbody>
+                {s.attention.map((a) => (
+                  <tr key={a.cluster}>
+                    <td>{a.cluster}</td>
+                    <td>{a.reason}</td>
+                    <td>{a.message}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </div>
+      ))}
+    </section>
+  );
+}
+
+function PoliciesPage({ version }: { version: number }) {
+  const { data, error } = useJson<PolicyView[]>('/api/policies', version);
+  if (!data) return <Loading error={error} />;
+  return (
+    <section data-testid="policies">
+      <table>
+        <thead>
+          <tr>
+            <th>policy bundle</th>
+            <th>mode</th>
+            <th>compliant</th>
+            <th>non-compliant</th>
+            <th>violations by kind</th>
+            <th>worst</th>
+          </tr>
+        </thead>
+        <tbody>
+          {data.map((p) => (
+            <tr key={`${p.namespace}/${p.name}`}>
+              <td>
+                {p.namespace}/{p.name}
+              </td>
+              <td>{p.mode}</td>
+              <td>
+                {p.compliant}/{p.targeted}
+              </td>
+              <td class={p.nonCompliant > 0 ? 'bad' : ''}>{p.nonCompliant}</td>
+              <td>{p.violationsByKind.map((v) => `${v.kind}: ${v.count}`).join(', ')}</td>
+              <td>{p.worst.map((v) => `${v.cluster} ${v.kind} ${v.policy}: ${v.message}`).join('; ')}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shell
+
+function useHash(): string {
+  const [hash, setHash] = useState(location.hash);
+  useEffect(() => {
+    const onChange = (): void => {
+      setHash(location.hash);
+    };
+    addEventListener('hashchange', onChange);
+    return () => {
+      removeEventListener('hashchange', onChange);
+    };
+  }, []);
+  return hash;
+}
+
+const tabs: [string, string][] = [
+  ['#/', 'Overview'],
+  ['#/clusters', 'Clusters'],
+  ['#/capacity', 'Capacity'],
+  ['#/services', 'Services'],
+  ['#/policies', 'Policies'],
+];
+
+function App() {
+  const hash = useHash();
+  const { version, connected } = useLiveVersion();
+  const [route = '#/', search = ''] = (hash === '' ? '#/' : hash).split('?');
+  const params = new URLSearchParams(search);
+  const cluster = /^#\/clusters\/(.+)$/.exec(route);
+  let body;
+  if (cluster) body = <ClusterPageView version={version} name={decodeURIComponent(cluster[1] ?? '')} />;
+  else if (route === '#/clusters') body = <ClustersPage version={version} params={params} />;
+  else if (route === '#/capacity') body = <CapacityPage version={version} />;
+  else if (route === '#/services') body = <ServicesPage version={version} />;
+  else if (route === '#/policies') body = <PoliciesPage version={version} />;
+  else body = <OverviewPage version={version} />;
+  return (
+    <>
+      <header>
+        <b>flotilla</b>
+        {tabs.map(([href, label]) => (
+          <a key={href} href={href} class={route === href || (href === '#/clusters' && cluster) ? 'active' : ''}>
+            {label}
+          </a>
+        ))}
+        <span class="live" data-testid="live" data-connected={String(connected)}>
+          {connected ? '● live' : '○ reconnecting'}
+        </span>
+      </header>
+      <main>{body}</main>
+    </>
+  );
+}
+
+const root = document.getElementById('app');
+if (root) render(<App />, root);
