@@ -57,7 +57,7 @@ export function registerDashboard(program: Command): void {
           );
           process.stdout.write(`flotilla dashboard: serving ${dashboard.url}\n`);
           await dashboard.done;
-        });
+        }, undefined);
       } finally {
         kube.close();
       }
