@@ -2,7 +2,7 @@
 // #/capacity, #/services, #/policies). Every view is computed by the server (src/dashboard/views.ts,
 // whose types this imports); the page only draws it, and asks again when the server's event stream
 // says the viewer's fleets changed. Charts are Chart.js.
-import { render } from 'preact';
+import { render, type ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import {
   ArcElement,
@@ -187,52 +187,68 @@ function OverviewPage({ version }: { version: number }) {
         />
       </div>
       <h3>Clusters that need attention</h3>
-      <table data-testid="cluster-attention">
-        <thead>
-          <tr>
-            <th>cluster</th>
-            <th>state</th>
-            <th>reason</th>
-            <th>message</th>
-          </tr>
-        </thead>
-        <tbody>
-          {data.clusterAttention.map((a) => (
-            <tr key={a.cluster}>
-              <td>
-                <a href={`#/clusters/${encodeURIComponent(a.cluster)}`}>{a.cluster}</a>
-              </td>
-              <td class={`state-${a.state}`}>{a.state}</td>
-              <td>{a.reason}</td>
-              <td>{a.message}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <AttentionTable
+        testId="cluster-attention"
+        subject="cluster"
+        state="state"
+        rows={data.clusterAttention.map((a) => ({
+          key: a.cluster,
+          subject: <a href={`#/clusters/${encodeURIComponent(a.cluster)}`}>{a.cluster}</a>,
+          state: a.state,
+          stateClass: `state-${a.state}`,
+          reason: a.reason,
+          message: a.message,
+        }))}
+      />
       <h3>Services that need attention</h3>
-      <table data-testid="service-attention">
-        <thead>
-          <tr>
-            <th>service</th>
-            <th>phase</th>
-            <th>reason</th>
-            <th>message</th>
-          </tr>
-        </thead>
-        <tbody>
-          {data.serviceAttention.map((a) => (
-            <tr key={`${a.namespace}/${a.name}`}>
-              <td>
-                {a.namespace}/{a.name}
-              </td>
-              <td>{a.phase}</td>
-              <td>{a.reason}</td>
-              <td>{a.message}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <AttentionTable
+        testId="service-attention"
+        subject="service"
+        state="phase"
+        rows={data.serviceAttention.map((a) => ({
+          key: `${a.namespace}/${a.name}`,
+          subject: `${a.namespace}/${a.name}`,
+          state: a.phase,
+          reason: a.reason,
+          message: a.message,
+        }))}
+      />
     </section>
+  );
+}
+
+interface AttentionRow {
+  key: string;
+  subject: ComponentChildren;
+  state: string;
+  stateClass?: string;
+  reason: string;
+  message: string;
+}
+
+/** What needs attention first, a row each: the object, its state, and the reason and message of its condition. */
+function AttentionTable({ testId, subject, state, rows }: { testId: string; subject: string; state: string; rows: AttentionRow[] }) {
+  return (
+    <table data-testid={testId}>
+      <thead>
+        <tr>
+          <th>{subject}</th>
+          <th>{state}</th>
+          <th>reason</th>
+          <th>message</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((row) => (
+          <tr key={row.key}>
+            <td>{row.subject}</td>
+            <td class={row.stateClass}>{row.state}</td>
+            <td>{row.reason}</td>
+            <td>{row.message}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 
