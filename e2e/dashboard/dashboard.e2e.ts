@@ -44,6 +44,8 @@ let local: Program;
 let localURL = '';
 let tokens: Program;
 let tokensURL = '';
+/** A viewer of this suite's two fleets. */
+let bothFleets = '';
 
 /** Starts `flotilla dashboard` and answers its URL once it serves. */
 async function startDashboard(name: string, extra: string[]): Promise<[Program, string]> {
@@ -65,6 +67,20 @@ async function startDashboard(name: string, extra: string[]): Promise<[Program, 
 
 async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+}
+
+/**
+ * A bearer token of a new ServiceAccount that may list GlobalServices in `workspaces` only: a viewer
+ * who sees exactly those fleets, whatever other fleets the shared hub holds.
+ */
+async function viewerToken(account: string, workspaces: string[]): Promise<string> {
+  const name = `${account}-${simPrefix}`;
+  await kubectlOk('hub', ['create', 'serviceaccount', name, '-n', 'default']);
+  for (const workspace of workspaces) {
+    await kubectlOk('hub', ['create', 'role', name, '-n', workspace, '--verb=list,get,watch', '--resource=globalservices.flotilla.dev']);
+    await kubectlOk('hub', ['create', 'rolebinding', name, '-n', workspace, `--role=${name}`, `--serviceaccount=default:${name}`]);
+  }
+  return (await kubectlOk('hub', ['create', 'token', name, '-n', 'default', '--duration=1h'])).trim();
 }
 
 async function openPage(url: string, token?: string): Promise<Page> {
@@ -121,6 +137,7 @@ beforeAll(async () => {
   browser = await puppeteer.launch({ executablePath: chromium, headless: true, args: ['--no-sandbox'] });
   [local, localURL] = await startDashboard('dashboard-local', []);
   [tokens, tokensURL] = await startDashboard('dashboard-tokens', ['--viewer-tokens', '--address', '127.0.0.1']);
+  bothFleets = await viewerToken('viewer-both', [setup.workspace, otherWorkspace]);
 }, 300_000);
 
 afterAll(async () => {
@@ -136,25 +153,26 @@ afterAll(async () => {
 }, 300_000);
 
 describe('the dashboard', () => {
+  // Counted as a viewer of this suite's two fleets: the hub is shared with the other suites' fleets.
   it('counts every cluster of the fleets by state, the Kubernetes versions and the services', async () => {
-    const page = await openPage(localURL);
+    const page = await openPage(tokensURL, bothFleets);
     await expectCard(page, 'clusters-total', 2 + SIMULATED + OTHER);
     await expectCard(page, 'clusters-Ready', 2);
     await expectCard(page, 'clusters-Joining', SIMULATED + OTHER);
     await expectCard(page, 'services-total', 1);
-    const overview = (await (await fetch(`${localURL}api/overview`)).json()) as {
+    const overview = (await (await fetch(`${tokensURL}api/overview`, { headers: { Authorization: `Bearer ${bothFleets}` } })).json()) as {
       kubernetesVersions: { version: string; count: number }[];
     };
     expect(overview.kubernetesVersions).toContainEqual({ version: 'v1.31.2', count: 50 });
     await screenshot(page, 'overview');
-    await page.goto(`${localURL}#/capacity`);
+    await page.goto(`${tokensURL}#/capacity`);
     await page.waitForSelector('[data-testid=capacity] canvas');
     await screenshot(page, 'capacity');
     await page.close();
   }, 120_000);
 
   it('filters the clusters table by name, label selector and state, server-side', async () => {
-    const page = await openPage(`${localURL}#/clusters`);
+    const page = await openPage(`${tokensURL}#/clusters`, bothFleets);
     const total = (text: string) =>
       page.waitForFunction(
         (t) => document.querySelector('[data-testid=cluster-total]')?.textContent.startsWith(t) === true,
@@ -269,34 +287,8 @@ describe('the dashboard', () => {
   }, 240_000);
 
   it('with viewer tokens: each ServiceAccount sees only the fleets its RBAC lets it list; no token gets 401', async () => {
-    for (const [account, workspace] of [
-      ['viewer-a', setup.workspace],
-      ['viewer-b', otherWorkspace],
-    ] as const) {
-      await kubectlOk('hub', ['create', 'serviceaccount', `${account}-${simPrefix}`, '-n', 'default']);
-      await kubectlOk('hub', [
-        'create',
-        'role',
-        'dashboard-viewer',
-        '-n',
-        workspace,
-        '--verb=list,get,watch',
-        '--resource=globalservices.flotilla.dev',
-      ]);
-      await kubectlOk('hub', [
-        'create',
-        'rolebinding',
-        `${account}-${simPrefix}`,
-        '-n',
-        workspace,
-        '--role=dashboard-viewer',
-        `--serviceaccount=default:${account}-${simPrefix}`,
-      ]);
-    }
-    const token = async (account: string): Promise<string> =>
-      (await kubectlOk('hub', ['create', 'token', `${account}-${simPrefix}`, '-n', 'default', '--duration=1h'])).trim();
-    const a = await token('viewer-a');
-    const b = await token('viewer-b');
+    const a = await viewerToken('viewer-a', [setup.workspace]);
+    const b = await viewerToken('viewer-b', [otherWorkspace]);
     const fleetsOf = async (t: string): Promise<string[]> =>
       ((await (await fetch(`${tokensURL}api/overview`, { headers: { Authorization: `Bearer ${t}` } })).json()) as { fleets: string[] })
         .fleets;

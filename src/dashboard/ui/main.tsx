@@ -268,6 +268,9 @@ const PAGE = 50;
 function ClustersPage({ version, params }: { version: number; params: URLSearchParams }) {
   const [search, setSearch] = useState(params.get('search') ?? '');
   const [selector, setSelector] = useState(params.get('selector') ?? '');
+  // What is being typed: a half-typed selector is not valid, so it is asked for only on Enter or blur,
+  // and a live update's re-render while typing must not put the applied one back into the box.
+  const [selectorDraft, setSelectorDraft] = useState(selector);
   const [chosen, setChosen] = useState<ClusterState[]>(
     (params.get('state') ?? '').split(',').filter((s): s is ClusterState => states.includes(s as ClusterState)),
   );
@@ -309,7 +312,10 @@ function ClustersPage({ version, params }: { version: number; params: URLSearchP
           type="text"
           placeholder="label selector, e.g. env=prod,tier in (gold)"
           data-testid="selector"
-          value={selector}
+          value={selectorDraft}
+          onInput={(e) => {
+            setSelectorDraft(e.currentTarget.value);
+          }}
           onChange={(e) => {
             setSelector(e.currentTarget.value);
             setOffset(0);
