@@ -82,12 +82,14 @@ const apiserverPid = hubState.pids['kube-apiserver'] ?? 0;
 const admin = kubeFromFile(hubConfig, undefined, { userAgent: 'bench' });
 
 /** The hub operator as its own process, its /metrics on a port of its own. */
-async function startOperator(): Promise<{
+interface Operator {
   pid: number;
   metrics: () => Promise<Sample[]>;
   ready: () => Promise<boolean>;
   stop: () => Promise<void>;
-}> {
+}
+
+async function startOperator(): Promise<Operator> {
   const port = await freePort();
   let stopping = false;
   const program = startProgram('bench-fanout-hub', [
@@ -128,18 +130,34 @@ const etcdDbMiB = (samples: readonly Sample[]): number | undefined => {
   }
 };
 
+/** The operator's writes by resource between two scrapes of its /metrics (flotilla_kube_writes_total). */
+const writesBy = (before: readonly Sample[], after: readonly Sample[]): Record<string, number> => {
+  const resources = new Set(after.filter((s) => s.name === 'flotilla_kube_writes_total').map((s) => s.labels.resource ?? ''));
+  return Object.fromEntries(
+    [...resources]
+      .map((r): [string, number] => [
+        r,
+        sumOf(after, 'flotilla_kube_writes_total', { resource: [r] }) - sumOf(before, 'flotilla_kube_writes_total', { resource: [r] }),
+      ])
+      .filter(([, n]) => n > 0),
+  );
+};
+
 interface PhaseFigures {
   ms: number;
   load: string;
   apiserver: { p99MutatingS: number | undefined; throttled429: number; mutatingRequests: number; cpuS: number; cpuCores: number };
   operatorCpuS: number;
+  /** The operator's own writes in the phase, by resource. */
+  operatorWrites: Record<string, number>;
 }
 
-/** Runs `fn`, with the apiserver's latency, 429s and CPU, and the operator's CPU, over exactly that span. */
-async function phase(operatorPid: number, fn: () => Promise<void>): Promise<PhaseFigures> {
+/** Runs `fn`, with the apiserver's latency, 429s and CPU, and the operator's CPU and writes, over exactly that span. */
+async function phase(operator: Operator, fn: () => Promise<void>): Promise<PhaseFigures> {
   const before = await hubMetrics();
+  const operatorBefore = await operator.metrics();
   const apiCpu = processCpuSeconds(apiserverPid);
-  const opCpu = processCpuSeconds(operatorPid);
+  const opCpu = processCpuSeconds(operator.pid);
   const started = performance.now();
   await fn();
   const ms = Math.round(performance.now() - started);
@@ -157,7 +175,8 @@ async function phase(operatorPid: number, fn: () => Promise<void>): Promise<Phas
       cpuS,
       cpuCores: +(cpuS / (ms / 1000)).toFixed(2),
     },
-    operatorCpuS: +(processCpuSeconds(operatorPid) - opCpu).toFixed(2),
+    operatorCpuS: +(processCpuSeconds(operator.pid) - opCpu).toFixed(2),
+    operatorWrites: writesBy(operatorBefore, await operator.metrics()),
   };
 }
 const valid = (p: PhaseFigures): boolean => (p.apiserver.p99MutatingS ?? 0) <= 1 && p.apiserver.throttled429 === 0;
@@ -226,7 +245,7 @@ try {
   const setupMs = Math.round(performance.now() - setupStarted);
 
   log(`creating ${SERVICES} services × ${N} clusters`);
-  const create = await phase(operator.pid, async () => {
+  const create = await phase(operator, async () => {
     for (let i = 0; i < SERVICES; i++) await admin.create(service(i, 'v0'));
     await until(
       async () => (await Promise.all(Array.from({ length: SERVICES }, (_, i) => allAvailable(i)))).every(Boolean),
@@ -268,7 +287,7 @@ try {
     const value = `v${round}`;
     log(`round ${round}: fan-out`);
     let writtenMs = 0;
-    const fanout = await phase(operator.pid, async () => {
+    const fanout = await phase(operator, async () => {
       const started = performance.now();
       const live = await admin.get<GlobalService & KubeObject>({ apiVersion, kind: 'GlobalService' }, serviceName(0), workspace);
       await admin.update({ ...live, spec: service(0, value).spec });
@@ -279,7 +298,7 @@ try {
     const floor: Record<string, PhaseFigures & { writesPerS: number }> = {};
     for (const concurrency of FLOOR_CONCURRENCIES) {
       log(`round ${round}: floor at concurrency ${concurrency}`);
-      const figures = await phase(operator.pid, () =>
+      const figures = await phase(operator, () =>
         pool(names, concurrency, (cluster) =>
           admin.apply(floorWork(cluster, `${value}-${concurrency}`), { fieldManager: 'bench', force: true }),
         ),
@@ -305,10 +324,9 @@ try {
   const lastRenew = Date.parse(
     (await admin.get<Lease>(LeaseType, 'flotilla-agent-heartbeat', memberNamespace(silent))).spec?.renewTime ?? '',
   );
-  const opBefore = await operator.metrics();
   const renewalsBefore = heartbeats.renewals();
   let unknownAt: number | undefined;
-  const idle = await phase(operator.pid, async () => {
+  const idle = await phase(operator, async () => {
     const end = Date.now() + IDLE_S * 1000;
     while (Date.now() < end) {
       if (unknownAt === undefined) {
@@ -318,20 +336,7 @@ try {
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   });
-  const opAfter = await operator.metrics();
-  const writesBy = (before: readonly Sample[], after: readonly Sample[]): Record<string, number> => {
-    const resources = new Set(after.filter((s) => s.name === 'flotilla_kube_writes_total').map((s) => s.labels.resource ?? ''));
-    return Object.fromEntries(
-      [...resources]
-        .map((r): [string, number] => [
-          r,
-          sumOf(after, 'flotilla_kube_writes_total', { resource: [r] }) - sumOf(before, 'flotilla_kube_writes_total', { resource: [r] }),
-        ])
-        .filter(([, n]) => n > 0),
-    );
-  };
-  const idleWrites = writesBy(opBefore, opAfter);
-  const { leases: leaderLeaseWrites = 0, ...otherIdleWrites } = idleWrites;
+  const { leases: leaderLeaseWrites = 0, ...otherIdleWrites } = idle.operatorWrites;
   const renewals = heartbeats.renewals() - renewalsBefore;
   const idleMemory = processMemoryMiB(operator.pid);
 

@@ -56,7 +56,16 @@ export interface ControllerSpec<T extends KubeObject> {
   /** Kinds whose controller ownerReference points at a primary object: a change reconciles the owner. */
   owns?: (InformerSource | TypeRef)[];
   /** Any other source, mapped to the primary keys it affects. */
-  watches?: { source: InformerSource; map: (object: KubeObject) => string[] }[];
+  watches?: {
+    source: InformerSource;
+    map: (object: KubeObject) => string[];
+    /**
+     * Visit a key this long after the first change that maps to it, rather than at once, so that the
+     * changes of that window cost one reconcile (and at most one write). For sources that change in
+     * bursts whose end state is what matters, e.g. a cluster's Works during a fan-out.
+     */
+    coalesceMs?: number;
+  }[];
   reconcile: Reconciler<T>;
   /**
    * The Ready reason written into the primary object's status when a reconcile fails with an error
@@ -206,7 +215,7 @@ function enqueueEvents<T extends KubeObject>(spec: ControllerSpec<T>, deps: Cont
   }
   for (const watch of spec.watches ?? []) {
     const map = (object: KubeObject): void => {
-      for (const key of watch.map(object)) queue.add(key);
+      for (const key of watch.map(object)) queue.addAfter(key, watch.coalesceMs ?? 0);
     };
     deps.informer(watch.source).addHandler({
       onAdd: map,

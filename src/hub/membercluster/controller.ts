@@ -245,8 +245,11 @@ export function memberClusterController(manager: Manager, sources: MemberSources
     owns: [{ type: NamespaceType, labelSelector: managedBySelector }],
     watches: [
       { source: sources.leases, map: (lease) => memberOfNamespace(lease.metadata.namespace) },
-      // A Work's status (Degraded, Available) changes how its cluster is judged and counted.
-      { source: sources.works, map: (work) => memberOfNamespace(work.metadata.namespace) },
+      // A Work's status (Degraded, Available) changes how its cluster is judged and counted. A fan-out
+      // changes each Work twice in quick succession (the hub's new spec, then the agent's report of
+      // it), and the counts are usually back where they were: judged once at the end of a 1 s window,
+      // the member's status is written once or not at all, instead of twice per service change.
+      { source: sources.works, map: (work) => memberOfNamespace(work.metadata.namespace), coalesceMs: 1000 },
       // A fleet's heartbeat timeout changes how its members are judged.
       { source: sources.fleets, map: (fleet) => members.store.byIndex('fleet', fleet.metadata.name ?? '').map(objectKey) },
     ],

@@ -241,6 +241,21 @@ describe('the substitution opt-out', () => {
   });
 });
 
+describe('prepareService', () => {
+  it('digests a manifest list once, however many services and reconciles prepare it', () => {
+    const list = [deployment, plain];
+    const first = prepareService(list, []);
+    const again = prepareService(list, [replicas('big', { matchLabels: { size: 'big' } }, 9)]);
+    expect(again.sourceVariables).toBe(first.sourceVariables);
+    expect(again.sourceDigest).toBe(first.sourceDigest);
+    // An equal list that is another object is digested again, to the same digest.
+    const copy = prepareService(structuredClone(list), []);
+    expect(copy.sourceVariables).not.toBe(first.sourceVariables);
+    expect(copy.sourceDigest).toBe(first.sourceDigest);
+    expect(prepareService(list, [], { substitute: false }).sourceVariables.size).toBe(0);
+  });
+});
+
 describe('renderKey', () => {
   const prepared = prepareService(
     [deployment, plain],

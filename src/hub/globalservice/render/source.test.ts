@@ -21,6 +21,16 @@ describe('sourceManifests', () => {
     expect(result.ok && result.manifests.map((m) => m.metadata.name)).toEqual(['x', 'a', 'b', 'c']);
   });
 
+  it('reads a source once per change of its ConfigMaps: the same list back until one changes', () => {
+    const source = { configMapRefs: [{ name: 'two' }, { name: 'one' }] };
+    const first = sourceManifests(source, configMaps);
+    const again = sourceManifests(source, new Map(configMaps));
+    const changed = sourceManifests(source, new Map([...configMaps, ['two', { 'x.yaml': yamlOf('y') }]]));
+    expect(first.ok && again.ok && again.manifests === first.manifests).toBe(true);
+    expect(changed.ok && changed.manifests.map((m) => m.metadata.name)).toEqual(['y', 'a', 'b', 'c']);
+    expect(sourceManifests({ configMapRefs: [{ name: 'gone' }] }, configMaps).ok).toBe(false);
+  });
+
   it('reads only the listed keys, whatever their suffix', () => {
     const result = sourceManifests({ configMapRefs: [{ name: 'one', keys: ['c.json', 'b.yaml'] }] }, configMaps);
     expect(result.ok && result.manifests.map((m) => m.metadata.name)).toEqual(['b', 'c']);

@@ -24,9 +24,27 @@ function keysToRead(ref: ConfigMapManifestsRef, data: Readonly<Record<string, st
         .sort();
 }
 
+// The last result for each source, with the ConfigMap data it was read from. The source and the data
+// records are the informer cache's objects, never mutated, so the same objects mean the same result:
+// a service reconciled on every change of its Works parses its ConfigMaps once per change of them,
+// not once per reconcile, and keeps one manifest list whose digest is taken once (render.ts).
+const lastRead = new WeakMap<
+  GlobalServiceSource,
+  { data: readonly (Readonly<Record<string, string>> | undefined)[]; result: SourceResult }
+>();
+
 /** Every manifest of a source, in order: inline ones as written, or those of its ConfigMaps. */
 export function sourceManifests(source: GlobalServiceSource, configMaps: ConfigMapData): SourceResult {
   if (source.manifests) return { ok: true, manifests: source.manifests };
+  const data = (source.configMapRefs ?? []).map((ref) => configMaps.get(ref.name));
+  const last = lastRead.get(source);
+  if (last && last.data.length === data.length && last.data.every((record, index) => record === data[index])) return last.result;
+  const result = readConfigMaps(source, configMaps);
+  lastRead.set(source, { data, result });
+  return result;
+}
+
+function readConfigMaps(source: GlobalServiceSource, configMaps: ConfigMapData): SourceResult {
   const manifests: Manifest[] = [];
   for (const ref of source.configMapRefs ?? []) {
     const data = configMaps.get(ref.name);
