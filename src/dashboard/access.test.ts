@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { KubeApiError, type Kube, type KubeObject } from '../runtime/index.js';
-import { bearerToken, createFleetAccess, decisionKey, decisionOf, fleetAccessReview, type Viewer } from './access.js';
+import { bearerToken, bearerViewer, createFleetAccess, decisionKey, decisionOf, fleetAccessReview, type Viewer } from './access.js';
 
 describe('bearerToken', () => {
   it.each<[string | undefined, string | undefined]>([
@@ -12,6 +12,29 @@ describe('bearerToken', () => {
     [undefined, undefined],
   ])('%s', (header, token) => {
     expect(bearerToken(header)).toBe(token);
+  });
+});
+
+describe('bearerViewer (who a request is with --viewer-tokens, or why it gets 401)', () => {
+  it.each<[string, Record<string, string | undefined>, { token: string } | RegExp]>([
+    ['a bearer token', { authorization: 'Bearer abc' }, { token: 'abc' }],
+    [
+      'a bearer token beside proxy headers: the token is who it is',
+      { authorization: 'Bearer abc', 'x-remote-user': 'alice' },
+      { token: 'abc' },
+    ],
+    ['nothing', {}, /^send the viewer's credentials as "Authorization: Bearer TOKEN"$/],
+    ['Basic credentials', { authorization: 'Basic dXNlcjpwYXNz' }, /Authorization: Bearer TOKEN/],
+    [
+      'X-Remote-User and X-Remote-Group only: names, no credentials',
+      { 'x-remote-user': 'alice', 'x-remote-group': 'devs' },
+      /^x-remote-user, x-remote-group name a user but carry no credentials: .*no right to impersonate.*--pass-authorization-header/,
+    ],
+    ["oauth2-proxy's X-Forwarded-User only", { 'x-forwarded-user': 'alice' }, /^x-forwarded-user name a user but carry no credentials/],
+  ])('%s', (_name, headers, expected) => {
+    const who = bearerViewer(headers);
+    if (expected instanceof RegExp) expect('refused' in who ? who.refused : '').toMatch(expected);
+    else expect(who).toEqual({ viewer: { kind: 'bearer', token: expected.token } });
   });
 });
 

@@ -22,14 +22,46 @@ export function bearerToken(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
+/**
+ * Headers by which an authenticating proxy says who a user is without passing on their credentials
+ * (the apiserver's request-header names, and oauth2-proxy's). The dashboard cannot act on them: it
+ * would have to impersonate (a broad right) or hold the apiserver's request-header client
+ * certificate (the power to be anyone). docs/design.md, Dashboard, says why.
+ */
+export const identityOnlyHeaders = ['x-remote-user', 'x-remote-group', 'x-forwarded-user', 'x-auth-request-user'] as const;
+
+/** Who a request is in viewer-token mode, from its headers; or why it is answered 401. */
+export function bearerViewer(headers: Readonly<Record<string, string | string[] | undefined>>): { viewer: Viewer } | { refused: string } {
+  const authorization = headers['authorization'];
+  const token = bearerToken(typeof authorization === 'string' ? authorization : undefined);
+  if (token !== undefined) return { viewer: { kind: 'bearer', token } };
+  const named = identityOnlyHeaders.filter((name) => headers[name] !== undefined);
+  if (named.length > 0)
+    return {
+      refused:
+        `${named.join(', ')} name a user but carry no credentials: this dashboard acts with each viewer's own token and holds no ` +
+        'right to impersonate. Have the proxy forward the user\'s token as "Authorization: Bearer TOKEN" ' +
+        '(oauth2-proxy --pass-authorization-header, with the hub apiserver accepting that OIDC issuer)',
+    };
+  return { refused: 'send the viewer\'s credentials as "Authorization: Bearer TOKEN"' };
+}
+
+export interface ResourceAttributes {
+  verb: string;
+  group: string;
+  resource: string;
+  /** Absent: in every namespace (or a cluster-scoped resource). */
+  namespace?: string;
+}
+
+/** A SelfSubjectAccessReview: may whoever sends it do this? */
+export function accessReview(attributes: ResourceAttributes): KubeObject {
+  return { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', metadata: {}, spec: { resourceAttributes: attributes } };
+}
+
 /** The review that decides whether a viewer sees a fleet: may they list its GlobalServices? */
 export function fleetAccessReview(workspace: string): KubeObject {
-  return {
-    apiVersion: 'authorization.k8s.io/v1',
-    kind: 'SelfSubjectAccessReview',
-    metadata: {},
-    spec: { resourceAttributes: { namespace: workspace, verb: 'list', group, resource: plurals[GlobalServiceType.kind] } },
-  };
+  return accessReview({ namespace: workspace, verb: 'list', group, resource: plurals[GlobalServiceType.kind] });
 }
 
 /** A review's answer, or the error it failed with, as a decision (401 means the token is not valid). */

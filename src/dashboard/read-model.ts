@@ -1,11 +1,14 @@
 // The dashboard's one set of hub watches: an informer per flotilla kind, shared by every viewer.
 // A change is reported with the fleet it belongs to, so the server tells only the viewers who may
-// see that fleet. Works are indexed by cluster, the one question the pages ask of them.
+// see that fleet. Works are indexed by cluster, the one question the pages ask of them, and cached
+// without their manifests: those may hold Secrets, and no page shows them (views.ts reads a Work's
+// source, labels and status only).
 import {
   FleetType,
   GlobalServiceType,
   labels,
   MemberClusterType,
+  plurals,
   PolicyBundleType,
   workspaceNamespace,
   WorkType,
@@ -16,9 +19,69 @@ import {
   type Work,
 } from '../api/index.js';
 import { createInformer, labelIndex, type Informer, type Kube, type KubeObject, type Logger } from '../runtime/index.js';
+import { accessReview } from './access.js';
 import type { FleetObjects } from './views.js';
 
 type Cached<T> = T & KubeObject;
+
+/** What the read-model watches, each in every namespace: its identity needs list and watch of each, cluster-wide. */
+export const watchedTypes = {
+  fleets: FleetType,
+  members: MemberClusterType,
+  services: GlobalServiceType,
+  policies: PolicyBundleType,
+  works: WorkType,
+} as const;
+
+/**
+ * What the cache keeps of a Work: its metadata (labels say its source), `spec.source` and its
+ * status. Its manifests, payload and policy templates are dropped before they are stored, so a
+ * Secret a Work carries never sits in the dashboard's memory; so are managedFields and annotations,
+ * which no view reads.
+ */
+export function workSummary(work: Cached<Work>): Cached<Work> {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- dropped on purpose
+  const { managedFields, annotations, ...metadata } = work.metadata;
+  return {
+    apiVersion: work.apiVersion,
+    kind: work.kind,
+    metadata,
+    spec: { source: work.spec.source },
+    ...(work.status !== undefined ? { status: work.status } : {}),
+  };
+}
+
+type Verb = 'list' | 'watch';
+
+/** The SelfSubjectAccessReviews that say whether the read-model's identity may list and watch each watched kind cluster-wide. */
+export function watchAccessReviews(): { kind: keyof typeof plurals; verb: Verb; review: KubeObject }[] {
+  return Object.values(watchedTypes).flatMap((type) =>
+    (['list', 'watch'] as const).map((verb) => ({
+      kind: type.kind,
+      verb,
+      review: accessReview({ verb, group: type.apiVersion.split('/')[0] ?? '', resource: plurals[type.kind] }),
+    })),
+  );
+}
+
+/**
+ * Why the read-model cannot start with this identity, naming each kind and the permission it lacks;
+ * undefined when it has them all. Without them its watches would retry a 403 forever and the
+ * dashboard would never sync (a namespace-limited kubeconfig, say).
+ */
+export function missingWatchAccess(denied: readonly { kind: keyof typeof plurals; verb: Verb }[]): string | undefined {
+  if (denied.length === 0) return undefined;
+  const byKind = new Map<string, Verb[]>();
+  for (const { kind, verb } of denied) byKind.set(kind, [...(byKind.get(kind) ?? []), verb]);
+  const lacks = [...byKind].map(
+    ([kind, verbs]) => `${verbs.join(' and ')} ${plurals[kind as keyof typeof plurals]}.flotilla.dev (${kind})`,
+  );
+  return (
+    `the dashboard's identity may not ${lacks.join('; ')} in all namespaces. It watches every fleet's objects and needs ` +
+    'list and watch on fleets, memberclusters, globalservices, policybundles and works (flotilla.dev) cluster-wide: ' +
+    "a ClusterRole bound by a ClusterRoleBinding (the hub chart's flotilla-dashboard ClusterRole holds exactly these)"
+  );
+}
 
 export interface ReadModel {
   /** Every fleet's workspace namespace, by fleet name. */
@@ -29,6 +92,8 @@ export interface ReadModel {
   /** `listener` hears the fleet of every changed object ('' when it has none). */
   onChange(listener: (fleet: string) => void): () => void;
   synced(): boolean;
+  /** Throws, naming what is missing, unless its identity may list and watch every watched kind cluster-wide. */
+  checkAccess(): Promise<void>;
   waitForSync(signal: AbortSignal): Promise<void>;
   run(signal: AbortSignal): Promise<void>;
 }
@@ -36,11 +101,17 @@ export interface ReadModel {
 const CLUSTER_INDEX = 'cluster';
 
 export function createReadModel(kube: Kube, logger: Logger): ReadModel {
-  const fleets = createInformer<Cached<Fleet>>({ kube, type: FleetType, logger });
-  const members = createInformer<Cached<MemberCluster>>({ kube, type: MemberClusterType, logger });
-  const services = createInformer<Cached<GlobalService>>({ kube, type: GlobalServiceType, logger });
-  const policies = createInformer<Cached<PolicyBundle>>({ kube, type: PolicyBundleType, logger });
-  const works = createInformer<Cached<Work>>({ kube, type: WorkType, logger, indexes: { [CLUSTER_INDEX]: labelIndex(labels.cluster) } });
+  const fleets = createInformer<Cached<Fleet>>({ kube, type: watchedTypes.fleets, logger });
+  const members = createInformer<Cached<MemberCluster>>({ kube, type: watchedTypes.members, logger });
+  const services = createInformer<Cached<GlobalService>>({ kube, type: watchedTypes.services, logger });
+  const policies = createInformer<Cached<PolicyBundle>>({ kube, type: watchedTypes.policies, logger });
+  const works = createInformer<Cached<Work>>({
+    kube,
+    type: watchedTypes.works,
+    logger,
+    transform: workSummary,
+    indexes: { [CLUSTER_INDEX]: labelIndex(labels.cluster) },
+  });
   const informers: Informer[] = [fleets, members, services, policies, works];
   const listeners = new Set<(fleet: string) => void>();
 
@@ -90,6 +161,13 @@ export function createReadModel(kube: Kube, logger: Logger): ReadModel {
       return () => listeners.delete(listener);
     },
     synced: () => informers.every((i) => i.hasSynced()),
+    async checkAccess() {
+      const reviews = watchAccessReviews();
+      const answers = await Promise.all(reviews.map(({ review }) => kube.create(review)));
+      const denied = reviews.filter((_, index) => (answers[index]?.status as { allowed?: boolean } | undefined)?.allowed !== true);
+      const problem = missingWatchAccess(denied);
+      if (problem !== undefined) throw new Error(problem);
+    },
     async waitForSync(signal) {
       await Promise.all(informers.map((i) => i.waitForSync(signal)));
     },

@@ -3,10 +3,11 @@
 // the page then asks for its view again. Every answer is computed from the shared read-model,
 // narrowed to the fleets the viewer may see (access.ts). Thin: the views are pure (views.ts).
 import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { createServer as createTLSServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { errorMessage, type Kube, type Logger } from '../runtime/index.js';
-import { bearerToken, createFleetAccess, type Viewer } from './access.js';
+import { bearerViewer, createFleetAccess, type Viewer } from './access.js';
 import { createCoalescer } from './live.js';
 import { createReadModel, type ReadModel } from './read-model.js';
 import {
@@ -19,7 +20,7 @@ import {
   parseClusterQuery,
   policyView,
   serviceView,
-  type FleetObjects,
+  shownFleets,
 } from './views.js';
 
 export interface DashboardOptions {
@@ -42,6 +43,8 @@ export interface DashboardOptions {
   intervalMs?: number;
   /** Where the built page is (dist/src/dashboard/ui/). */
   assets?: URL;
+  /** Serve HTTPS with this certificate and key (PEM): viewers' tokens must not cross a network in clear. */
+  tls?: { cert: string; key: string };
 }
 
 export interface Dashboard {
@@ -85,14 +88,15 @@ function reply(res: ServerResponse, code: number, body: string, type: string, ex
 
 interface Routes {
   model: ReadModel;
-  objects(viewer: Viewer): Promise<FleetObjects>;
-  visibleFleet(viewer: Viewer, fleet: string): Promise<boolean>;
+  visible(viewer: Viewer): Promise<Set<string>>;
 }
 
 /** The JSON of one /api/ path for a viewer, or an HttpError. */
 async function apiAnswer(routes: Routes, viewer: Viewer, url: URL): Promise<unknown> {
-  const objects = await routes.objects(viewer);
+  const visible = await routes.visible(viewer);
   const path = url.pathname;
+  if (path === '/api/fleets') return [...visible].sort();
+  const objects = routes.model.objectsOf(shownFleets(visible, url.searchParams.get('fleet') ?? ''));
   if (path === '/api/overview') {
     const view = overview(objects);
     return { ...view, capacity: fleetCapacity(objects.members.map(capacityRow)) };
@@ -114,7 +118,7 @@ async function apiAnswer(routes: Routes, viewer: Viewer, url: URL): Promise<unkn
     const name = decodeURIComponent(cluster[1] ?? '');
     const member = routes.model.member(name);
     // A cluster of a fleet the viewer may not see is answered exactly as one that does not exist.
-    if (!member || !(await routes.visibleFleet(viewer, member.spec.fleet))) throw new HttpError(404, `no cluster ${name}`);
+    if (!member || !visible.has(member.spec.fleet)) throw new HttpError(404, `no cluster ${name}`);
     return clusterDetail(member, objects.worksOf(name));
   }
   if (path === '/api/services') {
@@ -138,11 +142,7 @@ export async function startDashboard(options: DashboardOptions, signal: AbortSig
     if (fleets === 'unauthenticated') throw new HttpError(401, 'the bearer token is not valid');
     return fleets;
   };
-  const routes: Routes = {
-    model,
-    objects: async (viewer) => model.objectsOf(await visible(viewer)),
-    visibleFleet: async (viewer, fleet) => (await visible(viewer)).has(fleet),
-  };
+  const routes: Routes = { model, visible };
 
   const viewerOf = (req: IncomingMessage): Viewer => {
     if (options.viewers === 'local') {
@@ -150,9 +150,9 @@ export async function startDashboard(options: DashboardOptions, signal: AbortSig
         throw new HttpError(403, 'this dashboard serves requests to 127.0.0.1 or localhost only');
       return { kind: 'local' };
     }
-    const token = bearerToken(req.headers.authorization);
-    if (token === undefined) throw new HttpError(401, 'send the viewer\'s credentials as "Authorization: Bearer TOKEN"');
-    return { kind: 'bearer', token };
+    const who = bearerViewer(req.headers);
+    if ('refused' in who) throw new HttpError(401, who.refused);
+    return who.viewer;
   };
 
   const stream = async (req: IncomingMessage, res: ServerResponse, viewer: Viewer): Promise<void> => {
@@ -214,7 +214,7 @@ export async function startDashboard(options: DashboardOptions, signal: AbortSig
     reply(res, 200, page, 'text/html; charset=utf-8');
   };
 
-  const server = createServer((req, res) => {
+  const listener: RequestListener = (req, res) => {
     handle(req, res).catch((error: unknown) => {
       const code = error instanceof HttpError ? error.code : 500;
       if (code === 500) logger.error('dashboard request failed', { path: req.url?.split('?')[0], error: errorMessage(error) });
@@ -227,7 +227,10 @@ export async function startDashboard(options: DashboardOptions, signal: AbortSig
         code === 401 ? { 'WWW-Authenticate': 'Bearer' } : {},
       );
     });
-  });
+  };
+  // Fail fast on an identity that could never sync (a namespace-limited kubeconfig), before serving.
+  await model.checkAccess();
+  const server = options.tls ? createTLSServer({ cert: options.tls.cert, key: options.tls.key }, listener) : createServer(listener);
   const port = (): number => (server.address() as AddressInfo).port;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -245,5 +248,5 @@ export async function startDashboard(options: DashboardOptions, signal: AbortSig
       }),
     );
   })();
-  return { url: `http://${host}:${port()}/`, done };
+  return { url: `${options.tls ? 'https' : 'http'}://${host}:${port()}/`, done };
 }

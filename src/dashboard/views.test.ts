@@ -13,6 +13,7 @@ import {
   overview,
   parseClusterQuery,
   serviceView,
+  shownFleets,
   utilisation,
   type ClusterState,
 } from './views.js';
@@ -262,5 +263,20 @@ describe('fleetCapacity', () => {
       ['f', 1.5, 4, 8 * 2 ** 30],
       ['g', 1, 1, 4 * 2 ** 30],
     ]);
+  });
+});
+
+describe('shownFleets (the fleet filter, server-side)', () => {
+  const visible = new Set(['prod', 'staging']);
+  it.each<[string, string, string[]]>([
+    ['no filter: every fleet the viewer may see', '', ['prod', 'staging']],
+    ['one fleet the viewer may see', 'prod', ['prod']],
+    ['a fleet the viewer may not see: nothing, as for one that does not exist', 'secret-fleet', []],
+    ['a fleet of no such name', 'nope', []],
+  ])('%s', (_name, fleet, shown) => {
+    expect([...shownFleets(visible, fleet)].sort()).toEqual(shown);
+  });
+  it('never widens what the viewer may see', () => {
+    expect([...shownFleets(new Set(), 'prod')]).toEqual([]);
   });
 });

@@ -32,6 +32,16 @@ export interface FleetObjects {
   worksOf(cluster: string): readonly Work[];
 }
 
+/**
+ * The fleets a page shows: every fleet the viewer may see, or, when the page asks for one (the
+ * `fleet` filter; '' is none), that fleet only — nothing when the viewer may not see it, exactly as
+ * for a fleet that does not exist.
+ */
+export function shownFleets(visible: ReadonlySet<string>, fleet: string): Set<string> {
+  if (fleet === '') return new Set(visible);
+  return visible.has(fleet) ? new Set([fleet]) : new Set();
+}
+
 function isTrue(conditions: readonly Condition[] | undefined, type: string): boolean {
   return findCondition(conditions, type)?.status === 'True';
 }
