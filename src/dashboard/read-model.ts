@@ -6,6 +6,7 @@
 import {
   FleetType,
   GlobalServiceType,
+  group,
   labels,
   MemberClusterType,
   plurals,
@@ -59,7 +60,7 @@ export function watchAccessReviews(): { kind: keyof typeof plurals; verb: Verb; 
     (['list', 'watch'] as const).map((verb) => ({
       kind: type.kind,
       verb,
-      review: accessReview({ verb, group: type.apiVersion.split('/')[0] ?? '', resource: plurals[type.kind] }),
+      review: accessReview({ verb, group, resource: plurals[type.kind] }),
     })),
   );
 }
@@ -73,13 +74,11 @@ export function missingWatchAccess(denied: readonly { kind: keyof typeof plurals
   if (denied.length === 0) return undefined;
   const byKind = new Map<string, Verb[]>();
   for (const { kind, verb } of denied) byKind.set(kind, [...(byKind.get(kind) ?? []), verb]);
-  const lacks = [...byKind].map(
-    ([kind, verbs]) => `${verbs.join(' and ')} ${plurals[kind as keyof typeof plurals]}.flotilla.dev (${kind})`,
-  );
+  const lacks = [...byKind].map(([kind, verbs]) => `${verbs.join(' and ')} ${plurals[kind as keyof typeof plurals]}.${group} (${kind})`);
+  const needed = Object.values(watchedTypes).map((type) => plurals[type.kind]);
   return (
     `the dashboard's identity may not ${lacks.join('; ')} in all namespaces. It watches every fleet's objects and needs ` +
-    'list and watch on fleets, memberclusters, globalservices, policybundles and works (flotilla.dev) cluster-wide: ' +
-    "a ClusterRole bound by a ClusterRoleBinding (the hub chart's flotilla-dashboard ClusterRole holds exactly these)"
+    `list and watch on ${needed.join(', ')} (${group}) cluster-wide: a ClusterRole bound by a ClusterRoleBinding`
   );
 }
 
