@@ -9,7 +9,9 @@
 //    B: the floor — the same N Works written by a bare client (server-side apply, as the operator
 //       writes) at each concurrency of 8/16/32/64; the best of them is the round's floor.
 //    Every phase reports the hub apiserver's own p99 mutating latency and 429s from its /metrics; a
-//    round counts only with p99 ≤ 1 s and no 429 in both its phases.
+//    round counts only with p99 ≤ 1 s and no 429 in both its phases. Every phase also reports the
+//    operator's worst event-loop delay and its longest gap between two leader-lease renewals (the
+//    bucket bound; the operator gives up past 12 s), and a trace of both is written once a second.
 // 3. Heartbeats and idle: IDLE_S with nothing changing while the N agents heartbeat, one of them
 //    silenced at the start: the operator's writes by resource (only the leader Lease and that one
 //    cluster's transition may appear) and the time until the silent cluster reads Unknown.
@@ -17,7 +19,7 @@
 // Targets are printed beside the measurements. Nothing is asserted: this is a measurement.
 // Run: make build && npx tsx bench/fanout.ts   (FANOUT_N=1000, FANOUT_SERVICES=10, FANOUT_ROUNDS=2,
 //      FANOUT_IDLE_S=600, FANOUT_HEARTBEAT_TIMEOUT=5m, FANOUT_LEASE_DURATION=15s; own planes in its own FLOTILLA_TESTENV_DIR)
-import { mkdtempSync, statSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,34 +87,66 @@ const admin = kubeFromFile(hubConfig, undefined, { userAgent: 'bench' });
 interface Operator {
   pid: number;
   metrics: () => Promise<Sample[]>;
+  /** The worst event-loop delay seen since the last call, in seconds (read from every scrape). */
+  takeWorstEventLoopDelayS: () => number;
   ready: () => Promise<boolean>;
   stop: () => Promise<void>;
 }
 
+/** Where the operator's once-a-second trace goes (event-loop delay, heap, queue depth, leadership), to read a lost lease back. */
+const traceFile = join(tmpdir(), 'flotilla-membership-e2e', 'bench-fanout-trace.jsonl');
+
 async function startOperator(): Promise<Operator> {
   const port = await freePort();
   let stopping = false;
-  const program = startProgram('bench-fanout-hub', [
-    'hub',
-    '--kubeconfig',
-    hubConfig,
-    '--health-address',
-    `127.0.0.1:${port}`,
-    '--lease-duration',
-    LEASE_DURATION,
-  ]);
+  const program = startProgram(
+    'bench-fanout-hub',
+    ['hub', '--kubeconfig', hubConfig, '--health-address', `127.0.0.1:${port}`, '--lease-duration', LEASE_DURATION],
+    // E.g. FANOUT_OPERATOR_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the operator alone.
+    { nodeArgs: (process.env.FANOUT_OPERATOR_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '') },
+  );
   const url = `http://127.0.0.1:${port}`;
   // An operator that exits mid-run (a lost leader lease on a starved machine) spoils every figure after it.
   program.child.once('exit', (code, signal) => {
     if (!stopping) log(`the operator exited (code ${code}, signal ${signal}) before the bench stopped it: see ${program.logFile}`);
   });
   await until(async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.ok === true, 60_000, 200);
+  // prom-client resets its event-loop delay histogram on every scrape: each scrape's maximum is kept here.
+  let worstDelayS = 0;
+  const metrics = async (): Promise<Sample[]> => {
+    const samples = parseMetrics(await (await fetch(`${url}/metrics`)).text());
+    worstDelayS = Math.max(worstDelayS, sumOf(samples, 'flotilla_nodejs_eventloop_lag_max_seconds'));
+    return samples;
+  };
+  const tracing = setInterval(() => {
+    const sent = performance.now();
+    void metrics()
+      .then((samples) => {
+        const line = {
+          at: new Date().toISOString(),
+          scrapeMs: Math.round(performance.now() - sent),
+          eventLoopDelayMaxS: sumOf(samples, 'flotilla_nodejs_eventloop_lag_max_seconds'),
+          heapUsedMiB: Math.round(sumOf(samples, 'flotilla_nodejs_heap_size_used_bytes') / 1048576),
+          queueDepth: sumOf(samples, 'flotilla_workqueue_depth'),
+          leader: sumOf(samples, 'flotilla_leader_is_leader'),
+          load: machineLoad(),
+        };
+        appendFileSync(traceFile, `${JSON.stringify(line)}\n`);
+      })
+      .catch(() => undefined);
+  }, 1000);
   return {
     pid: program.child.pid ?? 0,
-    metrics: async () => parseMetrics(await (await fetch(`${url}/metrics`)).text()),
+    metrics,
+    takeWorstEventLoopDelayS: () => {
+      const worst = worstDelayS;
+      worstDelayS = 0;
+      return worst;
+    },
     ready: async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.ok === true,
     stop: () => {
       stopping = true;
+      clearInterval(tracing);
       return program.stop(30_000);
     },
   };
@@ -150,6 +184,9 @@ interface PhaseFigures {
   operatorCpuS: number;
   /** The operator's own writes in the phase, by resource. */
   operatorWrites: Record<string, number>;
+  /** The operator's worst event-loop delay in the phase, and the upper bound of its longest gap between two lease renewals. */
+  operatorEventLoopDelayMaxS: number;
+  leaseWorstRenewalIntervalS: number | undefined;
 }
 
 /** Runs `fn`, with the apiserver's latency, 429s and CPU, and the operator's CPU and writes, over exactly that span. */
@@ -158,10 +195,12 @@ async function phase(operator: Operator, fn: () => Promise<void>): Promise<Phase
   const operatorBefore = await operator.metrics();
   const apiCpu = processCpuSeconds(apiserverPid);
   const opCpu = processCpuSeconds(operator.pid);
+  operator.takeWorstEventLoopDelayS();
   const started = performance.now();
   await fn();
   const ms = Math.round(performance.now() - started);
   const after = await hubMetrics();
+  const operatorAfter = await operator.metrics();
   const cpuS = +(processCpuSeconds(apiserverPid) - apiCpu).toFixed(2);
   const delta = (name: string, where: Record<string, string[]>): number => sumOf(after, name, where) - sumOf(before, name, where);
   const p99 = quantileBetween(before, after, 'apiserver_request_duration_seconds', MUTATING, 0.99);
@@ -176,7 +215,9 @@ async function phase(operator: Operator, fn: () => Promise<void>): Promise<Phase
       cpuCores: +(cpuS / (ms / 1000)).toFixed(2),
     },
     operatorCpuS: +(processCpuSeconds(operator.pid) - opCpu).toFixed(2),
-    operatorWrites: writesBy(operatorBefore, await operator.metrics()),
+    operatorWrites: writesBy(operatorBefore, operatorAfter),
+    operatorEventLoopDelayMaxS: +operator.takeWorstEventLoopDelayS().toFixed(3),
+    leaseWorstRenewalIntervalS: quantileBetween(operatorBefore, operatorAfter, 'flotilla_leader_renewal_interval_seconds', {}, 1),
   };
 }
 const valid = (p: PhaseFigures): boolean => (p.apiserver.p99MutatingS ?? 0) <= 1 && p.apiserver.throttled429 === 0;

@@ -17,12 +17,15 @@ export interface Program {
 const logDir = join(tmpdir(), 'flotilla-membership-e2e');
 const running = new Set<Program>();
 
-/** Starts `flotilla ARGS...` in the background (with `env` added); its output goes to a log file named after it. */
-export function startProgram(name: string, args: string[], options: { env?: Record<string, string> } = {}): Program {
+/**
+ * Starts `flotilla ARGS...` in the background (with `env` added, and `nodeArgs` such as --cpu-prof
+ * that NODE_OPTIONS refuses); its output goes to a log file named after it.
+ */
+export function startProgram(name: string, args: string[], options: { env?: Record<string, string>; nodeArgs?: string[] } = {}): Program {
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'flotilla.js'), ...args], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), join(repoRoot, 'bin', 'flotilla.js'), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
   });

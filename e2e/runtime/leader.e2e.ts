@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { PassThrough } from 'node:stream';
 import { eventually } from '../framework/index.js';
 import type { Kube, KubeObject } from '../../src/runtime/kube.js';
 import type { LeaseSpec } from '../../src/runtime/leader.js';
+import { createLogger } from '../../src/runtime/log.js';
 import { createManager, type Manager } from '../../src/runtime/manager.js';
 import { createNamespace, deleteNamespace, kubeFor } from './helpers.js';
 
@@ -22,12 +24,13 @@ describe('leader election between two runtime instances', () => {
   });
 
   /** Two replicas; `reconcilers` records which one reconciled, and overlapping reconciles across both. */
-  function replicas(lease: string, releaseOnCancel: boolean) {
+  function replicas(lease: string, releaseOnCancel: boolean, logs?: PassThrough) {
     const state = { active: 0, maxActive: 0, by: [] as string[] };
     const make = (identity: string): { manager: Manager; stop: AbortController; done: Promise<string> } => {
       const manager = createManager({
         kube: kubeFor('hub', identity),
         component: 'leader-test',
+        ...(logs ? { logger: createLogger({ component: 'leader-test', stream: logs }) } : {}),
         leaderElection: {
           namespace: ns,
           name: lease,
@@ -139,6 +142,42 @@ describe('leader election between two runtime instances', () => {
       const count = state.by.length;
       await new Promise((r) => setTimeout(r, 500));
       expect(state.by.length).toBe(count);
+    } finally {
+      a.stop.abort();
+      await a.done;
+      a.manager.kube.close();
+      b.manager.kube.close();
+    }
+  });
+
+  it('a leader whose event loop is held past its renew deadline steps down and says so', async () => {
+    const logs = new PassThrough();
+    let logged = '';
+    logs.on('data', (chunk: Buffer) => {
+      logged += chunk.toString();
+    });
+    const { a, b } = replicas('starved', false, logs);
+    b.stop.abort();
+    await b.done;
+    try {
+      await eventually(
+        () => {
+          expect(a.manager.isLeader()).toBe(true);
+        },
+        { timeoutMs: 20_000 },
+      );
+      // Synchronous work longer than the renew deadline (3 s), as a huge render or parse would be.
+      const until = Date.now() + 4_500;
+      while (Date.now() < until);
+      expect(await a.done).toBe('lost');
+      const loss = logged
+        .split('\n')
+        .filter((line) => line.includes('lost the leader lease'))
+        .map((line) => JSON.parse(line) as { cause?: string });
+      expect(loss).toHaveLength(1);
+      expect(loss[0]?.cause).toMatch(
+        /^no renewal for \d+\.\d s; \d+ renewal rounds? failed: the event loop was blocked for up to [4-9]\.\d s/,
+      );
     } finally {
       a.stop.abort();
       await a.done;

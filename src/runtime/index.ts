@@ -16,4 +16,5 @@ export * from './controller.js';
 export * from './manager.js';
 export * from './signals.js';
 export * from './json.js';
+export * from './slices.js';
 export * from './field-managers.js';

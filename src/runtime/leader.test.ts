@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { judge, microTime, nextRecord, observe, renewalGivesUpAt, sameRecord, type LeaseSpec } from './leader.js';
+import { describeLoss, judge, microTime, nextRecord, observe, renewalGivesUpAt, sameRecord, type LeaseSpec } from './leader.js';
 
 const held = (holder: string, renew = '2026-01-01T00:00:00.000000Z', duration = 15): LeaseSpec => ({
   holderIdentity: holder,
@@ -93,5 +93,37 @@ describe('when a leader that cannot renew gives up', () => {
     ['never after the lease could pass to another (4 s / 3 s / 1.5 s)', 4, 3_000, 1_500, 4_000],
   ])('%s', (_name, durationSeconds, renewDeadlineMs, retryMs, after) => {
     expect(renewalGivesUpAt(100_000, { durationSeconds, renewDeadlineMs, retryMs })).toBe(100_000 + after);
+  });
+});
+
+describe('why a leader lost its lease', () => {
+  it.each([
+    [
+      'a blocked event loop, and an error when the request finally went out',
+      12_500,
+      9_000,
+      [{ requestMs: 800, error: 'Error: write EPIPE' }],
+      'no renewal for 12.5 s; 1 renewal round failed: the event loop was blocked for up to 9.0 s; renewals failed: Error: write EPIPE',
+    ],
+    [
+      'an unanswered request on a free event loop',
+      12_000,
+      40,
+      [{ requestMs: 9_990 }],
+      'no renewal for 12.0 s; 1 renewal round failed: a renewal went unanswered for 10.0 s',
+    ],
+    [
+      'repeated errors, each named once',
+      12_100,
+      0,
+      [
+        { requestMs: 30, error: 'HTTP 500' },
+        { requestMs: 25, error: 'HTTP 500' },
+        { requestMs: 40, error: 'ECONNRESET' },
+      ],
+      'no renewal for 12.1 s; 3 renewal rounds failed: renewals failed: HTTP 500; ECONNRESET',
+    ],
+  ])('%s', (_name, sinceMs, worstDelayMs, rounds, expected) => {
+    expect(describeLoss(sinceMs, worstDelayMs, rounds)).toBe(expected);
   });
 });

@@ -8,6 +8,7 @@
 // Kept under load: the Lease travels on a connection of its own (Kube.ownConnection), so no bulk
 // request can hold the socket it needs, and the leader renews with one PUT of the Lease it last
 // wrote (client-go's optimistic fast path), falling back to read-then-write only when that fails.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from 'winston';
 import { sleep } from './clock.js';
 import { isAlreadyExists, isConflict, isNotFound, type Kube, type KubeObject } from './kube.js';
@@ -97,6 +98,32 @@ export function renewalGivesUpAt(lastRenewed: number, timing: RenewalTiming): nu
   return lastRenewed + Math.min(timing.retryMs + timing.renewDeadlineMs, timing.durationSeconds * 1000);
 }
 
+/** One renewal round that did not renew, as the leader saw it. */
+export interface FailedRound {
+  /** From sending the renewal to giving up on it. */
+  requestMs: number;
+  /** The apiserver's or the connection's error; absent when the request was still unanswered at the deadline. */
+  error?: string;
+}
+
+/**
+ * Why a leader lost its lease, from the worst event-loop delay and the rounds that failed since its
+ * last renewal: a busy event loop and an unanswered or failing renewal call for different remedies,
+ * so the log must say which it was.
+ */
+export function describeLoss(sinceRenewalMs: number, worstEventLoopDelayMs: number, rounds: readonly FailedRound[]): string {
+  const slowest = rounds.reduce((worst, r) => Math.max(worst, r.requestMs), 0);
+  const errors = [...new Set(rounds.flatMap((r) => (r.error === undefined ? [] : [r.error])))];
+  const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+  const causes = [
+    ...(worstEventLoopDelayMs >= 1000 ? [`the event loop was blocked for up to ${seconds(worstEventLoopDelayMs)}`] : []),
+    ...(rounds.some((r) => r.error === undefined) ? [`a renewal went unanswered for ${seconds(slowest)}`] : []),
+    ...(errors.length > 0 ? [`renewals failed: ${errors.join('; ')}`] : []),
+  ];
+  const tried = `${rounds.length} renewal round${rounds.length === 1 ? '' : 's'} failed`;
+  return `no renewal for ${seconds(sinceRenewalMs)}; ${tried}${causes.length > 0 ? `: ${causes.join('; ')}` : ''}`;
+}
+
 export interface LeaderElectionOptions {
   kube: Kube;
   namespace: string;
@@ -112,6 +139,8 @@ export interface LeaderElectionOptions {
   releaseOnCancel?: boolean;
   logger?: Logger;
   onLeading?(leading: boolean): void;
+  /** Called after each successful renewal with the time since the previous one (exported as a metric). */
+  onRenewed?(sincePreviousMs: number): void;
 }
 
 export type ElectionEnd = 'stopped' | 'lost';
@@ -139,6 +168,10 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
   /** The Lease as we last wrote it, while we lead: the base of the next renewal. */
   let written: Lease | undefined;
   let leading = false;
+  /** The last renewal request's error, for the round's record (see describeLoss). */
+  let lastError: string | undefined;
+  // Read through a call: TypeScript would narrow the variable across the awaits that set it.
+  const takeLastError = (): string | undefined => lastError;
 
   const setLeading = (value: boolean): void => {
     if (leading === value) return;
@@ -164,7 +197,8 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
       return wrote(await kube.update<Lease>({ ...written, spec }, { signal }), spec);
     } catch (error) {
       if (!isConflict(error) && !signal.aborted) {
-        logger?.warn('lease renewal failed; reading the lease again', { lease: `${namespace}/${name}`, error: String(error) });
+        lastError = String(error);
+        logger?.warn('lease renewal failed; reading the lease again', { lease: `${namespace}/${name}`, error: lastError });
       }
       return false;
     }
@@ -190,7 +224,8 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
     } catch (error) {
       // Lost a race (Conflict/AlreadyExists): someone else wrote first; judge again next round.
       if (!isConflict(error) && !isAlreadyExists(error) && !isAborted(signal)) {
-        logger?.warn('lease acquire/renew failed', { lease: `${namespace}/${name}`, error: String(error) });
+        lastError = String(error);
+        logger?.warn('lease acquire/renew failed', { lease: `${namespace}/${name}`, error: lastError });
       }
       return false;
     }
@@ -212,6 +247,57 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
     }
   }
 
+  /**
+   * Renews every retry period until `signal` aborts (undefined) or renewals failed up to the
+   * deadline or another holder took the lease (then why, for the log).
+   */
+  async function renewWhileLeading(signal: AbortSignal): Promise<string | undefined> {
+    // The lease is valid from the time written into it, taken before the request is sent: a reply
+    // processed late (a busy event loop) must not stretch it.
+    let renewedAt = Date.now();
+    let givesUpAt = renewalGivesUpAt(renewedAt, timing);
+    let failed: FailedRound[] = [];
+    // Stalls of the event loop, whenever they happen, for the loss's cause: those of the round that
+    // last renewed are kept (a stall while its reply waited counts against the next deadline too).
+    const stalls = monitorEventLoopDelay({ resolution: 20 });
+    stalls.enable();
+    let renewingRoundStallMs = 0;
+    try {
+      while (!isAborted(signal)) {
+        await sleep(retryMs, signal).catch(() => undefined);
+        if (isAborted(signal)) return undefined;
+        const sent = Date.now();
+        const attempt = new AbortController();
+        const deadline = setTimeout(
+          () => {
+            attempt.abort(new Error('renew deadline'));
+          },
+          Math.max(1, givesUpAt - sent),
+        );
+        lastError = undefined;
+        const renewed = await tryAcquireOrRenew(AbortSignal.any([attempt.signal, signal]));
+        clearTimeout(deadline);
+        const now = Date.now();
+        if (renewed) {
+          options.onRenewed?.(sent - renewedAt);
+          renewedAt = sent;
+          givesUpAt = renewalGivesUpAt(sent, timing);
+          failed = [];
+          renewingRoundStallMs = stalls.max / 1e6;
+          stalls.reset();
+          continue;
+        }
+        const error = takeLastError();
+        failed.push({ requestMs: now - sent, ...(error === undefined ? {} : { error }) });
+        if (observation && judge(observation, identity, now) === 'held') return `${observation.record.holderIdentity ?? ''} holds it now`;
+        if (now >= givesUpAt) return describeLoss(now - renewedAt, Math.max(renewingRoundStallMs, stalls.max / 1e6), failed);
+      }
+      return undefined;
+    } finally {
+      stalls.disable();
+    }
+  }
+
   /** Campaigns, leads and renews until stopped or lost (see LeaderElector.run). */
   async function runElection(signal: AbortSignal, lead: (leading: AbortSignal) => Promise<void>): Promise<ElectionEnd> {
     // Campaign.
@@ -230,37 +316,14 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
     const work = lead(leadership.signal).catch((error: unknown) => {
       logger?.error('leader work failed', { error: String(error) });
     });
-    let end: ElectionEnd = 'stopped';
-    let givesUpAt = renewalGivesUpAt(Date.now(), timing);
-    // Renew until stopped, or until renewals failed up to the deadline.
-    while (!isAborted(signal)) {
-      await sleep(retryMs, signal).catch(() => undefined);
-      if (isAborted(signal)) break;
-      const attempt = new AbortController();
-      const deadline = setTimeout(
-        () => {
-          attempt.abort(new Error('renew deadline'));
-        },
-        Math.max(1, givesUpAt - Date.now()),
-      );
-      const renewed = await tryAcquireOrRenew(AbortSignal.any([attempt.signal, signal]));
-      clearTimeout(deadline);
-      if (renewed) {
-        givesUpAt = renewalGivesUpAt(Date.now(), timing);
-      } else if (Date.now() >= givesUpAt || (observation && judge(observation, identity, Date.now()) === 'held')) {
-        end = 'lost';
-        break;
-      }
-    }
+    const lossCause = await renewWhileLeading(signal);
+    const end: ElectionEnd = lossCause === undefined ? 'stopped' : 'lost';
     signal.removeEventListener('abort', onStop);
+    if (end === 'lost') logger?.error('lost the leader lease', { lease: `${namespace}/${name}`, identity, cause: lossCause });
     setLeading(false);
     leadership.abort(new Error(end === 'lost' ? 'leadership lost' : 'stopping'));
     await work;
-    if (end === 'lost') {
-      logger?.error('lost the leader lease', { lease: `${namespace}/${name}`, identity });
-    } else if (options.releaseOnCancel ?? true) {
-      await release();
-    }
+    if (end === 'stopped' && (options.releaseOnCancel ?? true)) await release();
     return end;
   }
 

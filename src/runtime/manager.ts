@@ -165,6 +165,9 @@ export function createManager(options: ManagerOptions): Manager {
             onLeading: (leading) => {
               metrics.setLeader(`${le.namespace}/${le.name}`, leading);
             },
+            onRenewed: (sincePreviousMs) => {
+              metrics.renewedLease(`${le.namespace}/${le.name}`, sincePreviousMs);
+            },
           });
           end = await elector.run(signal, lead);
         } else {

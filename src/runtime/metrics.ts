@@ -23,6 +23,8 @@ export interface RuntimeMetrics {
   informer(resource: string): InformerMetrics;
   reconciled(controller: string, result: 'success' | 'error' | 'requeue' | 'terminal', seconds: number): void;
   setLeader(lease: string, leading: boolean): void;
+  /** The time between two successful renewals of the leader lease (the renew deadline is judged by it). */
+  renewedLease(lease: string, sincePreviousMs: number): void;
   /** Counts every request of `kube` by verb and code; returns an unsubscribe function. */
   watchKube(kube: Kube): () => void;
 }
@@ -96,6 +98,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Runti
     labelNames: ['lease'],
     registers,
   });
+  const renewalIntervals = new Histogram({
+    name: 'flotilla_leader_renewal_interval_seconds',
+    help: 'Time between two successful renewals of the leader lease; the leader gives up past the renew deadline (10 s by default)',
+    labelNames: ['lease'],
+    buckets: [2.5, 3, 4, 6, 8, 10, 12, 15],
+    registers,
+  });
   const requests = new Counter({
     name: 'flotilla_kube_requests_total',
     help: 'Apiserver requests by verb and code',
@@ -152,6 +161,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Runti
     },
     setLeader: (lease, leading) => {
       leader.set({ lease }, leading ? 1 : 0);
+    },
+    renewedLease: (lease, sincePreviousMs) => {
+      renewalIntervals.observe({ lease }, sincePreviousMs / 1000);
     },
     watchKube: (kube) =>
       kube.onRequest((r) => {

@@ -50,6 +50,7 @@ import {
   type ReconcileResult,
   type Request,
   type Store,
+  mapInSlices,
 } from '../../runtime/index.js';
 import { resolveGroups } from '../clustergroup/controller.js';
 import {
@@ -224,12 +225,12 @@ async function reconcileService(
   const { revision, rendered } = content;
   const refused = refusedManifests(rendered, fleet);
   const sets = byCluster(own);
-  const states = clusterStates(caches, sourceRef(service), scope, rendered, sets);
+  const states = await clusterStates(caches, sourceRef(service), scope, rendered, sets);
   const record = caches.configMaps.get(`${service.metadata.namespace ?? ''}/${stableRecordName(service.metadata.name ?? '')}`);
   const plan = planServiceRollout(service, scope, { revision, states, stableRevision: stableRecordRevision(record) });
   const stable = await stableFor(caches, scope, plan.join, record);
   await encodeRenders([rendered, stable.stable?.rendered]);
-  const writes = planWorkWrites({
+  const writes = await planWorkWrites({
     ...serviceWorkInput(service, scope, revision),
     states,
     plan,
@@ -391,8 +392,8 @@ function clusterStates(
   scope: ServiceScope,
   rendered: ReadonlyMap<string, RenderResult>,
   sets: ReadonlyMap<string, readonly WorkObject[]>,
-): ClusterSummaryState[] {
-  return scope.targets.map((cluster): ClusterSummaryState => {
+): Promise<ClusterSummaryState[]> {
+  return mapInSlices(scope.targets, (cluster): ClusterSummaryState => {
     const result = rendered.get(cluster.name);
     const found = result?.ok
       ? claimConflicts(ref, identitiesOf(caches, result.manifests), clusterClaims(caches.works.byIndex(WORK_CLUSTER_INDEX, cluster.name)))

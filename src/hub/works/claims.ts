@@ -114,12 +114,16 @@ export function claimConflicts(
   onCluster: readonly SourceObjects[],
 ): ObjectConflict[] {
   const key = sourceKey(source);
+  const others = onCluster.filter((claim) => sourceKey(claim.source) !== key);
+  // The common case, met once per cluster on every reconcile: no other source names any of these objects.
+  const wantedKeys = new Set(wanted.map(identityKey));
+  if (!others.some((claim) => claim.objects.some((id) => wantedKeys.has(identityKey(id))))) return [];
   const live = onCluster.find((claim) => sourceKey(claim.source) === key);
   const held = new Set((live?.objects ?? []).map(identityKey));
   const unstored: SourceRef = { kind: source.kind, namespace: source.namespace, name: source.name };
   const since = live?.source.creationTimestamp;
   const claims: SourceObjects[] = [
-    ...onCluster.filter((claim) => sourceKey(claim.source) !== key),
+    ...others,
     {
       source: { ...unstored, ...(since !== undefined ? { creationTimestamp: since } : {}) },
       objects: wanted.filter((id) => held.has(identityKey(id))),

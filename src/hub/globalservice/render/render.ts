@@ -1,7 +1,7 @@
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { annotations, type Manifest, type Override } from '../../../api/index.js';
 import type { LruCache } from '../../../runtime/lru.js';
 import { digestOf } from '../../../runtime/json.js';
+import { mapInSlices } from '../../../runtime/slices.js';
 import type { RenderError } from './errors.js';
 import { describeManifest } from './manifest.js';
 import { applyOverrides, overrideApplies, type OverrideCluster } from './overrides.js';
@@ -220,20 +220,14 @@ export function renderCached(
 }
 
 /**
- * Each cluster's render (renderCached), with a turn of the event loop after every render made
- * afresh: a fan-out whose clusters all render differently (an override naming the cluster) would
- * otherwise hold the loop for the whole fleet's renders at once.
+ * Each cluster's render (renderCached), in slices (mapInSlices): a fan-out whose clusters all render
+ * differently (an override naming the cluster), or a large fleet of cached renders, would
+ * otherwise hold the loop for the whole fleet at once.
  */
 export async function renderEach(
   cache: LruCache<RenderResult>,
   prepared: PreparedService,
   clusters: readonly RenderCluster[],
 ): Promise<Map<string, RenderResult>> {
-  const rendered = new Map<string, RenderResult>();
-  for (const cluster of clusters) {
-    const { result, cached } = renderCached(cache, prepared, cluster);
-    rendered.set(cluster.name, result);
-    if (!cached) await yieldToEventLoop();
-  }
-  return rendered;
+  return new Map(await mapInSlices(clusters, (cluster) => [cluster.name, renderCached(cache, prepared, cluster).result] as const));
 }

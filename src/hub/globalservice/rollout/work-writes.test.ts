@@ -61,7 +61,7 @@ function input(extra: Partial<WorkWritesInput>): WorkWritesInput {
 }
 
 /** cluster=revision@generation for every Work applied; -cluster for every set deleted. */
-function writes(result: ReturnType<typeof planWorkWrites>): string[] {
+function writes(result: Awaited<ReturnType<typeof planWorkWrites>>): string[] {
   return [
     ...result.changes.apply.map(
       (w) => `${w.metadata.labels?.['flotilla.dev/cluster'] ?? ''}=${w.spec.source.revision}@${String(w.spec.source.generation)}`,
@@ -153,12 +153,12 @@ describe('planWorkWrites', () => {
       },
       [],
     ],
-  ])('%s', (_name, extra, expected) => {
-    expect(writes(planWorkWrites(input(extra)))).toEqual(expected);
+  ])('%s', async (_name, extra, expected) => {
+    expect(writes(await planWorkWrites(input(extra)))).toEqual(expected);
   });
 
-  it('reports a cluster given a revision as at it and not yet Available since now, without its old problem', () => {
-    const result = planWorkWrites(
+  it('reports a cluster given a revision as at it and not yet Available since now, without its old problem', async () => {
+    const result = await planWorkWrites(
       input({
         states: [state('a', 'r1', { degraded: true, problem: 'broken' }), state('new', undefined)],
         plan: { update: ['a'], join: ['new'] },
@@ -175,8 +175,8 @@ describe('planWorkWrites', () => {
     ]);
   });
 
-  it('keeps the revision-since of a cluster kept current at the revision', () => {
-    const result = planWorkWrites(input({ states: [state('a', 'r2')], live: new Map([['a', liveSet('a', 'r2', 3, 'old-render')]]) }));
+  it('keeps the revision-since of a cluster kept current at the revision', async () => {
+    const result = await planWorkWrites(input({ states: [state('a', 'r2')], live: new Map([['a', liveSet('a', 'r2', 3, 'old-render')]]) }));
     expect(result.changes.apply[0]?.metadata.annotations?.[revisionSinceAnnotation]).toBe(EARLIER);
     expect(result.states).toEqual([state('a', 'r2')]);
   });

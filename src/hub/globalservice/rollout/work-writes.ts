@@ -1,5 +1,6 @@
 import type { ApplyOptions, Manifest } from '../../../api/index.js';
 import { timestamp } from '../../../runtime/conditions.js';
+import { mapInSlices } from '../../../runtime/slices.js';
 import type { WorkObject } from '../../works/claims.js';
 import type { RenderError } from '../render/errors.js';
 import type { RenderResult } from '../render/render.js';
@@ -12,7 +13,7 @@ import type { ClusterSummaryState } from './status.js';
 
 // Which clusters get a Work write this reconcile, and with what: the rollout plan's decision turned
 // into Work changes, plus the cluster states as they are once those writes land (what the status
-// summary reports). Pure, so every rule is table-tested (work-writes.test.ts):
+// summary reports). Pure (asynchronous only to run in slices), so every rule is table-tested (work-writes.test.ts):
 // - Nothing is written while `blocked` (a source that cannot be read, a refused manifest): every
 //   cluster keeps the last revision that passed, and untargeted clusters keep theirs too.
 // - A cluster gets `revision` when the plan updates it; a cluster already at `revision` is kept
@@ -47,14 +48,15 @@ export interface WorkWrites {
   states: ClusterSummaryState[];
 }
 
-export function planWorkWrites(input: WorkWritesInput): WorkWrites {
+export async function planWorkWrites(input: WorkWritesInput): Promise<WorkWrites> {
   const changes = noChanges();
   if (input.blocked) return { changes, states: [...input.states] };
   const update = new Set(input.plan.update);
   const join = new Set(input.plan.join);
   const since = timestamp(input.now);
   const name = sourceWorkName({ kind: 'GlobalService', name: input.service.name });
-  const states = input.states.map((state): ClusterSummaryState => {
+  // In slices: a step per cluster, over the whole fleet (mapInSlices).
+  const states = await mapInSlices(input.states, (state): ClusterSummaryState => {
     const atRevision = state.revision === input.revision;
     const joining = join.has(state.name) && input.stable !== undefined;
     const revision = joining ? (input.stable?.revision ?? input.revision) : input.revision;
