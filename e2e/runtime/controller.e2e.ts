@@ -43,6 +43,54 @@ describe('controllers on a real apiserver', () => {
     }
   });
 
+  it('reconciles only once every cache is listed, not only its own kind: the first reconcile sees all of a large secondary cache', async () => {
+    // A restart over many Works: the services were listed long before their Works, and the first
+    // reconciles, reading an empty Works cache, rewrote every Work. Here 400 ConfigMaps of 4 KB.
+    const bulk = await createNamespace(kube, 'ctrl-bulk');
+    try {
+      const filler = 'x'.repeat(4096);
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < 400) {
+            const index = next++;
+            await kube.create({
+              ...ConfigMap,
+              metadata: { name: `item-${index}`, namespace: bulk, labels: { suite: 'bulk' } },
+              data: { filler },
+            });
+          }
+        }),
+      );
+      await kube.create({ ...ConfigMap, metadata: { name: 'primary', namespace: ns, labels: { suite: 'synced' } } });
+      const manager = createManager({ kube: kubeFor('hub', 'synced-manager'), component: 'synced-test' });
+      const secondary = manager.informer<CM>({ type: ConfigMap, namespace: bulk, labelSelector: 'suite=bulk' });
+      const seenSizes: number[] = [];
+      manager.controller<CM>({
+        name: 'synced',
+        for: { type: ConfigMap, namespace: ns, labelSelector: 'suite=synced' },
+        reconcile() {
+          seenSizes.push(secondary.store.size());
+          return Promise.resolve({});
+        },
+      });
+      const stop = new AbortController();
+      const done = manager.start(stop.signal);
+      try {
+        await eventually(() => {
+          expect(seenSizes.length).toBeGreaterThan(0);
+        });
+        expect(seenSizes[0]).toBe(400);
+      } finally {
+        stop.abort();
+        await done;
+        manager.kube.close();
+      }
+    } finally {
+      await deleteNamespace(kube, bulk);
+    }
+  });
+
   it('collapses a burst of 1000 updates to one object into far fewer reconciles, never two at once, ending on the last version', async () => {
     await kube.create({ ...ConfigMap, metadata: { name: 'hot', namespace: ns, labels: { suite: 'burst' } }, data: { v: '0' } });
     const manager = createManager({ kube: kubeFor('hub', 'burst-manager'), component: 'burst-test' });

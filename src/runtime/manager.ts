@@ -139,6 +139,14 @@ export function createManager(options: ManagerOptions): Manager {
         // the request ends: a controller's workers times its writes in flight (the Work writer's 16)
         // is far more than Node's default warning threshold of 10 — many short-lived listeners by design.
         setMaxListeners(0, leading);
+        // Every cache first, not only each controller's primary one: a reconcile reads other kinds'
+        // caches (a service its Works), and one made before those are listed sees nothing live —
+        // after a restart it rewrote every Work of the services whose Works were still being listed.
+        try {
+          await Promise.all([...informers.values()].map((i) => i.waitForSync(leading)));
+        } catch {
+          return; // leadership ended (or we stopped) before every cache was listed
+        }
         logger.info('starting controllers', { controllers: controllers.map((c) => c.name), identity });
         await Promise.all(
           controllers.map((c) =>
