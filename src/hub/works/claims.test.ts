@@ -150,17 +150,28 @@ describe('claimWatch', () => {
     return { store, map: claimWatch(store, 'GlobalService', targets) };
   };
 
-  it("re-queues the services targeting a cluster when another source's Work there is added, changed or gone", () => {
+  it("re-queues the services targeting a cluster when another source's Work there is added, claims other objects or is gone", () => {
     const { store, map } = setup();
     const [work] = works(bundle, 'c1', [clusterRole('audit')]) as [WorkObject];
     store.upsert(work);
     expect(map(work).sort()).toEqual(['fleet-a/rival', 'fleet-a/web']);
-    const edited = { ...work, metadata: { ...work.metadata, resourceVersion: '2', generation: 2 } };
-    store.upsert(edited);
+    const [more] = works(bundle, 'c1', [clusterRole('audit'), clusterRole('more')], { version: '2', generation: 2 }) as [WorkObject];
+    store.upsert(more);
     expect(map(work)).toEqual([]); // the old side of the update
-    expect(map(edited).sort()).toEqual(['fleet-a/rival', 'fleet-a/web']);
+    expect(map(more).sort()).toEqual(['fleet-a/rival', 'fleet-a/web']);
     store.remove(`${work.metadata.namespace ?? ''}/${work.metadata.name ?? ''}`);
-    expect(map(edited).sort()).toEqual(['fleet-a/rival', 'fleet-a/web']);
+    expect(map(more).sort()).toEqual(['fleet-a/rival', 'fleet-a/web']);
+  });
+
+  it("maps a new revision of another source's Work that claims the same objects to nothing (a fan-out of a changed value)", () => {
+    const { store, map } = setup();
+    const [work] = works(bundle, 'c1', [clusterRole('audit')]) as [WorkObject];
+    store.upsert(work);
+    map(work);
+    const [changed] = works(bundle, 'c1', [clusterRole('audit', 'list')], { version: '2', generation: 2 }) as [WorkObject];
+    expect(changed.spec).not.toEqual(work.spec);
+    store.upsert(changed);
+    expect(map(changed)).toEqual([]);
   });
 
   it("maps a status-only update of another source's Work to nothing, and one of its own to its service alone", () => {

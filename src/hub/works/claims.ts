@@ -167,26 +167,42 @@ export function createClusterTargets(): ClusterTargets {
 }
 
 /**
+ * What a Work claims, as far as it can be told without decoding: its objects' identities when its
+ * manifests are inline, else its payload's digest (new content may claim other objects).
+ */
+function claimSignature(work: WorkObject): string {
+  const { manifests, payload, part } = work.spec;
+  if (manifests !== undefined)
+    return manifests
+      .map((manifest) => identityKey(manifestIdentity(manifest)))
+      .sort()
+      .join('\n');
+  return `payload ${payload?.sha256 ?? ''} part ${String(part?.index ?? 0)}`;
+}
+
+/**
  * The watch mapping of the shared Works cache for the controller of `kind`: a Work of its own maps
- * to its source (status and content alike); a Work whose claim changed (added, its spec changed,
- * or gone) also maps to the controller's other sources that target that cluster, so a later
- * claimant judges again, and takes an object over when its holder lets go. Status-only updates
- * of another source's Work map to nothing. `works` is the cache the events come from.
+ * to its source (status and content alike); a Work whose claim changed (added, its objects
+ * changed, or gone) also maps to the controller's other sources that target that cluster, so a
+ * later claimant judges again, and takes an object over when its holder lets go. A status update,
+ * or a new revision of the same objects (a fan-out of a changed value), of another source's Work
+ * maps to nothing: re-judging every source on every Work change made each reconcile of a fan-out
+ * to N clusters wake all S services, S × N of work per change. `works` is the cache the events come from.
  */
 export function claimWatch(works: Store<WorkObject>, kind: SourceRef['kind'], targets: ClusterTargets): (object: KubeObject) => string[] {
-  const generations = new Map<string, number | undefined>();
+  const signatures = new Map<string, string>();
   const claimChanged = (work: WorkObject): boolean => {
     const key = objectKey(work);
     const live = works.get(key);
     if (!live) {
-      generations.delete(key);
+      signatures.delete(key);
       return true;
     }
     // The cache already holds the newer object: this is the old side of an update.
     if (live.metadata.resourceVersion !== work.metadata.resourceVersion) return false;
-    const generation = live.metadata.generation;
-    if (generations.has(key) && generations.get(key) === generation) return false;
-    generations.set(key, generation);
+    const signature = claimSignature(live);
+    if (signatures.get(key) === signature) return false;
+    signatures.set(key, signature);
     return true;
   };
   return (object) => {
