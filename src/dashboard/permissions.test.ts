@@ -12,9 +12,9 @@ describe('the dashboard permissions table', () => {
   });
 
   it('grants nothing else: only list and watch, only of the watched kinds (viewers are checked with their own tokens)', () => {
-    expect(dashboardRules.filter((rule) => rule.apiGroup !== group || !watched.includes(rule.resource as (typeof watched)[number]))).toEqual(
-      [],
-    );
+    expect(
+      dashboardRules.filter((rule) => rule.apiGroup !== group || !watched.includes(rule.resource as (typeof watched)[number])),
+    ).toEqual([]);
     expect(dashboardRules.flatMap((rule) => rule.verbs.filter((verb) => verb !== 'list' && verb !== 'watch'))).toEqual([]);
     expect(dashboardRules.filter((rule) => rule.resourceNames !== undefined)).toEqual([]);
   });
