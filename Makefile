@@ -28,8 +28,7 @@ verify-generated: deps ## fail when a generated file is stale
 .PHONY: build
 build: deps ## compile TypeScript to dist/, and bundle the dashboard's page (esbuild) beside it
 	npx tsc -p tsconfig.build.json
-	npx esbuild src/dashboard/ui/main.tsx --bundle --minify --format=esm --target=es2022 --jsx=automatic --jsx-import-source=preact \
-	  --log-level=warning --outfile=dist/src/dashboard/ui/app.js
+	hack/dashboard-bundle.sh dist/src/dashboard/ui
 
 .PHONY: lint
 lint: deps ## typecheck, check formatting (make format fixes it) and lint everything

@@ -12,6 +12,8 @@ app="$dest/opt/flotilla"
 mkdir -p "$app" "$dest/usr/local/bin"
 cp -r "$root/bin" "$root/crds" "$root/package.json" "$root/package-lock.json" "$app/"
 (cd "$root" && npx tsc -p tsconfig.build.json --outDir "$app/dist" --sourceMap false)
+# The dashboard's page: the chart's in-cluster dashboard serves it from the image.
+"$root/hack/dashboard-bundle.sh" "$app/dist/src/dashboard/ui"
 rm -rf "$app/dist/bench"
 # No install scripts: flotilla's production dependencies are plain JavaScript and need none.
 (cd "$app" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
