@@ -120,17 +120,23 @@ describe('leader election between two runtime instances', () => {
     });
   }
 
+  /** Two replicas of which `b` stops at once: `a` leads alone. */
+  async function soleLeader(lease: string, logs?: PassThrough): Promise<ReturnType<typeof replicas>> {
+    const pair = replicas(lease, false, logs);
+    pair.b.stop.abort();
+    await pair.b.done;
+    await eventually(
+      () => {
+        expect(pair.a.manager.isLeader()).toBe(true);
+      },
+      { timeoutMs: 20_000 },
+    );
+    return pair;
+  }
+
   it('a leader whose lease is taken away stops its controllers and reports the loss', async () => {
-    const { state, a, b } = replicas('stolen', false);
-    b.stop.abort();
-    await b.done;
+    const { state, a, b } = await soleLeader('stolen');
     try {
-      await eventually(
-        () => {
-          expect(a.manager.isLeader()).toBe(true);
-        },
-        { timeoutMs: 20_000 },
-      );
       // Another party overwrites the lease (as a replica with a skewed view would): a must step down.
       const current = await kube.get<KubeObject & { spec?: LeaseSpec }>(Lease, 'stolen', ns);
       await kube.update({
@@ -156,16 +162,8 @@ describe('leader election between two runtime instances', () => {
     logs.on('data', (chunk: Buffer) => {
       logged += chunk.toString();
     });
-    const { a, b } = replicas('starved', false, logs);
-    b.stop.abort();
-    await b.done;
+    const { a, b } = await soleLeader('starved', logs);
     try {
-      await eventually(
-        () => {
-          expect(a.manager.isLeader()).toBe(true);
-        },
-        { timeoutMs: 20_000 },
-      );
       // Synchronous work longer than the renew deadline (3 s), as a huge render or parse would be.
       const until = Date.now() + 4_500;
       while (Date.now() < until);
