@@ -16,7 +16,8 @@ import { createInformer, findCondition, type KubeObject } from '../../src/runtim
 import { eventually, kubectlOk, uniqueName } from '../framework/index.js';
 import { createSimulatedMembers, reportSimulatedFacts, type WorkObject } from '../globalservice/simulated.js';
 import { fleetOnPlanes } from '../globalservice/fleet-on-planes.js';
-import { startProgram, type Program } from '../membership/processes.js';
+import type { Program } from '../membership/processes.js';
+import { startDashboard, viewerToken } from './dashboard-program.js';
 
 const chromium = process.env.FLOTILLA_CHROMIUM ?? '/usr/bin/chromium';
 const artifacts = join(process.env.FLOTILLA_E2E_ARTIFACTS ?? join(tmpdir(), 'flotilla-e2e-artifacts'), 'dashboard');
@@ -47,41 +48,12 @@ let tokensURL = '';
 /** A viewer of this suite's two fleets. */
 let bothFleets = '';
 
-/** Starts `flotilla dashboard` and answers its URL once it serves. */
-async function startDashboard(name: string, extra: string[]): Promise<[Program, string]> {
-  const program = startProgram(name, ['dashboard', '--kubeconfig', setup.hubConfig, '--port', '0', ...extra]);
-  let output = '';
-  program.child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const url = await eventually(
-    () => {
-      const match = /serving (http:\/\/\S+)/.exec(output);
-      expect(match).not.toBeNull();
-      return match?.[1] ?? '';
-    },
-    { timeoutMs: 60_000 },
-  );
-  return [program, url];
-}
-
 async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 }
 
-/**
- * A bearer token of a new ServiceAccount that may list GlobalServices in `workspaces` only: a viewer
- * who sees exactly those fleets, whatever other fleets the shared hub holds.
- */
-async function viewerToken(account: string, workspaces: string[]): Promise<string> {
-  const name = `${account}-${simPrefix}`;
-  await kubectlOk('hub', ['create', 'serviceaccount', name, '-n', 'default']);
-  for (const workspace of workspaces) {
-    await kubectlOk('hub', ['create', 'role', name, '-n', workspace, '--verb=list,get,watch', '--resource=globalservices.flotilla.dev']);
-    await kubectlOk('hub', ['create', 'rolebinding', name, '-n', workspace, `--role=${name}`, `--serviceaccount=default:${name}`]);
-  }
-  return (await kubectlOk('hub', ['create', 'token', name, '-n', 'default', '--duration=1h'])).trim();
-}
+/** A viewer of the named fleets' workspaces only (its ServiceAccount's name unique to this run). */
+const viewer = (account: string, workspaces: string[]): Promise<string> => viewerToken(`${account}-${simPrefix}`, workspaces);
 
 async function openPage(url: string, token?: string): Promise<Page> {
   const page = await browser.newPage();
@@ -135,9 +107,15 @@ beforeAll(async () => {
     }),
   );
   browser = await puppeteer.launch({ executablePath: chromium, headless: true, args: ['--no-sandbox'] });
-  [local, localURL] = await startDashboard('dashboard-local', []);
-  [tokens, tokensURL] = await startDashboard('dashboard-tokens', ['--viewer-tokens', '--address', '127.0.0.1']);
-  bothFleets = await viewerToken('viewer-both', [setup.workspace, otherWorkspace]);
+  [local, localURL] = await startDashboard('dashboard-local', setup.hubConfig, ['--port', '0']);
+  [tokens, tokensURL] = await startDashboard('dashboard-tokens', setup.hubConfig, [
+    '--port',
+    '0',
+    '--viewer-tokens',
+    '--address',
+    '127.0.0.1',
+  ]);
+  bothFleets = await viewer('viewer-both', [setup.workspace, otherWorkspace]);
 }, 300_000);
 
 afterAll(async () => {
@@ -288,8 +266,8 @@ describe('the dashboard', () => {
   }, 240_000);
 
   it('with viewer tokens: each ServiceAccount sees only the fleets its RBAC lets it list; no token gets 401', async () => {
-    const a = await viewerToken('viewer-a', [setup.workspace]);
-    const b = await viewerToken('viewer-b', [otherWorkspace]);
+    const a = await viewer('viewer-a', [setup.workspace]);
+    const b = await viewer('viewer-b', [otherWorkspace]);
     const fleetsOf = async (t: string): Promise<string[]> =>
       ((await (await fetch(`${tokensURL}api/overview`, { headers: { Authorization: `Bearer ${t}` } })).json()) as { fleets: string[] })
         .fleets;

@@ -2,17 +2,34 @@
 // and the agent chart on both spokes (kwok runs their Pods as fake Pods), then run the real hub
 // operator and agents as processes with the tokens of the charts' own ServiceAccounts — never admin
 // credentials — through membership, a GlobalService on both spokes, drift correction, a
-// PolicyBundle and deletion. With the hub chart's identity, what it must not do is refused.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+// PolicyBundle and deletion. With the hub chart's identity, what it must not do is refused. The hub
+// chart's dashboard (dashboard.enabled, with a TLS Secret) runs as its Pod would — its Deployment's
+// own arguments, its ServiceAccount's token, its Secret's certificate — and serves two viewers their
+// own fleets only; its identity is refused Secrets and every write.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import yaml from 'js-yaml';
-import { eventually, kubectl, kubectlOk, plane, repoRoot, uniqueName, type PlaneName } from '../framework/index.js';
+import {
+  createTestTLS,
+  eventually,
+  kubectl,
+  kubectlOk,
+  plane,
+  repoRoot,
+  uniqueName,
+  type PlaneName,
+  type TestTLS,
+} from '../framework/index.js';
 import { helm } from '../framework/tools.js';
 import { runFlotilla, startProgram, stopAll, type Program } from '../membership/processes.js';
-import type { ManifestStatus, WorkStatus } from '../../src/api/index.js';
-import { kubeFromFile, type Kube, type KubeObject } from '../../src/runtime/index.js';
+import { apiVersion, group, type ManifestStatus, type WorkStatus } from '../../src/api/index.js';
+import { dashboardRoleName } from '../../src/dashboard/permissions.js';
+import type { ClusterPage, Overview, ServiceView } from '../../src/dashboard/views.js';
+import { isForbidden, kubeFromFile, type Kube, type KubeObject } from '../../src/runtime/index.js';
+import { createSimulatedMembers } from '../globalservice/simulated.js';
+import { startDashboard, viewerGet, viewerJson, viewerToken } from '../dashboard/dashboard-program.js';
 
 const home = mkdtempSync(join(tmpdir(), 'flotilla-charts-e2e-'));
 const fleet = uniqueName('charts');
@@ -33,6 +50,9 @@ const spokes = [
 ];
 const programs: Program[] = [];
 let hubAsChart: Kube | undefined;
+/** The hub chart's dashboard serves with this certificate, from the Secret named in its values. */
+const dashboardTLSSecret = 'flotilla-dashboard-tls';
+let dashboardTLS: TestTLS;
 
 /** A kubeconfig for `plane` carrying a fresh TokenRequest token of flotilla-system/`account`: the chart's identity. */
 async function chartIdentity(target: PlaneName, account: string): Promise<string> {
@@ -65,6 +85,23 @@ const get = async (target: PlaneName, args: string[]): Promise<KubeObject | unde
 
 beforeAll(async () => {
   await restrictedNamespace('hub');
+  const tlsDir = join(home, 'dashboard-ca');
+  mkdirSync(tlsDir);
+  dashboardTLS = await createTestTLS(tlsDir);
+  const secret = await kubectlOk('hub', [
+    'create',
+    'secret',
+    'tls',
+    dashboardTLSSecret,
+    '-n',
+    'flotilla-system',
+    `--cert=${join(tlsDir, 'server.crt')}`,
+    `--key=${join(tlsDir, 'server.key')}`,
+    '--dry-run=client',
+    '-o',
+    'yaml',
+  ]);
+  await kubectlOk('hub', ['apply', '-f', '-'], secret);
   await helmOk('hub', [
     'upgrade',
     '--install',
@@ -72,6 +109,10 @@ beforeAll(async () => {
     join(repoRoot, 'charts', 'flotilla-hub'),
     '-n',
     'flotilla-system',
+    '--set',
+    'dashboard.enabled=true',
+    '--set',
+    `dashboard.tls.secretName=${dashboardTLSSecret}`,
     '--wait',
     '--timeout',
     '2m',
@@ -456,5 +497,198 @@ describe("what the hub chart's identity is refused", () => {
         }),
       ),
     ).toContain('only to itself');
+  });
+});
+
+describe("the hub chart's dashboard, run as its Pod runs it", () => {
+  const fleets = { a: uniqueName('dash-a'), b: uniqueName('dash-b') };
+  const workspaceOf = (fleet: string): string => `fleet-${fleet}`;
+  // Different counts per fleet, so a count that leaked across fleets shows.
+  const clusters = { a: 3, b: 2 };
+  const services = { a: ['one'], b: ['one', 'two'] };
+  const members: Record<'a' | 'b', string[]> = { a: [], b: [] };
+  const viewers = { a: '', b: '' };
+  let url = '';
+  let dashboardAsChart: Kube | undefined;
+  let admin: Kube | undefined;
+  const asViewer = <T>(path: string, token: string): Promise<T> => viewerJson<T>(`${url}${path}`, { token, ca: dashboardTLS.caPEM });
+
+  /**
+   * The arguments of the chart's dashboard container, for this host: the same flags, with the
+   * loopback address and any free port instead of the Pod's, and the TLS Secret's files where the
+   * Pod mounts them.
+   */
+  async function podArguments(): Promise<string[]> {
+    const deployment = JSON.parse(
+      await kubectlOk('hub', ['get', 'deployment', 'flotilla-dashboard', '-n', 'flotilla-system', '-o', 'json']),
+    ) as {
+      spec: {
+        template: {
+          spec: {
+            serviceAccountName: string;
+            containers: { args: string[]; volumeMounts?: { name: string; mountPath: string }[] }[];
+            volumes?: { name: string; secret?: { secretName: string } }[];
+          };
+        };
+      };
+    };
+    const pod = deployment.spec.template.spec;
+    expect(pod.serviceAccountName).toBe(dashboardRoleName);
+    const [container] = pod.containers;
+    const mount = container?.volumeMounts?.[0];
+    const secretName = pod.volumes?.find((v) => v.name === mount?.name)?.secret?.secretName;
+    expect([container?.args[0], secretName]).toEqual(['dashboard', dashboardTLSSecret]);
+    const mounted = join(home, 'dashboard-tls');
+    mkdirSync(mounted, { recursive: true });
+    const secret = JSON.parse(await kubectlOk('hub', ['get', 'secret', dashboardTLSSecret, '-n', 'flotilla-system', '-o', 'json'])) as {
+      data: Record<string, string>;
+    };
+    for (const [file, content] of Object.entries(secret.data))
+      writeFileSync(join(mounted, file), Buffer.from(content, 'base64'), { mode: 0o600 });
+    const local: Record<string, string> = { '--address': '127.0.0.1', '--port': '0' };
+    return (container?.args ?? []).slice(1).map((arg, index, args) => {
+      const flag = args[index - 1] ?? '';
+      if (flag in local) return local[flag] ?? arg;
+      return mount !== undefined && arg.startsWith(`${mount.mountPath}/`) ? join(mounted, arg.slice(mount.mountPath.length + 1)) : arg;
+    });
+  }
+
+  beforeAll(async () => {
+    admin = kubeFromFile(plane('hub').kubeconfigPath, undefined, { userAgent: 'charts-e2e' });
+    for (const key of ['a', 'b'] as const) {
+      await admin.create({ apiVersion, kind: 'Fleet', metadata: { name: fleets[key] }, spec: {} });
+      // The hub operator, with its chart's identity, makes the workspace the viewers' Roles live in.
+      await eventually(
+        async () => {
+          expect(await get('hub', ['namespace', workspaceOf(fleets[key])])).toBeDefined();
+        },
+        { timeoutMs: 60_000 },
+      );
+      members[key] = await createSimulatedMembers(admin, fleets[key], clusters[key], fleets[key], { dashboard: key });
+      for (const name of services[key])
+        await admin.create({
+          apiVersion,
+          kind: 'GlobalService',
+          metadata: { name, namespace: workspaceOf(fleets[key]) },
+          spec: {
+            placement: { clusterSelector: { matchLabels: { nowhere: 'true' } } },
+            source: { manifests: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' } }] },
+          },
+        });
+      viewers[key] = await viewerToken(`viewer-${fleets[key]}`, [workspaceOf(fleets[key])]);
+    }
+    const config = await chartIdentity('hub', dashboardRoleName);
+    dashboardAsChart = kubeFromFile(config, undefined, { userAgent: 'charts-e2e' });
+    [, url] = await startDashboard('charts-dashboard', config, await podArguments());
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const key of ['a', 'b'] as const) {
+      for (const name of members[key]) await kubectl('hub', ['delete', 'membercluster', name, '--wait=false']);
+      await kubectl('hub', ['delete', 'fleet', fleets[key], '--wait=false']);
+    }
+    dashboardAsChart?.close();
+    admin?.close();
+  });
+
+  it('serves HTTPS with the certificate of the TLS Secret its values name', async () => {
+    expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/$/);
+    // Trusted only through the test's CA: the served certificate is the Secret's.
+    expect((await viewerGet(`${url}readyz`, { ca: dashboardTLS.caPEM })).status).toBe(200);
+    await expect(viewerGet(`${url}readyz`)).rejects.toThrow(/self[- ]signed|unable to verify|local issuer/);
+    const page = await viewerGet(url, { token: viewers.a, ca: dashboardTLS.caPEM });
+    expect([page.status, page.body]).toEqual([200, expect.stringContaining('<script type="module" src="/app.js">')]);
+    expect((await viewerGet(`${url}app.js`, { token: viewers.a, ca: dashboardTLS.caPEM })).status).toBe(200);
+  });
+
+  it("shows each viewer its own fleet only: clusters, services and counts, none of the other's", async () => {
+    for (const [mine, theirs] of [
+      ['a', 'b'],
+      ['b', 'a'],
+    ] as const) {
+      const token = viewers[mine];
+      const overview = await asViewer<Overview>('api/overview', token);
+      expect([overview.fleets, overview.clusters.total, overview.services.total]).toEqual([
+        [fleets[mine]],
+        clusters[mine],
+        services[mine].length,
+      ]);
+      const table = await asViewer<ClusterPage>('api/clusters?limit=500&sort=name', token);
+      expect([table.total, table.rows.map((r) => r.name)]).toEqual([clusters[mine], [...members[mine]].sort()]);
+      const shown = await asViewer<ServiceView[]>('api/services', token);
+      expect(shown.map((s) => `${s.fleet}/${s.name}`).sort()).toEqual(services[mine].map((name) => `${fleets[mine]}/${name}`));
+      expect(await asViewer<string[]>('api/fleets', token)).toEqual([fleets[mine]]);
+      // Asked for by name, the other's fleet and clusters are answered as ones that do not exist.
+      const filtered = await asViewer<Overview>(`api/overview?fleet=${fleets[theirs]}`, token);
+      expect([filtered.fleets, filtered.clusters.total, filtered.services.total]).toEqual([[], 0, 0]);
+      const theirCluster = await viewerGet(`${url}api/clusters/${members[theirs][0] ?? ''}`, { token, ca: dashboardTLS.caPEM });
+      expect(theirCluster.status).toBe(404);
+    }
+  });
+
+  it('answers 401 without a token, with a token the apiserver does not accept, and with identity headers alone', async () => {
+    const ca = dashboardTLS.caPEM;
+    for (const path of ['', 'api/overview', 'api/events']) expect((await viewerGet(`${url}${path}`, { ca })).status).toBe(401);
+    expect((await viewerGet(`${url}api/overview`, { ca, token: 'not-a-token' })).status).toBe(401);
+    // A real ServiceAccount token stops being one when its ServiceAccount is deleted.
+    const revoked = uniqueName('viewer-gone');
+    const token = await viewerToken(revoked, []);
+    await kubectlOk('hub', ['delete', 'serviceaccount', revoked, '-n', 'default']);
+    await eventually(
+      async () => {
+        expect((await viewerGet(`${url}api/overview`, { ca, token })).status).toBe(401);
+      },
+      { timeoutMs: 30_000 },
+    );
+    const proxied = await viewerGet(`${url}api/overview`, { ca, headers: { 'X-Forwarded-User': 'alice' } });
+    expect([proxied.status, proxied.body]).toEqual([401, expect.stringContaining('carry no credentials')]);
+  });
+
+  it("refuses the dashboard's own identity any Secret and every write (the apiserver's 403)", async () => {
+    const kube = dashboardAsChart as Kube;
+    const forbidden = (promise: Promise<unknown>): Promise<boolean> =>
+      promise.then(
+        () => false,
+        (error: unknown) => isForbidden(error),
+      );
+    expect(await forbidden(kube.get({ apiVersion: 'v1', kind: 'Secret' }, dashboardTLSSecret, 'flotilla-system'))).toBe(true);
+    expect(await forbidden(kube.list({ apiVersion: 'v1', kind: 'Secret' }))).toBe(true);
+    expect(await forbidden(kube.create({ apiVersion, kind: 'Fleet', metadata: { name: uniqueName('not-mine') }, spec: {} }))).toBe(true);
+    expect(await forbidden(kube.delete({ apiVersion, kind: 'MemberCluster' }, members.a[0] ?? ''))).toBe(true);
+    expect(
+      await forbidden(
+        kube.patch(
+          { apiVersion, kind: 'GlobalService' },
+          'one',
+          workspaceOf(fleets.a),
+          { metadata: { labels: { x: 'y' } } },
+          { type: 'merge' },
+        ),
+      ),
+    ).toBe(true);
+    // Every write verb on every kind it watches, and every read of Secrets, asked of the apiserver
+    // with its own token; list and watch, which it needs, as the control.
+    const may = async (verb: string, resource: string, resourceGroup: string): Promise<boolean> => {
+      const review = await kube.create({
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        metadata: {},
+        spec: { resourceAttributes: { verb, resource, group: resourceGroup } },
+      });
+      return (review.status as { allowed?: boolean } | undefined)?.allowed === true;
+    };
+    const kinds = ['fleets', 'memberclusters', 'globalservices', 'policybundles', 'works', 'clustergroups'];
+    const answers: string[] = [];
+    for (const resource of kinds) {
+      for (const verb of ['create', 'update', 'patch', 'delete', 'deletecollection', 'get', 'list', 'watch'])
+        if (await may(verb, resource, group)) answers.push(`${verb} ${resource}`);
+      for (const verb of ['update', 'patch']) if (await may(verb, `${resource}/status`, group)) answers.push(`${verb} ${resource}/status`);
+    }
+    for (const verb of ['get', 'list', 'watch']) if (await may(verb, 'secrets', '')) answers.push(`${verb} secrets`);
+    expect(answers.sort()).toEqual(
+      ['fleets', 'memberclusters', 'globalservices', 'policybundles', 'works']
+        .flatMap((resource) => [`list ${resource}`, `watch ${resource}`])
+        .sort(),
+    );
   });
 });

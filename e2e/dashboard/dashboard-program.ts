@@ -1,0 +1,84 @@
+// `flotilla dashboard` as the e2e suites run it — a real process of the built CLI — and the viewers
+// they look at it as: ServiceAccounts on the real hub whose RBAC names the fleets they may see, with
+// TokenRequest tokens. Shared by the dashboard suite (local and viewer-token mode) and the charts
+// suite (the hub chart's in-cluster dashboard, run with its own ServiceAccount's token).
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { expect } from '@jest/globals';
+import { eventually, kubectlOk } from '../framework/index.js';
+import { startProgram, type Program } from '../membership/processes.js';
+
+/** Starts `flotilla dashboard --kubeconfig KUBECONFIG ARGS...` and answers its URL (http or https) once it serves. */
+export async function startDashboard(name: string, kubeconfig: string, args: string[]): Promise<[Program, string]> {
+  const program = startProgram(name, ['dashboard', '--kubeconfig', kubeconfig, ...args]);
+  let output = '';
+  program.child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const url = await eventually(
+    () => {
+      const match = /serving (https?:\/\/\S+)/.exec(output);
+      expect(match).not.toBeNull();
+      return match?.[1] ?? '';
+    },
+    { timeoutMs: 60_000 },
+  );
+  return [program, url];
+}
+
+/**
+ * A bearer token of a new ServiceAccount default/`account` that may list GlobalServices in
+ * `workspaces` only: a viewer who sees exactly those fleets, whatever other fleets the shared hub holds.
+ */
+export async function viewerToken(account: string, workspaces: string[]): Promise<string> {
+  await kubectlOk('hub', ['create', 'serviceaccount', account, '-n', 'default']);
+  for (const workspace of workspaces) {
+    await kubectlOk('hub', ['create', 'role', account, '-n', workspace, '--verb=list,get,watch', '--resource=globalservices.flotilla.dev']);
+    await kubectlOk('hub', ['create', 'rolebinding', account, '-n', workspace, `--role=${account}`, `--serviceaccount=default:${account}`]);
+  }
+  return (await kubectlOk('hub', ['create', 'token', account, '-n', 'default', '--duration=1h'])).trim();
+}
+
+export interface ViewerAnswer {
+  status: number;
+  body: string;
+}
+
+/**
+ * GET `url` as a viewer (`token`, or none), trusting `ca` for an https dashboard. node:https, not
+ * fetch(): Node's fetch cannot trust a test's own CA per request.
+ */
+export function viewerGet(
+  url: string,
+  options: { token?: string; ca?: string; headers?: Record<string, string> } = {},
+): Promise<ViewerAnswer> {
+  const target = new URL(url);
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  const headers = { ...options.headers, ...(options.token !== undefined ? { authorization: `Bearer ${options.token}` } : {}) };
+  return new Promise((resolve, reject) => {
+    const request = send(
+      target,
+      { method: 'GET', headers, ...(options.ca !== undefined ? { ca: options.ca } : {}) },
+      (response: IncomingMessage) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        response.on('error', reject);
+        response.on('end', () => {
+          resolve({ status: response.statusCode ?? 0, body });
+        });
+      },
+    );
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+/** The JSON a dashboard page fetches, as a viewer; throws unless it answered 200. */
+export async function viewerJson<T>(url: string, options: { token?: string; ca?: string } = {}): Promise<T> {
+  const answer = await viewerGet(url, options);
+  if (answer.status !== 200) throw new Error(`GET ${url}: ${answer.status} ${answer.body}`);
+  return JSON.parse(answer.body) as T;
+}
