@@ -2,10 +2,12 @@
 // they look at it as: ServiceAccounts on the real hub whose RBAC names the fleets they may see, with
 // TokenRequest tokens. Shared by the dashboard suite (local and viewer-token mode) and the charts
 // suite (the hub chart's in-cluster dashboard, run with its own ServiceAccount's token).
+import { writeFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { expect } from '@jest/globals';
-import { eventually, kubectlOk } from '../framework/index.js';
+import yaml from 'js-yaml';
+import { eventually, kubectlOk, type PlaneName } from '../framework/index.js';
 import { startProgram, type Program } from '../membership/processes.js';
 
 /** Starts `flotilla dashboard --kubeconfig KUBECONFIG ARGS...` and answers its URL (http or https) once it serves. */
@@ -37,6 +39,16 @@ export async function viewerToken(account: string, workspaces: string[]): Promis
     await kubectlOk('hub', ['create', 'rolebinding', account, '-n', workspace, `--role=${account}`, `--serviceaccount=default:${account}`]);
   }
   return (await kubectlOk('hub', ['create', 'token', account, '-n', 'default', '--duration=1h'])).trim();
+}
+
+/** Writes to `path` a kubeconfig for `target` whose every user is `token`, and answers the path. */
+export async function writeTokenKubeconfig(target: PlaneName, token: string, path: string): Promise<string> {
+  const config = yaml.load(await kubectlOk(target, ['config', 'view', '--raw', '-o', 'yaml'])) as {
+    users: { user: Record<string, unknown> }[];
+  };
+  for (const user of config.users) user.user = { token };
+  writeFileSync(path, yaml.dump(config), { mode: 0o600 });
+  return path;
 }
 
 export interface ViewerAnswer {

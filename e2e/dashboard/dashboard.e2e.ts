@@ -16,8 +16,8 @@ import { createInformer, findCondition, type KubeObject } from '../../src/runtim
 import { eventually, kubectlOk, uniqueName } from '../framework/index.js';
 import { createSimulatedMembers, reportSimulatedFacts, type WorkObject } from '../globalservice/simulated.js';
 import { fleetOnPlanes } from '../globalservice/fleet-on-planes.js';
-import type { Program } from '../membership/processes.js';
-import { startDashboard, viewerToken } from './dashboard-program.js';
+import { runFlotilla, type Program } from '../membership/processes.js';
+import { startDashboard, viewerToken, writeTokenKubeconfig } from './dashboard-program.js';
 
 const chromium = process.env.FLOTILLA_CHROMIUM ?? '/usr/bin/chromium';
 const artifacts = join(process.env.FLOTILLA_E2E_ARTIFACTS ?? join(tmpdir(), 'flotilla-e2e-artifacts'), 'dashboard');
@@ -264,6 +264,55 @@ describe('the dashboard', () => {
     await overview.close();
     await page.close();
   }, 240_000);
+
+  it('narrows every page to the fleet chosen in the picker, the choice in the URL; the API takes ?fleet= as well', async () => {
+    const page = await openPage(tokensURL, bothFleets);
+    await expectCard(page, 'clusters-total', 2 + SIMULATED + OTHER);
+    await page.waitForSelector(`[data-testid=fleet-picker] option[value="${other}"]`);
+    await page.select('[data-testid=fleet-picker]', other);
+    await page.waitForFunction((fleet) => location.hash === `#/?fleet=${fleet}`, { timeout: 10_000 }, other);
+    await expectCard(page, 'clusters-total', OTHER);
+    await expectCard(page, 'services-total', 0);
+    // Every tab keeps the choice.
+    await page.click('header a[href^="#/clusters"]');
+    await page.waitForFunction(
+      (t) => document.querySelector('[data-testid=cluster-total]')?.textContent.startsWith(t) === true,
+      { timeout: 30_000 },
+      `${OTHER} clusters`,
+    );
+    expect(await page.evaluate(() => location.hash)).toBe(`#/clusters?fleet=${other}`);
+    expect(
+      new Set(await page.$$eval('[data-testid=cluster-table] tbody tr td:nth-child(2)', (cells) => cells.map((c) => c.textContent))),
+    ).toEqual(new Set([other]));
+    await page.click('header a[href^="#/services"]');
+    await page.waitForSelector('[data-testid=services]');
+    expect(await page.$$('[data-service]')).toHaveLength(0);
+    await screenshot(page, 'fleet-picker');
+    await page.close();
+    // The URL alone chooses the fleet: a link opened afresh.
+    const linked = await openPage(`${tokensURL}#/services?fleet=${setup.fleet}`, bothFleets);
+    await linked.waitForSelector(`[data-service="${setup.workspace}/web"]`);
+    expect(await linked.$eval('[data-testid=fleet-picker]', (el) => (el as HTMLSelectElement).value)).toBe(setup.fleet);
+    await linked.close();
+    const asBoth = async (query: string): Promise<{ fleets: string[]; clusters: { total: number } }> =>
+      (await (await fetch(`${tokensURL}api/overview${query}`, { headers: { Authorization: `Bearer ${bothFleets}` } })).json()) as {
+        fleets: string[];
+        clusters: { total: number };
+      };
+    expect(await asBoth(`?fleet=${other}`)).toMatchObject({ fleets: [other], clusters: { total: OTHER } });
+    expect(await asBoth(`?fleet=${setup.fleet}`)).toMatchObject({ fleets: [setup.fleet], clusters: { total: 2 + SIMULATED } });
+    expect(await asBoth('?fleet=no-such-fleet')).toMatchObject({ fleets: [], clusters: { total: 0 } });
+  }, 120_000);
+
+  it('refuses to start with a namespace-limited kubeconfig, naming the kinds it cannot list', async () => {
+    const limited = await viewer('viewer-limited', [setup.workspace]);
+    const kubeconfig = await writeTokenKubeconfig('hub', limited, join(artifacts, 'limited.kubeconfig'));
+    const started = await runFlotilla(['dashboard', '--kubeconfig', kubeconfig, '--port', '0'], { killAfterMs: 60_000 });
+    expect([started.stillRunning, started.code]).toEqual([false, 1]);
+    for (const kind of ['fleets', 'memberclusters', 'globalservices', 'policybundles', 'works'])
+      expect(started.stderr).toContain(`list and watch ${kind}.flotilla.dev`);
+    expect(started.stdout).not.toContain('serving');
+  }, 90_000);
 
   it('with viewer tokens: each ServiceAccount sees only the fleets its RBAC lets it list; no token gets 401', async () => {
     const a = await viewer('viewer-a', [setup.workspace]);

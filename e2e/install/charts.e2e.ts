@@ -29,7 +29,7 @@ import { dashboardRoleName } from '../../src/dashboard/permissions.js';
 import type { ClusterPage, Overview, ServiceView } from '../../src/dashboard/views.js';
 import { isForbidden, kubeFromFile, type Kube, type KubeObject } from '../../src/runtime/index.js';
 import { createSimulatedMembers } from '../globalservice/simulated.js';
-import { startDashboard, viewerGet, viewerJson, viewerToken } from '../dashboard/dashboard-program.js';
+import { startDashboard, viewerGet, viewerJson, viewerToken, writeTokenKubeconfig } from '../dashboard/dashboard-program.js';
 
 const home = mkdtempSync(join(tmpdir(), 'flotilla-charts-e2e-'));
 const fleet = uniqueName('charts');
@@ -57,13 +57,7 @@ let dashboardTLS: TestTLS;
 /** A kubeconfig for `plane` carrying a fresh TokenRequest token of flotilla-system/`account`: the chart's identity. */
 async function chartIdentity(target: PlaneName, account: string): Promise<string> {
   const token = (await kubectlOk(target, ['create', 'token', account, '-n', 'flotilla-system', '--duration', '2h'])).trim();
-  const config = yaml.load(await kubectlOk(target, ['config', 'view', '--raw', '-o', 'yaml'])) as {
-    users: { user: Record<string, unknown> }[];
-  };
-  for (const user of config.users) user.user = { token };
-  const path = join(home, `${target}-${account}.kubeconfig`);
-  writeFileSync(path, yaml.dump(config), { mode: 0o600 });
-  return path;
+  return writeTokenKubeconfig(target, token, join(home, `${target}-${account}.kubeconfig`));
 }
 
 async function helmOk(target: PlaneName, args: string[]): Promise<string> {

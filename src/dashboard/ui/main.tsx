@@ -1,9 +1,10 @@
 // The dashboard page: one Preact app with a page per hash route (#/, #/clusters, #/clusters/NAME,
-// #/capacity, #/services, #/policies). Every view is computed by the server (src/dashboard/views.ts,
+// #/capacity, #/services, #/policies), each narrowed to one fleet by `?fleet=NAME` in the hash (the
+// fleet picker sets it; the server applies it). Every view is computed by the server (src/dashboard/views.ts,
 // whose types this imports); the page only draws it, and asks again when the server's event stream
 // says the viewer's fleets changed. Charts are Chart.js.
-import { render, type ComponentChildren } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { createContext, render, type ComponentChildren } from 'preact';
+import { useContext, useEffect, useRef, useState } from 'preact/hooks';
 import {
   ArcElement,
   BarController,
@@ -55,8 +56,17 @@ function useLiveVersion(): { version: number; connected: boolean } {
   return { version, connected };
 }
 
+/** The fleet the page is narrowed to ('' for all the viewer may see), from the URL. */
+const FleetContext = createContext('');
+
+/** `path` (a hash route or an API path) narrowed to `fleet`, as the URL and the server spell it. */
+function withFleet(path: string, fleet: string): string {
+  return fleet === '' ? path : `${path}${path.includes('?') ? '&' : '?'}fleet=${encodeURIComponent(fleet)}`;
+}
+
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the shape of the JSON its endpoint answers.
-function useJson<T>(path: string, version: number): { data: T | undefined; error: string } {
+function useJson<T>(endpoint: string, version: number): { data: T | undefined; error: string } {
+  const path = withFleet(endpoint, useContext(FleetContext));
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState('');
   useEffect(() => {
@@ -108,6 +118,11 @@ function Card({ label, value, id }: { label: string; value: number; id: string }
       <div class="l">{label}</div>
     </div>
   );
+}
+
+/** A link to a cluster's page that keeps the chosen fleet. */
+function ClusterLink({ name }: { name: string }) {
+  return <a href={withFleet(`#/clusters/${encodeURIComponent(name)}`, useContext(FleetContext))}>{name}</a>;
 }
 
 function Loading({ error }: { error: string }) {
@@ -193,7 +208,7 @@ function OverviewPage({ version }: { version: number }) {
         state="state"
         rows={data.clusterAttention.map((a) => ({
           key: a.cluster,
-          subject: <a href={`#/clusters/${encodeURIComponent(a.cluster)}`}>{a.cluster}</a>,
+          subject: <ClusterLink name={a.cluster} />,
           state: a.state,
           stateClass: `state-${a.state}`,
           reason: a.reason,
@@ -381,7 +396,7 @@ function ClustersPage({ version, params }: { version: number; params: URLSearchP
               {data.rows.map((row) => (
                 <tr key={row.name} data-cluster={row.name}>
                   <td>
-                    <a href={`#/clusters/${encodeURIComponent(row.name)}`}>{row.name}</a>
+                    <ClusterLink name={row.name} />
                   </td>
                   <td>{row.fleet}</td>
                   <td class={`state-${row.state}`}>{row.state}</td>
@@ -556,7 +571,7 @@ function CapacityPage({ version }: { version: number }) {
               {ranked?.rows.map((row) => (
                 <tr key={row.name}>
                   <td>
-                    <a href={`#/clusters/${encodeURIComponent(row.name)}`}>{row.name}</a>
+                    <ClusterLink name={row.name} />
                   </td>
                   <td>
                     <Bar value={row.cpu} />
@@ -689,11 +704,37 @@ const tabs: [string, string][] = [
   ['#/policies', 'Policies'],
 ];
 
+/** Chooses the fleet every page shows: the choice goes into the URL, so it survives a reload and a shared link. */
+function FleetPicker({ version, route, params }: { version: number; route: string; params: URLSearchParams }) {
+  const { data } = useJson<string[]>('/api/fleets', version);
+  const fleet = params.get('fleet') ?? '';
+  return (
+    <select
+      data-testid="fleet-picker"
+      value={fleet}
+      onChange={(e) => {
+        const next = new URLSearchParams(params);
+        if (e.currentTarget.value === '') next.delete('fleet');
+        else next.set('fleet', e.currentTarget.value);
+        location.hash = next.toString() === '' ? route : `${route}?${next.toString()}`;
+      }}
+    >
+      <option value="">all fleets</option>
+      {[...new Set([...(data ?? []), ...(fleet !== '' ? [fleet] : [])])].map((name) => (
+        <option key={name} value={name}>
+          {name}
+        </option>
+      ))}
+    </select>
+  );
+}
+
 function App() {
   const hash = useHash();
   const { version, connected } = useLiveVersion();
   const [route = '#/', search = ''] = (hash === '' ? '#/' : hash).split('?');
   const params = new URLSearchParams(search);
+  const fleet = params.get('fleet') ?? '';
   const cluster = /^#\/clusters\/(.+)$/.exec(route);
   let body;
   if (cluster) body = <ClusterPageView version={version} name={decodeURIComponent(cluster[1] ?? '')} />;
@@ -703,20 +744,21 @@ function App() {
   else if (route === '#/policies') body = <PoliciesPage version={version} />;
   else body = <OverviewPage version={version} />;
   return (
-    <>
+    <FleetContext.Provider value={fleet}>
       <header>
         <b>flotilla</b>
         {tabs.map(([href, label]) => (
-          <a key={href} href={href} class={route === href || (href === '#/clusters' && cluster) ? 'active' : ''}>
+          <a key={href} href={withFleet(href, fleet)} class={route === href || (href === '#/clusters' && cluster) ? 'active' : ''}>
             {label}
           </a>
         ))}
+        <FleetPicker version={version} route={route} params={params} />
         <span class="live" data-testid="live" data-connected={String(connected)}>
           {connected ? '● live' : '○ reconnecting'}
         </span>
       </header>
       <main>{body}</main>
-    </>
+    </FleetContext.Provider>
   );
 }
 
