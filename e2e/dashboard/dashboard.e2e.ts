@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { apiVersion, conditionTypes, labels, memberNamespace, type GlobalService } from '../../src/api/index.js';
+import { apiVersion, conditionTypes, labels, memberNamespace, type GlobalService, type MemberCluster } from '../../src/api/index.js';
+import { parseQuantity } from '../../src/kube-semantics/quantity.js';
 import { createInformer, findCondition, type KubeObject } from '../../src/runtime/index.js';
 import { eventually, kubectlOk, uniqueName } from '../framework/index.js';
 import { createSimulatedMembers, reportSimulatedFacts, type WorkObject } from '../globalservice/simulated.js';
@@ -39,6 +40,12 @@ const otherWorkspace = `fleet-${other}`;
 const simPrefix = uniqueName('dsim');
 const ServiceType = { apiVersion, kind: 'GlobalService' } as const;
 const secretValue = `never-on-the-page-${uniqueName('s')}`;
+/** What two of the other fleet's simulated clusters report: 4 CPUs, 8 GiB; 3.5 and 7 GiB allocatable; 1 and 2 GiB requested. */
+const reported = {
+  capacity: { cpu: '4', memory: '8Gi' },
+  allocatable: { cpu: '3500m', memory: '7Gi' },
+  requested: { cpu: '1', memory: '2Gi' },
+};
 
 let browser: Browser;
 let local: Program;
@@ -47,6 +54,12 @@ let tokens: Program;
 let tokensURL = '';
 /** A viewer of this suite's two fleets. */
 let bothFleets = '';
+
+/** A quantity as a number of its unit (cores, bytes); 0 when not reported. */
+function quantity(text: string | undefined): number {
+  const parsed = parseQuantity(text);
+  return parsed === undefined ? 0 : Number(parsed.numerator) / Number(parsed.denominator);
+}
 
 async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
@@ -91,7 +104,26 @@ beforeAll(async () => {
   await setup.hub.create({ apiVersion, kind: 'Fleet', metadata: { name: other } });
   const simulated = await createSimulatedMembers(setup.hub, simPrefix, SIMULATED, setup.fleet, { sim: simPrefix, env: 'staging' });
   await reportSimulatedFacts(setup.hub, simulated.slice(0, 50), { kubernetesVersion: 'v1.31.2', apiVersions: ['v1'] });
-  await createSimulatedMembers(setup.hub, `${simPrefix}-o`, OTHER, other, { sim: simPrefix });
+  const others = await createSimulatedMembers(setup.hub, `${simPrefix}-o`, OTHER, other, { sim: simPrefix });
+  // Two of the other fleet's clusters report their capacity (the rest report none): its sums are known.
+  await reportSimulatedFacts(setup.hub, others.slice(0, 2), { kubernetesVersion: 'v1.30.5', apiVersions: ['v1'], resources: reported });
+  // Two bundles on the real spokes: the Enforce one is applied (compliant); the Audit one writes
+  // nothing, so its quota is missing on both (non-compliant, each cluster named).
+  for (const [name, mode] of [
+    ['dash-enforce', 'Enforce'],
+    ['dash-audit', 'Audit'],
+  ] as const)
+    await setup.hub.create({
+      apiVersion,
+      kind: 'PolicyBundle',
+      metadata: { name, namespace: setup.workspace },
+      spec: {
+        mode,
+        placement: { clusterNames: [canary.name, second.name] },
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'default' } },
+        resourceQuotas: [{ name, hard: { pods: '50' } }],
+      },
+    });
   // A Staged service: the canary stage waits for approval. It ships a Secret, whose value must
   // never reach the page.
   await setup.hub.create(
@@ -143,9 +175,6 @@ describe('the dashboard', () => {
     };
     expect(overview.kubernetesVersions).toContainEqual({ version: 'v1.31.2', count: 50 });
     await screenshot(page, 'overview');
-    await page.goto(`${tokensURL}#/capacity`);
-    await page.waitForSelector('[data-testid=capacity] canvas');
-    await screenshot(page, 'capacity');
     await page.close();
   }, 120_000);
 
@@ -302,6 +331,70 @@ describe('the dashboard', () => {
     expect(await asBoth(`?fleet=${other}`)).toMatchObject({ fleets: [other], clusters: { total: OTHER } });
     expect(await asBoth(`?fleet=${setup.fleet}`)).toMatchObject({ fleets: [setup.fleet], clusters: { total: 2 + SIMULATED } });
     expect(await asBoth('?fleet=no-such-fleet')).toMatchObject({ fleets: [], clusters: { total: 0 } });
+  }, 120_000);
+
+  it("shows each cluster's capacity and each fleet's sums as the clusters reported them", async () => {
+    const page = await openPage(`${tokensURL}#/capacity`, bothFleets);
+    const rowOf = (fleet: string) =>
+      page.$$eval(
+        '[data-testid=fleet-capacity] tbody tr',
+        (rows, name) => rows.map((r) => Array.from(r.querySelectorAll('td'), (c) => c.textContent)).find((cells) => cells[0] === name),
+        fleet,
+      );
+    // Two clusters of 4 CPUs (3.5 allocatable, 1 requested) and 8 GiB (7, 2): the others report nothing.
+    await eventually(
+      async () => {
+        expect(await rowOf(other)).toEqual([other, '8.0', '7.0', '2.0', '16.0', '14.0', '4.0']);
+      },
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    // This fleet's sums: what its real spokes' agents reported, read back from the hub.
+    const sum = (
+      members: MemberCluster[],
+      resource: 'cpu' | 'memory',
+      field: 'capacity' | 'allocatable' | 'requested',
+      unit: number,
+    ): string => (members.reduce((total, m) => total + quantity(m.status?.resources?.[field]?.[resource]), 0) / unit).toFixed(1);
+    await eventually(
+      async () => {
+        const members = (await setup.hub.list<MemberCluster & KubeObject>({ apiVersion, kind: 'MemberCluster' })).items.filter(
+          (m) => m.spec.fleet === setup.fleet,
+        );
+        expect(await rowOf(setup.fleet)).toEqual([
+          setup.fleet,
+          ...(['capacity', 'allocatable', 'requested'] as const).map((field) => sum(members, 'cpu', field, 1)),
+          ...(['capacity', 'allocatable', 'requested'] as const).map((field) => sum(members, 'memory', field, 2 ** 30)),
+        ]);
+      },
+      { timeoutMs: 30_000 },
+    );
+    await screenshot(page, 'capacity');
+    // One cluster: requested over allocatable, 1/3.5 CPU and 2/7 GiB.
+    await page.goto(`${tokensURL}#/clusters/${simPrefix}-o-0`);
+    await page.waitForSelector('[data-testid=cluster]');
+    expect(await page.$eval('[data-testid=cluster]', (el) => el.textContent)).toMatch(/CPU requested\s*29%\s*· memory requested\s*29%/);
+    await page.close();
+  }, 120_000);
+
+  it('shows each policy bundle as Audit or Enforce, with its compliance per cluster', async () => {
+    const page = await openPage(`${tokensURL}#/policies?fleet=${setup.fleet}`, bothFleets);
+    const row = (name: string) =>
+      page.$eval(`[data-policy="${setup.workspace}/${name}"]`, (r) => Array.from(r.querySelectorAll('td'), (c) => c.textContent));
+    await page.waitForSelector(`[data-policy="${setup.workspace}/dash-audit"]`, { timeout: 60_000 });
+    await eventually(
+      async () => {
+        expect((await row('dash-enforce')).slice(0, 4)).toEqual([`${setup.workspace}/dash-enforce`, 'Enforce', '2/2', '0']);
+        const audit = await row('dash-audit');
+        expect(audit.slice(0, 5)).toEqual([`${setup.workspace}/dash-audit`, 'Audit', '0/2', '2', 'ResourceQuota: 2']);
+        // The worst violations name each cluster and what is missing there.
+        for (const cluster of [canary.name, second.name]) expect(audit[5]).toContain(`${cluster} ResourceQuota dash-audit`);
+      },
+      { timeoutMs: 90_000 },
+    );
+    await screenshot(page, 'policies');
+    await page.close();
   }, 120_000);
 
   it('refuses to start with a namespace-limited kubeconfig, naming the kinds it cannot list', async () => {

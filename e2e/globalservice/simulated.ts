@@ -70,8 +70,9 @@ export async function createSimulatedMembers(
   return names;
 }
 
-/** What an agent reports of its cluster that charts render against (src/work/capabilities.ts). */
-export type SimulatedFacts = Required<Pick<MemberClusterStatus, 'kubernetesVersion' | 'apiVersions'>>;
+/** What an agent reports of its cluster that charts render against (src/work/capabilities.ts), and optionally its capacity. */
+export type SimulatedFacts = Required<Pick<MemberClusterStatus, 'kubernetesVersion' | 'apiVersions'>> &
+  Pick<MemberClusterStatus, 'resources'>;
 
 /** Writes `facts` into each named MemberCluster's status once, by server-side apply under the agent's field manager, as its agent does. */
 export async function reportSimulatedFacts(hub: Kube, names: readonly string[], facts: SimulatedFacts): Promise<void> {

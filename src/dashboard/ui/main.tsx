@@ -532,7 +532,7 @@ function CapacityPage({ version }: { version: number }) {
           options: { indexAxis: 'y' },
         }}
       />
-      <table>
+      <table data-testid="fleet-capacity">
         <thead>
           <tr>
             <th>fleet</th>
@@ -647,7 +647,7 @@ function PoliciesPage({ version }: { version: number }) {
   if (!data) return <Loading error={error} />;
   return (
     <section data-testid="policies">
-      <table>
+      <table data-testid="policy-table">
         <thead>
           <tr>
             <th>policy bundle</th>
@@ -660,7 +660,7 @@ function PoliciesPage({ version }: { version: number }) {
         </thead>
         <tbody>
           {data.map((p) => (
-            <tr key={`${p.namespace}/${p.name}`}>
+            <tr key={`${p.namespace}/${p.name}`} data-policy={`${p.namespace}/${p.name}`}>
               <td>
                 {p.namespace}/{p.name}
               </td>
