@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The one flotilla executable; the commands live in src/cli/ (compiled to dist/ by `make build`).
-import { main } from '../dist/src/cli/main.js';
+// The one flotilla executable; the commands live in src/cli/. `make build` bundles it, with all it
+// imports, into dist/flotilla.mjs (hack/build.mjs), which is what every user and test runs.
+import { main } from './main.js';
 
 const code = await main(process.argv);
 // A command that failed has nothing left to do (its reason is already on stderr): exit now, so
