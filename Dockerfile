@@ -27,7 +27,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY crds/ crds/
 COPY src/ src/
-COPY hack/build.mjs hack/
+COPY hack/build.ts hack/
 COPY hack/image/app-layer.sh hack/image/
 COPY --from=tools /tools/ /tools/
 RUN hack/image/app-layer.sh /layer /tools/helm /tools/kustomize

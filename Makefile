@@ -26,8 +26,8 @@ verify-generated: deps ## fail when a generated file is stale
 	npx tsx hack/codegen/main.ts --check
 
 .PHONY: build
-build: deps ## bundle the program into dist/flotilla.mjs and the dashboard's page into dist/ui/ (esbuild: hack/build.mjs)
-	node hack/build.mjs
+build: deps ## bundle the program into dist/flotilla.mjs and the dashboard's page into dist/ui/ (esbuild: hack/build.ts)
+	npx tsx hack/build.ts
 
 .PHONY: lint
 lint: deps ## typecheck, check formatting (make format fixes it) and lint everything

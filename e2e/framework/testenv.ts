@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** The built flotilla program (`make build`: hack/build.mjs), the one file every test and bench runs. */
+/** The built flotilla program (`make build`: hack/build.ts), the one file every test and bench runs. */
 export const flotillaProgram = join(repoRoot, 'dist', 'flotilla.mjs');
 const testenvCommand = join(repoRoot, 'hack', 'testenv', 'testenv');
 

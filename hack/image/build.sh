@@ -36,7 +36,7 @@ image_key="$(
   {
     echo "$base"
     cd "$root"
-    git ls-files -z --cached --others --exclude-standard -- src crds package.json package-lock.json tsconfig.json hack/build.mjs |
+    git ls-files -z --cached --others --exclude-standard -- src crds package.json package-lock.json tsconfig.json hack/build.ts |
       sort -z | xargs -0 sha256sum
     sha256sum "$helm" "$kustomize" | cut -d' ' -f1
     cat "$here/build.sh" "$here/app-layer.sh"

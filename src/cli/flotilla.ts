@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The one flotilla executable; the commands live in src/cli/. `make build` bundles it, with all it
-// imports, into dist/flotilla.mjs (hack/build.mjs), which is what every user and test runs.
+// imports, into dist/flotilla.mjs (hack/build.ts), which is what every user and test runs.
 import { main } from './main.js';
 
 const code = await main(process.argv);

@@ -4,7 +4,7 @@
 // token-file auth); the requests themselves go through transport.ts.
 import { readFileSync } from 'node:fs';
 // From its own module, not the package's index: the index loads the whole generated API, which flotilla
-// never calls (the build leaves it out of the bundle; hack/build.mjs says how).
+// never calls (the build leaves it out of the bundle; hack/build.ts says how).
 import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { createDiscovery, objectPath, pathFor, resource, servedAPIs, withOwnAgent, type Discovery } from './discovery.js';
 import { isGone, isNotFound } from './errors.js';

@@ -1,13 +1,13 @@
-#!/usr/bin/env node
 // `make build`: the one way flotilla is bundled (esbuild's JS API), into OUTDIR (default dist/):
 //   flotilla.mjs (+ .map)  the program — every command, and every npm dependency it uses, in one ESM
 //                          file that needs no node_modules (bin, demo, e2e, benches and the image run it)
 //   ui/app.js, ui/app.css  the dashboard's page, which the program serves from ui/ beside itself
 // tsc only type-checks (`make lint`); unit tests run the sources.
-// Usage: node hack/build.mjs [OUTDIR] [--no-sourcemap]
+// Usage: npx tsx hack/build.ts [OUTDIR] [--no-sourcemap]
 import { resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import type { Plugin } from 'esbuild';
 
 const args = process.argv.slice(2);
 const outdir = resolve(args.find((arg) => !arg.startsWith('--')) ?? 'dist');
@@ -22,7 +22,7 @@ const resolvingAgain = Symbol('resolving again');
  * KubeConfig imports gen/index.js for two names — about 50 MiB of heap at start. Those modules only
  * define classes and tables, nothing global: marked side-effect free, the unused ones are left out.
  */
-const clientNodeGeneratedApiIsPure = {
+const clientNodeGeneratedApiIsPure: Plugin = {
   name: 'client-node-generated-api-is-pure',
   setup(build) {
     build.onResolve({ filter: /^\./ }, async (input) => {
