@@ -3,7 +3,7 @@
 # It is the image `make image` builds without Docker (hack/image/build.sh; e2e/image/ runs it): the
 # Debian trixie packages of hack/image/packages with the dpkg excludes of hack/image/dpkg-excludes,
 # the user flotilla (65532) from hack/image/setup-rootfs.sh, flotilla's files from
-# hack/image/app-layer.sh (dist/src, production node_modules, the pinned helm and kustomize), and
+# hack/image/app-layer.sh (the bundled program, no node_modules, the pinned helm and kustomize), and
 # the same user, working directory and entrypoint (e2e/image/ checks these three against this
 # file). One difference: this base is debian:trixie-slim, which also carries apt, where make
 # image's base is mmdebstrap's, Debian's Essential set alone. This file cannot be built on the
@@ -16,7 +16,7 @@ COPY hack/testenv/ hack/testenv/
 RUN mkdir /tools \
  && cp "$(FLOTILLA_CACHE_DIR=/cache hack/testenv/testenv bin helm)" "$(FLOTILLA_CACHE_DIR=/cache hack/testenv/testenv bin kustomize)" /tools/
 
-# flotilla's layer: compiled with the dev dependencies, assembled with the production ones only.
+# flotilla's layer: bundled with the dev dependencies (esbuild); the bundle needs no node_modules.
 FROM debian:trixie-slim AS app
 RUN apt-get update \
  && apt-get install -y --no-install-recommends nodejs npm ca-certificates \
@@ -24,10 +24,10 @@ RUN apt-get update \
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
-COPY bin/ bin/
+COPY tsconfig.json ./
 COPY crds/ crds/
 COPY src/ src/
+COPY hack/build.ts hack/
 COPY hack/image/app-layer.sh hack/image/
 COPY --from=tools /tools/ /tools/
 RUN hack/image/app-layer.sh /layer /tools/helm /tools/kustomize

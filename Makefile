@@ -26,9 +26,8 @@ verify-generated: deps ## fail when a generated file is stale
 	npx tsx hack/codegen/main.ts --check
 
 .PHONY: build
-build: deps ## compile TypeScript to dist/, and bundle the dashboard's page (esbuild) beside it
-	npx tsc -p tsconfig.build.json
-	hack/dashboard-bundle.sh dist/src/dashboard/ui
+build: deps ## bundle the program into dist/flotilla.mjs and the dashboard's page into dist/ui/ (esbuild: hack/build.ts)
+	npx tsx hack/build.ts
 
 .PHONY: lint
 lint: deps ## typecheck, check formatting (make format fixes it) and lint everything

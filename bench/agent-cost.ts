@@ -7,8 +7,8 @@
 // Run: make build && npx tsx bench/agent-cost.ts   (starts its own hub and spoke in its own FLOTILLA_TESTENV_DIR)
 // Env: FLOTILLA_BENCH_IDLE_MS (idle window, default 60000); FLOTILLA_BENCH_AGENT_NODE_FLAGS (node flags
 // for the agent process, e.g. "--max-semi-space-size=4", "--cpu-prof --cpu-prof-dir=/tmp/prof").
-import { execFileSync, spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +19,9 @@ import { LeaseType, type KubeObject } from '../src/runtime/index.js';
 import { until } from './measure.js';
 
 process.env.FLOTILLA_TESTENV_DIR ??= mkdtempSync(join(tmpdir(), 'flotilla-bench-agent-cost-'));
-const { plane, readPlaneState, repoRoot, testenv } = await import('../e2e/framework/index.js');
+const { plane, readPlaneState, testenv } = await import('../e2e/framework/index.js');
 const { condition, readWork, registerMember, writeWork } = await import('../e2e/agent/harness.js');
+const { startProgram } = await import('../e2e/membership/processes.js');
 
 const CONFIGMAPS = 500;
 const IDLE_MS = Number(process.env.FLOTILLA_BENCH_IDLE_MS ?? 60_000);
@@ -163,37 +164,15 @@ try {
   );
 
   const nodeFlags = (process.env.FLOTILLA_BENCH_AGENT_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const agentLog = join(workDir, 'agent.log');
   const metricsPort = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      ...nodeFlags,
-      join(repoRoot, 'bin', 'flotilla.js'),
-      'agent',
-      '--kubeconfig',
-      kubeconfig,
-      '--identity',
-      'bench',
-      '--health-address',
-      `127.0.0.1:${metricsPort}`,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+  const agent = startProgram(
+    'bench-agent-cost',
+    ['agent', '--kubeconfig', kubeconfig, '--identity', 'bench', '--health-address', `127.0.0.1:${metricsPort}`],
+    { nodeArgs: nodeFlags },
   );
-  const logStream = createWriteStream(agentLog);
-  child.stdout.pipe(logStream);
-  child.stderr.pipe(logStream);
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      resolve();
-    });
-  });
-  stopAgent = async () => {
-    child.kill('SIGTERM');
-    await exited;
-  };
-  const pid = child.pid ?? 0;
-  process.stderr.write(`agent pid ${pid}, log ${agentLog}\n`);
+  stopAgent = () => agent.stop();
+  const pid = agent.child.pid ?? 0;
+  process.stderr.write(`agent pid ${pid}, log ${agent.logFile}\n`);
   await until(async () => (await member.hubAdmin.getOrNull(LeaseType, heartbeatLease, member.hubNamespace)) !== null, 120_000, 250);
   const startedAt = await quiet(auditLogOf('spoke-1'), spokeUser, 3000);
   const started = { rssMiB: memoryMiB(pid, 'VmRSS'), cpuSeconds: cpuSeconds(pid) };

@@ -17,7 +17,7 @@ import { crdDirectory, installCrds, readCrds } from '../src/cli/install.js';
 import { kubeFromFile, writeStatus, type KubeObject } from '../src/runtime/index.js';
 
 process.env.FLOTILLA_TESTENV_DIR ??= mkdtempSync(join(tmpdir(), 'flotilla-bench-dashboard-'));
-const { plane, repoRoot, testenv } = await import('../e2e/framework/index.js');
+const { plane, programCommand, testenv } = await import('../e2e/framework/index.js');
 const { createSimulatedMembers } = await import('../e2e/globalservice/simulated.js');
 
 const sizes = (process.env.DASHBOARD_N ?? '1000,10000').split(',').map(Number);
@@ -76,7 +76,7 @@ for (const n of sizes) {
   const names = await createSimulatedMembers(hub, `${fleet}-${created}`, n - created, fleet, { bench: fleet });
   await reportFacts(names);
   created = n;
-  const dashboard = spawn(process.execPath, [join(repoRoot, 'bin', 'flotilla.js'), 'dashboard', '--kubeconfig', hubConfig, '--port', '0'], {
+  const dashboard = spawn(...programCommand(['dashboard', '--kubeconfig', hubConfig, '--port', '0']), {
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   const url = await new Promise<string>((resolve) => {

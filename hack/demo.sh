@@ -11,7 +11,7 @@ export FLOTILLA_TESTENV_DIR="${FLOTILLA_TESTENV_DIR:-$PWD/.testenv}"
 DEMO="$FLOTILLA_TESTENV_DIR/demo"
 HUB="$FLOTILLA_TESTENV_DIR/hub/kubeconfig"
 
-flotilla() { node bin/flotilla.js "$@"; }
+flotilla() { dist/flotilla.mjs "$@"; }
 
 stop_all() {
   for pidfile in "$DEMO"/*.pid; do
@@ -35,7 +35,7 @@ fi
 start() {
   local name="$1"; shift
   if [ -e "$DEMO/$name.pid" ] && kill -0 "$(cat "$DEMO/$name.pid")" 2>/dev/null; then return; fi
-  nohup node bin/flotilla.js "$@" >>"$DEMO/$name.log" 2>&1 &
+  nohup dist/flotilla.mjs "$@" >>"$DEMO/$name.log" 2>&1 &
   echo $! >"$DEMO/$name.pid"
 }
 
@@ -106,7 +106,7 @@ Poke at it with the pinned kubectl:
   kubectl --kubeconfig $FLOTILLA_TESTENV_DIR/spoke-1/kubeconfig get deploy,cm -n web -o wide
   kubectl --kubeconfig $FLOTILLA_TESTENV_DIR/spoke-2/kubeconfig get cm web-config -n web -o jsonpath='{.data.greeting}'
   kubectl --kubeconfig $HUB edit globalservice web -n fleet-prod      # a new revision rolls out
-  node bin/flotilla.js status --kubeconfig $HUB
+  dist/flotilla.mjs status --kubeconfig $HUB
 
 Stop everything:  make demo-down
 EOT

@@ -1,12 +1,11 @@
 // Helpers the API suites share: the flotilla executable, and the CRDs installed on the hub with it.
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { type CommandResult, readPlaneState, repoRoot } from '../framework/index.js';
+import { type CommandResult, programCommand, readPlaneState } from '../framework/index.js';
 
-/** Runs the built `flotilla` executable (bin/flotilla.js → dist/, built by `make build`). */
+/** Runs the built `flotilla` program (dist/flotilla.mjs, built by `make build`). */
 export function flotilla(args: string[]): Promise<CommandResult> {
   return new Promise((resolvePromise) => {
-    execFile(process.execPath, [join(repoRoot, 'bin', 'flotilla.js'), ...args], (error, stdout, stderr) => {
+    execFile(...programCommand(args), (error, stdout, stderr) => {
       resolvePromise({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
   });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { type PlaneName, readPlaneState } from './testenv.js';
 
-export { planeNames, readPlaneState, repoRoot, setAPIServer, testenv, type PlaneName, type PlaneState } from './testenv.js';
+export { programCommand, planeNames, readPlaneState, repoRoot, setAPIServer, testenv, type PlaneName, type PlaneState } from './testenv.js';
 export { createWidgetCRD, type Widget } from './widgets.js';
 export { fixtures } from './fixtures.js';
 export { startGitServer, type GitRepository, type GitServer, type TreeChange } from './git-server.js';

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -7,6 +7,25 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The built flotilla program (`make build`: hack/build.ts), the one file every test and bench runs. */
+export const flotillaProgram = join(repoRoot, 'dist', 'flotilla.mjs');
+
+/**
+ * How to start `flotilla ARGS...` with node: the node flags of the program's own #! line
+ * (src/cli/flotilla.ts), then `nodeArgs` (such as --cpu-prof, which NODE_OPTIONS refuses), so that
+ * a test or bench runs the program as its executable runs it.
+ */
+export function programCommand(args: string[], nodeArgs: string[] = []): [string, string[]] {
+  const head = Buffer.alloc(256);
+  const fd = openSync(flotillaProgram, 'r');
+  try {
+    readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const hashbangFlags = (head.toString('utf8').split('\n')[0] ?? '').split(' ').filter((word) => word.startsWith('--'));
+  return [process.execPath, [...hashbangFlags, ...nodeArgs, flotillaProgram, ...args]];
+}
 const testenvCommand = join(repoRoot, 'hack', 'testenv', 'testenv');
 
 export type PlaneName = 'hub' | 'spoke-1' | 'spoke-2';

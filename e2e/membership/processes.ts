@@ -1,10 +1,10 @@
-// The flotilla programs as real child processes of the built CLI (bin/flotilla.js → dist/, built by
+// The flotilla programs as real child processes of the built program (dist/flotilla.mjs, built by
 // `make build`), started the way an operator starts them and always stopped by the suite.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot, type CommandResult } from '../framework/index.js';
+import { programCommand, type CommandResult } from '../framework/index.js';
 
 export interface Program {
   name: string;
@@ -25,7 +25,7 @@ export function startProgram(name: string, args: string[], options: { env?: Reco
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), join(repoRoot, 'bin', 'flotilla.js'), ...args], {
+  const child = spawn(...programCommand(args, options.nodeArgs), {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
   });
@@ -68,7 +68,7 @@ export async function stopAll(): Promise<void> {
  */
 export function runFlotilla(args: string[], options: { killAfterMs?: number } = {}): Promise<CommandResult & { stillRunning: boolean }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'flotilla.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(...programCommand(args), { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let stillRunning = false;

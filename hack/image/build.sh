@@ -11,8 +11,8 @@
 # runs: the same packages, dpkg excludes, user, files and entrypoint (it runs packages,
 # dpkg-excludes, setup-rootfs.sh and app-layer.sh from here too).
 #
-# Two layers: the Debian root filesystem (base.sh), and flotilla's (app-layer.sh: dist/src, the
-# production node_modules, the pinned helm and kustomize from hack/testenv). The image is
+# Two layers: the Debian root filesystem (base.sh), and flotilla's (app-layer.sh: the bundled
+# program and dashboard page, the pinned helm and kustomize from hack/testenv). The image is
 # cached by a digest of all its inputs under ${FLOTILLA_CACHE_DIR:-~/.cache/flotilla}/image/, so a
 # warm machine rebuilds nothing, and a change to flotilla's code rebuilds only its own layer.
 set -euo pipefail
@@ -36,7 +36,7 @@ image_key="$(
   {
     echo "$base"
     cd "$root"
-    git ls-files -z --cached --others --exclude-standard -- src bin crds package.json package-lock.json tsconfig.json tsconfig.build.json |
+    git ls-files -z --cached --others --exclude-standard -- src crds package.json package-lock.json tsconfig.json hack/build.ts |
       sort -z | xargs -0 sha256sum
     sha256sum "$helm" "$kustomize" | cut -d' ' -f1
     cat "$here/build.sh" "$here/app-layer.sh"
@@ -63,7 +63,7 @@ mkdir "$work/image"
 cp "$base/index.json" "$base/oci-layout" "$work/image/"
 cp -al "$base/blobs" "$work/image/blobs"
 umoci raw add-layer --image "$work/image:base" \
-  --history.created "$created" --history.created_by "flotilla $version: dist, production node_modules, helm, kustomize" "$work/app.tar"
+  --history.created "$created" --history.created_by "flotilla $version: the bundled program, helm, kustomize" "$work/app.tar"
 umoci config --image "$work/image:base" --tag "$version" --no-history --created "$created" \
   --config.user "$uid:$uid" --config.workingdir /home/flotilla \
   --config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \

@@ -153,12 +153,15 @@ export async function applyManifests(
         cache.noteOwnWrite(manifest, live);
         writes++;
         appliedByReason[plan.reason] = (appliedByReason[plan.reason] ?? 0) + 1;
-        context.logger.debug('applied object', {
-          reason: plan.reason,
-          kind: manifest.kind,
-          namespace: identity.namespace,
-          name: identity.name,
-        });
+        // winston formats a line before its transport drops it by level: at 500 objects a cold apply
+        // spent 80 ms of CPU on debug lines that nobody saw.
+        if (context.logger.isDebugEnabled())
+          context.logger.debug('applied object', {
+            reason: plan.reason,
+            kind: manifest.kind,
+            namespace: identity.namespace,
+            name: identity.name,
+          });
       } catch (error) {
         if (signal.aborted) throw error;
         if (isConflict(error)) result.conflict = messageOf(error);

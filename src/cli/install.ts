@@ -15,7 +15,7 @@ const markerFile = 'flotilla.dev_fleets.yaml';
 
 /**
  * The crds/ folder that ships with this code: the nearest ancestor of this module that has one. That
- * is the repository root for src/ and dist/src/ alike, and the package root once installed from npm.
+ * is the repository root for src/ and dist/ alike (the bundle), and the package root once installed from npm.
  */
 export function crdDirectory(from: string = dirname(fileURLToPath(import.meta.url))): string {
   for (let dir = from; ; dir = dirname(dir)) {

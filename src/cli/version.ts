@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { pinnedVersions } from '../api/index.js';
 
-/** The version in the package.json of this flotilla (repository root for src/ and dist/src/ alike). */
+/** The version in the package.json of this flotilla (the repository root for src/ and dist/ alike). */
 export function packageVersion(from: string = dirname(fileURLToPath(import.meta.url))): string {
   for (let dir = from; dirname(dir) !== dir; dir = dirname(dir)) {
     const file = join(dir, 'package.json');

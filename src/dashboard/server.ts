@@ -41,7 +41,7 @@ export interface DashboardOptions {
   accessTtlMs?: number;
   /** At most one change message per viewer per this interval (default 250 ms). */
   intervalMs?: number;
-  /** Where the built page is (dist/src/dashboard/ui/). */
+  /** Where the built page is (default: ui/ beside the bundled program, dist/ui/: hack/build.ts). */
   assets?: URL;
   /** Serve HTTPS with this certificate and key (PEM): viewers' tokens must not cross a network in clear. */
   tls?: { cert: string; key: string };

@@ -3,7 +3,9 @@
 // client-node is used for what it does well — loading kubeconfigs (files, in-cluster, exec and
 // token-file auth); the requests themselves go through transport.ts.
 import { readFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
+// From its own module, not the package's index: the index loads the whole generated API, which flotilla
+// never calls (the build leaves it out of the bundle; hack/build.ts says how).
+import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { createDiscovery, objectPath, pathFor, resource, servedAPIs, withOwnAgent, type Discovery } from './discovery.js';
 import { isGone, isNotFound } from './errors.js';
 import { closeTransport, createTransport, request, signalOf } from './transport.js';
