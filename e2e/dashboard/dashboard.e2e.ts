@@ -393,7 +393,34 @@ describe('the dashboard', () => {
       },
       { timeoutMs: 90_000 },
     );
+    // A row per cluster: both spokes violate the Audit bundle (its quota is not in place) and hold the Enforce one.
+    const complianceRow = (cluster: string) =>
+      page.$eval(`[data-compliance="${cluster}"]`, (r) => [
+        r.querySelector('td:nth-child(3)')?.textContent ?? '',
+        ...Array.from(r.querySelectorAll('[data-bundle]'), (b) => b.textContent),
+      ]);
+    await page.waitForSelector(`[data-compliance="${second.name}"]`);
+    for (const cluster of [canary.name, second.name])
+      await eventually(
+        async () => {
+          expect(await complianceRow(cluster)).toEqual([
+            'non-compliant',
+            `non-compliant ${setup.workspace}/dash-audit (Audit); ResourceQuota dash-audit: not in place`,
+            `compliant ${setup.workspace}/dash-enforce (Enforce)`,
+          ]);
+        },
+        { timeoutMs: 30_000 },
+      );
     await screenshot(page, 'policies');
+    const shownClusters = () => page.$$eval('[data-compliance]', (rows) => rows.map((r) => r.getAttribute('data-compliance')));
+    await page.type('[data-testid=compliance-search]', canary.name);
+    await eventually(async () => {
+      expect(await shownClusters()).toEqual([canary.name]);
+    });
+    await page.click('[data-testid=compliance-compliant]');
+    await eventually(async () => {
+      expect(await shownClusters()).toEqual([]);
+    });
     await page.close();
   }, 120_000);
 

@@ -15,9 +15,12 @@ import {
   clusterDetail,
   clusterPage,
   clusterRow,
+  compliancePage,
+  complianceRows,
   fleetCapacity,
   overview,
   parseClusterQuery,
+  parseComplianceQuery,
   policyView,
   serviceView,
   shownFleets,
@@ -126,6 +129,15 @@ async function apiAnswer(routes: Routes, viewer: Viewer, url: URL): Promise<unkn
     return objects.services.map((s) => serviceView(s, (namespace) => fleetOf.get(namespace) ?? ''));
   }
   if (path === '/api/policies') return objects.policies.map(policyView);
+  if (path === '/api/policies/compliance') {
+    let query;
+    try {
+      query = parseComplianceQuery(url.searchParams);
+    } catch (error) {
+      throw new HttpError(400, errorMessage(error));
+    }
+    return compliancePage(complianceRows(objects), query);
+  }
   throw new HttpError(404, `no ${path}`);
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { annotations, type GlobalService, type MemberCluster, type Work } from '../api/index.js';
+import { annotations, type GlobalService, type MemberCluster, type PolicyBundle, type Work } from '../api/index.js';
 import { approvedThrough } from '../hub/globalservice/rollout/stages.js';
 import type { Condition } from '../runtime/index.js';
 import {
@@ -8,10 +8,13 @@ import {
   clusterPage,
   clusterRow,
   clusterState,
+  compliancePage,
+  complianceRows,
   fleetCapacity,
   capacityRow,
   overview,
   parseClusterQuery,
+  parseComplianceQuery,
   serviceView,
   shownFleets,
   utilisation,
@@ -278,5 +281,133 @@ describe('shownFleets (the fleet filter, server-side)', () => {
   });
   it('never widens what the viewer may see', () => {
     expect([...shownFleets(new Set(), 'prod')]).toEqual([]);
+  });
+});
+
+describe('compliance per cluster', () => {
+  function bundle(name: string, mode: 'Audit' | 'Enforce', worst: NonNullable<PolicyBundle['status']>['worst'] = []): PolicyBundle {
+    return {
+      apiVersion: 'flotilla.dev/v1alpha1',
+      kind: 'PolicyBundle',
+      metadata: { name, namespace: 'fleet-f' },
+      spec: { mode, placement: {} },
+      status: { worst },
+    };
+  }
+  /** The bundle's Work (part `part` of its set) on `cluster`, reported for `reported` (undefined: not yet) with these manifests. */
+  function policyWork(
+    cluster: string,
+    name: string,
+    options: { generation?: number; reported?: number; manifests?: NonNullable<Work['status']>['manifests']; part?: number } = {},
+  ): Work {
+    const set = `${name}-${cluster}`;
+    return {
+      apiVersion: 'flotilla.dev/v1alpha1',
+      kind: 'Work',
+      metadata: {
+        name: options.part ? `${set}-${options.part}` : set,
+        namespace: `flotilla-member-${cluster}`,
+        generation: options.generation ?? 1,
+        labels: {
+          'flotilla.dev/source-kind': 'PolicyBundle',
+          'flotilla.dev/source-name': name,
+          'flotilla.dev/source-namespace': 'fleet-f',
+          'flotilla.dev/cluster': cluster,
+          'flotilla.dev/work': set,
+        },
+      },
+      spec: { source: { kind: 'PolicyBundle', name, namespace: 'fleet-f', revision: 'r1', generation: 1 } },
+      ...(options.reported !== undefined
+        ? { status: { observedGeneration: options.reported, conditions: [], manifests: options.manifests ?? [] } }
+        : {}),
+    };
+  }
+  const quota = (applied: boolean, namespace: string) => ({ version: 'v1', kind: 'ResourceQuota', namespace, name: 'q', applied });
+
+  const works: Record<string, Work[]> = {
+    // Compliant with both bundles.
+    good: [policyWork('good', 'base', { reported: 1, manifests: [quota(true, 'a')] }), policyWork('good', 'audit', { reported: 1 })],
+    // The Audit bundle's quota is missing in two namespaces: one violation, counted twice.
+    missing: [
+      policyWork('missing', 'base', { reported: 1 }),
+      policyWork('missing', 'audit', { reported: 1, manifests: [quota(false, 'a'), quota(false, 'b')] }),
+    ],
+    // The agent has not reported on the Work's new generation yet.
+    stale: [policyWork('stale', 'base', { generation: 2, reported: 1 })],
+    // Its report is compliant, but the hub found a conflict there, which only the bundle's status names.
+    held: [policyWork('held', 'base', { reported: 1 })],
+    // A second part of the set carries no status of its own; part 0 speaks for the set.
+    parted: [policyWork('parted', 'base', { reported: 1 }), policyWork('parted', 'base', { part: 1 })],
+    // A cluster only a GlobalService targets has no row.
+    service: [work('w', false)],
+  };
+  const conflict = {
+    cluster: 'held',
+    kind: 'NetworkPolicy',
+    policy: 'deny',
+    count: 1,
+    message: 'conflict: held by GlobalService/fleet-f/web',
+  };
+  const objects = {
+    fleets: ['f'],
+    members: Object.keys(works).map((name) => member(name, { ready: 'True' })),
+    services: [],
+    policies: [bundle('base', 'Enforce', [conflict]), bundle('audit', 'Audit')],
+    worksOf: (cluster: string) => works[cluster] ?? [],
+  };
+  const rows = complianceRows(objects);
+  const row = (cluster: string) => rows.find((r) => r.cluster === cluster);
+
+  it.each<[string, string | undefined, string[]]>([
+    ['good', 'compliant', ['fleet-f/audit compliant', 'fleet-f/base compliant']],
+    ['missing', 'nonCompliant', ['fleet-f/audit nonCompliant', 'fleet-f/base compliant']],
+    ['stale', 'unknown', ['fleet-f/base unknown']],
+    ['held', 'nonCompliant', ['fleet-f/base nonCompliant']],
+    ['parted', 'compliant', ['fleet-f/base compliant']],
+    ['service', undefined, []],
+  ])('%s: %s', (cluster, state, bundles) => {
+    expect(row(cluster)?.state).toBe(state);
+    expect((row(cluster)?.bundles ?? []).map((b) => `${b.bundle} ${b.state}`)).toEqual(bundles);
+  });
+
+  it('names each violation with its kind, object, count and message, and the mode of its bundle', () => {
+    expect(row('missing')?.bundles[0]).toEqual({
+      bundle: 'fleet-f/audit',
+      mode: 'Audit',
+      state: 'nonCompliant',
+      violations: [{ kind: 'ResourceQuota', policy: 'q', count: 2, message: 'not in place' }],
+      more: 0,
+    });
+    expect(row('held')?.bundles[0]?.violations).toEqual([{ kind: 'NetworkPolicy', policy: 'deny', count: 1, message: conflict.message }]);
+  });
+
+  it('lists at most five violations per bundle and counts the rest', () => {
+    const many = Array.from({ length: 7 }, (_, i) => ({ ...quota(false, 'a'), name: `q${i}` }));
+    const [only] = complianceRows({
+      ...objects,
+      members: [member('many')],
+      worksOf: () => [policyWork('many', 'base', { reported: 1, manifests: many })],
+    });
+    expect(only?.bundles[0]?.violations).toHaveLength(5);
+    expect(only?.bundles[0]?.more).toBe(2);
+  });
+
+  const query = (params: Record<string, string>) => parseComplianceQuery(new URLSearchParams(params));
+  it.each<[string, Record<string, string>, string[], number]>([
+    ['worst first, ties by name', {}, ['held', 'missing', 'stale', 'good', 'parted'], 5],
+    ['one state', { state: 'compliant' }, ['good', 'parted'], 2],
+    ['name search, any case', { search: 'ISS' }, ['missing'], 1],
+    ['a page', { offset: '1', limit: '2' }, ['missing', 'stale'], 5],
+  ])('pages %s', (_name, params, clusters, total) => {
+    const page = compliancePage(rows, query(params));
+    expect(page.rows.map((r) => r.cluster)).toEqual(clusters);
+    expect(page.total).toBe(total);
+  });
+
+  it.each<[Record<string, string>, RegExp]>([
+    [{ state: 'Compliant' }, /state must be among nonCompliant, unknown, compliant/],
+    [{ limit: 'ten' }, /limit must be a whole number/],
+  ])('refuses %j', (params, message) => {
+    expect(() => query(params)).toThrow(message);
   });
 });

@@ -14,6 +14,8 @@ import {
   type Work,
 } from '../api/index.js';
 import { memberState } from '../hub/fleet/status.js';
+import { clusterCompliance, type ClusterState as ComplianceState } from '../hub/policybundle/compliance.js';
+import { setHead } from '../hub/works/writer.js';
 import { parseQuantity } from '../kube-semantics/quantity.js';
 import { parseSelector, selectorMatches } from '../kube-semantics/selector.js';
 import { findCondition, type Condition } from '../runtime/index.js';
@@ -162,20 +164,24 @@ export function parseClusterQuery(params: URLSearchParams): ClusterQuery {
       throw new Error(`state must be among ${clusterStates.join(', ')}, not ${state}`);
   const selector = params.get('selector') ?? '';
   parseSelector(selector);
-  const number = (name: string, fallback: number): number => {
-    const value = Number(params.get(name) ?? fallback);
-    if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number, not ${params.get(name) ?? ''}`);
-    return value;
-  };
   return {
     selector,
     states: states as ClusterState[],
     search: params.get('search') ?? '',
     sort: sort as SortColumn,
     descending: params.get('order') === 'desc',
-    offset: number('offset', 0),
-    limit: Math.min(MAX_PAGE, number('limit', 50)),
+    ...parsePaging(params),
   };
+}
+
+/** `offset` and `limit` (at most MAX_PAGE) of a table's query; throws naming the parameter on a bad one. */
+function parsePaging(params: URLSearchParams): { offset: number; limit: number } {
+  const number = (name: string, fallback: number): number => {
+    const value = Number(params.get(name) ?? fallback);
+    if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number, not ${params.get(name) ?? ''}`);
+    return value;
+  };
+  return { offset: number('offset', 0), limit: Math.min(MAX_PAGE, number('limit', 50)) };
 }
 
 /** Rows in `direction` by `column`; unknown values (no report yet) last, whichever the direction. */
@@ -379,6 +385,121 @@ export function policyView(bundle: PolicyBundle): PolicyView {
     violationsByKind: (status?.violationsByKind ?? []).map((v) => ({ kind: v.kind, count: v.count })),
     worst: (status?.worst ?? []).map((v) => ({ cluster: v.cluster, kind: v.kind, policy: v.policy ?? '', message: v.message })),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Policy compliance, a row per cluster
+
+export type { ComplianceState };
+
+/** Worst first, as the compliance table sorts. */
+export const complianceStates: readonly ComplianceState[] = ['nonCompliant', 'unknown', 'compliant'];
+
+/** At most this many violations are listed per bundle on one cluster's row; `more` counts the rest. */
+export const MAX_ROW_VIOLATIONS = 5;
+
+export interface BundleCompliance {
+  /** `namespace/name` of the bundle. */
+  bundle: string;
+  mode: string;
+  state: ComplianceState;
+  violations: { kind: string; policy: string; count: number; message: string }[];
+  more: number;
+}
+
+export interface ComplianceRow {
+  cluster: string;
+  fleet: string;
+  /** The worst of its bundles' states. */
+  state: ComplianceState;
+  bundles: BundleCompliance[];
+}
+
+/**
+ * One bundle on one cluster: what the agent last reported on the bundle's Work there (read as the
+ * hub reads it, clusterCompliance), joined with what the bundle's status names for that cluster —
+ * the hub alone sees a conflict with another source, and its status lists the worst MAX_WORST.
+ */
+function bundleCompliance(bundle: PolicyBundle, cluster: string, work: Work): BundleCompliance {
+  const reported = clusterCompliance(cluster, work, []);
+  const key = (v: { kind: string; policy?: string }): string => `${v.kind}/${v.policy ?? ''}`;
+  const seen = new Set(reported.violations.map(key));
+  const named = (bundle.status?.worst ?? []).filter((v) => v.cluster === cluster && !seen.has(key(v)));
+  const violations = [...reported.violations, ...named].map((v) => ({
+    kind: v.kind,
+    policy: v.policy ?? '',
+    count: v.count ?? 1,
+    message: v.message,
+  }));
+  return {
+    bundle: `${bundle.metadata.namespace ?? ''}/${bundle.metadata.name ?? ''}`,
+    mode: bundle.spec.mode ?? 'Enforce',
+    state: violations.length > 0 ? 'nonCompliant' : reported.state,
+    violations: violations.slice(0, MAX_ROW_VIOLATIONS),
+    more: Math.max(0, violations.length - MAX_ROW_VIOLATIONS),
+  };
+}
+
+/** Every cluster a shown bundle has a Work on, with its compliance with each such bundle (bundles by name). */
+export function complianceRows(objects: FleetObjects): ComplianceRow[] {
+  const bundles = new Map(objects.policies.map((b) => [`${b.metadata.namespace ?? ''}/${b.metadata.name ?? ''}`, b]));
+  const rows: ComplianceRow[] = [];
+  for (const member of objects.members) {
+    const cluster = member.metadata.name ?? '';
+    const sets = new Map<string, Work[]>();
+    for (const work of objects.worksOf(cluster)) {
+      const l = work.metadata.labels ?? {};
+      if (l[labels.sourceKind] !== 'PolicyBundle') continue;
+      const bundle = `${l[labels.sourceNamespace] ?? ''}/${l[labels.sourceName] ?? ''}`;
+      sets.set(bundle, [...(sets.get(bundle) ?? []), work]);
+    }
+    const states: BundleCompliance[] = [];
+    for (const [name, parts] of [...sets].sort(([a], [b]) => a.localeCompare(b))) {
+      const bundle = bundles.get(name);
+      const head = setHead(parts);
+      if (bundle && head) states.push(bundleCompliance(bundle, cluster, head));
+    }
+    if (states.length === 0) continue;
+    const state = complianceStates.find((s) => states.some((b) => b.state === s)) ?? 'unknown';
+    rows.push({ cluster, fleet: member.spec.fleet, state, bundles: states });
+  }
+  return rows;
+}
+
+export interface ComplianceQuery {
+  /** Only these states; empty: all. */
+  states: readonly ComplianceState[];
+  /** A substring of the cluster's name (case-insensitive). */
+  search: string;
+  offset: number;
+  limit: number;
+}
+
+/** A compliance query from the page's URL parameters; throws with the reason on a bad one (the server answers 400). */
+export function parseComplianceQuery(params: URLSearchParams): ComplianceQuery {
+  const states = (params.get('state') ?? '').split(',').filter((s) => s !== '');
+  for (const state of states)
+    if (!(complianceStates as readonly string[]).includes(state))
+      throw new Error(`state must be among ${complianceStates.join(', ')}, not ${state}`);
+  return { states: states as ComplianceState[], search: params.get('search') ?? '', ...parsePaging(params) };
+}
+
+export interface CompliancePage {
+  /** Rows matching the query, before paging. */
+  total: number;
+  offset: number;
+  rows: ComplianceRow[];
+}
+
+/** One page of the compliance table: filtered, worst state first (ties by name), paged. */
+export function compliancePage(rows: readonly ComplianceRow[], query: ComplianceQuery): CompliancePage {
+  const search = query.search.toLowerCase();
+  const states = new Set(query.states);
+  const matching = rows.filter(
+    (row) => (states.size === 0 || states.has(row.state)) && (search === '' || row.cluster.toLowerCase().includes(search)),
+  );
+  matching.sort((a, b) => complianceStates.indexOf(a.state) - complianceStates.indexOf(b.state) || a.cluster.localeCompare(b.cluster));
+  return { total: matching.length, offset: query.offset, rows: matching.slice(query.offset, query.offset + query.limit) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,7 +17,18 @@ import {
   Tooltip,
   type ChartConfiguration,
 } from 'chart.js';
-import type { CapacityRow, ClusterDetail, ClusterPage, ClusterState, Overview, PolicyView, ServiceView, SortColumn } from '../views.js';
+import type {
+  CapacityRow,
+  ClusterDetail,
+  ClusterPage,
+  ClusterState,
+  CompliancePage,
+  ComplianceState,
+  Overview,
+  PolicyView,
+  ServiceView,
+  SortColumn,
+} from '../views.js';
 import './app.css';
 
 Chart.register(ArcElement, BarController, BarElement, CategoryScale, DoughnutController, Legend, LinearScale, Tooltip);
@@ -267,6 +278,41 @@ function AttentionTable({ testId, subject, state, rows }: { testId: string; subj
   );
 }
 
+/** How many rows match, which are shown, and the buttons to page through them (PAGE at a time). */
+function Pager({
+  testId,
+  total,
+  offset,
+  setOffset,
+}: {
+  testId: string;
+  total: number;
+  offset: number;
+  setOffset: (offset: number) => void;
+}) {
+  return (
+    <p data-testid={testId}>
+      {total} clusters{total > PAGE ? `, ${offset + 1}–${Math.min(total, offset + PAGE)} shown` : ''}{' '}
+      <button
+        disabled={offset === 0}
+        onClick={() => {
+          setOffset(Math.max(0, offset - PAGE));
+        }}
+      >
+        previous
+      </button>{' '}
+      <button
+        disabled={offset + PAGE >= total}
+        onClick={() => {
+          setOffset(offset + PAGE);
+        }}
+      >
+        next
+      </button>
+    </p>
+  );
+}
+
 const columns: [SortColumn, string][] = [
   ['name', 'cluster'],
   ['fleet', 'fleet'],
@@ -354,25 +400,7 @@ function ClustersPage({ version, params }: { version: number; params: URLSearchP
       {error !== '' && <p class="error">{error}</p>}
       {data && (
         <>
-          <p data-testid="cluster-total">
-            {data.total} clusters{data.total > PAGE ? `, ${offset + 1}–${Math.min(data.total, offset + PAGE)} shown` : ''}{' '}
-            <button
-              disabled={offset === 0}
-              onClick={() => {
-                setOffset(Math.max(0, offset - PAGE));
-              }}
-            >
-              previous
-            </button>{' '}
-            <button
-              disabled={offset + PAGE >= data.total}
-              onClick={() => {
-                setOffset(offset + PAGE);
-              }}
-            >
-              next
-            </button>
-          </p>
+          <Pager testId="cluster-total" total={data.total} offset={offset} setOffset={setOffset} />
           <table data-testid="cluster-table">
             <thead>
               <tr>
@@ -675,7 +703,90 @@ function PoliciesPage({ version }: { version: number }) {
           ))}
         </tbody>
       </table>
+      <h3>Compliance per cluster</h3>
+      <ComplianceTable version={version} />
     </section>
+  );
+}
+
+const complianceLabels: Record<ComplianceState, string> = {
+  nonCompliant: 'non-compliant',
+  unknown: 'not reported',
+  compliant: 'compliant',
+};
+
+/** A row per cluster a bundle targets: its state with each bundle, and what violates it; worst first, filtered by state and name. */
+function ComplianceTable({ version }: { version: number }) {
+  const [search, setSearch] = useState('');
+  const [chosen, setChosen] = useState<ComplianceState[]>([]);
+  const [offset, setOffset] = useState(0);
+  const query = new URLSearchParams({ search, state: chosen.join(','), offset: String(offset), limit: String(PAGE) });
+  const { data, error } = useJson<CompliancePage>(`/api/policies/compliance?${query.toString()}`, version);
+  return (
+    <div data-testid="compliance">
+      <div class="filters">
+        <input
+          type="text"
+          placeholder="search by cluster name"
+          data-testid="compliance-search"
+          value={search}
+          onInput={(e) => {
+            setSearch(e.currentTarget.value);
+            setOffset(0);
+          }}
+        />
+        {(Object.keys(complianceLabels) as ComplianceState[]).map((s) => (
+          <label key={s}>
+            <input
+              type="checkbox"
+              data-testid={`compliance-${s}`}
+              checked={chosen.includes(s)}
+              onChange={() => {
+                setChosen(chosen.includes(s) ? chosen.filter((c) => c !== s) : [...chosen, s]);
+                setOffset(0);
+              }}
+            />
+            {complianceLabels[s]}
+          </label>
+        ))}
+      </div>
+      {error !== '' && <p class="error">{error}</p>}
+      {data && (
+        <>
+          <Pager testId="compliance-total" total={data.total} offset={offset} setOffset={setOffset} />
+          <table data-testid="compliance-table">
+            <thead>
+              <tr>
+                <th>cluster</th>
+                <th>fleet</th>
+                <th>state</th>
+                <th>bundles</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.rows.map((row) => (
+                <tr key={row.cluster} data-compliance={row.cluster}>
+                  <td>
+                    <ClusterLink name={row.cluster} />
+                  </td>
+                  <td>{row.fleet}</td>
+                  <td class={`compliance-${row.state}`}>{complianceLabels[row.state]}</td>
+                  <td>
+                    {row.bundles.map((b) => (
+                      <div key={b.bundle} data-bundle={b.bundle}>
+                        <span class={`compliance-${b.state}`}>{complianceLabels[b.state]}</span> {b.bundle} ({b.mode})
+                        {b.violations.map((v) => `; ${v.kind} ${v.policy}${v.count > 1 ? ` ×${v.count}` : ''}: ${v.message}`).join('')}
+                        {b.more > 0 ? `; and ${b.more} more` : ''}
+                      </div>
+                    ))}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </div>
   );
 }
 

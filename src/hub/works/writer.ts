@@ -33,7 +33,7 @@ export interface WorkChanges {
 export const noChanges = (): WorkChanges => ({ apply: [], remove: [] });
 
 /** Part 0 of a Work set (the Work named like the set), whose source and status speak for it. */
-export function setHead(works: readonly WorkObject[]): WorkObject | undefined {
+export function setHead<W extends Work>(works: readonly W[]): W | undefined {
   return works.find((work) => work.metadata.name === work.metadata.labels?.[labels.work]) ?? works[0];
 }
 
