@@ -54,14 +54,18 @@ export interface WorksSummary {
 /** How many Degraded Works a Healthy message names before it says "and N more". */
 export const MAX_NAMED_WORKS = 3;
 
-/** A condition of a Work that is True for the Work's current generation; a stale report counts for nothing. */
+/**
+ * A condition of a Work that is True as its agent last reported it, for whichever generation that
+ * was: the counts say what is on the cluster, and a new spec changes nothing there until the agent
+ * applies it. So a fan-out (a new generation on every Work, then the agents' reports) leaves the
+ * counts where they were and costs no MemberCluster write; which clusters run the new revision is
+ * the source's status (GlobalService `updated`), not the member's.
+ */
 function holds(work: Work, type: ConditionType): boolean {
-  const condition = findCondition(work.status?.conditions, type);
-  const observed = condition?.observedGeneration ?? work.status?.observedGeneration;
-  return condition?.status === 'True' && observed !== undefined && observed === work.metadata.generation;
+  return findCondition(work.status?.conditions, type)?.status === 'True';
 }
 
-/** Counts a cluster's Works by the conditions its agent reported for their current generation. */
+/** Counts a cluster's Works by the conditions its agent last reported. */
 export function summarizeWorks(works: readonly Work[]): WorksSummary {
   const count = (type: ConditionType): number => works.filter((w) => holds(w, type)).length;
   const degraded = works
