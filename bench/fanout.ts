@@ -220,6 +220,21 @@ async function phase(operator: Operator, fn: () => Promise<void>): Promise<Phase
     leaseWorstRenewalIntervalS: quantileBetween(operatorBefore, operatorAfter, 'flotilla_leader_renewal_interval_seconds', {}, 1),
   };
 }
+/** Until the simulated agents have reported nothing new and the operator's queues were empty for 3 s in a row. */
+async function settle(operator: Operator, agents: { reports(): number }): Promise<void> {
+  let quiet = 0;
+  let reports = agents.reports();
+  await until(
+    async () => {
+      const idle = sumOf(await operator.metrics(), 'flotilla_workqueue_depth') === 0 && agents.reports() === reports;
+      reports = agents.reports();
+      quiet = idle ? quiet + 1 : 0;
+      return quiet >= 3;
+    },
+    600_000,
+    1000,
+  );
+}
 const valid = (p: PhaseFigures): boolean => (p.apiserver.p99MutatingS ?? 0) <= 1 && p.apiserver.throttled429 === 0;
 
 async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<unknown>): Promise<void> {
@@ -322,6 +337,9 @@ try {
 
   log('floor: first writes (creates, not measured)');
   await pool(names, 32, (cluster) => admin.apply(floorWork(cluster, 'v0'), { fieldManager: 'bench', force: true }));
+  // The new Works change every member's counts: let the agents report them and the operator write
+  // them before round 1, or round 1 counts those member writes as the fan-out's.
+  await settle(operator, agents);
 
   const rounds = [];
   for (let round = 1; round <= ROUNDS; round++) {
