@@ -187,6 +187,20 @@ interface PhaseFigures {
   /** The operator's worst event-loop delay in the phase, and the upper bound of its longest gap between two lease renewals. */
   operatorEventLoopDelayMaxS: number;
   leaseWorstRenewalIntervalS: number | undefined;
+  /** The mean latency of the operator's PATCHes (its server-side applies) in the phase, as its client timed them. */
+  operatorPatchMeanMs: number | undefined;
+}
+
+/** A histogram's mean (ms) between two scrapes; undefined when nothing was observed. */
+function meanBetween(
+  before: readonly Sample[],
+  after: readonly Sample[],
+  name: string,
+  where: Record<string, string[]>,
+): number | undefined {
+  const delta = (suffix: string): number => sumOf(after, `${name}${suffix}`, where) - sumOf(before, `${name}${suffix}`, where);
+  const count = delta('_count');
+  return count === 0 ? undefined : Math.round((delta('_sum') / count) * 1000);
 }
 
 /** Runs `fn`, with the apiserver's latency, 429s and CPU, and the operator's CPU and writes, over exactly that span. */
@@ -218,6 +232,7 @@ async function phase(operator: Operator, fn: () => Promise<void>): Promise<Phase
     operatorWrites: writesBy(operatorBefore, operatorAfter),
     operatorEventLoopDelayMaxS: +operator.takeWorstEventLoopDelayS().toFixed(3),
     leaseWorstRenewalIntervalS: quantileBetween(operatorBefore, operatorAfter, 'flotilla_leader_renewal_interval_seconds', {}, 1),
+    operatorPatchMeanMs: meanBetween(operatorBefore, operatorAfter, 'flotilla_kube_request_duration_seconds', { verb: ['PATCH'] }),
   };
 }
 /** Until the simulated agents have reported nothing new and the operator's queues were empty for 3 s in a row. */
@@ -346,29 +361,36 @@ try {
     const value = `v${round}`;
     log(`round ${round}: fan-out`);
     let writtenMs = 0;
+    let firstWrittenMs = 0;
     const fanout = await phase(operator, async () => {
       const started = performance.now();
       const live = await admin.get<GlobalService & KubeObject>({ apiVersion, kind: 'GlobalService' }, serviceName(0), workspace);
       await admin.update({ ...live, spec: service(0, value).spec });
+      // The first Work written says how long the operator took to react; the rest is its write rate.
+      await until(() => countWritten(value) >= 1, 1_800_000, 10);
+      firstWrittenMs = Math.round(performance.now() - started);
       await until(() => countWritten(value) >= N, 1_800_000, 50);
       writtenMs = Math.round(performance.now() - started);
       await until(() => allAvailable(0), 1_800_000, 200);
     });
-    const floor: Record<string, PhaseFigures & { writesPerS: number }> = {};
+    const floor: Record<string, PhaseFigures & { writesPerS: number; applyMeanMs: number }> = {};
     for (const concurrency of FLOOR_CONCURRENCIES) {
       log(`round ${round}: floor at concurrency ${concurrency}`);
+      let applyMs = 0;
       const figures = await phase(operator, () =>
-        pool(names, concurrency, (cluster) =>
-          admin.apply(floorWork(cluster, `${value}-${concurrency}`), { fieldManager: 'bench', force: true }),
-        ),
+        pool(names, concurrency, async (cluster) => {
+          const sent = performance.now();
+          await admin.apply(floorWork(cluster, `${value}-${concurrency}`), { fieldManager: 'bench', force: true });
+          applyMs += performance.now() - sent;
+        }),
       );
-      floor[concurrency] = { ...figures, writesPerS: Math.round(N / (figures.ms / 1000)) };
+      floor[concurrency] = { ...figures, writesPerS: Math.round(N / (figures.ms / 1000)), applyMeanMs: Math.round(applyMs / N) };
     }
     const best = Object.entries(floor).sort(([, a], [, b]) => a.ms - b.ms)[0] ?? ['', undefined];
     const floorMs = best[1]?.ms ?? NaN;
     rounds.push({
       round,
-      fanout: { writtenMs, availableMs: fanout.ms, ...fanout },
+      fanout: { firstWrittenMs, writtenMs, availableMs: fanout.ms, ...fanout },
       floor,
       bestFloor: { concurrency: Number(best[0]), ms: floorMs, writesPerS: best[1]?.writesPerS },
       ratio: +(writtenMs / floorMs).toFixed(2),
