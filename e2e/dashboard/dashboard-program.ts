@@ -35,6 +35,8 @@ export async function startDashboard(name: string, kubeconfig: string, args: str
 export async function viewerToken(account: string, workspaces: string[]): Promise<string> {
   await kubectlOk('hub', ['create', 'serviceaccount', account, '-n', 'default']);
   for (const workspace of workspaces) {
+    // The hub's Fleet controller creates a workspace namespace after its Fleet; a busy hub takes a while.
+    await eventually(() => kubectlOk('hub', ['get', 'namespace', workspace]), { timeoutMs: 120_000, intervalMs: 500 });
     await kubectlOk('hub', ['create', 'role', account, '-n', workspace, '--verb=list,get,watch', '--resource=globalservices.flotilla.dev']);
     await kubectlOk('hub', ['create', 'rolebinding', account, '-n', workspace, `--role=${account}`, `--serviceaccount=default:${account}`]);
   }

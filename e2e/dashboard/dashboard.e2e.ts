@@ -11,7 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { apiVersion, conditionTypes, labels, memberNamespace, type GlobalService, type MemberCluster } from '../../src/api/index.js';
+import {
+  apiVersion,
+  conditionTypes,
+  labels,
+  memberNamespace,
+  type GlobalService,
+  type MemberCluster,
+  type PolicyBundle,
+} from '../../src/api/index.js';
 import { parseQuantity } from '../../src/kube-semantics/quantity.js';
 import { createInformer, findCondition, type KubeObject } from '../../src/runtime/index.js';
 import { eventually, kubectlOk, uniqueName } from '../framework/index.js';
@@ -400,17 +408,22 @@ describe('the dashboard', () => {
         ...Array.from(r.querySelectorAll('[data-bundle]'), (b) => b.textContent),
       ]);
     await page.waitForSelector(`[data-compliance="${second.name}"]`);
-    for (const cluster of [canary.name, second.name])
+    // The violation reads as the agent reported it, the same words as in the bundle's status.
+    const audit = await setup.hub.get<PolicyBundle & KubeObject>({ apiVersion, kind: 'PolicyBundle' }, 'dash-audit', setup.workspace);
+    for (const cluster of [canary.name, second.name]) {
+      const reported = audit.status?.worst?.find((v) => v.cluster === cluster)?.message;
+      expect(reported).toBeDefined();
       await eventually(
         async () => {
           expect(await complianceRow(cluster)).toEqual([
             'non-compliant',
-            `non-compliant ${setup.workspace}/dash-audit (Audit); ResourceQuota dash-audit: not in place`,
+            `non-compliant ${setup.workspace}/dash-audit (Audit); ResourceQuota dash-audit: ${reported ?? ''}`,
             `compliant ${setup.workspace}/dash-enforce (Enforce)`,
           ]);
         },
         { timeoutMs: 30_000 },
       );
+    }
     await screenshot(page, 'policies');
     const shownClusters = () => page.$$eval('[data-compliance]', (rows) => rows.map((r) => r.getAttribute('data-compliance')));
     await page.type('[data-testid=compliance-search]', canary.name);
