@@ -239,6 +239,19 @@ describe('computeWorkStatus conditions', () => {
     );
   });
 
+  it('says an object that was never applied (Audit) is missing, and one deleted after it was applied is deleted', () => {
+    const gone = { drifted: true, missing: true, paths: [], count: 0 };
+    const results = [ok('deleted', { drift: gone }), ok('audited', { applied: false, drift: gone })];
+    const status = computeWorkStatus(undefined, { generation: 1, revision: 'r1', results }, T0);
+    expect(status.manifests?.map((m) => `${m.name}: ${m.message ?? ''}`)).toEqual([
+      'deleted: deleted since it was applied',
+      'audited: not on the cluster',
+    ]);
+    expect(findCondition(status.conditions, 'Drifted')?.message).toBe(
+      '2 of 2 manifests drifted: Deployment.apps/shop/deleted: deleted; Deployment.apps/shop/audited: missing',
+    );
+  });
+
   it('bounds condition messages however long the apiserver errors are', () => {
     const results = [ok('a', { applied: false, error: 'x'.repeat(50_000), health: unknown })];
     const status = computeWorkStatus(undefined, { generation: 1, revision: 'r1', results, contentProblem: undefined }, T0);

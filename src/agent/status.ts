@@ -64,7 +64,8 @@ function problemOf(r: ManifestResult): string | undefined {
   if (r.refused !== undefined) return `refused: ${r.refused}`;
   if (r.conflict !== undefined) return `conflict: ${r.conflict}`;
   if (r.error !== undefined) return `apply failed: ${r.error}`;
-  if (r.drift?.missing === true) return 'deleted since it was applied';
+  // Missing and applied: someone deleted it (Report leaves it so). Missing and never applied: an Audit bundle's object that is not there.
+  if (r.drift?.missing === true) return r.applied ? 'deleted since it was applied' : 'not on the cluster';
   if (!r.applied) return 'not applied yet';
   if (r.health.status !== 'Healthy') return `${r.health.status} (${r.health.reason}): ${r.health.message}`;
   if (isDrifted(r)) return `drifted: ${(r.drift?.paths ?? []).join(', ')}`;
@@ -95,7 +96,7 @@ function describe(what: string, matching: readonly ManifestResult[], total: numb
 const problemText = (r: ManifestResult): string => problemOf(r) ?? '';
 
 function driftText(r: ManifestResult): string {
-  if (r.drift?.missing === true) return 'deleted';
+  if (r.drift?.missing === true) return r.applied ? 'deleted' : 'missing';
   const paths = r.drift?.paths ?? [];
   const unnamed = (r.drift?.count ?? 0) - paths.length;
   return `${paths.join(', ')}${unnamed > 0 ? ` and ${unnamed} more` : ''}`;
