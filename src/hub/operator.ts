@@ -73,7 +73,9 @@ export async function runHub(options: HubOptions, signal: AbortSignal): Promise<
     },
     ...(options.health !== undefined ? { health: options.health } : {}),
     // managedFields' field sets are most of a small Work's bytes, and no hub reader needs them.
-    informers: { transform: withoutFieldSets },
+    // Lists come in pages of 500 (as client-go's reflector pages), so a restart over 100,000 Works
+    // never holds one response of them all as buffers, string and objects at once.
+    informers: { transform: withoutFieldSets, pageSize: 500 },
   });
   const secretReader: WorkspaceSecretReader | undefined =
     options.workspaceSecretReader === undefined

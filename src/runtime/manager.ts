@@ -35,7 +35,13 @@ export interface ManagerOptions {
   /** Serve /healthz, /readyz, /metrics here (port 0 picks one). */
   health?: { port: number; host?: string; readiness?: Record<string, Check> };
   /** For every informer of the manager; `transform` decides what their caches keep of each object. */
-  informers?: { silenceTimeoutMs?: number; watchTimeoutSeconds?: number; transform?: <T extends KubeObject>(object: T) => T };
+  informers?: {
+    silenceTimeoutMs?: number;
+    watchTimeoutSeconds?: number;
+    /** Page size of their lists: a list of 11,000 Works in one response was 100 MB of buffers and string at once on a restart. */
+    pageSize?: number;
+    transform?: <T extends KubeObject>(object: T) => T;
+  };
 }
 
 export interface Manager {
@@ -84,6 +90,7 @@ export function createManager(options: ManagerOptions): Manager {
         metrics: metrics.informer(`${source.type.kind}.${source.type.apiVersion}`),
         ...(options.informers?.silenceTimeoutMs !== undefined ? { silenceTimeoutMs: options.informers.silenceTimeoutMs } : {}),
         ...(options.informers?.watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds: options.informers.watchTimeoutSeconds } : {}),
+        ...(options.informers?.pageSize !== undefined ? { pageSize: options.informers.pageSize } : {}),
         ...(options.informers?.transform !== undefined ? { transform: options.informers.transform } : {}),
       });
       informers.set(key, existing);
