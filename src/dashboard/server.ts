@@ -94,6 +94,15 @@ interface Routes {
   visible(viewer: Viewer): Promise<Set<string>>;
 }
 
+/** A table's query from the URL; a bad one is the viewer's error, answered 400 with the reason. */
+function parsedQuery<Q>(parse: (params: URLSearchParams) => Q, params: URLSearchParams): Q {
+  try {
+    return parse(params);
+  } catch (error) {
+    throw new HttpError(400, errorMessage(error));
+  }
+}
+
 /** The JSON of one /api/ path for a viewer, or an HttpError. */
 async function apiAnswer(routes: Routes, viewer: Viewer, url: URL): Promise<unknown> {
   const visible = await routes.visible(viewer);
@@ -104,18 +113,11 @@ async function apiAnswer(routes: Routes, viewer: Viewer, url: URL): Promise<unkn
     const view = overview(objects);
     return { ...view, capacity: fleetCapacity(objects.members.map(capacityRow)) };
   }
-  if (path === '/api/clusters') {
-    let query;
-    try {
-      query = parseClusterQuery(url.searchParams);
-    } catch (error) {
-      throw new HttpError(400, errorMessage(error));
-    }
+  if (path === '/api/clusters')
     return clusterPage(
       objects.members.map((m) => clusterRow(m, objects.worksOf(m.metadata.name ?? ''))),
-      query,
+      parsedQuery(parseClusterQuery, url.searchParams),
     );
-  }
   const cluster = /^\/api\/clusters\/([^/]+)$/.exec(path);
   if (cluster) {
     const name = decodeURIComponent(cluster[1] ?? '');
@@ -129,15 +131,8 @@ async function apiAnswer(routes: Routes, viewer: Viewer, url: URL): Promise<unkn
     return objects.services.map((s) => serviceView(s, (namespace) => fleetOf.get(namespace) ?? ''));
   }
   if (path === '/api/policies') return objects.policies.map(policyView);
-  if (path === '/api/policies/compliance') {
-    let query;
-    try {
-      query = parseComplianceQuery(url.searchParams);
-    } catch (error) {
-      throw new HttpError(400, errorMessage(error));
-    }
-    return compliancePage(complianceRows(objects), query);
-  }
+  if (path === '/api/policies/compliance')
+    return compliancePage(complianceRows(objects), parsedQuery(parseComplianceQuery, url.searchParams));
   throw new HttpError(404, `no ${path}`);
 }
 

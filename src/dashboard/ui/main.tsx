@@ -278,6 +278,74 @@ function AttentionTable({ testId, subject, state, rows }: { testId: string; subj
   );
 }
 
+/** A table's filter: setting it shows the first page again, as the rows it pages through change. */
+function useFilter<T>(initial: T, toFirstPage: () => void): [T, (value: T) => void] {
+  const [value, setValue] = useState(initial);
+  return [
+    value,
+    (next) => {
+      setValue(next);
+      toFirstPage();
+    },
+  ];
+}
+
+/** A table's name filter, asked for on every keystroke. */
+function SearchBox({
+  testId,
+  placeholder,
+  value,
+  onSearch,
+}: {
+  testId: string;
+  placeholder: string;
+  value: string;
+  onSearch: (value: string) => void;
+}) {
+  return (
+    <input
+      type="text"
+      placeholder={placeholder}
+      data-testid={testId}
+      value={value}
+      onInput={(e) => {
+        onSearch(e.currentTarget.value);
+      }}
+    />
+  );
+}
+
+/** A checkbox per state (value, label): the rows shown are those in a chosen state, or all when none is chosen. */
+function StateChoice<S extends string>({
+  testIdPrefix,
+  states,
+  chosen,
+  onChoose,
+}: {
+  testIdPrefix: string;
+  states: [S, string][];
+  chosen: S[];
+  onChoose: (chosen: S[]) => void;
+}) {
+  return (
+    <>
+      {states.map(([state, label]) => (
+        <label key={state}>
+          <input
+            type="checkbox"
+            data-testid={`${testIdPrefix}-${state}`}
+            checked={chosen.includes(state)}
+            onChange={() => {
+              onChoose(chosen.includes(state) ? chosen.filter((c) => c !== state) : [...chosen, state]);
+            }}
+          />
+          {label}
+        </label>
+      ))}
+    </>
+  );
+}
+
 /** How many rows match, which are shown, and the buttons to page through them (PAGE at a time). */
 function Pager({
   testId,
@@ -327,17 +395,21 @@ const columns: [SortColumn, string][] = [
 const PAGE = 50;
 
 function ClustersPage({ version, params }: { version: number; params: URLSearchParams }) {
-  const [search, setSearch] = useState(params.get('search') ?? '');
-  const [selector, setSelector] = useState(params.get('selector') ?? '');
+  const [offset, setOffset] = useState(0);
+  const toFirstPage = (): void => {
+    setOffset(0);
+  };
+  const [search, setSearch] = useFilter(params.get('search') ?? '', toFirstPage);
+  const [selector, setSelector] = useFilter(params.get('selector') ?? '', toFirstPage);
   // What is being typed: a half-typed selector is not valid, so it is asked for only on Enter or blur,
   // and a live update's re-render while typing must not put the applied one back into the box.
   const [selectorDraft, setSelectorDraft] = useState(selector);
-  const [chosen, setChosen] = useState<ClusterState[]>(
+  const [chosen, setChosen] = useFilter<ClusterState[]>(
     (params.get('state') ?? '').split(',').filter((s): s is ClusterState => states.includes(s as ClusterState)),
+    toFirstPage,
   );
   const [sort, setSort] = useState<SortColumn>((params.get('sort') as SortColumn | null) ?? 'state');
   const [descending, setDescending] = useState(params.get('order') === 'desc');
-  const [offset, setOffset] = useState(0);
   const query = new URLSearchParams({
     search,
     selector,
@@ -359,16 +431,7 @@ function ClustersPage({ version, params }: { version: number; params: URLSearchP
   return (
     <section data-testid="clusters">
       <div class="filters">
-        <input
-          type="text"
-          placeholder="search by name"
-          data-testid="search"
-          value={search}
-          onInput={(e) => {
-            setSearch(e.currentTarget.value);
-            setOffset(0);
-          }}
-        />
+        <SearchBox testId="search" placeholder="search by name" value={search} onSearch={setSearch} />
         <input
           type="text"
           placeholder="label selector, e.g. env=prod,tier in (gold)"
@@ -379,23 +442,9 @@ function ClustersPage({ version, params }: { version: number; params: URLSearchP
           }}
           onChange={(e) => {
             setSelector(e.currentTarget.value);
-            setOffset(0);
           }}
         />
-        {states.map((s) => (
-          <label key={s}>
-            <input
-              type="checkbox"
-              data-testid={`state-${s}`}
-              checked={chosen.includes(s)}
-              onChange={() => {
-                setChosen(chosen.includes(s) ? chosen.filter((c) => c !== s) : [...chosen, s]);
-                setOffset(0);
-              }}
-            />
-            {s}
-          </label>
-        ))}
+        <StateChoice testIdPrefix="state" states={states.map((s) => [s, s])} chosen={chosen} onChoose={setChosen} />
       </div>
       {error !== '' && <p class="error">{error}</p>}
       {data && (
@@ -717,38 +766,24 @@ const complianceLabels: Record<ComplianceState, string> = {
 
 /** A row per cluster a bundle targets: its state with each bundle, and what violates it; worst first, filtered by state and name. */
 function ComplianceTable({ version }: { version: number }) {
-  const [search, setSearch] = useState('');
-  const [chosen, setChosen] = useState<ComplianceState[]>([]);
   const [offset, setOffset] = useState(0);
+  const toFirstPage = (): void => {
+    setOffset(0);
+  };
+  const [search, setSearch] = useFilter('', toFirstPage);
+  const [chosen, setChosen] = useFilter<ComplianceState[]>([], toFirstPage);
   const query = new URLSearchParams({ search, state: chosen.join(','), offset: String(offset), limit: String(PAGE) });
   const { data, error } = useJson<CompliancePage>(`/api/policies/compliance?${query.toString()}`, version);
   return (
     <div data-testid="compliance">
       <div class="filters">
-        <input
-          type="text"
-          placeholder="search by cluster name"
-          data-testid="compliance-search"
-          value={search}
-          onInput={(e) => {
-            setSearch(e.currentTarget.value);
-            setOffset(0);
-          }}
+        <SearchBox testId="compliance-search" placeholder="search by cluster name" value={search} onSearch={setSearch} />
+        <StateChoice
+          testIdPrefix="compliance"
+          states={Object.entries(complianceLabels) as [ComplianceState, string][]}
+          chosen={chosen}
+          onChoose={setChosen}
         />
-        {(Object.keys(complianceLabels) as ComplianceState[]).map((s) => (
-          <label key={s}>
-            <input
-              type="checkbox"
-              data-testid={`compliance-${s}`}
-              checked={chosen.includes(s)}
-              onChange={() => {
-                setChosen(chosen.includes(s) ? chosen.filter((c) => c !== s) : [...chosen, s]);
-                setOffset(0);
-              }}
-            />
-            {complianceLabels[s]}
-          </label>
-        ))}
       </div>
       {error !== '' && <p class="error">{error}</p>}
       {data && (
