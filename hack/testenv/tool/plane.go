@@ -46,6 +46,10 @@ type process struct {
 	name string
 	args []string
 	cmd  *exec.Cmd
+	// stopping is set before the supervisor terminates the process on purpose, so that its exit is not
+	// read as a crash. It is per process, not per name: a stopped apiserver's exit can reach the loop
+	// after its successor started (a slow shutdown, killed after 10 s on a busy machine).
+	stopping bool
 }
 
 type plane struct {
@@ -182,7 +186,7 @@ func supervise(env *environment, name string, ownerPID, nodes int, audit bool) e
 				return nil
 			}
 		case proc := <-p.exited:
-			if proc.name == "kube-apiserver" && p.state.APIServerState == "Stopped" {
+			if proc.stopping {
 				continue
 			}
 			msg := fmt.Sprintf("%s exited unexpectedly (%v); see %s", proc.name, proc.cmd.ProcessState, p.path(proc.name+".log"))
@@ -353,6 +357,7 @@ func (p *plane) stopAPIServer() {
 	for _, proc := range p.processes {
 		if proc.name == "kube-apiserver" && proc.cmd.ProcessState == nil {
 			p.state.APIServerState = "Stopped"
+			proc.stopping = true
 			terminate(proc)
 		}
 	}
