@@ -123,11 +123,17 @@ describe('fleetStatus', () => {
     expect(status.attention?.map((a) => `${a.cluster}:${a.reason}`)).toEqual(['b:AwaitingAgent']);
   });
 
-  it('caps the attention list', () => {
-    const members = Array.from({ length: 50 }, (_, i) => member(`c${String(i).padStart(2, '0')}`, 'lost'));
+  it('caps the attention list at the worst, then first by name, and names five in the message', () => {
+    const members = Array.from({ length: 50 }, (_, i) => member(`c${String(49 - i).padStart(2, '0')}`, i % 2 === 0 ? 'lost' : 'joining'));
     const status = fleetStatus({ fleet, members, workspace: 'ours', now });
     expect(status.attention).toHaveLength(MAX_ATTENTION);
-    expect(status.clusters?.lost).toBe(50);
+    expect(status.clusters).toMatchObject({ lost: 25, joining: 25 });
+    // The lost are the odd names (c49, c47, …): all 20 places go to them, in name order.
+    expect(status.attention?.[0]?.cluster).toBe('c01');
+    expect(status.attention?.[MAX_ATTENTION - 1]?.cluster).toBe('c39');
+    expect(status.conditions?.find((c) => c.type === 'Ready')?.message).toBe(
+      '25 of 50 clusters are not ready: c01 (HeartbeatMissed), c03 (HeartbeatMissed), c05 (HeartbeatMissed), c07 (HeartbeatMissed), c09 (HeartbeatMissed)',
+    );
   });
 
   it('is Reconciling while clusters join or the workspace is being created, Stalled when the namespace is not ours', () => {

@@ -60,7 +60,14 @@ export interface FleetInput {
   now?: Date;
 }
 
-/** The fleet's status; services and policies counts are kept as they are (the GlobalService and PolicyBundle controllers write them). */
+/** Code-unit order: cluster names are DNS labels, and a status must not depend on the process's locale (and ICU is slow). */
+const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The fleet's status; services and policies counts are kept as they are (the GlobalService and
+ * PolicyBundle controllers write them). One pass over the members, and only the worst few become
+ * attention entries: it runs on every member change of a 10,000-cluster fleet.
+ */
 export function fleetStatus({ fleet, members, workspace, now = new Date() }: FleetInput): FleetStatus {
   const generation = fleet.metadata.generation ?? 0;
   const namespace = fleet.spec?.workspaceNamespace ?? `fleet-${fleet.metadata.name ?? ''}`;
@@ -72,42 +79,34 @@ export function fleetStatus({ fleet, members, workspace, now = new Date() }: Fle
     joining: 0,
     paused: 0,
   };
+  const readiness: ReadinessCounts = { total: 0, notReady: 0, lost: 0, joining: 0, paused: 0 };
   const versions = new Map<string, number>();
   const ready: MemberCluster[] = [];
-  const attention: { state: MemberState; entry: ClusterAttention }[] = [];
+  const unwell: { state: Exclude<MemberState, 'ready'>; member: MemberCluster }[] = [];
   for (const member of members) {
     const state = memberState(member);
+    const paused = member.spec.paused === true;
     counts[state]++;
-    if (member.spec.paused === true) counts.paused++;
+    if (paused) counts.paused++;
+    countReadiness(readiness, state, paused);
     const version = member.status?.kubernetesVersion;
     if (version !== undefined) versions.set(version, (versions.get(version) ?? 0) + 1);
-    if (state === 'ready') {
-      ready.push(member);
-      continue;
-    }
-    const condition = findCondition(member.status?.conditions, state === 'joining' ? conditionTypes.Joined : conditionTypes.Ready);
-    attention.push({
-      state,
-      entry: {
-        cluster: member.metadata.name ?? '',
-        reason: condition?.reason ?? reasons.memberCluster.AwaitingAgent,
-        ...(condition?.message ? { message: condition.message.slice(0, 1024) } : {}),
-        ...(condition?.lastTransitionTime ? { since: condition.lastTransitionTime } : {}),
-      },
-    });
+    if (state === 'ready') ready.push(member);
+    else unwell.push({ state, member });
   }
-  attention.sort((a, b) => severity[a.state] - severity[b.state] || a.entry.cluster.localeCompare(b.entry.cluster));
+  unwell.sort((a, b) => severity[a.state] - severity[b.state] || byName(a.member.metadata.name ?? '', b.member.metadata.name ?? ''));
   const kubernetesVersions: VersionCount[] = [...versions]
     .sort(([a], [b]) => compareVersionsDescending(a, b))
     .slice(0, MAX_VERSIONS)
     .map(([version, count]) => ({ version, count }));
-
-  const paused = new Set(members.filter((m) => m.spec.paused === true).map((m) => m.metadata.name ?? ''));
   const outcome = fleetReadiness(
     workspace,
     namespace,
-    readinessCounts(members),
-    attention.filter((a) => !paused.has(a.entry.cluster)),
+    readiness,
+    unwell
+      .filter((u) => u.member.spec.paused !== true)
+      .slice(0, NAMED_IN_MESSAGE)
+      .map(attentionEntry),
   );
 
   return {
@@ -122,27 +121,36 @@ export function fleetStatus({ fleet, members, workspace, now = new Date() }: Fle
       allocatable: sumLists(ready.map((m) => m.status?.resources?.allocatable)),
       requested: sumLists(ready.map((m) => m.status?.resources?.requested)),
     },
-    attention: attention.slice(0, MAX_ATTENTION).map((a) => a.entry),
+    attention: unwell.slice(0, MAX_ATTENTION).map(attentionEntry),
+  };
+}
+
+/** How many unwell clusters the Ready message names. */
+const NAMED_IN_MESSAGE = 5;
+
+/** A cluster that needs attention, with the condition that says why. */
+function attentionEntry({ state, member }: { state: Exclude<MemberState, 'ready'>; member: MemberCluster }): ClusterAttention {
+  const condition = findCondition(member.status?.conditions, state === 'joining' ? conditionTypes.Joined : conditionTypes.Ready);
+  return {
+    cluster: member.metadata.name ?? '',
+    reason: condition?.reason ?? reasons.memberCluster.AwaitingAgent,
+    ...(condition?.message ? { message: condition.message.slice(0, 1024) } : {}),
+    ...(condition?.lastTransitionTime ? { since: condition.lastTransitionTime } : {}),
   };
 }
 
 /**
- * The counts the fleet's readiness is judged on: a paused member is left out, whatever its state.
+ * Counts one member toward the fleet's readiness: a paused member is left out, whatever its state.
  * Its admin holds it back on purpose and it may never join (a cluster registered ahead of time), so
  * counting it would keep the fleet Reconciling forever — kstatus InProgress after all is done.
  */
-function readinessCounts(members: readonly MemberCluster[]): ReadinessCounts {
-  const counts: ReadinessCounts = { total: 0, notReady: 0, lost: 0, joining: 0, paused: 0 };
-  for (const member of members) {
-    if (member.spec.paused === true) {
-      counts.paused++;
-      continue;
-    }
-    counts.total++;
-    const state = memberState(member);
-    if (state !== 'ready') counts[state]++;
+function countReadiness(counts: ReadinessCounts, state: MemberState, paused: boolean): void {
+  if (paused) {
+    counts.paused++;
+    return;
   }
-  return counts;
+  counts.total++;
+  if (state !== 'ready') counts[state]++;
 }
 
 type ReadinessCounts = Required<Pick<FleetClusterCounts, 'total' | 'notReady' | 'lost' | 'joining' | 'paused'>>;
@@ -152,7 +160,7 @@ function fleetReadiness(
   workspace: FleetInput['workspace'],
   namespace: string,
   counts: ReadinessCounts,
-  attention: readonly { entry: ClusterAttention }[],
+  named: readonly ClusterAttention[],
 ): ReadinessOutcome {
   const held = counts.paused > 0 ? ` (paused, not counted: ${counts.paused})` : '';
   if (workspace === 'foreign') {
@@ -171,10 +179,7 @@ function fleetReadiness(
     return {
       state: 'Stalled',
       reason: reasons.fleet.ClustersNotReady,
-      message: `${unwell} of ${counts.total} clusters are not ready: ${attention
-        .slice(0, 5)
-        .map((a) => `${a.entry.cluster} (${a.entry.reason})`)
-        .join(', ')}${held}`,
+      message: `${unwell} of ${counts.total} clusters are not ready: ${named.map((a) => `${a.cluster} (${a.reason})`).join(', ')}${held}`,
     };
   }
   if (counts.joining > 0)
