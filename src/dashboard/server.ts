@@ -44,8 +44,6 @@ export interface DashboardOptions {
   accessTtlMs?: number;
   /** At most one change message per viewer per this interval (default 250 ms). */
   intervalMs?: number;
-  /** Where the built page is (default: ui/ beside the bundled program, dist/ui/: hack/build.ts). */
-  assets?: URL;
   /** Serve HTTPS with this certificate and key (PEM): viewers' tokens must not cross a network in clear. */
   tls?: { cert: string; key: string };
 }
@@ -141,7 +139,8 @@ export async function startDashboard(options: DashboardOptions, signal: AbortSig
   const { logger } = options;
   const model = createReadModel(options.kube, logger);
   const access = createFleetAccess({ clientFor: options.clientFor, ttlMs: options.accessTtlMs ?? 10_000 });
-  const assets = options.assets ?? new URL('./ui/', import.meta.url);
+  // The built page sits beside the bundled program (dist/ui/: hack/build.ts).
+  const assets = new URL('./ui/', import.meta.url);
   const intervalMs = options.intervalMs ?? 250;
 
   const visible = async (viewer: Viewer): Promise<Set<string>> => {

@@ -15,6 +15,7 @@ import {
 } from '../api/index.js';
 import { memberState } from '../hub/fleet/status.js';
 import { clusterCompliance, type ClusterState as ComplianceState } from '../hub/policybundle/compliance.js';
+import { workSourceIndex, type WorkObject } from '../hub/works/claims.js';
 import { setHead } from '../hub/works/writer.js';
 import { parseQuantity } from '../kube-semantics/quantity.js';
 import { parseSelector, selectorMatches } from '../kube-semantics/selector.js';
@@ -442,16 +443,18 @@ function bundleCompliance(bundle: PolicyBundle, cluster: string, work: Work): Bu
 
 /** Every cluster a shown bundle has a Work on, with its compliance with each such bundle (bundles by name). */
 export function complianceRows(objects: FleetObjects): ComplianceRow[] {
-  const bundles = new Map(objects.policies.map((b) => [`${b.metadata.namespace ?? ''}/${b.metadata.name ?? ''}`, b]));
+  // Keyed as the hub's Works cache indexes a Work's source (workSourceIndex): `PolicyBundle/namespace/name`.
+  const bundles = new Map(objects.policies.map((b) => [`PolicyBundle/${b.metadata.namespace ?? ''}/${b.metadata.name ?? ''}`, b]));
   const rows: ComplianceRow[] = [];
   for (const member of objects.members) {
     const cluster = member.metadata.name ?? '';
     const sets = new Map<string, Work[]>();
     for (const work of objects.worksOf(cluster)) {
-      const l = work.metadata.labels ?? {};
-      if (l[labels.sourceKind] !== 'PolicyBundle') continue;
-      const bundle = `${l[labels.sourceNamespace] ?? ''}/${l[labels.sourceName] ?? ''}`;
-      sets.set(bundle, [...(sets.get(bundle) ?? []), work]);
+      const source = workSourceIndex(work as WorkObject)[0];
+      if (source === undefined || !bundles.has(source)) continue;
+      const parts = sets.get(source);
+      if (parts) parts.push(work);
+      else sets.set(source, [work]);
     }
     const states: BundleCompliance[] = [];
     for (const [name, parts] of [...sets].sort(([a], [b]) => a.localeCompare(b))) {
