@@ -170,7 +170,7 @@ function judgeHeartbeat(
   const name = member.metadata.name ?? '';
   const lease = deps.leases.get(`${memberNamespace(name)}/${heartbeatLease}`);
   const renewTime = (lease?.spec as { renewTime?: string } | undefined)?.renewTime;
-  const heartbeat = renewTime !== undefined ? observeHeartbeat(observations.get(name), renewTime, Date.now()) : undefined;
+  const heartbeat = renewTime !== undefined ? observeHeartbeat(observations.get(name), renewTime, Date.now(), member) : undefined;
   if (heartbeat) observations.set(name, heartbeat);
   else observations.delete(name);
   return judgeMember({

@@ -52,6 +52,31 @@ describe('observeHeartbeat', () => {
       observedAt: t0 + 9_000,
     });
   });
+
+  it('keeps a cluster lost across a restart of the hub until its Lease is renewed again', () => {
+    const timeoutMs = 60_000;
+    // The hub that saw the last renewal judged it missed and wrote that status.
+    const lost = judgeMember({
+      member: member(),
+      heartbeat: observeHeartbeat(undefined, renew, t0),
+      timeoutMs,
+      now: t0 + timeoutMs + 1_000,
+      works: noWorks,
+    }).status;
+    expect(findCondition(lost.conditions, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'HeartbeatMissed' });
+    const judgedAfterRestart = (renewTime: string): MemberCluster['status'] => {
+      const restartedAt = t0 + 10 * timeoutMs;
+      const heartbeat = observeHeartbeat(undefined, renewTime, restartedAt, member(lost));
+      return judgeMember({ member: member(lost), heartbeat, timeoutMs, now: restartedAt, works: noWorks }).status;
+    };
+    // A new hub process has no observation in memory: the same renewal is still missed, and nothing is written.
+    expect(judgedAfterRestart(renew)).toEqual(lost);
+    // A renewal it has not judged is a heartbeat, heard now.
+    expect(findCondition(judgedAfterRestart('2026-03-01T10:09:00.000000Z')?.conditions, 'Ready')?.status).toBe('True');
+    // A member that was healthy when the hub stopped: its clock starts at the first sight, as before.
+    const healthy = member({ lastHeartbeatTime: '2026-03-01T10:00:00Z', conditions: [] });
+    expect(observeHeartbeat(undefined, renew, t0 + 5, healthy)).toEqual({ renewTime: renew, observedAt: t0 + 5 });
+  });
 });
 
 describe('summarizeWorks', () => {

@@ -32,9 +32,35 @@ export interface HeartbeatObservation {
   observedAt: number;
 }
 
-/** Restarts the clock only when the renewTime changed: re-reading the same Lease is not a heartbeat. */
-export function observeHeartbeat(previous: HeartbeatObservation | undefined, renewTime: string, now: number): HeartbeatObservation {
-  return previous?.renewTime === renewTime ? previous : { renewTime, observedAt: now };
+/**
+ * Restarts the clock only when the renewTime changed: re-reading the same Lease is not a heartbeat.
+ * With no observation in memory (the hub just started), the clock starts now, unless the member's
+ * status already judged this very renewal missed (Ready Unknown, HeartbeatMissed, lastHeartbeatTime
+ * at this renewTime, as judgeMember writes it): then nothing was heard since, and the cluster stays
+ * lost instead of reading Ready for another timeout after every restart of the hub.
+ */
+export function observeHeartbeat(
+  previous: HeartbeatObservation | undefined,
+  renewTime: string,
+  now: number,
+  member?: MemberCluster,
+): HeartbeatObservation {
+  if (previous?.renewTime === renewTime) return previous;
+  if (previous === undefined && member !== undefined && judgedMissedAt(member, renewTime)) {
+    return { renewTime, observedAt: Number.NEGATIVE_INFINITY };
+  }
+  return { renewTime, observedAt: now };
+}
+
+function judgedMissedAt(member: MemberCluster, renewTime: string): boolean {
+  const ready = findCondition(member.status?.conditions, conditionTypes.Ready);
+  const renewed = Date.parse(renewTime);
+  return (
+    ready?.status === 'Unknown' &&
+    ready.reason === reasons.memberCluster.HeartbeatMissed &&
+    !Number.isNaN(renewed) &&
+    member.status?.lastHeartbeatTime === timestamp(new Date(renewed))
+  );
 }
 
 /** The MemberCluster status fields the hub writes (server-side apply, field manager flotilla-hub). */
