@@ -8,7 +8,8 @@
 //    A: one service changed → time until all N of its Works are written, and until all Available;
 //    B: the floor — the same N Works written by a bare client (server-side apply, as the operator
 //       writes) at each concurrency of 8/16/32/64; the best of them is the round's floor.
-//    Every phase reports the hub apiserver's own p99 mutating latency and 429s from its /metrics; a
+//    Every phase reports the hub apiserver's own p99 mutating latency, 429s, CPU, requests by verb and
+//    resource and watch events by kind from its /metrics (what its CPU went on); a
 //    round counts only with p99 ≤ 1 s and no 429 in both its phases. Every phase also reports the
 //    operator's worst event-loop delay and its longest gap between two leader-lease renewals (the
 //    bucket bound; the operator gives up past 12 s), and a trace of both is written once a second.
@@ -189,6 +190,35 @@ interface PhaseFigures {
   leaseWorstRenewalIntervalS: number | undefined;
   /** The mean latency of the operator's PATCHes (its server-side applies) in the phase, as its client timed them. */
   operatorPatchMeanMs: number | undefined;
+  /** What the apiserver's CPU went on: its requests by `VERB resource[/subresource]`, and the watch events it sent by kind (the 8 largest). */
+  apiserverRequests: Record<string, number>;
+  apiserverWatchEvents: Record<string, number>;
+}
+
+/** The 8 largest growths of a counter between two scrapes, keyed by `key` of each sample's labels. */
+function largestGrowths(
+  before: readonly Sample[],
+  after: readonly Sample[],
+  name: string,
+  key: (labels: Record<string, string>) => string,
+): Record<string, number> {
+  const grown = new Map<string, number>();
+  for (const [samples, sign] of [
+    [after, 1],
+    [before, -1],
+  ] as const) {
+    for (const sample of samples) {
+      if (sample.name !== name) continue;
+      const k = key(sample.labels);
+      grown.set(k, (grown.get(k) ?? 0) + sign * sample.value);
+    }
+  }
+  return Object.fromEntries(
+    [...grown]
+      .filter(([, n]) => n > 0)
+      .sort(([, a], [, b]) => b - a)
+      .slice(0, 8),
+  );
 }
 
 /** A histogram's mean (ms) between two scrapes; undefined when nothing was observed. */
@@ -233,6 +263,13 @@ async function phase(operator: Operator, fn: () => Promise<void>): Promise<Phase
     operatorEventLoopDelayMaxS: +operator.takeWorstEventLoopDelayS().toFixed(3),
     leaseWorstRenewalIntervalS: quantileBetween(operatorBefore, operatorAfter, 'flotilla_leader_renewal_interval_seconds', {}, 1),
     operatorPatchMeanMs: meanBetween(operatorBefore, operatorAfter, 'flotilla_kube_request_duration_seconds', { verb: ['PATCH'] }),
+    apiserverRequests: largestGrowths(
+      before,
+      after,
+      'apiserver_request_total',
+      (l) => `${l.verb ?? ''} ${l.resource ?? ''}${l.subresource ? `/${l.subresource}` : ''}`,
+    ),
+    apiserverWatchEvents: largestGrowths(before, after, 'apiserver_watch_events_total', (l) => l.kind ?? l.resource ?? ''),
   };
 }
 /** Until the simulated agents have reported nothing new and the operator's queues were empty for 3 s in a row. */
@@ -463,7 +500,10 @@ try {
   // status, the Event of its readiness flip, and its Fleet's status (a cluster lost). Nothing else may write.
   const transition: Record<string, number> = { 'memberclusters/status': 1, events: 1, 'fleets/status': 1 };
   const otherIdleTotal = Object.values(otherIdleWrites).reduce((a, b) => a + b, 0);
-  const beyondTransition = Object.entries(otherIdleWrites).reduce((sum, [resource, n]) => sum + Math.max(0, n - (transition[resource] ?? 0)), 0);
+  const beyondTransition = Object.entries(otherIdleWrites).reduce(
+    (sum, [resource, n]) => sum + Math.max(0, n - (transition[resource] ?? 0)),
+    0,
+  );
   const otherRestartTotal = Object.values(otherRestartWrites).reduce((a, b) => a + b, 0);
   const result = {
     clusters: N,
