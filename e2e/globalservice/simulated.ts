@@ -95,7 +95,7 @@ export async function reportSimulatedFacts(hub: Kube, names: readonly string[], 
  * (or Degraded when `behaviour.fail`). A part of a split payload decodes to nothing on its own and
  * is reported as a Work of no manifests.
  */
-function report(work: WorkObject, behaviour: Behaviour, now: Date): WorkObject['status'] {
+export function simulatedWorkStatus(work: WorkObject, behaviour: Behaviour, now: Date): WorkObject['status'] {
   const decoded = decodeContent([work.spec]);
   const manifests = decoded.ok ? decoded.manifests : [];
   const health: ManifestResult['health'] =
@@ -134,7 +134,7 @@ export function startSimulatedAgents(
       const cluster = work.metadata.labels?.[labels.cluster] ?? '';
       const answer = behaviour(cluster, work.spec.source.revision);
       inFlight++;
-      void writeStatus(hub, work, (current) => report(current, answer, new Date()), { signal: controller.signal })
+      void writeStatus(hub, work, (current) => simulatedWorkStatus(current, answer, new Date()), { signal: controller.signal })
         .then(
           (result) => {
             if (result.written) reports++;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { manualClock } from './clock.js';
-import { runWorkers, type ReconcileOutcome, type ReconcileResult } from './controller.js';
+import { changedBeyondStatus, runWorkers, type ReconcileOutcome, type ReconcileResult } from './controller.js';
 import { silentLogger } from './log.js';
 import { createWorkQueue } from './queue.js';
 
@@ -108,5 +108,28 @@ describe('runWorkers, the one worker loop of controllers and the agent', () => {
     controller.abort();
     await loop;
     expect({ maxActive, runs }).toEqual({ maxActive: 1, runs: 2 });
+  });
+});
+
+describe('changedBeyondStatus, which updates of a watched object deserve a visit', () => {
+  const fleet = {
+    apiVersion: 'flotilla.dev/v1alpha1',
+    kind: 'Fleet',
+    metadata: { name: 'prod', generation: 3, labels: { tier: 'a' }, resourceVersion: '10' },
+    status: { clusters: { ready: 9 } },
+  };
+  it.each([
+    [
+      'its status only (a new resourceVersion, new counts)',
+      { metadata: { ...fleet.metadata, resourceVersion: '11' }, status: { clusters: { ready: 10 } } },
+      false,
+    ],
+    ['its spec (the generation)', { metadata: { ...fleet.metadata, generation: 4 } }, true],
+    ['a label', { metadata: { ...fleet.metadata, labels: { tier: 'b' } } }, true],
+    ['an annotation', { metadata: { ...fleet.metadata, annotations: { note: 'x' } } }, true],
+    ['a finalizer', { metadata: { ...fleet.metadata, finalizers: ['flotilla.dev/cleanup'] } }, true],
+    ['its deletion', { metadata: { ...fleet.metadata, deletionTimestamp: '2026-12-05T06:00:00Z' } }, true],
+  ])('an update of %s: %s', (_, change, visit) => {
+    expect(changedBeyondStatus(fleet, { ...fleet, ...change })).toBe(visit);
   });
 });

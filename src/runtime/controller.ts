@@ -9,7 +9,7 @@
 // `failureReason` and the error's message, before the key is retried with backoff.
 import { randomUUID } from 'node:crypto';
 import type { BackoffPolicy } from './backoff.js';
-import { setReadiness, type Condition } from './conditions.js';
+import { jsonEqual, setReadiness, type Condition } from './conditions.js';
 import type { EventRecorder } from './events.js';
 import type { EventHandler, Informer, InformerSource } from './informer.js';
 import { KubeApiError, objectKey, splitKey, type Kube, type KubeObject, type TypeRef } from './kube.js';
@@ -65,6 +65,8 @@ export interface ControllerSpec<T extends KubeObject> {
      * bursts whose end state is what matters, e.g. a cluster's Works during a fan-out.
      */
     coalesceMs?: number;
+    /** Which updates of the source deserve a visit (default: all); e.g. changedBeyondStatus. */
+    updateFilter?: (old: KubeObject, current: KubeObject) => boolean;
   }[];
   reconcile: Reconciler<T>;
   /**
@@ -220,12 +222,30 @@ function enqueueEvents<T extends KubeObject>(spec: ControllerSpec<T>, deps: Cont
     deps.informer(watch.source).addHandler({
       onAdd: map,
       onUpdate: (old, current) => {
+        if (watch.updateFilter && !watch.updateFilter(old, current)) return;
         map(old);
         map(current);
       },
       onDelete: map,
     });
   }
+}
+
+/**
+ * Whether an update changed more than the object's status: its spec (the generation), labels,
+ * annotations, finalizers or deletion. For watches of objects whose status others write often
+ * (a Fleet's, once a second while its members change) but whose readers only use the rest.
+ */
+export function changedBeyondStatus(old: KubeObject, current: KubeObject): boolean {
+  const a = old.metadata;
+  const b = current.metadata;
+  return (
+    a.generation !== b.generation ||
+    a.deletionTimestamp !== b.deletionTimestamp ||
+    !jsonEqual(a.labels, b.labels) ||
+    !jsonEqual(a.annotations, b.annotations) ||
+    !jsonEqual(a.finalizers, b.finalizers)
+  );
 }
 
 type ConditionedObject = KubeObject & { status?: { conditions?: Condition[] } };

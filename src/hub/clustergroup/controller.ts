@@ -3,6 +3,7 @@
 // change labels — a MemberCluster event maps to every group of its fleet. Status: the count and
 // the first 100 names.
 import {
+  changedBeyondStatus,
   objectKey,
   setReadiness,
   writeStatus,
@@ -106,7 +107,7 @@ export function clusterGroupController(manager: Manager, sources: GroupSources):
     for: sources.groups,
     watches: [
       { source: sources.members, map: (member: KubeObject) => groupsOfFleet(fleets.get((member as MemberObject).spec.fleet)) },
-      { source: sources.fleets, map: (fleet: KubeObject) => groupsOfFleet(fleet as FleetObject) },
+      { source: sources.fleets, map: (fleet: KubeObject) => groupsOfFleet(fleet as FleetObject), updateFilter: changedBeyondStatus },
     ],
     reconcile,
     workers: 2,

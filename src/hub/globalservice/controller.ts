@@ -32,6 +32,7 @@ import {
 import { admissionRules, describeRefusals, refusals, type Refusal } from '../../work/admission.js';
 import { manifestIdentity, type ManifestIdentity } from '../../work/identity.js';
 import {
+  changedBeyondStatus,
   adoptFieldManager,
   alreadyReported,
   findCondition,
@@ -192,7 +193,11 @@ export function globalServiceController(
       { source: sources.works, map: claimWatch(caches.works, 'GlobalService', caches.targeting) },
       { source: sources.configMaps, map: (configMap) => caches.services.indexKeys(CONFIGMAP_INDEX, objectKey(configMap)) },
       { source: sources.groups, map: (group) => servicesOfWorkspace(group.metadata.namespace) },
-      { source: sources.fleets, map: (fleet) => servicesOfWorkspace(workspaceIndex(fleet as FleetObject)[0]) },
+      {
+        source: sources.fleets,
+        map: (fleet) => servicesOfWorkspace(workspaceIndex(fleet as FleetObject)[0]),
+        updateFilter: changedBeyondStatus,
+      },
       { source: sources.members, map: (member) => servicesOfWorkspace(workspaceOfFleet((member as MemberObject).spec.fleet)) },
     ],
     reconcile: (request, ctx) => reconcileService(caches, request, ctx),

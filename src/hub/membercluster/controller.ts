@@ -20,6 +20,7 @@ import {
 } from '../../api/index.js';
 import { ensureFinalizer, removeFinalizer } from '../finalizers.js';
 import {
+  changedBeyondStatus,
   findCondition,
   isNotFound,
   jsonEqual,
@@ -251,7 +252,13 @@ export function memberClusterController(manager: Manager, sources: MemberSources
       // the member's status is written once or not at all, instead of twice per service change.
       { source: sources.works, map: (work) => memberOfNamespace(work.metadata.namespace), coalesceMs: 1000 },
       // A fleet's heartbeat timeout changes how its members are judged.
-      { source: sources.fleets, map: (fleet) => members.store.byIndex('fleet', fleet.metadata.name ?? '').map(objectKey) },
+      // Not its status: the hub writes that once a second while members change, and each write would
+      // visit every member of the fleet.
+      {
+        source: sources.fleets,
+        map: (fleet) => members.store.byIndex('fleet', fleet.metadata.name ?? '').map(objectKey),
+        updateFilter: changedBeyondStatus,
+      },
     ],
     reconcile,
     workers: 4,

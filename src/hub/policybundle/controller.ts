@@ -23,6 +23,7 @@ import {
 import { admissionRules, describeRefusals, refusals } from '../../work/admission.js';
 import { identityKey, manifestIdentity } from '../../work/identity.js';
 import {
+  changedBeyondStatus,
   alreadyReported,
   objectKey,
   TerminalError,
@@ -130,7 +131,7 @@ export function policyBundleController(
       { source: sources.works, map: claimWatch(caches.works, 'PolicyBundle', caches.targeting) },
       { source: sources.members, map: (m) => bundlesOfFleet((m as MemberObject).spec.fleet) },
       { source: sources.groups, map: (g) => bundlesIn(g.metadata.namespace ?? '') },
-      { source: sources.fleets, map: (f) => bundlesIn(workspaceIndex(f as FleetObject)[0] ?? '') },
+      { source: sources.fleets, map: (f) => bundlesIn(workspaceIndex(f as FleetObject)[0] ?? ''), updateFilter: changedBeyondStatus },
     ],
     reconcile: (request, ctx) => reconcileBundle(caches, request, ctx),
     workers: 2,
