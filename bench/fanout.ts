@@ -121,8 +121,19 @@ async function startOperator(): Promise<Operator> {
   await until(async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.ok === true, 60_000, 200);
   // prom-client resets its event-loop delay histogram on every scrape: each scrape's maximum is kept here.
   let worstDelayS = 0;
+  // A scrape can meet a reset keep-alive connection (ECONNRESET) while the operator's event loop is
+  // busy: a transport error is retried, so that a busy operator is measured rather than ending the run.
+  const scrape = async (attempt = 1): Promise<string> => {
+    try {
+      return await (await fetch(`${url}/metrics`)).text();
+    } catch (error) {
+      if (attempt >= 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+      return scrape(attempt + 1);
+    }
+  };
   const metrics = async (): Promise<Sample[]> => {
-    const samples = parseMetrics(await (await fetch(`${url}/metrics`)).text());
+    const samples = parseMetrics(await scrape());
     worstDelayS = Math.max(worstDelayS, sumOf(samples, 'flotilla_nodejs_eventloop_lag_max_seconds'));
     return samples;
   };
@@ -135,7 +146,11 @@ async function startOperator(): Promise<Operator> {
           scrapeMs: Math.round(performance.now() - sent),
           eventLoopDelayMaxS: sumOf(samples, 'flotilla_nodejs_eventloop_lag_max_seconds'),
           heapUsedMiB: Math.round(sumOf(samples, 'flotilla_nodejs_heap_size_used_bytes') / 1048576),
-          queueDepth: sumOf(samples, 'flotilla_workqueue_depth'),
+          queueDepth: Object.fromEntries(
+            samples
+              .filter((s) => s.name === 'flotilla_workqueue_depth' && s.value > 0)
+              .map((s): [string, number] => [s.labels.name ?? '', s.value]),
+          ),
           leader: sumOf(samples, 'flotilla_leader_is_leader'),
           load: machineLoad(),
         };
@@ -241,7 +256,7 @@ function meanBetween(
 }
 
 /** Runs `fn`, with the apiserver's latency, 429s and CPU, and the operator's CPU and writes, over exactly that span. */
-async function phase(operator: Operator, fn: () => Promise<void>): Promise<PhaseFigures> {
+async function phase(operator: Operator, name: string, fn: () => Promise<void>): Promise<PhaseFigures> {
   const before = await hubMetrics();
   const operatorBefore = await operator.metrics();
   const apiCpu = processCpuSeconds(apiserverPid);
@@ -255,7 +270,7 @@ async function phase(operator: Operator, fn: () => Promise<void>): Promise<Phase
   const cpuS = +(processCpuSeconds(apiserverPid) - apiCpu).toFixed(2);
   const delta = (name: string, where: Record<string, string[]>): number => sumOf(after, name, where) - sumOf(before, name, where);
   const p99 = quantileBetween(before, after, 'apiserver_request_duration_seconds', MUTATING, 0.99);
-  return {
+  const figures: PhaseFigures = {
     ms,
     load: machineLoad(),
     apiserver: {
@@ -278,6 +293,9 @@ async function phase(operator: Operator, fn: () => Promise<void>): Promise<Phase
     ),
     apiserverWatchEvents: largestGrowths(before, after, 'apiserver_watch_events_total', (l) => l.kind ?? l.resource ?? ''),
   };
+  // As each phase ends, so that a run cut short still leaves what it measured.
+  log(`${name}: ${JSON.stringify(figures)}`);
+  return figures;
 }
 /** Until the simulated agents have reported nothing new and the operator's queues were empty for 3 s in a row. */
 async function settle(operator: Operator, agents: { reports(): number }): Promise<void> {
@@ -372,7 +390,7 @@ try {
   const setupMs = Math.round(performance.now() - setupStarted);
 
   log(`creating ${SERVICES} services × ${N} clusters`);
-  const create = await phase(operator, async () => {
+  const create = await phase(operator, 'create', async () => {
     for (let i = 0; i < SERVICES; i++) await admin.create(service(i, 'v0'));
     await until(
       async () => (await Promise.all(Array.from({ length: SERVICES }, (_, i) => allAvailable(i)))).every(Boolean),
@@ -430,7 +448,7 @@ try {
     log(`round ${round}: fan-out`);
     let writtenMs = 0;
     let firstWrittenMs = 0;
-    const fanout = await phase(operator, async () => {
+    const fanout = await phase(operator, `round ${round}: fan-out`, async () => {
       const started = performance.now();
       const live = await admin.get<GlobalService & KubeObject>({ apiVersion, kind: 'GlobalService' }, serviceName(0), workspace);
       await admin.update({ ...live, spec: service(0, value).spec });
@@ -445,7 +463,7 @@ try {
     for (const concurrency of FLOOR_CONCURRENCIES) {
       log(`round ${round}: floor at concurrency ${concurrency}`);
       let applyMs = 0;
-      const figures = await phase(operator, () =>
+      const figures = await phase(operator, `round ${round}: floor at concurrency ${concurrency}`, () =>
         pool(names, concurrency, async (cluster) => {
           const sent = performance.now();
           await admin.apply(floorWork(cluster, `${value}-${concurrency}`), { fieldManager: 'bench', force: true });
@@ -464,6 +482,7 @@ try {
       ratio: +(writtenMs / floorMs).toFixed(2),
       valid: valid(fanout) && Object.values(floor).every(valid),
     });
+    log(`round ${round}: ${JSON.stringify({ ratio: rounds.at(-1)?.ratio, valid: rounds.at(-1)?.valid, firstWrittenMs, writtenMs })}`);
   }
 
   log(`heartbeats and idle for ${IDLE_S} s, ${prefix}-0 silenced`);
@@ -475,7 +494,7 @@ try {
   );
   const renewalsBefore = heartbeats.renewals();
   let unknownAt: number | undefined;
-  const idle = await phase(operator, async () => {
+  const idle = await phase(operator, 'idle', async () => {
     const end = Date.now() + IDLE_S * 1000;
     while (Date.now() < end) {
       if (unknownAt === undefined) {
@@ -516,6 +535,7 @@ try {
   const restartWrites = writesBy([], await operator.metrics());
   const { leases: restartLeaseWrites = 0, ...otherRestartWrites } = restartWrites;
   const restartMemory = processMemoryMiB(operator.pid);
+  log(`restart: ${JSON.stringify({ leaderMs, resyncMs, writes: restartWrites, operatorMemoryMiB: restartMemory })}`);
   const storage = await hubMetrics();
 
   await agents.stop();

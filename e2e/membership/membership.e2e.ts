@@ -59,6 +59,18 @@ const agentArgs = (spoke: typeof one): string[] => [
   '127.0.0.1:0',
 ];
 
+/** A program's own health address, as it logged it (port 0 picked a free one). */
+function healthPort(logFile: string): number {
+  const lines = readFileSync(logFile, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('serving /healthz'));
+  return Number(/"port":(\d+)/.exec(lines.at(-1) ?? '')?.[1]);
+}
+const scrapeMetrics = async (logFile: string): Promise<string> => (await fetch(`http://127.0.0.1:${healthPort(logFile)}/metrics`)).text();
+/** One series' value in a /metrics text, e.g. `flotilla_reconcile_total{controller="membercluster",result="ok"}`. */
+const sample = (text: string, series: string): number =>
+  Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+
 type Member = MemberCluster & KubeObject;
 const member = (name: string): Promise<Member> => hub.get<Member>(MemberClusterType, name);
 const condition = (m: Member, type: string): Condition | undefined => findCondition(m.status?.conditions, type);
@@ -415,6 +427,33 @@ describe('membership', () => {
     expect(log).not.toContain(initial);
   });
 
+  it('hears steady heartbeats without a visit or a write: a member is judged about once per timeout, not once per renewal', async () => {
+    const logFile = hubProgram?.logFile ?? '';
+    const visits = (text: string): number =>
+      (['success', 'error', 'requeue', 'terminal'] as const).reduce(
+        (sum, result) => sum + (sample(text, `flotilla_reconcile_total{controller="membercluster",result="${result}"}`) || 0),
+        0,
+      );
+    const statusWrites = (text: string): number => sample(text, 'flotilla_kube_writes_total{resource="memberclusters/status"}') || 0;
+    const renewed = async (spoke: typeof one): Promise<number> =>
+      Date.parse((await hub.get<Lease>(LeaseType, 'flotilla-agent-heartbeat', memberNamespace(spoke.name))).spec?.renewTime ?? '');
+    for (const spoke of spokes) expect(condition(await member(spoke.name), 'Ready')?.status).toBe('True');
+    const before = { metrics: await scrapeMetrics(logFile), renewed: await Promise.all(spokes.map(renewed)) };
+    // Four heartbeat intervals (2 s), shorter than the time between two scheduled rechecks of a
+    // member (the 10 s timeout less at most one interval): at most one visit per member.
+    await new Promise((resolve) => setTimeout(resolve, 8_000));
+    const after = { metrics: await scrapeMetrics(logFile), renewed: await Promise.all(spokes.map(renewed)) };
+    // Both agents kept renewing (at least three renewals each)...
+    after.renewed.forEach((at, index) => {
+      expect(at - (before.renewed[index] ?? NaN)).toBeGreaterThanOrEqual(5_000);
+    });
+    // ...which the hub heard without judging them again (a visit per renewal would be 8 or more)...
+    expect(visits(after.metrics) - visits(before.metrics)).toBeLessThanOrEqual(spokes.length);
+    // ...and without a write.
+    expect(statusWrites(after.metrics)).toBe(statusWrites(before.metrics));
+    for (const spoke of spokes) expect(condition(await member(spoke.name), 'Ready')?.status).toBe('True');
+  });
+
   it("turns a cluster unhealthy while one of its Works is Degraded, named in the fleet's attention list, and healthy again once it is fixed", async () => {
     // A real Degraded Work: the real agent cannot apply a kind its spoke does not serve.
     const namespace = memberNamespace(one.name);
@@ -498,16 +537,8 @@ describe('membership', () => {
       data,
     });
     const configMapType = { apiVersion: 'v1', kind: 'ConfigMap' };
-    // The agent's own health address, as it logged it (port 0 picked a free one).
-    const port = (): number => {
-      const lines = readFileSync(two.agent?.logFile ?? '', 'utf8')
-        .split('\n')
-        .filter((l) => l.includes('serving /healthz'));
-      return Number(/"port":(\d+)/.exec(lines.at(-1) ?? '')?.[1]);
-    };
-    const scrape = async (): Promise<string> => (await fetch(`http://127.0.0.1:${port()}/metrics`)).text();
-    const sample = (text: string, series: string): number =>
-      Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    const port = (): number => healthPort(two.agent?.logFile ?? '');
+    const scrape = (): Promise<string> => scrapeMetrics(two.agent?.logFile ?? '');
     const eventsAbout = async (object: string): Promise<KubeObject[]> =>
       (await spoke.list({ apiVersion: 'v1', kind: 'Event' }, { namespace: 'default', fieldSelector: `involvedObject.name=${object}` }))
         .items;

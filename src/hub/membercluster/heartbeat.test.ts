@@ -1,7 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Condition as ApiCondition, MemberCluster, Work } from '../../api/index.js';
 import { findCondition } from '../../runtime/index.js';
-import { DEFAULT_HEARTBEAT_TIMEOUT_MS, heartbeatTimeoutMs, judgeMember, observeHeartbeat, summarizeWorks } from './heartbeat.js';
+import {
+  DEFAULT_HEARTBEAT_TIMEOUT_MS,
+  heartbeatTimeoutMs,
+  judgeMember,
+  observeHeartbeat,
+  renewalNeedsJudging,
+  summarizeWorks,
+} from './heartbeat.js';
 
 const member = (status?: MemberCluster['status']): MemberCluster => ({
   apiVersion: 'flotilla.dev/v1alpha1',
@@ -76,6 +83,33 @@ describe('observeHeartbeat', () => {
     // A member that was healthy when the hub stopped: its clock starts at the first sight, as before.
     const healthy = member({ lastHeartbeatTime: '2026-03-01T10:00:00Z', conditions: [] });
     expect(observeHeartbeat(undefined, renew, t0 + 5, healthy)).toEqual({ renewTime: renew, observedAt: t0 + 5 });
+  });
+});
+
+describe('renewalNeedsJudging', () => {
+  const timeoutMs = 60_000;
+  it.each([
+    ['the first renewal this hub process hears', undefined, t0, true],
+    ['a renewal while the previous is fresh (the scheduled recheck will see it)', { renewTime: renew, observedAt: t0 }, t0 + 59_999, false],
+    ['a renewal just as the previous goes stale', { renewTime: renew, observedAt: t0 }, t0 + timeoutMs, true],
+    ['a renewal long after the cluster was judged missed', { renewTime: renew, observedAt: t0 }, t0 + 10 * timeoutMs, true],
+    ['a renewal of a cluster a restarted hub found already lost', { renewTime: renew, observedAt: Number.NEGATIVE_INFINITY }, t0, true],
+  ])('%s: %s', (_, previous, now, expected) => {
+    expect(renewalNeedsJudging(previous, now, timeoutMs)).toBe(expected);
+  });
+
+  it('agrees with judgeMember: a renewal it lets pass changes no judgement', () => {
+    const previous = observeHeartbeat(undefined, renew, t0);
+    const before = judgeMember({ member: member(), heartbeat: previous, timeoutMs, now: t0 + 30_000, works: noWorks }).status;
+    const now = t0 + 30_000;
+    expect(renewalNeedsJudging(previous, now, timeoutMs)).toBe(false);
+    const renewed = observeHeartbeat(previous, '2026-03-01T10:00:30.000000Z', now);
+    const after = judgeMember({ member: member(before), heartbeat: renewed, timeoutMs, now, works: noWorks });
+    expect(after.status).toEqual(before);
+    // ...and the recheck scheduled before the renewal finds it alive, and schedules the next.
+    const recheck = judgeMember({ member: member(before), heartbeat: renewed, timeoutMs, now: t0 + timeoutMs + 250, works: noWorks });
+    expect(findCondition(recheck.status.conditions, 'Ready')?.status).toBe('True');
+    expect(recheck.recheckAfterMs).toBe(30_000 - 250);
   });
 });
 

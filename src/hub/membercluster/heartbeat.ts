@@ -52,6 +52,18 @@ export function observeHeartbeat(
   return { renewTime, observedAt: now };
 }
 
+/**
+ * Whether a renewal the hub has just heard can change the member's judgement, so deserves a visit:
+ * the first this process hears (Joined and Healthy may flip), or one after the previous had gone
+ * stale (the cluster is, or is about to be, judged missed). Any other renewal only moves the
+ * deadline, and the visit judgeMember already scheduled for it (recheckAfterMs) finds the newer
+ * observation and schedules the next: a steady heartbeat costs the hub neither a write nor a
+ * reconcile, and a member is visited about once per timeout instead of once per renewal.
+ */
+export function renewalNeedsJudging(previous: HeartbeatObservation | undefined, now: number, timeoutMs: number): boolean {
+  return previous === undefined || now - previous.observedAt >= timeoutMs;
+}
+
 function judgedMissedAt(member: MemberCluster, renewTime: string): boolean {
   const ready = findCondition(member.status?.conditions, conditionTypes.Ready);
   const renewed = Date.parse(renewTime);
