@@ -215,8 +215,6 @@ beforeAll(async () => {
       'agent',
       '--kubeconfig',
       plane(spoke.plane).kubeconfigPath,
-      '--discovery-interval',
-      '1s',
       '--identity',
       spoke.name,
       '--health-address',

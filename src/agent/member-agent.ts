@@ -2,8 +2,8 @@
 //  - heartbeats by renewing the Lease in its hub namespace (the hub judges Ready from it),
 //  - reports its cluster's facts into its MemberCluster status, only when they changed, with
 //    server-side apply as field manager flotilla-agent (the hub owns the other status fields);
-//    the served APIs among them come from discovery, asked again every --discovery-interval
-//    (served-apis.ts says why that is polled and not watched),
+//    the served APIs among them come from discovery, asked again when a CRD or APIService changes
+//    and every --discovery-interval as a resync (served-apis.ts),
 //  - renews its own token (TokenRequest on its own ServiceAccount) before it expires and writes the
 //    new one back into the bootstrap Secret, so a restarted agent starts from a valid token,
 //  - and runs the Work side (work-agent.ts): apply, prune, drift, health and Work status.
@@ -27,6 +27,7 @@ import {
   microTime,
   sleep,
   startHealthServer,
+  trigger,
 } from '../runtime/index.js';
 import {
   agentServiceAccountOf,
@@ -52,7 +53,7 @@ export interface MemberAgentOptions {
   /** Holder identity written into the heartbeat Lease (e.g. the pod name). */
   identity: string;
   heartbeatIntervalMs: number;
-  /** How often to ask the spoke's discovery again for the APIs it serves. */
+  /** How often to ask the spoke's discovery for the APIs it serves when no watch saw a change (a resync). */
   discoveryIntervalMs: number;
   refresh: RefreshPolicy;
   /** Lifetime asked for each new token; the apiserver refuses less than 10 minutes. */
@@ -241,34 +242,6 @@ async function tokenLoop(
 /** Read through a call: TypeScript narrows `signal.aborted` as if it could not change across awaits. */
 function stopped(signal: AbortSignal): boolean {
   return signal.aborted;
-}
-
-/** A wake-up that coalesces: many cache events before the loop looks again make one report. */
-function trigger(debounceMs: number): { fire: () => void; next: () => Promise<void> } {
-  let pending = false;
-  let waiter: (() => void) | undefined;
-  return {
-    fire() {
-      pending = true;
-      if (waiter) {
-        const resolve = waiter;
-        waiter = undefined;
-        setTimeout(resolve, debounceMs);
-      }
-    },
-    next() {
-      if (pending) {
-        pending = false;
-        return new Promise((resolve) => setTimeout(resolve, debounceMs));
-      }
-      return new Promise((resolve) => {
-        waiter = () => {
-          pending = false;
-          resolve();
-        };
-      });
-    },
-  };
 }
 
 /** Runs the agent's membership loops until `signal` aborts. */

@@ -30,8 +30,8 @@ export function registerAgent(program: Command): void {
     .option('--heartbeat-interval <duration>', 'how often to renew the heartbeat Lease on the hub', defaultHeartbeatInterval)
     .option(
       '--discovery-interval <duration>',
-      "how often to ask this cluster's discovery again for the APIs it serves (unchanged answers cost a 304 each)",
-      '30s',
+      "how often to ask this cluster's discovery for the APIs it serves even when no CRD or APIService changed (a resync; unchanged answers cost a 304 each)",
+      '10m',
     )
     .option('--token-ttl <duration>', 'lifetime to request for each new hub token (the apiserver refuses less than 10m)', '1h')
     .option('--token-refresh-fraction <f>', 'renew the hub token after this fraction of its lifetime', '0.8')

@@ -15,6 +15,7 @@ export * from './health.js';
 export * from './controller.js';
 export * from './manager.js';
 export * from './signals.js';
+export * from './trigger.js';
 export * from './json.js';
 export * from './slices.js';
 export * from './field-managers.js';

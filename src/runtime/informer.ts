@@ -46,6 +46,8 @@ export interface InformerOptions<T extends KubeObject = KubeObject> extends Info
   backoff?: BackoffPolicy;
   /** Page size for lists (all pages are read). */
   pageSize?: number;
+  /** Cache only each object's metadata (lists and watches ask for PartialObjectMetadata): to learn what exists and when it changes, for a fraction of the bytes. */
+  metadataOnly?: boolean;
   logger?: Logger;
   metrics?: InformerMetrics;
   /**
@@ -126,6 +128,7 @@ export function createInformer<T extends KubeObject = KubeObject>(options: Infor
     const listed = await kube.list<T>(options.type, {
       ...selectorOptions(),
       ...(options.pageSize !== undefined ? { limit: options.pageSize } : {}),
+      ...(options.metadataOnly === true ? { metadataOnly: true } : {}),
       signal,
     });
     stats.lists++;
@@ -175,6 +178,7 @@ export function createInformer<T extends KubeObject = KubeObject>(options: Infor
         resourceVersion: rv,
         allowWatchBookmarks: true,
         timeoutSeconds,
+        ...(options.metadataOnly === true ? { metadataOnly: true } : {}),
         signal: watchAbort.signal,
       })) {
         armWatchdog();

@@ -131,6 +131,8 @@ export interface WatchOptions extends RequestCommon {
   fieldSelector?: string;
   /** Watch a single object by name (a fieldSelector on metadata.name). */
   name?: string;
+  /** Only each object's metadata in every event (the apiserver's PartialObjectMetadata). */
+  metadataOnly?: boolean;
 }
 export type WatchEvent<T extends KubeObject = KubeObject> =
   | { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: T }

@@ -6,6 +6,9 @@ import { errorFromResponse } from './errors.js';
 import { abortError, headerValue, readBody, record, send, signalOf } from './transport.js';
 import { withType, type KubeObject, type Status, type TypeRef, type WatchEvent, type WatchOptions } from './types.js';
 
+/** A metadata-only watch's representation: each event's object a PartialObjectMetadata (JSON as the fallback of an apiserver that lacks it). */
+const METADATA_ACCEPT = 'application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io,application/json';
+
 export async function* watchStream<T extends KubeObject>(
   d: Discovery,
   type: TypeRef,
@@ -29,6 +32,7 @@ export async function* watchStream<T extends KubeObject>(
         labelSelector: options.labelSelector,
         fieldSelector: fieldSelector || undefined,
       },
+      ...(options.metadataOnly ? { headers: { Accept: METADATA_ACCEPT } } : {}),
       ...signalOf(options),
     },
     true,
