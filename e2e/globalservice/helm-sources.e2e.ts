@@ -1,7 +1,7 @@
 // GlobalServices from Helm charts on real planes, as a platform team ships packages: the hub
 // operator runs as a process of the built CLI with the pinned helm, spoke-1 and spoke-2 join with
-// `flotilla join` and run `flotilla agent` (discovery every second, so a CRD installed on a spoke
-// reaches the hub's renders quickly). Real public charts (test/fixtures/charts) come from the
+// `flotilla join` and run `flotilla agent` (a CRD installed on a spoke reaches the hub's renders through
+// the agent's CRD watch and discovery, as in production). Real public charts (test/fixtures/charts) come from the
 // loopback HTTPS chart repository (basic auth, its own CA, handed over in a Secret's ca.crt) and
 // the loopback OCI registry. Proven here, as a user would check it on the spokes and in status:
 // a chart lands on both spokes with `name@version` and a semver range resolved to its highest

@@ -5,6 +5,7 @@ export * from './clock.js';
 export * from './queue.js';
 export * from './store.js';
 export * from './informer.js';
+export * from './cache-transform.js';
 export * from './leader.js';
 export * from './conditions.js';
 export * from './status.js';
