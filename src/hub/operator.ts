@@ -1,11 +1,19 @@
 // The hub operator: the reconcilers of every hub kind on one manager, sharing one cache per
 // resource, with leader election on a Lease in flotilla-system so that replicas take over from
 // each other. `flotilla hub` runs it; tests may run it in-process.
-import { createManager, isAlreadyExists, withoutFieldSets, type ElectionEnd, type Kube, type Logger } from '../runtime/index.js';
+import {
+  createCacheTransform,
+  createManager,
+  isAlreadyExists,
+  type ElectionEnd,
+  type Kube,
+  type KubeObject,
+  type Logger,
+} from '../runtime/index.js';
 import { clusterGroupController } from './clustergroup/controller.js';
 import { fleetController, type WorkspaceSecretReader } from './fleet/controller.js';
 import { ConfigMapType, globalServiceController } from './globalservice/controller.js';
-import { ClusterGroupType, flotillaNamespace, GlobalServiceType, managedBySelector, WorkType } from '../api/index.js';
+import { ClusterGroupType, flotillaNamespace, GlobalServiceType, labels, managedBySelector, WorkType } from '../api/index.js';
 import { accessSource, memberClusterController, memberSources } from './membercluster/controller.js';
 import { policyBundleController, policyBundleSources } from './policybundle/controller.js';
 import { NamespaceType } from './objects.js';
@@ -36,6 +44,31 @@ export interface HubOptions {
    * access anywhere else. Without it the hub relies on whatever its identity already holds.
    */
   workspaceSecretReader?: string;
+}
+
+/**
+ * What the hub's caches keep of each object (bench/work-heap.ts measures it on a live Work): all but
+ * managedFields' field sets (the bulk of a small Work, read by no hub reader), with repeated strings
+ * shared, and a Work without the status members that no hub reader reads:
+ * - `counts`, on every Work: the hub counts a cluster's Works from their conditions
+ *   (summarizeWorks), never from the agent's counts;
+ * - `manifests`, on a GlobalService's Works: a rollout judges a cluster by its Work's conditions,
+ *   observedGeneration and appliedRevision (workRolloutState), whose bounded messages are the
+ *   agent's contract; only a PolicyBundle's compliance reads the per-manifest list
+ *   (clusterCompliance), of the bundle's own Works, which it finds by this same label.
+ * Every other reader of the Works cache (claims, the Work writer and its drains, the member's
+ * judgement) reads their metadata and spec, which are kept whole; the conditions are kept whole too,
+ * for their reason and lastTransitionTime, unread, are members their type requires. With `counts`
+ * and `manifests` taken out of the WorkStatus type, src/hub fails to compile only in
+ * clusterCompliance; the dashboard, which reads both, has informers and a transform of its own. A new hub reader of either takes it off this list first.
+ */
+export function hubCacheTransform(): <T extends KubeObject>(object: T) => T {
+  return createCacheTransform({
+    unreadStatus: [
+      { type: WorkType, members: ['counts'] },
+      { type: WorkType, labels: { [labels.sourceKind]: 'GlobalService' }, members: ['manifests'] },
+    ],
+  });
 }
 
 const serviceAccountUser = /^system:serviceaccount:([^:]+):([^:]+)$/;
@@ -72,10 +105,9 @@ export async function runHub(options: HubOptions, signal: AbortSignal): Promise<
       ...(options.identity !== undefined ? { identity: options.identity } : {}),
     },
     ...(options.health !== undefined ? { health: options.health } : {}),
-    // managedFields' field sets are most of a small Work's bytes, and no hub reader needs them.
     // Lists come in pages of 500 (as client-go's reflector pages), so a restart over 100,000 Works
     // never holds one response of them all as buffers, string and objects at once.
-    informers: { transform: withoutFieldSets, pageSize: 500 },
+    informers: { transform: hubCacheTransform(), pageSize: 500 },
   });
   const secretReader: WorkspaceSecretReader | undefined =
     options.workspaceSecretReader === undefined

@@ -52,25 +52,11 @@ export interface InformerOptions<T extends KubeObject = KubeObject> extends Info
   metrics?: InformerMetrics;
   /**
    * What the cache keeps of each listed or watched object (client-go's SetTransform): drop what no
-   * reader of this cache needs before it is stored, so a cache of 100,000 objects holds less.
+   * reader of this cache needs before it is stored, so a cache of 100,000 objects holds less. It is
+   * given the object as parsed, which nothing else holds: it may keep and change it (see
+   * createCacheTransform).
    */
   transform?: (object: T) => T;
-}
-
-/**
- * An object with its managedFields entries kept (manager, operation, apiVersion, time: who wrote
- * it, in their order) but their field sets dropped — the bulk of them, which no reader of the hub's
- * caches looks at. The entries keep their indexes, so a rename of a field manager (field-managers.ts)
- * still addresses and tests the right one.
- */
-export function withoutFieldSets<T extends KubeObject>(object: T): T {
-  const entries = object.metadata.managedFields;
-  if (entries === undefined) return object;
-  const kept = entries.map((entry) => {
-    if (typeof entry !== 'object' || entry === null) return entry;
-    return Object.fromEntries(Object.entries(entry).filter(([key]) => key !== 'fieldsV1'));
-  });
-  return { ...object, metadata: { ...object.metadata, managedFields: kept } };
 }
 
 export interface Informer<T extends KubeObject = KubeObject> {
