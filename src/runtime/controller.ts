@@ -60,6 +60,12 @@ export interface ControllerSpec<T extends KubeObject> {
     source: InformerSource;
     map: (object: KubeObject) => string[];
     /**
+     * The keys an update maps to, for a mapping that depends on what the update changed (default:
+     * `map` of the old object and of the current one). E.g. the Works watch, which wakes other
+     * sources only when a Work's claim changed: judged from the pair, it keeps no copy of any Work.
+     */
+    mapUpdate?: (old: KubeObject, current: KubeObject) => string[];
+    /**
      * Visit a key this long after the first change that maps to it, rather than at once, so that the
      * changes of that window cost one reconcile (and at most one write). For sources that change in
      * bursts whose end state is what matters, e.g. a cluster's Works during a fan-out.
@@ -216,13 +222,20 @@ function enqueueEvents<T extends KubeObject>(spec: ControllerSpec<T>, deps: Cont
     });
   }
   for (const watch of spec.watches ?? []) {
+    const visit = (keys: readonly string[]): void => {
+      for (const key of keys) queue.addAfter(key, watch.coalesceMs ?? 0);
+    };
     const map = (object: KubeObject): void => {
-      for (const key of watch.map(object)) queue.addAfter(key, watch.coalesceMs ?? 0);
+      visit(watch.map(object));
     };
     deps.informer(watch.source).addHandler({
       onAdd: map,
       onUpdate: (old, current) => {
         if (watch.updateFilter && !watch.updateFilter(old, current)) return;
+        if (watch.mapUpdate) {
+          visit(watch.mapUpdate(old, current));
+          return;
+        }
         map(old);
         map(current);
       },

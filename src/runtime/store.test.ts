@@ -15,6 +15,7 @@ const obj = (name: string, namespace: string | undefined, rv: string, labels: Re
 });
 
 describe('store indexes', () => {
+  const shared = createStore();
   it('indexes by namespace and by custom functions, and keeps them in step on update and delete', () => {
     const store = createStore({ cluster: labelIndex('cluster') });
     store.upsert(obj('a', 'ns1', '1', { cluster: 'c1' }));
@@ -42,6 +43,29 @@ describe('store indexes', () => {
     expect(store.byIndex('cluster', 'c2').map((o) => o.metadata.name)).toEqual(['b']);
     store.remove('ns2/c');
     expect(store.indexKeys('cluster', 'c1')).toEqual([]);
+  });
+
+  // One key under a value is kept without a Set; each step checks the answer across that change.
+  it.each<[string, (store: ReturnType<typeof createStore>) => void, string[]]>([
+    ['one object', (s) => s.upsert(obj('a', 'ns', '1')), ['ns/a']],
+    ['the same object updated', (s) => s.upsert(obj('a', 'ns', '2')), ['ns/a']],
+    ['a second', (s) => s.upsert(obj('b', 'ns', '1')), ['ns/a', 'ns/b']],
+    ['a third', (s) => s.upsert(obj('c', 'ns', '1')), ['ns/a', 'ns/b', 'ns/c']],
+    ['one of three updated', (s) => s.upsert(obj('b', 'ns', '2')), ['ns/a', 'ns/b', 'ns/c']],
+    ['one of three gone', (s) => s.remove('ns/a'), ['ns/b', 'ns/c']],
+    ['one of two gone', (s) => s.remove('ns/c'), ['ns/b']],
+    ['a key it never held gone', (s) => s.remove('ns/x'), ['ns/b']],
+    ['the last one moved to another namespace', (s) => (s.remove('ns/b'), s.upsert(obj('b', 'other', '3'))), []],
+    ['one back', (s) => s.upsert(obj('d', 'ns', '1')), ['ns/d']],
+  ])('answers the keys under a value after %s', (_, change, keys) => {
+    change(shared);
+    expect(shared.indexKeys(NAMESPACE_INDEX, 'ns').sort()).toEqual(keys);
+    expect(
+      shared
+        .list({ namespace: 'ns' })
+        .map((o) => `ns/${o.metadata.name ?? ''}`)
+        .sort(),
+    ).toEqual(keys);
   });
 
   it('indexes objects without the label nowhere, multi-valued functions everywhere they say', () => {

@@ -190,7 +190,7 @@ export function globalServiceController(
     for: sources.services,
     watches: [
       // Our Works map to their service; any source's changed claim re-queues the services targeting its cluster.
-      { source: sources.works, map: claimWatch(caches.works, 'GlobalService', caches.targeting) },
+      { source: sources.works, ...claimWatch('GlobalService', caches.targeting) },
       { source: sources.configMaps, map: (configMap) => caches.services.indexKeys(CONFIGMAP_INDEX, objectKey(configMap)) },
       { source: sources.groups, map: (group) => servicesOfWorkspace(group.metadata.namespace) },
       {

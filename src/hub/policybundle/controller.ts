@@ -128,7 +128,7 @@ export function policyBundleController(
     for: sources.bundles,
     watches: [
       // Our Works map to their bundle; any source's changed claim re-queues the bundles targeting its cluster.
-      { source: sources.works, map: claimWatch(caches.works, 'PolicyBundle', caches.targeting) },
+      { source: sources.works, ...claimWatch('PolicyBundle', caches.targeting) },
       { source: sources.members, map: (m) => bundlesOfFleet((m as MemberObject).spec.fleet) },
       { source: sources.groups, map: (g) => bundlesIn(g.metadata.namespace ?? '') },
       { source: sources.fleets, map: (f) => bundlesIn(workspaceIndex(f as FleetObject)[0] ?? ''), updateFilter: changedBeyondStatus },

@@ -1,8 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Manifest } from '../../api/index.js';
 import { manifestIdentity } from '../../work/identity.js';
-import { createStore } from '../../runtime/index.js';
-import { claimConflicts, claimWatch, clusterClaims, createClusterTargets, setClaim, workIndexes, type WorkObject } from './claims.js';
+import { claimConflicts, claimWatch, clusterClaims, createClusterTargets, setClaim, type ClaimWatch, type WorkObject } from './claims.js';
 import type { SourceObjects, SourceRef } from './conflicts.js';
 import { workObjects } from '../../work/objects.js';
 
@@ -141,53 +140,57 @@ describe('createClusterTargets', () => {
 });
 
 describe('claimWatch', () => {
-  const setup = (): { store: ReturnType<typeof createStore<WorkObject>>; map: (work: WorkObject) => string[] } => {
-    const store = createStore<WorkObject>(workIndexes);
+  const watch = (): ClaimWatch => {
     const targets = createClusterTargets();
     targets.set('fleet-a/web', ['c1']);
     targets.set('fleet-a/rival', ['c1']);
     targets.set('fleet-a/elsewhere', ['c2']);
-    return { store, map: claimWatch(store, 'GlobalService', targets) };
+    return claimWatch('GlobalService', targets);
   };
+  const [audit] = works(bundle, 'c1', [clusterRole('audit')]) as [WorkObject];
+  const [mine] = works(service, 'c1', [clusterRole('mine')]) as [WorkObject];
+  const reported = (work: WorkObject, version: string): WorkObject => ({
+    ...work,
+    metadata: { ...work.metadata, resourceVersion: version },
+    status: { observedGeneration: 1 },
+  });
+  const bothClaimants = ['fleet-a/rival', 'fleet-a/web'];
 
-  it("re-queues the services targeting a cluster when another source's Work there is added, claims other objects or is gone", () => {
-    const { store, map } = setup();
-    const [work] = works(bundle, 'c1', [clusterRole('audit')]) as [WorkObject];
-    store.upsert(work);
-    expect(map(work).sort()).toEqual(['fleet-a/rival', 'fleet-a/web']);
-    const [more] = works(bundle, 'c1', [clusterRole('audit'), clusterRole('more')], { version: '2', generation: 2 }) as [WorkObject];
-    store.upsert(more);
-    expect(map(work)).toEqual([]); // the old side of the update
-    expect(map(more).sort()).toEqual(['fleet-a/rival', 'fleet-a/web']);
-    store.remove(`${work.metadata.namespace ?? ''}/${work.metadata.name ?? ''}`);
-    expect(map(more).sort()).toEqual(['fleet-a/rival', 'fleet-a/web']);
+  it.each<[string, WorkObject, WorkObject, string[]]>([
+    [
+      "another source's Work claims more objects",
+      audit,
+      works(bundle, 'c1', [clusterRole('audit'), clusterRole('more')], { version: '2', generation: 2 })[0] as WorkObject,
+      bothClaimants,
+    ],
+    [
+      "another source's Work, deleted and made again under its name (one update across a relist)",
+      audit,
+      { ...audit, metadata: { ...audit.metadata, uid: 'another', resourceVersion: '7' } },
+      bothClaimants,
+    ],
+    [
+      "a new revision of another source's Work that claims the same objects (a fan-out of a changed value)",
+      audit,
+      works(bundle, 'c1', [clusterRole('audit', 'list')], { version: '2', generation: 2 })[0] as WorkObject,
+      [],
+    ],
+    ["a status-only update of another source's Work", audit, reported(audit, '2'), []],
+    ['a status-only update of its own Work', mine, reported(mine, '2'), ['fleet-a/web']],
+    [
+      'its own Work claiming more objects',
+      mine,
+      works(service, 'c1', [clusterRole('mine'), clusterRole('more')], { version: '3', generation: 2 })[0] as WorkObject,
+      bothClaimants,
+    ],
+  ])('maps an update where %s to the keys it wakes', (_, old, current, keys) => {
+    expect(watch().mapUpdate(old, current).sort()).toEqual(keys);
   });
 
-  it("maps a new revision of another source's Work that claims the same objects to nothing (a fan-out of a changed value)", () => {
-    const { store, map } = setup();
-    const [work] = works(bundle, 'c1', [clusterRole('audit')]) as [WorkObject];
-    store.upsert(work);
-    map(work);
-    const [changed] = works(bundle, 'c1', [clusterRole('audit', 'list')], { version: '2', generation: 2 }) as [WorkObject];
-    expect(changed.spec).not.toEqual(work.spec);
-    store.upsert(changed);
-    expect(map(changed)).toEqual([]);
-  });
-
-  it("maps a status-only update of another source's Work to nothing, and one of its own to its service alone", () => {
-    const { store, map } = setup();
-    const [theirs] = works(bundle, 'c1', [clusterRole('audit')]) as [WorkObject];
-    const [ours] = works(service, 'c1', [clusterRole('mine')]) as [WorkObject];
-    for (const work of [theirs, ours]) {
-      store.upsert(work);
-      map(work);
-      const reported = { ...work, metadata: { ...work.metadata, resourceVersion: '2' }, status: { observedGeneration: 1 } };
-      store.upsert(reported);
-      expect(map(work)).toEqual(work === ours ? ['fleet-a/web'] : []);
-      expect(map(reported)).toEqual(work === ours ? ['fleet-a/web'] : []);
-    }
-    const [again] = works(service, 'c1', [clusterRole('mine'), clusterRole('more')], { version: '3', generation: 2 }) as [WorkObject];
-    store.upsert(again);
-    expect(map(again)).toEqual(['fleet-a/web', 'fleet-a/rival']);
+  it("re-queues the services targeting a cluster when another source's Work there is added or gone, and its own service first", () => {
+    expect(watch().map(audit).sort()).toEqual(bothClaimants);
+    expect(watch().map(mine)).toEqual(['fleet-a/web', 'fleet-a/rival']);
+    const [elsewhere] = works(bundle, 'c3', [clusterRole('audit')]) as [WorkObject];
+    expect(watch().map(elsewhere)).toEqual([]);
   });
 });

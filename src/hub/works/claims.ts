@@ -8,7 +8,7 @@
 import { labels, type Work } from '../../api/index.js';
 import { identityKey, manifestIdentity, type ManifestIdentity } from '../../work/identity.js';
 import { decodeContent } from '../../work/payload.js';
-import { objectKey, type IndexFunc, type KubeObject, type Store } from '../../runtime/index.js';
+import type { IndexFunc, KubeObject } from '../../runtime/index.js';
 import { createLruCache } from '../../runtime/lru.js';
 import { findConflicts, sourceKey, type ObjectConflict, type SourceObjects, type SourceRef } from './conflicts.js';
 
@@ -181,37 +181,45 @@ function claimSignature(work: WorkObject): string {
 }
 
 /**
+ * Whether an update changed what a Work claims. Its spec changes only with its generation (status is
+ * a subresource, and most updates are its agent's status writes), and a Work deleted and made again
+ * under its name, seen across a relist as one update, has another uid.
+ */
+function claimChanged(old: WorkObject, current: WorkObject): boolean {
+  if (old.metadata.uid !== current.metadata.uid) return true;
+  if (old.metadata.generation === current.metadata.generation) return false;
+  return claimSignature(old) !== claimSignature(current);
+}
+
+/** A watch's mapping of events to the keys of a controller's sources. */
+export interface ClaimWatch {
+  map: (object: KubeObject) => string[];
+  mapUpdate: (old: KubeObject, current: KubeObject) => string[];
+}
+
+/**
  * The watch mapping of the shared Works cache for the controller of `kind`: a Work of its own maps
  * to its source (status and content alike); a Work whose claim changed (added, its objects
  * changed, or gone) also maps to the controller's other sources that target that cluster, so a
  * later claimant judges again, and takes an object over when its holder lets go. A status update,
  * or a new revision of the same objects (a fan-out of a changed value), of another source's Work
  * maps to nothing: re-judging every source on every Work change made each reconcile of a fan-out
- * to N clusters wake all S services, S × N of work per change. `works` is the cache the events come from.
+ * to N clusters wake all S services, S × N of work per change. An update is judged from its old
+ * and current objects, so the mapping keeps nothing per Work (it kept each Work's last claim
+ * signature: two maps of 33,000 at 3,000 clusters, 11 MiB of the hub's heap).
  */
-export function claimWatch(works: Store<WorkObject>, kind: SourceRef['kind'], targets: ClusterTargets): (object: KubeObject) => string[] {
-  const signatures = new Map<string, string>();
-  const claimChanged = (work: WorkObject): boolean => {
-    const key = objectKey(work);
-    const live = works.get(key);
-    if (!live) {
-      signatures.delete(key);
-      return true;
-    }
-    // The cache already holds the newer object: this is the old side of an update.
-    if (live.metadata.resourceVersion !== work.metadata.resourceVersion) return false;
-    const signature = claimSignature(live);
-    if (signatures.get(key) === signature) return false;
-    signatures.set(key, signature);
-    return true;
-  };
-  return (object) => {
-    const work = object as WorkObject;
-    const { source } = work.spec;
-    const own = source.kind === kind ? [`${source.namespace}/${source.name}`] : [];
-    if (!claimChanged(work)) return own;
+export function claimWatch(kind: SourceRef['kind'], targets: ClusterTargets): ClaimWatch {
+  const own = (work: WorkObject): string[] =>
+    work.spec.source.kind === kind ? [`${work.spec.source.namespace}/${work.spec.source.name}`] : [];
+  const withClaimants = (work: WorkObject): string[] => {
+    const mine = own(work);
     const cluster = work.metadata.labels?.[labels.cluster];
-    const others = cluster === undefined ? [] : targets.on(cluster).filter((key) => !own.includes(key));
-    return [...own, ...others];
+    const others = cluster === undefined ? [] : targets.on(cluster).filter((key) => !mine.includes(key));
+    return [...mine, ...others];
+  };
+  return {
+    map: (object) => withClaimants(object as WorkObject),
+    mapUpdate: (old, current) =>
+      claimChanged(old as WorkObject, current as WorkObject) ? withClaimants(current as WorkObject) : own(current as WorkObject),
   };
 }
