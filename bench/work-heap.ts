@@ -5,7 +5,8 @@
 // process of its own, so that none inherits another's heap:
 //   raw               none: the Work as parsed;
 //   withoutFieldSets  the hub's transform until interning: managedFields without their field sets;
-//   interned          that, with repeated strings shared (createCacheTransform, no status left out);
+//   interned          that, with repeated strings and equal values shared (createCacheTransform, no
+//                     status left out);
 //   hub               the hub's transform now (hubCacheTransform): interned, and the Work's status
 //                     without the members no hub reader reads.
 //

@@ -49,7 +49,7 @@ export interface HubOptions {
 /**
  * What the hub's caches keep of each object (bench/work-heap.ts measures it on a live Work): all but
  * managedFields' field sets (the bulk of a small Work, read by no hub reader), with repeated strings
- * shared, and a Work without the status members that no hub reader reads:
+ * and equal values shared (values frozen), and a Work without the status members that no hub reader reads:
  * - `counts`, on every Work: the hub counts a cluster's Works from their conditions
  *   (summarizeWorks), never from the agent's counts;
  * - `manifests`, on a GlobalService's Works: a rollout judges a cluster by its Work's conditions,

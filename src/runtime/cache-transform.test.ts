@@ -134,6 +134,74 @@ describe('createCacheTransform', () => {
   });
 });
 
+describe('createCacheTransform, shared values', () => {
+  const role = (cluster: string, resourceName: string): KubeObject =>
+    JSON.parse(
+      JSON.stringify({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: 'flotilla-agent', namespace: `flotilla-member-${cluster}`, uid: `uid-${cluster}`, resourceVersion: '7' },
+        rules: [
+          { apiGroups: ['flotilla.dev'], resources: ['works', 'works/status'], verbs: ['get', 'list', 'watch', 'update'] },
+          { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [resourceName], verbs: ['get', 'update'] },
+        ],
+      }),
+    ) as KubeObject;
+  const rulesOf = (o: KubeObject): { verbs: string[]; resourceNames?: string[] }[] =>
+    (o as unknown as { rules: { verbs: string[] }[] }).rules;
+
+  it('holds one frozen instance of equal values across objects, and a value of its own where they differ', () => {
+    const transform = createCacheTransform();
+    const [a, b] = [transform(role('a', 'flotilla-heartbeat')), transform(role('b', 'flotilla-heartbeat'))];
+    const [c] = [transform(role('c', 'another-lease'))];
+    expect(rulesOf(a)).toBe(rulesOf(b));
+    expect(Object.isFrozen(rulesOf(a)) && Object.isFrozen(rulesOf(a)[0]) && Object.isFrozen(rulesOf(a)[0]?.verbs)).toBe(true);
+    expect(rulesOf(c)[0]).toBe(rulesOf(a)[0]);
+    expect(rulesOf(c)[1]).not.toBe(rulesOf(a)[1]);
+    expect(rulesOf(c)[1]?.verbs).toBe(rulesOf(a)[1]?.verbs);
+    expect(c).toStrictEqual(role('c', 'another-lease'));
+  });
+
+  it('never shares or freezes an object or its metadata, so a reader may still set what it owns there', () => {
+    const transform = createCacheTransform();
+    const [a, b] = [transform(role('a', 'x')), transform(role('a', 'x'))];
+    expect(a).not.toBe(b);
+    expect(a.metadata).not.toBe(b.metadata);
+    expect(Object.isFrozen(a) || Object.isFrozen(a.metadata)).toBe(false);
+  });
+
+  it('makes a reader that changes a shared value throw, instead of changing it in every object', () => {
+    const cached = createCacheTransform()(role('a', 'x'));
+    expect(() => rulesOf(cached)[0]?.verbs.push('delete')).toThrow(TypeError);
+  });
+
+  it('keeps a value holding a long string as it is, and every value holding it', () => {
+    const transform = createCacheTransform();
+    const long = 'x'.repeat(2_000);
+    const [a, b] = [transform(role('a', long)), transform(role('b', long))];
+    expect(rulesOf(a)[1]?.resourceNames).not.toBe(rulesOf(b)[1]?.resourceNames);
+    expect(rulesOf(a)).not.toBe(rulesOf(b));
+    expect(Object.isFrozen(rulesOf(a)[1])).toBe(false);
+    expect(rulesOf(a)[0]).toBe(rulesOf(b)[0]);
+  });
+
+  it.each<[string, unknown, unknown]>([
+    ['a string and a number', { value: '1' }, { value: 1 }],
+    ['null and a missing member', { a: null }, {}],
+    ['an array and an object of the same members', ['x'], { 0: 'x' }],
+  ])('tells apart %s', (_, left, right) => {
+    const transform = createCacheTransform();
+    const wrap = (value: unknown): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'n' },
+      data: { held: structuredClone(value) },
+    });
+    const held = (o: KubeObject): unknown => (o as unknown as { data: { held: unknown } }).data.held;
+    expect(held(transform(wrap(left)))).not.toBe(held(transform(wrap(right))));
+  });
+});
+
 describe('createInternTable', () => {
   it('holds one string for equal ones', () => {
     const table = createInternTable(10);

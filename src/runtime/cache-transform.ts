@@ -3,8 +3,9 @@
 // (V8 shares only the shortest), and the Works of 10,000 clusters repeat most of theirs: label keys
 // and values, condition types, reasons and messages, field managers, their manifests' content, and
 // timestamps within the same second. The transform replaces each such string by one instance from
-// a bounded intern table, drops managedFields' field sets, and leaves out what its caller says no
-// reader of the caches reads.
+// a bounded intern table, and each object or array equal to one met before by that one's frozen
+// instance (a service's manifests, sent alike to every cluster; a Role's rules), drops
+// managedFields' field sets, and leaves out what its caller says no reader of the caches reads.
 import { isRecord, type KubeObject, type TypeRef } from './kube.js';
 
 export interface InternTable {
@@ -15,23 +16,23 @@ export interface InternTable {
 }
 
 /**
- * A bounded intern table of two generations: a string is looked up in the current one, then in the
- * previous one (and kept again in the current); when the current one reaches `capacity`, it becomes
- * the previous and the oldest is let go. So strings still being met stay shared, strings met once (a
+ * A bounded table of two generations: a key is looked up in the current one, then in the previous
+ * one (and kept again in the current); when the current one reaches `capacity`, it becomes the
+ * previous and the oldest is let go. So values still being met stay shared, values met once (a
  * name, a timestamp of long ago) fall out after two generations, and the table never holds more
- * than 2 × `capacity` strings — a cheaper bound than an LRU's reordering on every hit.
+ * than 2 × `capacity` — a cheaper bound than an LRU's reordering on every hit.
  */
-export function createInternTable(capacity: number): InternTable {
+function twoGenerations<V>(capacity: number): { intern(key: string, value: V): V; readonly size: number } {
   if (!Number.isInteger(capacity) || capacity < 1)
     throw new RangeError(`intern table capacity must be a positive integer, got ${capacity}`);
-  let current = new Map<string, string>();
-  let previous = new Map<string, string>();
+  let current = new Map<string, V>();
+  let previous = new Map<string, V>();
   return {
-    intern(value) {
-      const known = current.get(value);
+    intern(key, value) {
+      const known = current.get(key);
       if (known !== undefined) return known;
-      const kept = previous.get(value) ?? value;
-      current.set(kept, kept);
+      const kept = previous.get(key) ?? value;
+      current.set(key, kept);
       if (current.size >= capacity) {
         previous = current;
         current = new Map();
@@ -40,6 +41,17 @@ export function createInternTable(capacity: number): InternTable {
     },
     get size() {
       return current.size + previous.size;
+    },
+  };
+}
+
+/** A bounded intern table of strings (two generations of at most `capacity` each). */
+export function createInternTable(capacity: number): InternTable {
+  const strings = twoGenerations<string>(capacity);
+  return {
+    intern: (value) => strings.intern(value, value),
+    get size() {
+      return strings.size;
     },
   };
 }
@@ -64,18 +76,72 @@ export const INTERN_CAPACITY = 16_384;
 // table. An ownerReference's uid, shared by every object of one owner, is interned.
 const uniqueMetadata = new Set(['uid', 'resourceVersion']);
 
+/** Values (objects and arrays) the hub's table holds per generation. */
+export const SHARED_VALUES_CAPACITY = 16_384;
+
+/** A value whose key would be longer than this is kept as it is (a manifest's data, a long message), and so is every value holding it. */
+export const MAX_SHARED_KEY_LENGTH = 1024;
+
 /**
- * Replaces, in place, every string in `value` (short enough) by the table's instance. In place,
- * because an object JSON.parse built is laid out tighter than a copy made member by member: copied,
- * a cached Work took 370 bytes more (2,070 against 1,700, bench/work-heap.ts with a copying variant).
+ * Equal objects and arrays, shared: a Role's `verbs`, a Work's `spec.source` and `applyOptions`,
+ * the manifests one service sends to every cluster, the conditions its agents report in the same
+ * second. A value is shared when everything it holds is a string, number, boolean, null or a shared
+ * value; its key is made of those (a shared value by its number), so equal keys mean deeply equal
+ * values. Shared values are frozen: a reader that changed one would change it in every object
+ * holding it, and throws instead. An ObjectMeta (it holds a resourceVersion) is never shared.
  */
-function internInPlace(value: unknown, table: InternTable, skip?: ReadonlySet<string>): unknown {
+interface SharedValues {
+  share(value: object): object;
+}
+
+function createSharedValues(capacity: number): SharedValues {
+  const table = twoGenerations<object>(capacity);
+  const ids = new WeakMap<object, number>();
+  let nextId = 0;
+  const part = (member: unknown): string | undefined => {
+    if (member === null || typeof member !== 'object') return JSON.stringify(member);
+    const id = ids.get(member);
+    return id === undefined ? undefined : `#${id}`;
+  };
+  const keyOf = (value: object): string | undefined => {
+    let key = Array.isArray(value) ? '[' : '{';
+    for (const [name, member] of Object.entries(value)) {
+      const text = part(member);
+      if (text === undefined) return undefined;
+      key += Array.isArray(value) ? `${text},` : `${JSON.stringify(name)}:${text},`;
+      if (key.length > MAX_SHARED_KEY_LENGTH) return undefined;
+    }
+    return key;
+  };
+  return {
+    share(value) {
+      if (ids.has(value)) return value;
+      const key = keyOf(value);
+      if (key === undefined) return value;
+      const shared = table.intern(key, value);
+      if (shared === value) ids.set(Object.freeze(value), nextId++);
+      return shared;
+    },
+  };
+}
+
+/**
+ * Replaces, in place, every string in `value` (short enough) by the table's instance, and every
+ * value it holds by its shared instance (children first, so a parent's key names shared children).
+ * In place, because an object JSON.parse built is laid out tighter than a copy made member by
+ * member: copied, a cached Work took 370 bytes more (2,070 against 1,700, bench/work-heap.ts with a
+ * copying variant).
+ */
+function internInPlace(value: unknown, table: InternTable, values: SharedValues, skip?: ReadonlySet<string>): unknown {
   if (typeof value === 'string')
     return value.length > SHARED_BY_V8_LENGTH && value.length <= MAX_INTERNED_LENGTH ? table.intern(value) : value;
   if (Array.isArray(value)) {
-    for (let index = 0; index < value.length; index++) value[index] = internInPlace(value[index], table);
-  } else if (isRecord(value)) {
-    for (const key in value) if (skip?.has(key) !== true) value[key] = internInPlace(value[key], table);
+    for (let index = 0; index < value.length; index++) value[index] = internInPlace(value[index], table, values);
+    return values.share(value);
+  }
+  if (isRecord(value)) {
+    for (const key in value) if (skip?.has(key) !== true) value[key] = internInPlace(value[key], table, values);
+    return 'resourceVersion' in value ? value : values.share(value);
   }
   return value;
 }
@@ -93,6 +159,8 @@ export interface CacheTransformOptions {
   unreadStatus?: readonly UnreadStatus[];
   /** The table the strings are shared through (default: one of INTERN_CAPACITY for this transform alone). */
   table?: InternTable;
+  /** Objects and arrays held per generation of the shared values' table (default SHARED_VALUES_CAPACITY). */
+  sharedValuesCapacity?: number;
 }
 
 /** Rules by `apiVersion/kind`, each with its labels as pairs: looked up once per object, not scanned. */
@@ -135,14 +203,16 @@ const fieldSet = new Set(['fieldsV1']);
 
 /**
  * A transform for informers (InformerOptions.transform): the object without managedFields' field
- * sets and without the status members `unreadStatus` names, its other strings shared through one
- * table for every cache it serves (label keys and values repeat across kinds). Deeply equal to the
+ * sets and without the status members `unreadStatus` names, its other strings and its values shared
+ * through tables for every cache it serves (label keys and values repeat across kinds), shared
+ * values frozen: readers of the caches must not change what they read. Deeply equal to the
  * object it is given minus what it leaves out. It takes the object it is given (the informer's
  * parse, which nothing else holds) and changes it in place, as withType does: a copy would cost
  * more CPU and, laid out member by member, more heap.
  */
 export function createCacheTransform(options: CacheTransformOptions = {}): <T extends KubeObject>(object: T) => T {
   const table = options.table ?? createInternTable(INTERN_CAPACITY);
+  const values = createSharedValues(options.sharedValuesCapacity ?? SHARED_VALUES_CAPACITY);
   const byType = rulesByType(options.unreadStatus ?? []);
   return <T extends KubeObject>(object: T): T => {
     const { metadata } = object;
@@ -151,7 +221,7 @@ export function createCacheTransform(options: CacheTransformOptions = {}): <T ex
     const unread = unreadMembers(object, byType);
     const record = object as Record<string, unknown>;
     if (unread !== undefined && isRecord(record.status)) record.status = without(record.status, unread);
-    for (const key in record) record[key] = internInPlace(record[key], table, key === 'metadata' ? uniqueMetadata : undefined);
+    for (const key in record) record[key] = internInPlace(record[key], table, values, key === 'metadata' ? uniqueMetadata : undefined);
     return object;
   };
 }
