@@ -400,6 +400,7 @@ try {
   });
   await new Promise((resolve) => setTimeout(resolve, 5000));
   const createdMemory = processMemoryMiB(operator.pid);
+  log(`created: operator memory ${JSON.stringify(createdMemory)} MiB`);
   const works = N * SERVICES;
 
   // The Works of service 0 as they are written: one watch, counted by the value they carry.
