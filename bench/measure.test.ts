@@ -37,6 +37,16 @@ describe('quantileBetween', () => {
       6,
     );
   });
+  it('leaves out the series matching every entry of except', () => {
+    const status = (n: number): string => `apiserver_request_duration_seconds_bucket{verb="PUT",subresource="status",le="+Inf"} ${n}`;
+    const withStatus = (buckets: Record<string, number>, n: number) => parseMetrics(scrape(buckets, status(n)));
+    const start = withStatus({ '0.1': 10, '0.5': 10, '1': 10, '+Inf': 10 }, 0);
+    const end = withStatus({ '0.1': 110, '0.5': 110, '1': 110, '+Inf': 110 }, 100);
+    const p99 = (except?: Record<string, string[]>) =>
+      quantileBetween(start, end, 'apiserver_request_duration_seconds', { verb: ['PUT'] }, 0.99, except);
+    expect(p99()).toBe(1);
+    expect(p99({ subresource: ['status'] })).toBeCloseTo(0.099, 6);
+  });
   it('is undefined when nothing was observed in between', () => {
     expect(quantileBetween(before, before, 'apiserver_request_duration_seconds', { verb: ['PUT'] }, 0.99)).toBeUndefined();
   });

@@ -53,7 +53,8 @@ export function sumOf(samples: readonly Sample[], name: string, where: Record<st
 
 /**
  * The q-quantile of a Prometheus histogram between two scrapes, as histogram_quantile computes it:
- * bucket counts summed over the matching series, linear within the bucket the rank falls in.
+ * bucket counts summed over the series matching `where` and not `except` (a series is left out when
+ * it matches every entry of `except`), linear within the bucket the rank falls in.
  * Undefined when nothing was observed in between.
  */
 export function quantileBetween(
@@ -62,11 +63,14 @@ export function quantileBetween(
   name: string,
   where: Record<string, readonly string[]>,
   q: number,
+  except?: Record<string, readonly string[]>,
 ): number | undefined {
+  const matches = (s: Sample, selector: Record<string, readonly string[]>): boolean =>
+    Object.entries(selector).every(([k, v]) => v.includes(s.labels[k] ?? ''));
   const buckets = (samples: readonly Sample[]): Map<number, number> => {
     const byBound = new Map<number, number>();
     for (const s of samples) {
-      if (s.name !== `${name}_bucket` || !Object.entries(where).every(([k, v]) => v.includes(s.labels[k] ?? ''))) continue;
+      if (s.name !== `${name}_bucket` || !matches(s, where) || (except !== undefined && matches(s, except))) continue;
       const bound = s.labels.le === '+Inf' ? Infinity : Number(s.labels.le);
       byBound.set(bound, (byBound.get(bound) ?? 0) + s.value);
     }

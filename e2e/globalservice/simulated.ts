@@ -6,7 +6,8 @@
 // the agent's default interval (src/agent/member-agent.ts's spec, GET once, then one PUT per interval);
 // and it writes the cluster facts (Kubernetes version, served APIs) once, by server-side apply, as the
 // agent does. The hub and its apiserver are real; only the spokes are imagined — and all of them
-// speak with the caller's identity, not one ServiceAccount each.
+// speak with the identity they are given, one for all (simulatedAgentsKube: a ServiceAccount, as a
+// real agent's hub identity is, so the hub's API priority classifies them as it would real agents).
 import { setMaxListeners } from 'node:events';
 import {
   apiVersion,
@@ -20,11 +21,14 @@ import {
   type Work,
 } from '../../src/api/index.js';
 import { heartbeatSpec } from '../../src/agent/member-agent.js';
+import { memberAccessObjects } from '../../src/hub/membercluster/access.js';
 import { computeWorkStatus, type ManifestResult } from '../../src/agent/status.js';
 import { parseDuration } from '../../src/kube-semantics/duration.js';
 import {
+  clusterOfKubeConfig,
   createInformer,
   isConflict,
+  kubeFromToken,
   isNotFound,
   LeaseType,
   writeStatus,
@@ -50,6 +54,39 @@ export interface SimulatedAgents {
 }
 
 const WorkType = { apiVersion, kind: 'Work' } as const;
+
+/**
+ * One hub identity for every simulated agent: a ServiceAccount `name` in `namespace` holding the
+ * agent's own Role and MemberCluster rules (src/hub/membercluster/access.ts) cluster-wide instead of
+ * per member, and a client with a token of it (24 h) for the apiserver of `hubKubeconfig`.
+ */
+export async function simulatedAgentsKube(admin: Kube, hubKubeconfig: string, namespace: string, name: string): Promise<Kube> {
+  const rules = memberAccessObjects({ cluster: 'simulated', fleet: 'simulated', uid: '00000000-0000-0000-0000-000000000000' })
+    .flatMap((object) => (object.kind === 'Role' || object.kind === 'ClusterRole' ? (object.rules as { resourceNames?: string[] }[]) : []))
+    .map((rule) => ({ ...rule, resourceNames: undefined }));
+  const rbac = 'rbac.authorization.k8s.io';
+  const fieldManager = 'flotilla-simulated';
+  await admin.apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace } }, { fieldManager });
+  await admin.apply({ apiVersion: `${rbac}/v1`, kind: 'ClusterRole', metadata: { name }, rules }, { fieldManager });
+  await admin.apply(
+    {
+      apiVersion: `${rbac}/v1`,
+      kind: 'ClusterRoleBinding',
+      metadata: { name },
+      roleRef: { apiGroup: rbac, kind: 'ClusterRole', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace }],
+    },
+    { fieldManager },
+  );
+  const answer = await admin.request<{ status: { token: string } }>(
+    'POST',
+    `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
+    {
+      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 86_400 } },
+    },
+  );
+  return kubeFromToken({ ...clusterOfKubeConfig(hubKubeconfig), token: answer.status.token }, { userAgent: 'flotilla-simulated-agents' });
+}
 
 /** Creates `count` MemberClusters named PREFIX-N (N from 0) in `fleet` with `clusterLabels`. */
 export async function createSimulatedMembers(

@@ -5,7 +5,8 @@
 // PolicyBundle and deletion. With the hub chart's identity, what it must not do is refused. The hub
 // chart's dashboard (dashboard.enabled, with a TLS Secret) runs as its Pod would — its Deployment's
 // own arguments, its ServiceAccount's token, its Secret's certificate — and serves two viewers their
-// own fleets only; its identity is refused Secrets and every write.
+// own fleets only; its identity is refused Secrets and every write. The agents' status reports go
+// through the hub chart's own API priority level.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,7 @@ import { helm } from '../framework/tools.js';
 import { runFlotilla, startProgram, stopAll, type Program } from '../membership/processes.js';
 import { apiVersion, group, type ManifestStatus, type WorkStatus } from '../../src/api/index.js';
 import { dashboardRoleName } from '../../src/dashboard/permissions.js';
+import { agentStatusPriorityName } from '../../src/hub/api-priority.js';
 import type { ClusterPage, Overview, ServiceView } from '../../src/dashboard/views.js';
 import { isForbidden, kubeFromFile, type Kube, type KubeObject } from '../../src/runtime/index.js';
 import { createSimulatedMembers } from '../globalservice/simulated.js';
@@ -336,6 +338,29 @@ describe("the hub operator and agents with the charts' own identities", () => {
     );
     expect(await get('spoke-2', ['configmap', `${configName}-outside`, '-n', 'default'])).toBeUndefined();
     expect(await get('spoke-2', ['serviceaccount', `${configName}-reader`, '-n', appNamespace])).toBeUndefined();
+  });
+
+  it("queue the agents' Work status reports in the hub chart's own API priority level", async () => {
+    await eventually(
+      async () => {
+        const flowSchema = await get('hub', ['flowschema', agentStatusPriorityName]);
+        const conditions = (flowSchema?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions;
+        expect(conditions?.find((c) => c.type === 'Dangling')?.status).toBe('False');
+      },
+      { timeoutMs: 30_000 },
+    );
+    // The rollout above made both agents report status: the apiserver counts what each level dispatched.
+    const metrics = await kubectlOk('hub', ['get', '--raw', '/metrics']);
+    const dispatched = metrics
+      .split('\n')
+      .filter(
+        (line) =>
+          line.startsWith('apiserver_flowcontrol_dispatched_requests_total{') &&
+          line.includes(`flow_schema="${agentStatusPriorityName}"`) &&
+          line.includes(`priority_level="${agentStatusPriorityName}"`),
+      )
+      .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+    expect(dispatched).toBeGreaterThanOrEqual(spokes.length);
   });
 
   it('correct drift on both spokes', async () => {

@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { argocdSnippet, argocdSnippetPath } from './argocd.js';
-import { agentChartDir, chartYaml, dashboardRbacTemplate, hubChartDir, hubRbacTemplate } from './chart.js';
+import { agentChartDir, apiPriorityTemplate, chartYaml, dashboardRbacTemplate, hubChartDir, hubRbacTemplate } from './chart.js';
 import { crdFileName, crdYaml } from './crd.js';
 import { lintSchema } from './lint.js';
 import { type JsonObject, loadSchemas, resolveSchema } from './schemas.js';
@@ -29,6 +29,7 @@ export async function generate(repoRoot: string): Promise<Map<string, string>> {
   }
   files.set(join(hubChartDir, 'templates', 'rbac.yaml'), hubRbacTemplate());
   files.set(join(hubChartDir, 'templates', 'dashboard-rbac.yaml'), dashboardRbacTemplate());
+  files.set(join(hubChartDir, 'templates', 'api-priority.yaml'), apiPriorityTemplate());
   const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
   files.set(join(hubChartDir, 'Chart.yaml'), chartYaml('flotilla-hub', 'The flotilla hub operator and its CRDs', version));
   files.set(join(agentChartDir, 'Chart.yaml'), chartYaml('flotilla-agent', "A flotilla member cluster's agent", version));
