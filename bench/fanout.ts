@@ -14,8 +14,8 @@
 //    Every phase reports the hub apiserver's own p99 mutating latency, 429s, CPU, requests by verb and
 //    resource and watch events by kind from its /metrics (what its CPU went on); a
 //    round counts only with p99 ≤ 1 s and no 429 in both its phases. That p99 leaves out the agents'
-//    Work status writes, which wait in their priority level's queue by design; their own p99 is beside it. Every phase also reports the
-//    operator's worst event-loop delay and its longest gap between two leader-lease renewals (the
+//    Work status writes, which wait in their priority level's queue by design; their own p99 is
+//    beside it. Every phase also reports the operator's worst event-loop delay and its longest gap between two leader-lease renewals (the
 //    bucket bound; the operator gives up past 12 s), and a trace of both is written once a second.
 // 3. Heartbeats and idle: IDLE_S with nothing changing while the N agents heartbeat, one of them
 //    silenced at the start: the operator's writes by resource (only the leader Lease and that one
@@ -46,6 +46,7 @@ import { agentStatusPriorityName, apiPriorityObjects } from '../src/hub/api-prio
 import { sourceWorkName } from '../src/work/naming.js';
 import { workObjects } from '../src/work/objects.js';
 import {
+  type Condition,
   createInformer,
   findCondition,
   isNotFound,
@@ -380,17 +381,24 @@ const floorWork = (cluster: string, value: string): Work & KubeObject => {
   return { ...work, metadata: { name: 'floor', namespace: memberNamespace(cluster) } };
 };
 /**
- * The chart's API priority objects applied as Helm would (on) or its FlowSchema taken away (off); the
- * apiserver's APF configuration follows its watch of them, so wait until it says it has.
+ * The chart's API priority objects applied as Helm would (on) or its FlowSchema taken away (off). The
+ * apiserver's APF configuration follows its watch of them: on, it has taken the (new) FlowSchema in
+ * once it writes its Dangling condition; off, nothing says so, hence the pause after.
  */
 const setApiPriority = async (on: boolean): Promise<void> => {
-  const flowSchema = { apiVersion: 'flowcontrol.apiserver.k8s.io/v1', kind: 'FlowSchema' } as const;
+  const flowSchemaType = { apiVersion: 'flowcontrol.apiserver.k8s.io/v1', kind: 'FlowSchema' } as const;
   if (on) {
     for (const object of apiPriorityObjects()) await admin.apply(object, { fieldManager: 'bench', force: true });
-    const levels = (): Promise<string> => admin.request<string>('GET', '/debug/api_priority_and_fairness/dump_priority_levels');
-    await until(async () => (await levels()).includes(agentStatusPriorityName), 30_000, 200);
+    await until(
+      async () => {
+        const flowSchema = await admin.get(flowSchemaType, agentStatusPriorityName);
+        return findCondition((flowSchema.status as { conditions?: Condition[] } | undefined)?.conditions, 'Dangling')?.status === 'False';
+      },
+      30_000,
+      200,
+    );
   } else
-    await admin.delete(flowSchema, agentStatusPriorityName).catch((error: unknown) => {
+    await admin.delete(flowSchemaType, agentStatusPriorityName).catch((error: unknown) => {
       if (!isNotFound(error)) throw error;
     });
   await new Promise((resolve) => setTimeout(resolve, 2000));
