@@ -10,11 +10,13 @@ import {
   agentServiceAccount,
   ClusterGroupType,
   FleetType,
+  GlobalServiceType,
   MemberClusterType,
   memberNamespace,
   WorkType,
   type ClusterGroup,
   type Fleet,
+  type GlobalService,
   type MemberCluster,
   type Work,
 } from '../../src/api/index.js';
@@ -620,6 +622,34 @@ describe('membership', () => {
   });
 
   it('turns a cluster Unknown when its agent stops, and Ready again when it returns', async () => {
+    // A service on both clusters, Available: the transition must not send it (nor the ClusterGroups)
+    // over every cluster again, as a visit per member status write would at 10,000 clusters.
+    const service = uniqueName('svc');
+    await hub.create({
+      ...GlobalServiceType,
+      metadata: { name: service, namespace: workspace },
+      spec: {
+        placement: { clusterSelector: {} },
+        source: {
+          manifests: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: service, namespace: 'default' }, data: { a: '1' } }],
+        },
+      },
+    });
+    await eventually(
+      async () => {
+        const s = await hub.get<GlobalService & KubeObject>(GlobalServiceType, service, workspace);
+        expect(s.status?.clusters).toMatchObject({ targeted: 2, available: 2 });
+      },
+      { timeoutMs: 30_000 },
+    );
+    const logFile = hubProgram?.logFile ?? '';
+    const visits = (text: string, controller: string): number =>
+      (['success', 'error', 'requeue', 'terminal'] as const).reduce(
+        (sum, result) => sum + (sample(text, `flotilla_reconcile_total{controller="${controller}",result="${result}"}`) || 0),
+        0,
+      );
+    await sleep(2_000);
+    const before = await scrapeMetrics(logFile);
     await one.agent?.stop();
     const stopped = Date.now();
     const lost = await eventually(
@@ -632,6 +662,11 @@ describe('membership', () => {
     );
     const unknownAt = Date.now();
     figures['unknownAfterAgentStopMs'] = unknownAt - stopped;
+    await sleep(1_000);
+    const after = await scrapeMetrics(logFile);
+    expect(visits(after, 'membercluster')).toBeGreaterThan(visits(before, 'membercluster'));
+    expect(visits(after, 'globalservice')).toBe(visits(before, 'globalservice'));
+    expect(visits(after, 'clustergroup')).toBe(visits(before, 'clustergroup'));
     const message = condition(lost, 'Ready')?.message ?? '';
     expect(message).toMatch(/no heartbeat within the timeout of 10s; last renewed at /);
     // Not before the timeout has passed since the last renewal the hub saw (the hub dates it by its
@@ -654,6 +689,14 @@ describe('membership', () => {
       { timeoutMs: 30_000, intervalMs: 100 },
     );
     figures['readyAfterAgentRestartMs'] = Date.now() - restarted;
+    // Drained from both spokes, before the next test deletes a cluster.
+    await hub.delete(GlobalServiceType, service, workspace);
+    await eventually(
+      async () => {
+        expect(await hub.getOrNull(GlobalServiceType, service, workspace)).toBeNull();
+      },
+      { timeoutMs: 60_000 },
+    );
   });
 
   it('revokes a deleted cluster: its namespace and RBAC go, and its token is refused', async () => {

@@ -38,3 +38,18 @@ export function helmCapabilities(status: MemberClusterStatus | undefined): HelmC
   // Sorted and unique whoever wrote it, so equal capabilities digest equally in a render cache key.
   return { kubeVersion, apiVersions: [...new Set(apiVersions)].sort() };
 }
+
+/**
+ * Whether a member's status update changed its capabilities as helmCapabilities reads them. The
+ * rest of a MemberCluster's status (its conditions, its Works' counts, the agent's version) is
+ * written far more often — every heartbeat transition, every count a fan-out moves — and renders
+ * nothing differently: a GlobalService watch that visits only on this (or a change beyond status)
+ * spares every service of the fleet a pass over all its clusters per member status write.
+ */
+export function capabilitiesChanged(old: MemberClusterStatus | undefined, current: MemberClusterStatus | undefined): boolean {
+  if (old?.kubernetesVersion !== current?.kubernetesVersion) return true;
+  const before = old?.apiVersions;
+  const after = current?.apiVersions;
+  if (before === after) return false;
+  return before?.length !== after?.length || (before ?? []).some((version, i) => version !== after?.[i]);
+}

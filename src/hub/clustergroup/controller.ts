@@ -106,7 +106,12 @@ export function clusterGroupController(manager: Manager, sources: GroupSources):
     failureReason: reasons.common.ReconcileFailed,
     for: sources.groups,
     watches: [
-      { source: sources.members, map: (member: KubeObject) => groupsOfFleet(fleets.get((member as MemberObject).spec.fleet)) },
+      // A group selects by labels: a member's status (written on every heartbeat transition) never moves it.
+      {
+        source: sources.members,
+        map: (member: KubeObject) => groupsOfFleet(fleets.get((member as MemberObject).spec.fleet)),
+        updateFilter: changedBeyondStatus,
+      },
       { source: sources.fleets, map: (fleet: KubeObject) => groupsOfFleet(fleet as FleetObject), updateFilter: changedBeyondStatus },
     ],
     reconcile,

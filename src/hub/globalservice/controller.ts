@@ -30,6 +30,7 @@ import {
   type Manifest,
 } from '../../api/index.js';
 import { admissionRules, describeRefusals, refusals, type Refusal } from '../../work/admission.js';
+import { capabilitiesChanged } from '../../work/capabilities.js';
 import { manifestIdentity, type ManifestIdentity } from '../../work/identity.js';
 import {
   changedBeyondStatus,
@@ -198,7 +199,14 @@ export function globalServiceController(
         map: (fleet) => servicesOfWorkspace(workspaceIndex(fleet as FleetObject)[0]),
         updateFilter: changedBeyondStatus,
       },
-      { source: sources.members, map: (member) => servicesOfWorkspace(workspaceOfFleet((member as MemberObject).spec.fleet)) },
+      // A member's placement inputs (labels, spec, deletion) and its charts' capabilities; not the rest
+      // of its status, which the hub writes on every heartbeat transition and Work count change.
+      {
+        source: sources.members,
+        map: (member) => servicesOfWorkspace(workspaceOfFleet((member as MemberObject).spec.fleet)),
+        updateFilter: (old, current) =>
+          changedBeyondStatus(old, current) || capabilitiesChanged((old as MemberObject).status, (current as MemberObject).status),
+      },
     ],
     reconcile: (request, ctx) => reconcileService(caches, request, ctx),
     workers: 4,

@@ -129,7 +129,8 @@ export function policyBundleController(
     watches: [
       // Our Works map to their bundle; any source's changed claim re-queues the bundles targeting its cluster.
       { source: sources.works, ...claimWatch('PolicyBundle', caches.targeting) },
-      { source: sources.members, map: (m) => bundlesOfFleet((m as MemberObject).spec.fleet) },
+      // Placement reads a member's labels, spec and deletion, never its status (written on every heartbeat transition).
+      { source: sources.members, map: (m) => bundlesOfFleet((m as MemberObject).spec.fleet), updateFilter: changedBeyondStatus },
       { source: sources.groups, map: (g) => bundlesIn(g.metadata.namespace ?? '') },
       { source: sources.fleets, map: (f) => bundlesIn(workspaceIndex(f as FleetObject)[0] ?? ''), updateFilter: changedBeyondStatus },
     ],
