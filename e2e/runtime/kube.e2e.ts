@@ -1,5 +1,9 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createWidgetCRD, eventually, uniqueName, type Widget } from '../framework/index.js';
+import yaml from 'js-yaml';
+import { createWidgetCRD, eventually, plane, uniqueName, type Widget } from '../framework/index.js';
 import {
   isAlreadyExists,
   isConflict,
@@ -8,6 +12,7 @@ import {
   isInvalid,
   isNotFound,
   KubeApiError,
+  kubeFromFile,
   kubeFromToken,
   type Kube,
   type KubeObject,
@@ -247,6 +252,70 @@ describe('the kube adapter on a real apiserver', () => {
       const next = await kube.servedAPIs({ previous: served });
       expect(next.groupVersions.map((entry) => entry.groupVersion)).not.toContain(crd.apiVersion);
     });
+  });
+
+  it("applies an exec plugin's credentials once for a burst of requests, and afresh once the apiserver refuses them", async () => {
+    // A kubeconfig whose user is an exec plugin without an expiry: client-node runs it on every
+    // application of the credentials. It prints the token file's token and counts its runs.
+    const dir = mkdtempSync(join(tmpdir(), 'flotilla-exec-'));
+    const tokenFile = join(dir, 'token');
+    const runs = join(dir, 'runs');
+    writeFileSync(runs, '');
+    const token = async (account: string): Promise<string> => {
+      await kube.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: account, namespace: ns } });
+      const review = await kube.request<{ status: { token: string } }>(
+        'POST',
+        `/api/v1/namespaces/${ns}/serviceaccounts/${account}/token`,
+        {
+          body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
+        },
+      );
+      return review.status.token;
+    };
+    const config = yaml.load(readFileSync(plane('hub').kubeconfigPath, 'utf8')) as {
+      users: { name: string; user: unknown }[];
+      contexts: { context: { user: string } }[];
+    };
+    const script = `echo run >> ${runs}; printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s"}}' "$(cat ${tokenFile})"`;
+    config.users = [
+      {
+        name: 'exec',
+        user: {
+          exec: { apiVersion: 'client.authentication.k8s.io/v1', command: '/bin/sh', args: ['-c', script], interactiveMode: 'Never' },
+        },
+      },
+    ];
+    for (const context of config.contexts) context.context.user = 'exec';
+    writeFileSync(join(dir, 'kubeconfig'), yaml.dump(config));
+    writeFileSync(tokenFile, await token('first'));
+    const client = kubeFromFile(join(dir, 'kubeconfig'));
+    const whoAmI = async (): Promise<string | undefined> => {
+      const review = (await client.create({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview', metadata: {} })) as {
+        status?: { userInfo?: { username?: string } };
+      };
+      return review.status?.userInfo?.username;
+    };
+    const pluginRuns = (): number => readFileSync(runs, 'utf8').split('\n').filter(Boolean).length;
+    try {
+      expect(await whoAmI()).toBe(`system:serviceaccount:${ns}:first`);
+      // Twenty requests at once (discovery done): at most one more run of the plugin, not twenty.
+      const before = pluginRuns();
+      const names = await Promise.all(Array.from({ length: 20 }, whoAmI));
+      expect(new Set(names)).toEqual(new Set([`system:serviceaccount:${ns}:first`]));
+      expect(pluginRuns() - before).toBeLessThanOrEqual(1);
+      // The token rotates and the old one is revoked (its ServiceAccount deleted): at most one
+      // request is refused with the credentials in hand, and the next one runs the plugin again.
+      writeFileSync(tokenFile, await token('second'));
+      await kube.delete({ apiVersion: 'v1', kind: 'ServiceAccount' }, 'first', ns);
+      await eventually(async () => {
+        const refused = await whoAmI().catch((error: unknown) => (error instanceof KubeApiError ? error.code : error));
+        expect(refused === 401 || refused === `system:serviceaccount:${ns}:second`).toBe(true);
+        expect(await whoAmI()).toBe(`system:serviceaccount:${ns}:second`);
+      });
+      expect(pluginRuns()).toBeGreaterThan(before);
+    } finally {
+      client.close();
+    }
   });
 
   it('counts its requests by verb', async () => {

@@ -24,7 +24,11 @@ export interface Transport {
   readonly listeners: Set<(record: RequestRecord) => void>;
   /** Created on the first request, dropped by `closeTransport`. */
   agent: HttpAgent | undefined;
+  /** The kubeconfig's credentials as last applied, reused for CREDENTIALS_REUSE_MS (see `credentials`). */
+  credentials: { at: number; applied: Promise<AppliedCredentials> } | undefined;
 }
+
+type AppliedCredentials = RequestOptions & { ca?: unknown; cert?: unknown; key?: unknown };
 
 export function createTransport(kc: KubeConfig, options: KubeOptions, bearerToken?: () => string): Transport {
   const cluster = kc.getCurrentCluster();
@@ -43,6 +47,7 @@ export function createTransport(kc: KubeConfig, options: KubeOptions, bearerToke
     counts: {},
     listeners: new Set(),
     agent: undefined,
+    credentials: undefined,
   };
 }
 
@@ -52,11 +57,35 @@ export function closeTransport(t: Transport): void {
   t.agent = undefined;
 }
 
-// Auth headers are taken per request (exec plugins and token files rotate); the TLS material is
-// fixed, so one keep-alive agent is reused instead of client-node's agent-per-call.
+/**
+ * How long one application of the kubeconfig's credentials serves the requests that follow. Auth
+ * headers rotate (exec plugins, token files), so they are not fixed for the client's life; but
+ * client-node's applyToHTTPSOptions reads the CA, certificate and key files again, decodes their
+ * data, builds an https.Agent and runs an exec plugin that gives no expiry on every call (50 µs of
+ * CPU without a plugin, measured with a testenv kubeconfig; a process spawn with one), for credentials
+ * its own token-file reader renews only every 60 s. A second is far inside that, and a 401 drops
+ * them at once.
+ */
+const CREDENTIALS_REUSE_MS = 1000;
+
+function credentials(t: Transport): Promise<AppliedCredentials> {
+  const now = Date.now();
+  if (t.credentials === undefined || now - t.credentials.at >= CREDENTIALS_REUSE_MS) {
+    const opts: AppliedCredentials = {};
+    const applied = t.kc.applyToHTTPSOptions(opts).then(() => opts);
+    // A failure (an exec plugin's) is not kept: the next request asks again.
+    applied.catch(() => {
+      if (t.credentials?.applied === applied) t.credentials = undefined;
+    });
+    t.credentials = { at: now, applied };
+  }
+  return t.credentials.applied;
+}
+
+// The TLS material is fixed, so one keep-alive agent is reused instead of client-node's
+// agent-per-call; auth headers come from the credentials of the last second.
 async function requestOptions(t: Transport, method: string, path: string, headers: Record<string, string>): Promise<RequestOptions> {
-  const opts: RequestOptions & { ca?: unknown; cert?: unknown; key?: unknown; rejectUnauthorized?: boolean; servername?: string } = {};
-  await t.kc.applyToHTTPSOptions(opts);
+  const opts = await credentials(t);
   if (t.cluster.proxyUrl === undefined) {
     t.agent ??= t.secure
       ? new HttpsAgent({
@@ -121,6 +150,8 @@ export async function send(
       return;
     }
     const req = (t.secure ? httpsRequest : httpRequest)({ ...opts, ...(init.signal ? { signal: init.signal } : {}) }, (res) => {
+      // Refused credentials (a rotated token, an expired exec credential) are applied afresh for the next request.
+      if (res.statusCode === 401) t.credentials = undefined;
       resolve({ res, started });
     });
     const timeout = init.timeoutMs ?? (watch ? 0 : t.defaultTimeoutMs);
