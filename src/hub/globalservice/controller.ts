@@ -221,21 +221,21 @@ async function reconcileService(
   const service = ctx.store.get(request.key);
   const own = caches.works.byIndex(WORK_SOURCE_INDEX, `GlobalService/${request.key}`);
   if (!service || service.metadata.deletionTimestamp !== undefined) {
-    caches.targeting.set(request.key, []);
+    caches.targeting.set(request.key, new Map());
     return service ? cleanUp(caches, service, own, ctx) : undefined;
   }
   await ensureFinalizer(ctx.kube, GlobalServiceType, service, ctx.signal);
   const fleet = fleetOfWorkspace(caches.fleets, service.metadata.namespace);
   if (!fleet) {
-    caches.targeting.set(request.key, []);
+    caches.targeting.set(request.key, new Map());
     const message = `no Fleet has ${service.metadata.namespace ?? ''} as its workspace namespace`;
     await writeReadiness(ctx, service, { state: 'Stalled', reason: reasons.globalService.FleetNotFound, message });
     return undefined;
   }
   const scope = serviceScope(caches, service, fleet);
-  caches.targeting.set(request.key, scope.placement.targets);
   const content = await serviceContent(caches, ctx, service, scope);
   const { revision, rendered } = content;
+  caches.targeting.set(request.key, wantedObjects(caches, rendered));
   const refused = refusedManifests(rendered, fleet);
   const sets = byCluster(own);
   const states = await clusterStates(caches, sourceRef(service), scope, rendered, sets);
@@ -420,6 +420,13 @@ function clusterStates(
       ...(found.length > 0 ? { conflict: describeConflicts(found) } : {}),
     };
   });
+}
+
+/** The objects the service wants on each cluster it renders for: what another source's changed claim there is checked against. */
+function wantedObjects(caches: ServiceCaches, rendered: ReadonlyMap<string, RenderResult>): Map<string, readonly ManifestIdentity[]> {
+  const wanted = new Map<string, readonly ManifestIdentity[]>();
+  for (const [cluster, result] of rendered) if (result.ok) wanted.set(cluster, identitiesOf(caches, result.manifests));
+  return wanted;
 }
 
 function identitiesOf(caches: ServiceCaches, manifests: readonly Manifest[]): readonly ManifestIdentity[] {

@@ -21,7 +21,7 @@ import {
   type PolicyBundle,
 } from '../../api/index.js';
 import { admissionRules, describeRefusals, refusals } from '../../work/admission.js';
-import { identityKey, manifestIdentity } from '../../work/identity.js';
+import { identityKey, manifestIdentity, type ManifestIdentity } from '../../work/identity.js';
 import {
   changedBeyondStatus,
   alreadyReported,
@@ -57,7 +57,7 @@ import { fleetClusters, resolvePlacement } from '../placement.js';
 import { ensureFinalizer, removeFinalizer } from '../finalizers.js';
 import { byCluster, describeWorkWriteFailures, drainWorkSets, setHead, writeWorkChanges } from '../works/writer.js';
 import { clusterCompliance, fleetPolicyCounts, policyBundleStatus, type BundleStatusInput, type HeldObject } from './compliance.js';
-import { renderPolicyBundle, type RenderedBundle } from './render.js';
+import { renderPolicyBundle } from './render.js';
 import { planBundleWorkWrites } from './work-writes.js';
 
 export type PolicyBundleObject = PolicyBundle & KubeObject;
@@ -148,7 +148,7 @@ async function reconcileBundle(
   const namespace = request.namespace ?? '';
   const ours = caches.works.byIndex(WORK_SOURCE_INDEX, `PolicyBundle/${namespace}/${request.name}`);
   if (!bundle || bundle.metadata.deletionTimestamp !== undefined) {
-    caches.targeting.set(request.key, []);
+    caches.targeting.set(request.key, new Map());
     const result = bundle ? await cleanUp(caches, ctx, bundle, ours) : undefined;
     await updateFleetSummary(caches, ctx, namespace);
     return result;
@@ -159,7 +159,7 @@ async function reconcileBundle(
   const stalled = (reason: string, message: string) =>
     writeBundleStatus(ctx, bundle, { revision: rendered.revision, compliance: [], stalled: { reason, message } });
   if (!fleet) {
-    caches.targeting.set(request.key, []);
+    caches.targeting.set(request.key, new Map());
     await stalled(reasons.policyBundle.FleetNotFound, `no Fleet has ${namespace} as its workspace namespace`);
     return undefined;
   }
@@ -176,9 +176,10 @@ async function reconcileBundle(
   const fleetName = fleet.metadata.name ?? '';
   const clusters = fleetClusters(caches.members.byIndex('fleet', fleetName), fleetName);
   const placement = resolvePlacement(bundle.spec.placement, clusters, resolveGroups(caches.groups.list({ namespace }), clusters));
-  caches.targeting.set(request.key, placement.targets);
+  const identities = rendered.manifests.map((manifest) => manifestIdentity(manifest));
+  caches.targeting.set(request.key, new Map(placement.targets.map((cluster) => [cluster, identities])));
   const sets = byCluster(ours);
-  const held = heldObjects(caches, bundleRef(bundle), rendered, placement.targets);
+  const held = heldObjects(caches, bundleRef(bundle), identities, placement.targets);
   const writes = planBundleWorkWrites({
     bundle: { namespace, name: request.name, generation: bundle.metadata.generation ?? 1 },
     fleet: fleetName,
@@ -228,10 +229,10 @@ function bundleRef(bundle: PolicyBundleObject): SourceRef {
 function heldObjects(
   caches: BundleCaches,
   ref: SourceRef,
-  rendered: RenderedBundle,
+  wanted: readonly ManifestIdentity[],
   targets: readonly string[],
 ): Map<string, HeldObject[]> {
-  const identities = new Map(rendered.manifests.map((m) => [identityKey(manifestIdentity(m)), manifestIdentity(m)]));
+  const identities = new Map(wanted.map((identity) => [identityKey(identity), identity]));
   const held = new Map<string, HeldObject[]>();
   for (const cluster of targets) {
     const found = claimConflicts(ref, [...identities.values()], clusterClaims(caches.works.byIndex(WORK_CLUSTER_INDEX, cluster)));

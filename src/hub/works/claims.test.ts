@@ -125,26 +125,40 @@ describe('claimConflicts', () => {
 });
 
 describe('createClusterTargets', () => {
-  it('answers the sources targeting a cluster, as last recorded', () => {
+  const wants = (entries: Record<string, Manifest[]>): Map<string, ReturnType<typeof manifestIdentity>[]> =>
+    new Map(Object.entries(entries).map(([cluster, manifests]) => [cluster, ids(...manifests)]));
+  it.each<[string, ReturnType<typeof manifestIdentity>[] | undefined, string[]]>([
+    ['an object one source wants there', ids(clusterRole('audit')), ['fleet-a/web']],
+    ['objects both want', ids(clusterRole('audit'), clusterRole('shared')), ['fleet-a/api', 'fleet-a/web']],
+    ['an object nobody wants there (another cluster wants it)', ids(clusterRole('elsewhere')), []],
+    ['no objects (a drained set)', [], []],
+    ['objects not known without decoding', undefined, ['fleet-a/api', 'fleet-a/web']],
+  ])('answers the sources wanting %s on a cluster', (_, objects, sources) => {
     const targets = createClusterTargets();
-    targets.set('fleet-a/web', ['c1', 'c2']);
-    targets.set('fleet-a/api', ['c2']);
-    expect(targets.on('c2').sort()).toEqual(['fleet-a/api', 'fleet-a/web']);
-    targets.set('fleet-a/web', ['c3']);
-    expect(targets.on('c1')).toEqual([]);
-    expect(targets.on('c2')).toEqual(['fleet-a/api']);
-    targets.set('fleet-a/api', []);
-    expect(targets.on('c2')).toEqual([]);
-    expect(targets.on('c3')).toEqual(['fleet-a/web']);
+    targets.set('fleet-a/web', wants({ c1: [clusterRole('audit'), clusterRole('shared')], c2: [clusterRole('elsewhere')] }));
+    targets.set('fleet-a/api', wants({ c1: [clusterRole('shared')] }));
+    expect(targets.claimants('c1', objects).sort()).toEqual(sources);
+  });
+
+  it('replaces what a source wanted, and forgets a source that wants nothing', () => {
+    const targets = createClusterTargets();
+    targets.set('fleet-a/web', wants({ c1: [clusterRole('audit')], c2: [clusterRole('audit')] }));
+    targets.set('fleet-a/web', wants({ c3: [clusterRole('audit')] }));
+    expect(targets.claimants('c1', undefined)).toEqual([]);
+    expect(targets.claimants('c3', ids(clusterRole('audit')))).toEqual(['fleet-a/web']);
+    targets.set('fleet-a/web', new Map());
+    expect(targets.claimants('c3', undefined)).toEqual([]);
   });
 });
 
 describe('claimWatch', () => {
   const watch = (): ClaimWatch => {
     const targets = createClusterTargets();
-    targets.set('fleet-a/web', ['c1']);
-    targets.set('fleet-a/rival', ['c1']);
-    targets.set('fleet-a/elsewhere', ['c2']);
+    const wanting = (...manifests: Manifest[]) => new Map([['c1', ids(...manifests)]]);
+    targets.set('fleet-a/web', wanting(clusterRole('mine'), clusterRole('audit'), clusterRole('more')));
+    targets.set('fleet-a/rival', wanting(clusterRole('audit'), clusterRole('more')));
+    targets.set('fleet-a/bystander', wanting(clusterRole('unrelated')));
+    targets.set('fleet-a/elsewhere', new Map([['c2', ids(clusterRole('audit'))]]));
     return claimWatch('GlobalService', targets);
   };
   const [audit] = works(bundle, 'c1', [clusterRole('audit')]) as [WorkObject];
@@ -161,6 +175,12 @@ describe('claimWatch', () => {
       "another source's Work claims more objects",
       audit,
       works(bundle, 'c1', [clusterRole('audit'), clusterRole('more')], { version: '2', generation: 2 })[0] as WorkObject,
+      bothClaimants,
+    ],
+    [
+      "another source's Work lets go of an object, which the sources wanting it judge again",
+      works(bundle, 'c1', [clusterRole('audit'), clusterRole('more')], { version: '2', generation: 2 })[0] as WorkObject,
+      works(bundle, 'c1', [clusterRole('other')], { version: '3', generation: 3 })[0] as WorkObject,
       bothClaimants,
     ],
     [
@@ -187,10 +207,16 @@ describe('claimWatch', () => {
     expect(watch().mapUpdate(old, current).sort()).toEqual(keys);
   });
 
-  it("re-queues the services targeting a cluster when another source's Work there is added or gone, and its own service first", () => {
+  it("re-queues the services wanting an object of another source's Work when it is added or gone, and its own service first", () => {
     expect(watch().map(audit).sort()).toEqual(bothClaimants);
-    expect(watch().map(mine)).toEqual(['fleet-a/web', 'fleet-a/rival']);
+    expect(watch().map(mine)).toEqual(['fleet-a/web']);
     const [elsewhere] = works(bundle, 'c3', [clusterRole('audit')]) as [WorkObject];
     expect(watch().map(elsewhere)).toEqual([]);
+  });
+
+  it('wakes every service targeting the cluster for a compressed Work whose content no reconcile has decoded yet', () => {
+    const [packed] = works(bundle, 'c1', [clusterRole('never-decoded')], {}, { maxDataChars: 100_000 }) as [WorkObject];
+    expect(packed.spec.payload).toBeDefined();
+    expect(watch().map(packed).sort()).toEqual(['fleet-a/bystander', 'fleet-a/rival', 'fleet-a/web']);
   });
 });

@@ -137,39 +137,70 @@ export function claimConflicts(
   );
 }
 
-/** Which of one controller's sources (`namespace/name`) target which clusters, as their last reconcile found. */
+/**
+ * What each of one controller's sources (`namespace/name`) wants on the clusters it targets, as its
+ * last reconcile rendered it: what a Work's changed claim is checked against, so that it wakes only
+ * the sources that want one of its objects there.
+ */
 export interface ClusterTargets {
-  /** Records the clusters a source targets now, replacing what it targeted before (none: forgets it). */
-  set(source: string, clusters: readonly string[]): void;
-  /** The sources that target a cluster. */
-  on(cluster: string): string[];
+  /**
+   * Records the objects a source wants on each cluster (clusters it targets but renders nothing
+   * for are left out: no claim can change what it may write there), replacing what it wanted
+   * before; an empty map forgets it.
+   */
+  set(source: string, wanted: ReadonlyMap<string, readonly ManifestIdentity[]>): void;
+  /** The sources that want one of `objects` on a cluster; every source with wants there when the objects are not known. */
+  claimants(cluster: string, objects: readonly ManifestIdentity[] | undefined): string[];
 }
 
 export function createClusterTargets(): ClusterTargets {
-  const bySource = new Map<string, readonly string[]>();
+  const bySource = new Map<string, ReadonlyMap<string, ReadonlySet<string>>>();
   const byCluster = new Map<string, Set<string>>();
+  // Renders are shared between clusters, and so are their keys.
+  const keysOf = new WeakMap<readonly ManifestIdentity[], ReadonlySet<string>>();
+  const keys = (identities: readonly ManifestIdentity[]): ReadonlySet<string> => {
+    let found = keysOf.get(identities);
+    if (!found) keysOf.set(identities, (found = new Set(identities.map(identityKey))));
+    return found;
+  };
   return {
-    set(source, clusters) {
-      for (const cluster of bySource.get(source) ?? []) {
+    set(source, wanted) {
+      for (const cluster of bySource.get(source)?.keys() ?? []) {
         const sources = byCluster.get(cluster);
         sources?.delete(source);
         if (sources?.size === 0) byCluster.delete(cluster);
       }
-      if (clusters.length === 0) {
+      if (wanted.size === 0) {
         bySource.delete(source);
         return;
       }
-      bySource.set(source, [...clusters]);
-      for (const cluster of clusters) byCluster.set(cluster, (byCluster.get(cluster) ?? new Set()).add(source));
+      bySource.set(source, new Map([...wanted].map(([cluster, identities]) => [cluster, keys(identities)])));
+      for (const cluster of wanted.keys()) byCluster.set(cluster, (byCluster.get(cluster) ?? new Set()).add(source));
     },
-    on: (cluster) => [...(byCluster.get(cluster) ?? [])],
+    claimants(cluster, objects) {
+      const sources = [...(byCluster.get(cluster) ?? [])];
+      if (objects === undefined) return sources;
+      const changed = objects.map(identityKey);
+      return sources.filter((source) => {
+        const wants = bySource.get(source)?.get(cluster);
+        return wants !== undefined && changed.some((key) => wants.has(key));
+      });
+    },
   };
 }
 
 /**
- * What a Work claims, as far as it can be told without decoding: its objects' identities when its
- * manifests are inline, else its payload's digest (new content may claim other objects).
+ * The objects a Work claims, as far as they can be told without decoding: its manifests' identities
+ * when they are inline, those of its payload when a reconcile has decoded that content already
+ * (payloadIdentities: a whole set's objects, a superset of one part's), else undefined.
  */
+function workIdentities(work: WorkObject): readonly ManifestIdentity[] | undefined {
+  const { manifests, payload } = work.spec;
+  if (manifests !== undefined) return manifests.map((manifest) => manifestIdentity(manifest));
+  return payload === undefined ? [] : payloadIdentities.get(payload.sha256);
+}
+
+/** What a Work claims, as a comparable string: its objects' keys, else its payload's digest and part. */
 function claimSignature(work: WorkObject): string {
   const { manifests, payload, part } = work.spec;
   if (manifests !== undefined)
@@ -200,26 +231,33 @@ export interface ClaimWatch {
 /**
  * The watch mapping of the shared Works cache for the controller of `kind`: a Work of its own maps
  * to its source (status and content alike); a Work whose claim changed (added, its objects
- * changed, or gone) also maps to the controller's other sources that target that cluster, so a
- * later claimant judges again, and takes an object over when its holder lets go. A status update,
- * or a new revision of the same objects (a fan-out of a changed value), of another source's Work
- * maps to nothing: re-judging every source on every Work change made each reconcile of a fan-out
- * to N clusters wake all S services, S × N of work per change. An update is judged from its old
- * and current objects, so the mapping keeps nothing per Work (it kept each Work's last claim
- * signature: two maps of 33,000 at 3,000 clusters, 11 MiB of the hub's heap).
+ * changed, or gone) also maps to the controller's other sources that want one of its objects
+ * (before or after the change) on that cluster, so a later claimant judges again, and takes an
+ * object over when its holder lets go. Nothing else can change what another source may write
+ * there. A status update, or a new revision of the same objects (a fan-out of a changed value), of
+ * another source's Work maps to nothing, and so does a Work of objects no other source wants: waking
+ * every source targeting the cluster made each Work a creating service wrote send all S services of
+ * the fleet over all N clusters again (at 10,000 clusters × 10 services, two thirds of a core for
+ * as long as any service was still writing). An update is judged from its old and current objects,
+ * so the mapping keeps nothing per Work.
  */
 export function claimWatch(kind: SourceRef['kind'], targets: ClusterTargets): ClaimWatch {
   const own = (work: WorkObject): string[] =>
     work.spec.source.kind === kind ? [`${work.spec.source.namespace}/${work.spec.source.name}`] : [];
-  const withClaimants = (work: WorkObject): string[] => {
+  const withClaimants = (work: WorkObject, objects: readonly ManifestIdentity[] | undefined): string[] => {
     const mine = own(work);
     const cluster = work.metadata.labels?.[labels.cluster];
-    const others = cluster === undefined ? [] : targets.on(cluster).filter((key) => !mine.includes(key));
+    const others = cluster === undefined ? [] : targets.claimants(cluster, objects).filter((key) => !mine.includes(key));
     return [...mine, ...others];
   };
   return {
-    map: (object) => withClaimants(object as WorkObject),
-    mapUpdate: (old, current) =>
-      claimChanged(old as WorkObject, current as WorkObject) ? withClaimants(current as WorkObject) : own(current as WorkObject),
+    map: (object) => withClaimants(object as WorkObject, workIdentities(object as WorkObject)),
+    mapUpdate: (old, current) => {
+      const before = old as WorkObject;
+      const after = current as WorkObject;
+      if (!claimChanged(before, after)) return own(after);
+      const [was, is] = [workIdentities(before), workIdentities(after)];
+      return withClaimants(after, was === undefined || is === undefined ? undefined : [...was, ...is]);
+    },
   };
 }
