@@ -326,7 +326,11 @@ async function phase(operator: Operator, name: string, fn: () => Promise<void>):
   log(`${name}: ${JSON.stringify(figures)}`);
   return figures;
 }
-/** Until the simulated agents have reported nothing new and the operator's queues were empty for 3 s in a row. */
+/**
+ * Until the simulated agents have reported nothing new and the operator's queues were empty for 3 s
+ * in a row; up to 2 minutes per 1,000 clusters (at least 10): a write to every cluster moves every
+ * member's Work counts, and at 10,000 clusters those status writes alone took 10 minutes.
+ */
 async function settle(operator: Operator, agents: { reports(): number }): Promise<void> {
   let quiet = 0;
   let reports = agents.reports();
@@ -337,7 +341,7 @@ async function settle(operator: Operator, agents: { reports(): number }): Promis
       quiet = idle ? quiet + 1 : 0;
       return quiet >= 3;
     },
-    600_000,
+    Math.max(600_000, N * 120),
     1000,
   );
 }
