@@ -1,4 +1,5 @@
 import type { MemberClusterStatus } from '../api/index.js';
+import { jsonEqual } from '../runtime/conditions.js';
 
 // A member cluster's capabilities as helm takes them: what `helm template` must be told
 // (`--kube-version`, `--api-versions`) to render a chart as `helm install` would on that cluster.
@@ -47,9 +48,5 @@ export function helmCapabilities(status: MemberClusterStatus | undefined): HelmC
  * spares every service of the fleet a pass over all its clusters per member status write.
  */
 export function capabilitiesChanged(old: MemberClusterStatus | undefined, current: MemberClusterStatus | undefined): boolean {
-  if (old?.kubernetesVersion !== current?.kubernetesVersion) return true;
-  const before = old?.apiVersions;
-  const after = current?.apiVersions;
-  if (before === after) return false;
-  return before?.length !== after?.length || (before ?? []).some((version, i) => version !== after?.[i]);
+  return old?.kubernetesVersion !== current?.kubernetesVersion || !jsonEqual(old?.apiVersions, current?.apiVersions);
 }
