@@ -9,6 +9,7 @@
 // `failureReason` and the error's message, before the key is retried with backoff.
 import { randomUUID } from 'node:crypto';
 import type { BackoffPolicy } from './backoff.js';
+import { coalesceDelay, type Coalesce } from './coalesce.js';
 import { jsonEqual, setReadiness, type Condition } from './conditions.js';
 import type { EventRecorder } from './events.js';
 import type { EventHandler, Informer, InformerSource } from './informer.js';
@@ -66,11 +67,11 @@ export interface ControllerSpec<T extends KubeObject> {
      */
     mapUpdate?: (old: KubeObject, current: KubeObject) => string[];
     /**
-     * Visit a key this long after the first change that maps to it, rather than at once, so that the
+     * Visit a key a while after the first change that maps to it, rather than at once, so that the
      * changes of that window cost one reconcile (and at most one write). For sources that change in
      * bursts whose end state is what matters, e.g. a cluster's Works during a fan-out.
      */
-    coalesceMs?: number;
+    coalesce?: Coalesce;
     /** Which updates of the source deserve a visit (default: all); e.g. changedBeyondStatus. */
     updateFilter?: (old: KubeObject, current: KubeObject) => boolean;
   }[];
@@ -136,8 +137,11 @@ export function createController<T extends KubeObject>(spec: ControllerSpec<T>, 
   const kind = spec.for.type.kind;
   const stats = { reconciles: 0, errors: 0, active: 0, maxActive: 0 };
   const activeKeys = new Set<string>();
+  // How long each key's last reconcile took, kept only for a watch that coalesces by that cost, and
+  // only while the key's object exists.
+  const passMs = spec.watches?.some((watch) => watch.coalesce?.passCostFactor !== undefined) ? new Map<string, number>() : undefined;
 
-  enqueueEvents(spec, deps, primary, queue);
+  enqueueEvents(spec, deps, primary, queue, passMs);
 
   async function reconcileOne(key: string, signal: AbortSignal): Promise<ReconcileResult | undefined> {
     const { namespace, name } = splitKey(key);
@@ -148,6 +152,7 @@ export function createController<T extends KubeObject>(spec: ControllerSpec<T>, 
     activeKeys.add(key);
     stats.active++;
     stats.maxActive = Math.max(stats.maxActive, stats.active);
+    const started = performance.now();
     try {
       return await spec.reconcile(
         { key, namespace, name },
@@ -162,6 +167,8 @@ export function createController<T extends KubeObject>(spec: ControllerSpec<T>, 
     } finally {
       stats.active--;
       activeKeys.delete(key);
+      if (passMs && primary.store.has(key)) passMs.set(key, performance.now() - started);
+      else passMs?.delete(key);
     }
   }
 
@@ -187,7 +194,13 @@ export function createController<T extends KubeObject>(spec: ControllerSpec<T>, 
 }
 
 /** Queues the primary object's key on its own events, its owned objects' and the mapped sources'. */
-function enqueueEvents<T extends KubeObject>(spec: ControllerSpec<T>, deps: ControllerDeps, primary: Informer<T>, queue: WorkQueue): void {
+function enqueueEvents<T extends KubeObject>(
+  spec: ControllerSpec<T>,
+  deps: ControllerDeps,
+  primary: Informer<T>,
+  queue: WorkQueue,
+  passMs: ReadonlyMap<string, number> | undefined,
+): void {
   const kind = spec.for.type.kind;
   const enqueue = (object: KubeObject): void => {
     queue.add(objectKey(object));
@@ -223,7 +236,7 @@ function enqueueEvents<T extends KubeObject>(spec: ControllerSpec<T>, deps: Cont
   }
   for (const watch of spec.watches ?? []) {
     const visit = (keys: readonly string[]): void => {
-      for (const key of keys) queue.addAfter(key, watch.coalesceMs ?? 0);
+      for (const key of keys) queue.addAfter(key, coalesceDelay(watch.coalesce, passMs?.get(key)));
     };
     const map = (object: KubeObject): void => {
       visit(watch.map(object));

@@ -145,7 +145,7 @@ export function fleetController(
       // is computed over all members: judged once at the end of a 1 s window, a 2,000-member fleet's
       // status costs one pass a second while members change, not one per change (a third of the hub's
       // CPU while 2,000 clusters joined and took 20,000 Works, bench/fanout.ts with --cpu-prof).
-      { source: sources.members, map: (member) => [(member as MemberObject).spec.fleet], coalesceMs: 1000 },
+      { source: sources.members, map: (member) => [(member as MemberObject).spec.fleet], coalesce: { minMs: 1000 } },
       { source: sources.roleBindings, map: (binding) => fleetsOfWorkspace(fleets, binding.metadata.namespace) },
     ],
     reconcile,

@@ -273,7 +273,7 @@ export function memberClusterController(manager: Manager, sources: MemberSources
       // changes each Work twice in quick succession (the hub's new spec, then the agent's report of
       // it), and the counts are usually back where they were: judged once at the end of a 1 s window,
       // the member's status is written once or not at all, instead of twice per service change.
-      { source: sources.works, map: (work) => memberOfNamespace(work.metadata.namespace), coalesceMs: 1000 },
+      { source: sources.works, map: (work) => memberOfNamespace(work.metadata.namespace), coalesce: { minMs: 1000 } },
       // A fleet's heartbeat timeout changes how its members are judged.
       // Not its status: the hub writes that once a second while members change, and each write would
       // visit every member of the fleet.

@@ -9,6 +9,7 @@ import { labels, type Work } from '../../api/index.js';
 import { identityKey, manifestIdentity, type ManifestIdentity } from '../../work/identity.js';
 import { decodeContent } from '../../work/payload.js';
 import type { IndexFunc, KubeObject } from '../../runtime/index.js';
+import type { Coalesce } from '../../runtime/coalesce.js';
 import { createLruCache } from '../../runtime/lru.js';
 import { findConflicts, sourceKey, type ObjectConflict, type SourceObjects, type SourceRef } from './conflicts.js';
 
@@ -226,7 +227,16 @@ function claimChanged(old: WorkObject, current: WorkObject): boolean {
 export interface ClaimWatch {
   map: (object: KubeObject) => string[];
   mapUpdate: (old: KubeObject, current: KubeObject) => string[];
+  coalesce: Coalesce;
 }
+
+/**
+ * A source's visit for its Works waits twice as long as its last pass took (at most 10 s): each
+ * agent's report of a Work maps to its source, whose pass goes over all its clusters, and at 3,000
+ * clusters × 10 services the reports that trickle in behind a service's writes kept it in one pass
+ * after another. A small fleet's pass takes milliseconds, so its sources still answer at once.
+ */
+const CLAIM_COALESCE: Coalesce = { minMs: 0, passCostFactor: 2, maxMs: 10_000 };
 
 /**
  * The watch mapping of the shared Works cache for the controller of `kind`: a Work of its own maps
@@ -251,6 +261,7 @@ export function claimWatch(kind: SourceRef['kind'], targets: ClusterTargets): Cl
     return [...mine, ...others];
   };
   return {
+    coalesce: CLAIM_COALESCE,
     map: (object) => withClaimants(object as WorkObject, workIdentities(object as WorkObject)),
     mapUpdate: (old, current) => {
       const before = old as WorkObject;
