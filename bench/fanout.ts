@@ -43,6 +43,7 @@ import {
 import { crdDirectory, installCrds, readCrds } from '../src/cli/install.js';
 import { parseDuration } from '../src/kube-semantics/duration.js';
 import { agentStatusPriorityName, apiPriorityObjects } from '../src/hub/api-priority.js';
+import { forEachLimited } from '../src/runtime/limit.js';
 import { sourceWorkName } from '../src/work/naming.js';
 import { workObjects } from '../src/work/objects.js';
 import {
@@ -347,15 +348,6 @@ async function settle(operator: Operator, agents: { reports(): number }): Promis
 }
 const valid = (p: PhaseFigures): boolean => (p.apiserver.p99MutatingS ?? 0) <= 1 && p.apiserver.throttled429 === 0;
 
-async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) await fn(items[next++] as T);
-    }),
-  );
-}
-
 const manifest = (index: number, value: string): Manifest => ({
   apiVersion: 'v1',
   kind: 'ConfigMap',
@@ -487,7 +479,7 @@ try {
   // The same Work objects as the fan-out's: every write's apiserver cost grows with the stored object
   // (decoded, merged, validated, encoded, sent to watchers), and a fan-out Work carries its agent's
   // status and that status's managedFields (3.4 kB stored against 0.9 kB without; measured below).
-  await pool(names, 32, async (cluster) => {
+  await forEachLimited(names, 32, async (cluster) => {
     const created = await admin.apply<Work & KubeObject>(floorWork(cluster, 'v0'), { fieldManager: 'bench', force: true });
     await writeStatus(admin, created, (current) => simulatedWorkStatus(current, { delayMs: 0 }, new Date()));
   });
@@ -525,7 +517,7 @@ try {
       log(`round ${round}: floor at concurrency ${concurrency}`);
       let applyMs = 0;
       const figures = await phase(operator, `round ${round}: floor at concurrency ${concurrency}`, () =>
-        pool(names, concurrency, async (cluster) => {
+        forEachLimited(names, concurrency, async (cluster) => {
           const sent = performance.now();
           await admin.apply(floorWork(cluster, `${value}-${concurrency}`), { fieldManager: 'bench', force: true });
           applyMs += performance.now() - sent;

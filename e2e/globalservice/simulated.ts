@@ -234,10 +234,20 @@ export interface SimulatedHeartbeats {
 export const agentHeartbeatIntervalMs = parseDuration(defaultHeartbeatInterval) ?? 60_000;
 
 /**
+ * A renewal may take this long at a saturated hub apiserver (its p99 while 10,000 clusters took 10
+ * Works each) without the simulated fleet falling behind its agents' schedule: see `lanesFor`.
+ */
+const SLOWEST_RENEWAL_MS = 3000;
+
+/**
  * Renews each named cluster's heartbeat Lease every `intervalMs` as its agent does: the first
  * renewal reads the Lease (creating it when missing), later ones are one PUT of the copy in hand.
- * The clusters start spread evenly over one interval, as agents started at different times are;
- * at most `concurrency` writes are in flight, and a write that fails is retried at the next tick.
+ * The clusters start spread evenly over one interval, as agents started at different times are.
+ * Each cluster renews on its own schedule, as real agents do, so a slow answer delays only its own
+ * cluster; at most `concurrency` writes are in flight (default: enough for every cluster to renew
+ * once an interval at SLOWEST_RENEWAL_MS each, at least 32), and a write that fails is retried at
+ * the next tick. With batches of 32 that each waited for their slowest write, 10,000 clusters fell
+ * minutes behind while the hub was creating Works, and thousands of them read Unknown.
  */
 export function startSimulatedHeartbeats(
   hub: Kube,
@@ -245,7 +255,7 @@ export function startSimulatedHeartbeats(
   options: { intervalMs?: number; concurrency?: number } = {},
 ): SimulatedHeartbeats {
   const intervalMs = options.intervalMs ?? agentHeartbeatIntervalMs;
-  const concurrency = options.concurrency ?? 32;
+  const concurrency = options.concurrency ?? Math.max(32, Math.ceil((names.length * SLOWEST_RENEWAL_MS) / intervalMs));
   const controller = new AbortController();
   setMaxListeners(0, controller.signal);
   const { signal } = controller;
@@ -255,8 +265,10 @@ export function startSimulatedHeartbeats(
     dueAt: started + Math.floor((index * intervalMs) / Math.max(1, names.length)),
     lease: undefined as Lease | undefined,
     silent: false,
+    renewing: false,
   }));
   let renewals = 0;
+  const inFlight = new Set<Promise<void>>();
   const renew = async (cluster: (typeof clusters)[number]): Promise<void> => {
     const namespace = memberNamespace(cluster.name);
     const spec = heartbeatSpec(`simulated-${cluster.name}`, intervalMs, Date.now());
@@ -280,10 +292,19 @@ export function startSimulatedHeartbeats(
   const loop = async (): Promise<void> => {
     while (!signal.aborted) {
       const now = Date.now();
-      const due = clusters.filter((cluster) => !cluster.silent && cluster.dueAt <= now);
-      for (let start = 0; start < due.length; start += concurrency) await Promise.all(due.slice(start, start + concurrency).map(renew));
+      for (const cluster of clusters) {
+        if (inFlight.size >= concurrency) break;
+        if (cluster.silent || cluster.renewing || cluster.dueAt > now) continue;
+        cluster.renewing = true;
+        const renewal = renew(cluster).finally(() => {
+          cluster.renewing = false;
+          inFlight.delete(renewal);
+        });
+        inFlight.add(renewal);
+      }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
+    await Promise.all(inFlight);
   };
   const running = loop();
   return {

@@ -1,6 +1,7 @@
 import { fieldManagers, legacyFieldManager, type Manifest } from '../api/index.js';
 import { isConflict, isForbidden, isNotFound, KubeApiError, type Kube, type KubeObject } from '../runtime/kube.js';
 import { adoptFieldManager } from '../runtime/field-managers.js';
+import { forEachLimited } from '../runtime/limit.js';
 import type { Logger } from '../runtime/log.js';
 import { admitManifest, agentProtected, type AdmissionRules } from '../work/admission.js';
 import type { ObjectNote } from './apply-report.js';
@@ -52,14 +53,6 @@ export interface ApplyOutcome {
 
 /** Objects of one kind are applied this many at a time; kinds follow each other in order. */
 const CONCURRENCY = 16;
-
-async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 /** Consecutive runs of one kind, keeping the order. */
 function runsOfKind<T extends KubeObject>(ordered: readonly T[]): T[][] {

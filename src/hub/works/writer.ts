@@ -15,6 +15,7 @@ import {
   type Kube,
   type KubeObject,
 } from '../../runtime/index.js';
+import { forEachLimited } from '../../runtime/limit.js';
 import type { WorkObject } from './claims.js';
 import { revisionSinceAnnotation, workObjects } from '../../work/objects.js';
 
@@ -105,15 +106,6 @@ export interface WorkWriteOutcome {
   failures: WorkWriteFailure[];
 }
 
-/** Runs `fn` over `items` with at most `limit` calls in flight, every item attempted. */
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-}
-
 const keyOf = (work: Work): string => `${work.metadata.namespace ?? ''}/${work.metadata.name ?? ''}`;
 const apiMessage = (error: unknown): string =>
   error instanceof KubeApiError ? `${error.reason}: ${error.apiMessage}` : errorMessage(error);
@@ -135,7 +127,7 @@ export async function writeWorkChanges(
     (error: unknown): void => {
       outcome.failures.push({ work: keyOf(work), verb, message: apiMessage(error), error });
     };
-  await forEachLimit(changes.apply, WRITE_CONCURRENCY, async (work) => {
+  await forEachLimited(changes.apply, WRITE_CONCURRENCY, async (work) => {
     const existing = live.get(keyOf(work));
     await (
       existing
@@ -150,7 +142,7 @@ export async function writeWorkChanges(
         failed(work, 'apply'),
       );
   });
-  await forEachLimit(changes.remove, WRITE_CONCURRENCY, (work) =>
+  await forEachLimited(changes.remove, WRITE_CONCURRENCY, (work) =>
     kube.delete(WorkType, work.metadata.name ?? '', work.metadata.namespace, { signal: options.signal }).then(
       () => {
         outcome.deleted++;
