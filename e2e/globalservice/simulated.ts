@@ -235,7 +235,7 @@ export const agentHeartbeatIntervalMs = parseDuration(defaultHeartbeatInterval) 
 
 /**
  * A renewal may take this long at a saturated hub apiserver (its p99 while 10,000 clusters took 10
- * Works each) without the simulated fleet falling behind its agents' schedule: see `lanesFor`.
+ * Works each) without the simulated fleet falling behind its agents' schedule (the default lanes).
  */
 const SLOWEST_RENEWAL_MS = 3000;
 

@@ -1,5 +1,5 @@
 // Bounded concurrency over a list: the one limiter of the agent's applies, the hub's Work writes and
-// the benches' simulated fleets. Lanes take the next item as soon as theirs is done, so one slow
+// the fan-out bench's floor. Lanes take the next item as soon as theirs is done, so one slow
 // request holds up only its own lane, never a whole batch.
 
 /** Runs `fn` over `items` with at most `limit` calls in flight, every item attempted, in order of start. */
