@@ -24,7 +24,7 @@ describe('leader election between two runtime instances', () => {
   });
 
   /** Two replicas; `reconcilers` records which one reconciled, and overlapping reconciles across both. */
-  function replicas(lease: string, releaseOnCancel: boolean, logs?: PassThrough) {
+  function replicas(lease: string, releaseOnCancel: boolean, logs?: PassThrough, mainThreadStallLimitMs?: number) {
     const state = { active: 0, maxActive: 0, by: [] as string[] };
     const make = (identity: string): { manager: Manager; stop: AbortController; done: Promise<string> } => {
       const manager = createManager({
@@ -39,6 +39,7 @@ describe('leader election between two runtime instances', () => {
           renewDeadlineMs: 3_000,
           retryPeriodMs: 500,
           releaseOnCancel,
+          ...(mainThreadStallLimitMs !== undefined ? { mainThreadStallLimitMs } : {}),
         },
       });
       manager.controller({
@@ -156,29 +157,75 @@ describe('leader election between two runtime instances', () => {
     }
   });
 
-  it('a leader whose event loop is held past its renew deadline steps down and says so', async () => {
+  /** Synchronous work on the main thread for `ms`, as a huge render or parse (or a starved process) would hold it. */
+  function holdEventLoop(ms: number): void {
+    const until = Date.now() + ms;
+    while (Date.now() < until);
+  }
+
+  it('a leader whose event loop is held past the lease duration keeps its lease: its own thread renews it', async () => {
+    const { state, a, b } = await soleLeader('held');
+    try {
+      const before = await holder('held');
+      const heldAt = Date.now();
+      holdEventLoop(6_000); // the lease lasts 4 s, the renew deadline is 3 s
+      const after = await holder('held');
+      expect(after?.holderIdentity).toBe(a.manager.identity);
+      expect(after?.leaseTransitions).toBe(before?.leaseTransitions);
+      // Renewed while the loop was held, not only once it was free again.
+      expect(Date.parse(after?.renewTime ?? '')).toBeGreaterThan(heldAt + 3_000);
+      const count = state.by.length;
+      await eventually(() => {
+        expect(state.by.length).toBeGreaterThan(count);
+      });
+      expect(a.manager.isLeader()).toBe(true);
+    } finally {
+      a.stop.abort();
+      expect(await a.done).toBe('stopped');
+      a.manager.kube.close();
+      b.manager.kube.close();
+    }
+  });
+
+  it('a leader whose main thread is held past the stall limit lets the lease run out, hands over and says why', async () => {
     const logs = new PassThrough();
     let logged = '';
     logs.on('data', (chunk: Buffer) => {
       logged += chunk.toString();
     });
-    const { a, b } = await soleLeader('starved', logs);
+    const { a, b } = replicas('wedged', false, logs, 2_000);
     try {
-      // Synchronous work longer than the renew deadline (3 s), as a huge render or parse would be.
-      const until = Date.now() + 4_500;
-      while (Date.now() < until);
-      expect(await a.done).toBe('lost');
+      const leader = await eventually(
+        () => {
+          const leaders = [a, b].filter((r) => r.manager.isLeader());
+          expect(leaders).toHaveLength(1);
+          return leaders[0] as typeof a;
+        },
+        { timeoutMs: 20_000 },
+      );
+      const follower = leader === a ? b : a;
+      // Both replicas share this thread, so the follower is held too; its own thread renews
+      // nothing, and it campaigns once the loop is free again.
+      holdEventLoop(9_000);
+      expect(await leader.done).toBe('lost');
+      await eventually(
+        () => {
+          expect(follower.manager.isLeader()).toBe(true);
+        },
+        { timeoutMs: 15_000 },
+      );
+      expect((await holder('wedged'))?.holderIdentity).toBe(follower.manager.identity);
       const loss = logged
         .split('\n')
         .filter((line) => line.includes('lost the leader lease'))
-        .map((line) => JSON.parse(line) as { cause?: string });
+        .map((line) => JSON.parse(line) as { cause?: string; identity?: string });
       expect(loss).toHaveLength(1);
-      expect(loss[0]?.cause).toMatch(
-        /^no renewal for \d+\.\d s; \d+ renewal rounds? failed: the event loop was blocked for up to [4-9]\.\d s/,
-      );
+      expect(loss[0]?.identity).toBe(leader.manager.identity);
+      expect(loss[0]?.cause).toMatch(/renewals failed: the main thread has not answered for \d+\.\d s \(limit 2 s\)/);
     } finally {
       a.stop.abort();
-      await a.done;
+      b.stop.abort();
+      await Promise.all([a.done, b.done]);
       a.manager.kube.close();
       b.manager.kube.close();
     }

@@ -7,4 +7,12 @@
 // discovery, client (constructors and REST verbs) and watch. Import from here, not from kube/.
 export * from './kube/types.js';
 export * from './kube/errors.js';
-export { clusterOfKubeConfig, kubeFromDefault, kubeFromFile, kubeFromKubeConfig, kubeFromToken, kubeInCluster } from './kube/client.js';
+export {
+  clusterOfKubeConfig,
+  kubeFromDefault,
+  kubeFromFile,
+  kubeFromKubeConfig,
+  kubeFromPortable,
+  kubeFromToken,
+  kubeInCluster,
+} from './kube/client.js';

@@ -141,6 +141,12 @@ export interface LeaderElectionOptions {
   onLeading?(leading: boolean): void;
   /** Called after each successful renewal with the time since the previous one (exported as a metric). */
   onRenewed?(sincePreviousMs: number): void;
+  /**
+   * Asked before each renewal while leading: a reason not to renew now (the round then fails with
+   * it, and the lease runs out as after any failed renewals), or undefined to renew. The leader
+   * thread's way to let a wedged main thread's leadership lapse (leader-thread.ts).
+   */
+  withholdRenewal?(): string | undefined;
 }
 
 export type ElectionEnd = 'stopped' | 'lost';
@@ -274,8 +280,8 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
           },
           Math.max(1, givesUpAt - sent),
         );
-        lastError = undefined;
-        const renewed = await tryAcquireOrRenew(AbortSignal.any([attempt.signal, signal]));
+        lastError = options.withholdRenewal?.();
+        const renewed = lastError === undefined && (await tryAcquireOrRenew(AbortSignal.any([attempt.signal, signal])));
         clearTimeout(deadline);
         const now = Date.now();
         if (renewed) {

@@ -10,6 +10,7 @@ import { startHealthServer, type Check, type HealthServer } from './health.js';
 import { createInformer, sourceKey, type Informer, type InformerSource } from './informer.js';
 import type { Kube, KubeObject } from './kube.js';
 import { createLeaderElector, type ElectionEnd, type LeaderElector } from './leader.js';
+import { createLeaderThread } from './leader-thread.js';
 import { silentLogger, type Logger } from './log.js';
 import { createMetrics, type RuntimeMetrics } from './metrics.js';
 import type { IndexFunc } from './store.js';
@@ -31,6 +32,8 @@ export interface ManagerOptions {
     retryPeriodMs?: number;
     /** Release the lease on graceful stop (default true); false behaves like a crash, for tests. */
     releaseOnCancel?: boolean;
+    /** How long a wedged main thread keeps the lease renewed (leader-thread.ts; default 4 lease durations). */
+    mainThreadStallLimitMs?: number;
   };
   /** Serve /healthz, /readyz, /metrics here (port 0 picks one). */
   health?: { port: number; host?: string; readiness?: Record<string, Check> };
@@ -166,24 +169,7 @@ export function createManager(options: ManagerOptions): Manager {
       let end: ElectionEnd = 'stopped';
       try {
         if (options.leaderElection) {
-          const le = options.leaderElection;
-          elector = createLeaderElector({
-            kube,
-            namespace: le.namespace,
-            name: le.name,
-            identity,
-            logger,
-            ...(le.leaseDurationSeconds !== undefined ? { leaseDurationSeconds: le.leaseDurationSeconds } : {}),
-            ...(le.renewDeadlineMs !== undefined ? { renewDeadlineMs: le.renewDeadlineMs } : {}),
-            ...(le.retryPeriodMs !== undefined ? { retryPeriodMs: le.retryPeriodMs } : {}),
-            ...(le.releaseOnCancel !== undefined ? { releaseOnCancel: le.releaseOnCancel } : {}),
-            onLeading: (leading) => {
-              metrics.setLeader(`${le.namespace}/${le.name}`, leading);
-            },
-            onRenewed: (sincePreviousMs) => {
-              metrics.renewedLease(`${le.namespace}/${le.name}`, sincePreviousMs);
-            },
-          });
+          elector = electorFor(options.leaderElection, { kube, identity, logger, metrics });
           end = await elector.run(signal, lead);
         } else {
           await lead(signal);
@@ -201,4 +187,38 @@ export function createManager(options: ManagerOptions): Manager {
     },
   };
   return manager;
+}
+
+/** The manager's leader elector: on a thread of its own where the client can be rebuilt there (leader-thread.ts says why). */
+function electorFor(
+  le: NonNullable<ManagerOptions['leaderElection']>,
+  context: { kube: Kube; identity: string; logger: Logger; metrics: RuntimeMetrics },
+): LeaderElector {
+  const { metrics } = context;
+  const lease = `${le.namespace}/${le.name}`;
+  const election = {
+    kube: context.kube,
+    namespace: le.namespace,
+    name: le.name,
+    identity: context.identity,
+    logger: context.logger,
+    ...(le.leaseDurationSeconds !== undefined ? { leaseDurationSeconds: le.leaseDurationSeconds } : {}),
+    ...(le.renewDeadlineMs !== undefined ? { renewDeadlineMs: le.renewDeadlineMs } : {}),
+    ...(le.retryPeriodMs !== undefined ? { retryPeriodMs: le.retryPeriodMs } : {}),
+    ...(le.releaseOnCancel !== undefined ? { releaseOnCancel: le.releaseOnCancel } : {}),
+    onLeading: (leading: boolean) => {
+      metrics.setLeader(lease, leading);
+    },
+    onRenewed: (sincePreviousMs: number) => {
+      metrics.renewedLease(lease, sincePreviousMs);
+    },
+  };
+  const onThread = createLeaderThread({
+    ...election,
+    ...(le.mainThreadStallLimitMs !== undefined ? { mainThreadStallLimitMs: le.mainThreadStallLimitMs } : {}),
+    onRequest: (record) => {
+      metrics.observeRequest(record);
+    },
+  });
+  return onThread ?? createLeaderElector(election);
 }

@@ -3,7 +3,7 @@
 // managers in one process — as in tests — never collide.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { InformerMetrics } from './informer.js';
-import { WRITE_METHODS, type Kube } from './kube.js';
+import { WRITE_METHODS, type Kube, type RequestRecord } from './kube.js';
 import type { QueueMetrics } from './queue.js';
 
 /**
@@ -27,6 +27,8 @@ export interface RuntimeMetrics {
   renewedLease(lease: string, sincePreviousMs: number): void;
   /** Counts every request of `kube` by verb and code; returns an unsubscribe function. */
   watchKube(kube: Kube): () => void;
+  /** Counts one request made elsewhere (the leader thread's client) as watchKube counts its client's. */
+  observeRequest(record: RequestRecord): void;
 }
 
 // eslint-disable-next-line max-lines-per-function -- a table of metric declarations, one statement each, and the few small methods that update them: splitting it would only scatter the table.
@@ -124,6 +126,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Runti
     buckets: [0.005, 0.025, 0.1, 0.25, 1, 2.5, 10],
     registers,
   });
+  const observeRequest = (r: RequestRecord): void => {
+    const verb = r.watch ? 'WATCH' : r.method;
+    requests.inc({ verb, code: String(r.code) });
+    if (WRITE_METHODS.includes(r.method)) writesByResource.inc({ resource: resourceOfPath(r.path) });
+    if (!r.watch) requestTime.observe({ verb }, r.durationMs / 1000);
+  };
 
   return {
     registry,
@@ -165,12 +173,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Runti
     renewedLease: (lease, sincePreviousMs) => {
       renewalIntervals.observe({ lease }, sincePreviousMs / 1000);
     },
-    watchKube: (kube) =>
-      kube.onRequest((r) => {
-        const verb = r.watch ? 'WATCH' : r.method;
-        requests.inc({ verb, code: String(r.code) });
-        if (WRITE_METHODS.includes(r.method)) writesByResource.inc({ resource: resourceOfPath(r.path) });
-        if (!r.watch) requestTime.observe({ verb }, r.durationMs / 1000);
-      }),
+    watchKube: (kube) => kube.onRequest(observeRequest),
+    observeRequest,
   };
 }

@@ -21,6 +21,7 @@ import {
   type ListOptions,
   type ListResult,
   type PatchOptions,
+  type PortableKube,
   type RequestCommon,
   type TokenConfig,
   type TypeRef,
@@ -98,11 +99,19 @@ export function kubeFromToken(config: TokenConfig, options: KubeOptions = {}): K
 /** `bearerToken`, when given, is asked for the Authorization header of every request. */
 export function kubeFromKubeConfig(kc: KubeConfig, options: KubeOptions = {}, bearerToken?: () => string): Kube {
   const transport = createTransport(kc, options, bearerToken);
-  return kubeOnDiscovery(createDiscovery(transport, options.discoveryMissTtlMs));
+  const portable = bearerToken === undefined ? { kubeconfig: kc.exportConfig(), options } : undefined;
+  return kubeOnDiscovery(createDiscovery(transport, options.discoveryMissTtlMs), portable);
+}
+
+/** The client another thread described with `Kube.portable`. */
+export function kubeFromPortable(portable: PortableKube): Kube {
+  const kc = new KubeConfig();
+  kc.loadFromString(portable.kubeconfig);
+  return kubeFromKubeConfig(kc, portable.options);
 }
 
 /** The verbs over one Discovery and its Transport. */
-function kubeOnDiscovery(d: Discovery): Kube {
+function kubeOnDiscovery(d: Discovery, portable: PortableKube | undefined): Kube {
   const { transport } = d;
   const write = <T>(method: string, path: string, object: unknown, o: WriteOptions): Promise<T> =>
     request<T>(transport, method, path, { body: object, query: writeQuery(o), ...signalOf(o) });
@@ -127,7 +136,8 @@ function kubeOnDiscovery(d: Discovery): Kube {
       transport.listeners.add(listener);
       return () => transport.listeners.delete(listener);
     },
-    ownConnection: () => kubeOnDiscovery(withOwnAgent(d)),
+    ownConnection: () => kubeOnDiscovery(withOwnAgent(d), portable),
+    portable: () => portable,
     close: () => {
       closeTransport(transport);
     },

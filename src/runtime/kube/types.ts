@@ -225,6 +225,12 @@ export interface Kube {
    * and `onRequest` listeners are shared with this client; `close` closes its own sockets only.
    */
   ownConnection(): Kube;
+  /**
+   * What another thread needs to make a client of the same apiserver as the same identity
+   * (kubeFromPortable): the kubeconfig and options. Undefined when the credentials are a callback
+   * (kubeFromToken with a token reader), which cannot be sent to a worker thread.
+   */
+  portable(): PortableKube | undefined;
   /** Closes idle keep-alive sockets (long-running processes never need this; tests do). */
   close(): void;
 }
@@ -241,6 +247,12 @@ export interface KubeOptions {
   timeoutMs?: number;
   /** How long a discovery miss is remembered before asking again, ms (CRDs appear later). */
   discoveryMissTtlMs?: number;
+}
+
+/** A client's kubeconfig (KubeConfig.exportConfig: file paths, inline data and exec plugins as given) and options. */
+export interface PortableKube {
+  kubeconfig: string;
+  options: KubeOptions;
 }
 
 export interface TokenConfig {
