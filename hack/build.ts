@@ -1,6 +1,7 @@
 // `make build`: the one way flotilla is bundled (esbuild's JS API), into OUTDIR (default dist/):
 //   flotilla.mjs (+ .map)  the program — every command, and every npm dependency it uses, in one ESM
 //                          file that needs no node_modules (bin, demo, e2e, benches and the image run it)
+//   leader-thread.mjs      the hub's leader-election thread, which the program starts from beside itself
 //   ui/app.js, ui/app.css  the dashboard's page, which the program serves from ui/ beside itself
 // tsc only type-checks (`make lint`); unit tests run the sources.
 // Usage: npx tsx hack/build.ts [OUTDIR] [--no-sourcemap]
@@ -35,11 +36,12 @@ const clientNodeGeneratedApiIsPure: Plugin = {
   },
 };
 
-await Promise.all([
+/** A Node program of the sources' `entry`, with every npm dependency it uses, in one ESM file. */
+const program = (entry: string, outfile: string): Promise<esbuild.BuildResult> =>
   esbuild.build({
     absWorkingDir: root,
-    entryPoints: ['src/cli/flotilla.ts'],
-    outfile: `${outdir}/flotilla.mjs`,
+    entryPoints: [entry],
+    outfile,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -52,7 +54,13 @@ await Promise.all([
       js: "import { createRequire as flotillaCreateRequire } from 'node:module'; const require = flotillaCreateRequire(import.meta.url);",
     },
     logLevel: 'warning',
-  }),
+  });
+
+await Promise.all([
+  program('src/cli/flotilla.ts', `${outdir}/flotilla.mjs`),
+  // The hub's leader-election thread (src/runtime/leader-thread.ts) runs this, not the whole program:
+  // a worker that loaded all of flotilla.mjs took 27 MiB more of the hub's RSS at 100 clusters.
+  program('src/runtime/leader-thread.ts', `${outdir}/leader-thread.mjs`),
   esbuild.build({
     absWorkingDir: root,
     entryPoints: ['src/dashboard/ui/main.tsx'],

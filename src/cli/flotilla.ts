@@ -12,16 +12,11 @@
 // 1.06 s). A V8 heap flag is read only when the heap is made, so it must be on node's command line: the #! line
 // gives it to every run of the executable (npm's bin, the image's entrypoint, the charts), and
 // e2e/framework's programCommand to the tests and benches, which start it with node.
-import { isMainThread } from 'node:worker_threads';
 import { main } from './main.js';
 
-// The hub's leader election runs this same file in a worker thread, where the module that starts
-// it (runtime/leader-thread.ts) does its work on import and no command may run.
-if (isMainThread) {
-  const code = await main(process.argv);
-  // A command that failed has nothing left to do (its reason is already on stderr): exit now, so
-  // that nothing it left behind, a socket or a timer, can keep a process that cannot serve alive.
-  // Success lets the event loop drain, so that output still buffered for a pipe is not cut off.
-  if (code !== 0) process.exit(code);
-  process.exitCode = code;
-}
+const code = await main(process.argv);
+// A command that failed has nothing left to do (its reason is already on stderr): exit now, so
+// that nothing it left behind, a socket or a timer, can keep a process that cannot serve alive.
+// Success lets the event loop drain, so that output still buffered for a pipe is not cut off.
+if (code !== 0) process.exit(code);
+process.exitCode = code;

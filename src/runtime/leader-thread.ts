@@ -15,9 +15,9 @@
 // replica takes over. Leading stays safe the same way it always was: the lease is held only while it
 // is renewed, and the main thread's controllers stop when the leader thread says it no longer leads.
 //
-// In the bundle (dist/flotilla.mjs) the worker runs the bundle itself, whose entry starts nothing
-// off the main thread (src/cli/flotilla.ts); run from the sources (tsx, jest) it registers tsx
-// first, to load this file as TypeScript.
+// Built, the worker runs dist/leader-thread.mjs, this module bundled on its own beside the program
+// (hack/build.ts); run from the sources (tsx, jest) it registers tsx first, to load this file as
+// TypeScript.
 import { Writable } from 'node:stream';
 import { isMainThread, parentPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import { kubeFromPortable, type PortableKube, type RequestRecord } from './kube.js';
@@ -164,7 +164,7 @@ function timingOf(options: Timing): Timing {
 
 function startWorker(data: ThreadData): Worker {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL(here), { workerData: data });
+  if (!here.endsWith('.ts')) return new Worker(new URL('leader-thread.mjs', here), { workerData: data });
   const load = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(here)}); })`;
   return new Worker(load, { eval: true, workerData: data });
 }
