@@ -60,6 +60,19 @@ describe('leader election between two runtime instances', () => {
     return { state, a: make(`${lease}-a`), b: make(`${lease}-b`) };
   }
 
+  /** Waits until exactly one of two replicas leads. */
+  async function oneLeader<R extends { manager: Manager }>(a: R, b: R): Promise<{ leader: R; follower: R }> {
+    const leader = await eventually(
+      () => {
+        const leaders = [a, b].filter((r) => r.manager.isLeader());
+        expect(leaders).toHaveLength(1);
+        return leaders[0] as R;
+      },
+      { timeoutMs: 20_000 },
+    );
+    return { leader, follower: leader === a ? b : a };
+  }
+
   async function holder(lease: string): Promise<LeaseSpec | undefined> {
     return (await kube.get<KubeObject & { spec?: LeaseSpec }>(Lease, lease, ns)).spec;
   }
@@ -72,15 +85,7 @@ describe('leader election between two runtime instances', () => {
       const lease = release ? 'graceful' : 'crash';
       const { state, a, b } = replicas(lease, release);
       try {
-        const leader = await eventually(
-          () => {
-            const leaders = [a, b].filter((r) => r.manager.isLeader());
-            expect(leaders).toHaveLength(1);
-            return leaders[0] as typeof a;
-          },
-          { timeoutMs: 20_000 },
-        );
-        const follower = leader === a ? b : a;
+        const { leader, follower } = await oneLeader(a, b);
         await eventually(() => {
           expect(state.by.length).toBeGreaterThan(3);
         });
@@ -195,15 +200,7 @@ describe('leader election between two runtime instances', () => {
     });
     const { a, b } = replicas('wedged', false, logs, 2_000);
     try {
-      const leader = await eventually(
-        () => {
-          const leaders = [a, b].filter((r) => r.manager.isLeader());
-          expect(leaders).toHaveLength(1);
-          return leaders[0] as typeof a;
-        },
-        { timeoutMs: 20_000 },
-      );
-      const follower = leader === a ? b : a;
+      const { leader, follower } = await oneLeader(a, b);
       // Both replicas share this thread, so the follower is held too; its own thread renews
       // nothing, and it campaigns once the loop is free again.
       holdEventLoop(9_000);
