@@ -3,10 +3,11 @@
 // ClusterRoleBinding (its own MemberCluster and Fleet are cluster-scoped), and Kubernetes' RBAC
 // authorizer walks every ClusterRoleBinding before the namespace's RoleBindings on each request
 // (pkg/registry/rbac/validation/rule.go, VisitRulesFor). An agent's heartbeat is allowed by its
-// namespace's RoleBinding, so it pays that walk in full. One agent (the real objects of one member's
-// identity, its token from TokenRequest) per lane renews its heartbeat Lease, RBAC_AGENTS side by side, while the
-// hub holds K other members' ClusterRole + ClusterRoleBinding, for K up and then down again (each K
-// twice, from both sides, so that a drift of the machine's load does not pass for a trend). Per K:
+// namespace's RoleBinding, so it pays that walk in full. RBAC_AGENTS agents, each with the real
+// objects of one member's identity and its own token from TokenRequest, renew their heartbeat Leases
+// side by side while the hub holds K other members' ClusterRole + ClusterRoleBinding, for K up and
+// then down again (each K but the largest twice, from both sides, so that a drift of the machine's
+// load does not pass for a trend). Per K:
 // the apiserver's own authorization time per request (authorization_duration_seconds), its CPU per
 // request (/proc of kube-apiserver) and the renewals per second.
 // The objects have no ownerReferences: there is no MemberCluster behind them, and the
@@ -41,8 +42,9 @@ const log = (message: string): void => {
   process.stderr.write(`${new Date().toISOString()} ${message} (load ${machineLoad()})\n`);
 };
 
-/** One member's identity objects as the hub makes them, without the owner there is no MemberCluster for. */
+/** A uid for a member that has no MemberCluster: its name's number, padded. */
 const uidOf = (cluster: string): string => `00000000-0000-0000-0000-${cluster.replace(/\D/g, '').padStart(12, '0')}`;
+/** One member's identity objects as the hub makes them, without the owner there is no MemberCluster for. */
 const identityOf = (cluster: string): KubeObject[] =>
   memberAccessObjects({ cluster, fleet: 'bench', uid: uidOf(cluster) }).map((object) => ({
     ...object,
