@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentServiceAccount, heartbeatLease, memberNamespace } from '../src/api/index.js';
 import { memberAccessObjects } from '../src/hub/membercluster/access.js';
+import { microTime } from '../src/runtime/leader.js';
 import { forEachLimited } from '../src/runtime/limit.js';
 import {
   clusterOfKubeConfig,
@@ -90,7 +91,7 @@ async function measure(k: number): Promise<Record<string, number | string>> {
   await Promise.all(
     probes.map(async (probe) => {
       for (let renewal = 0; renewal < RENEWALS / AGENTS; renewal++) {
-        const renewTime = new Date().toISOString().replace('Z', '000Z');
+        const renewTime = microTime(Date.now());
         probe.lease = await probe.agent.update<Lease>({ ...probe.lease, spec: { ...probe.lease.spec, renewTime } });
       }
     }),
@@ -113,22 +114,12 @@ async function measure(k: number): Promise<Record<string, number | string>> {
 /** Makes the hub hold exactly the cluster-scoped identities of members filler-0 … filler-(k-1). */
 let held = 0;
 async function holdIdentities(k: number): Promise<void> {
-  if (k > held)
-    await forEachLimited(
-      Array.from({ length: k - held }, (_, i) => `filler-${held + i}`),
-      32,
-      async (cluster) => {
-        for (const object of clusterScopedOf(cluster)) await admin.create(object);
-      },
-    );
-  else
-    await forEachLimited(
-      Array.from({ length: held - k }, (_, i) => `filler-${k + i}`),
-      32,
-      async (cluster) => {
-        for (const object of clusterScopedOf(cluster)) await admin.delete(object, object.metadata.name ?? '');
-      },
-    );
+  const from = Math.min(held, k);
+  const fillers = Array.from({ length: Math.abs(k - held) }, (_, i) => `filler-${from + i}`);
+  await forEachLimited(fillers, 32, async (cluster) => {
+    for (const object of clusterScopedOf(cluster))
+      await (k > held ? admin.create(object) : admin.delete(object, object.metadata.name ?? ''));
+  });
   held = k;
   // The authorizer reads bindings from its informer: let it catch up with the last writes.
   await new Promise((resolve) => setTimeout(resolve, 3000));
